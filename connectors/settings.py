@@ -1,0 +1,58 @@
+"""The one place that reads the environment: where the stores are.
+
+Every other module takes a `Settings` (or the values in it) as an argument; none reads
+`os.environ`. Defaults are the embedded setup a newcomer gets on a laptop: everything under
+`var/` beside the project, DuckDB for the warehouse, SQLite for the ops store.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Store locations and run-wide options, from `MDM_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MDM_", extra="ignore")
+
+    home: Path = Field(default=PROJECT_ROOT / "var", description="Folder for all local state")
+    config_path: Path = Field(default=PROJECT_ROOT / "mdm.yaml", description="The mdm.yaml to run")
+    warehouse_url: str | None = Field(
+        default=None, description="duckdb:///path or postgresql://…; default var/warehouse.duckdb"
+    )
+    ops_url: str | None = Field(default=None, description="SQLAlchemy URL of the ops store")
+    serving_path: Path | None = Field(
+        default=None, description="Published read-only snapshot the API serves"
+    )
+    as_of: str | None = Field(default=None, description="Business date of the run, YYYY-MM-DD")
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def resolved_warehouse_url(self) -> str:
+        return self.warehouse_url or f"duckdb:///{self.home / 'warehouse.duckdb'}"
+
+    @property
+    def resolved_ops_url(self) -> str:
+        return self.ops_url or f"sqlite:///{self.home / 'ops.sqlite'}"
+
+    @property
+    def resolved_serving_path(self) -> Path:
+        return self.serving_path or self.home / "serving.duckdb"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
