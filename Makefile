@@ -1,0 +1,62 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PEOPLE ?= 10000
+SEED ?= 42
+AS_OF ?= 2026-11-28
+export DAGSTER_HOME := $(CURDIR)/var/dagster
+
+.PHONY: demo test ui api bench lint typecheck lock clean install
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var/dagster/dagster.yaml: pipelines/dagster.yaml
+	mkdir -p var/dagster
+	cp pipelines/dagster.yaml $@
+
+## demo: simulate the three bank systems (PEOPLE=10000) and run the whole pipeline on DuckDB
+demo: $(STAMP) var/dagster/dagster.yaml
+	$(BIN)/mdm simulate --people $(PEOPLE) --seed $(SEED) --as-of $(AS_OF) --out var/sources
+	$(BIN)/mdm run --config mdm.yaml --as-of $(AS_OF)
+
+## test: the whole test suite (PostgreSQL tests run when the server is reachable; required in CI)
+test: $(STAMP)
+	$(BIN)/pytest
+
+## ui: the Dagster UI on this project, with its run history under var/dagster
+ui: $(STAMP) var/dagster/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## api: the read API on http://127.0.0.1:8000 (serves the snapshot the last run published)
+api: $(STAMP)
+	$(BIN)/mdm api --host 127.0.0.1 --port 8000
+
+## bench: throughput and peak memory of the simulator and the matching engine
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_simulate.py 1000000
+	$(BIN)/python benchmarks/bench_matching.py 200000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## lock: re-resolve constraints.txt from pyproject.toml (then review the pin reasons)
+lock:
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o /tmp/mdm-constraints.txt
+	$(PYTHON) scripts/annotate_constraints.py /tmp/mdm-constraints.txt constraints.txt
+
+clean:
+	rm -rf var dbt_project/target dbt_project/logs

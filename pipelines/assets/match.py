@@ -1,0 +1,96 @@
+"""Match: candidate pairs scored by the model and rules, then clusters of the same person."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+
+import dagster as dg
+import pandas as pd
+
+from matching import link
+from matching.evaluation import evaluate_clusters
+from pipelines.assets.standardize import PARTY_RECORDS
+from pipelines.mdm_config import MdmConfig
+from pipelines.resources import StorePathsResource, WarehouseResource
+
+SCORED_PAIRS = dg.AssetKey(["mdm", "scored_pairs"])
+CLUSTERS = dg.AssetKey(["mdm", "clusters"])
+MATCH_EVALUATION_TABLE = "mdm.match_evaluation"
+
+
+def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="match_party_records",
+        specs=[
+            dg.AssetSpec(
+                SCORED_PAIRS,
+                description="Candidate pairs with field levels, match weight and zone.",
+                group_name="match",
+                kinds={"duckdb", "pandas"},
+                owners=["team:data-engineering"],
+                deps=[PARTY_RECORDS],
+            ),
+            dg.AssetSpec(
+                CLUSTERS,
+                description="Party records grouped into one cluster per real person.",
+                group_name="match",
+                kinds={"duckdb"},
+                owners=["team:data-engineering"],
+                deps=[PARTY_RECORDS],
+            ),
+        ],
+        pool="warehouse",
+    )
+    def match(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        stores: StorePathsResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        store = warehouse.open()
+        records = store.read_table("mdm.party_records")
+        result = link(records, config.matching)
+        tables = {"mdm.scored_pairs": result.scored_pairs, "mdm.clusters": result.clusters}
+        evaluation_metadata: dict[str, dg.RawMetadataValue] = {}
+        truth_path = config.evaluation.ground_truth
+        if truth_path is not None and truth_path.exists():
+            truth = pd.read_parquet(truth_path)
+            scores = evaluate_clusters(result.clusters, truth)
+            row = {"run_id": context.run_id, **asdict(scores)}
+            tables[MATCH_EVALUATION_TABLE] = pd.DataFrame([row])
+            evaluation_metadata = {
+                "pairwise_precision": dg.MetadataValue.float(float(scores.precision)),
+                "pairwise_recall": dg.MetadataValue.float(float(scores.recall)),
+                "pairwise_f1": dg.MetadataValue.float(float(scores.f1)),
+            }
+        store.replace_tables(tables)
+        stores.models_dir.mkdir(parents=True, exist_ok=True)
+        model_path = stores.models_dir / f"model-{context.run_id}.json"
+        model_path.write_text(result.model.to_json(), encoding="utf-8")
+        report = result.blocking_report
+        clusters = result.clusters
+        multi = int((clusters.drop_duplicates("cluster_id")["cluster_size"] > 1).sum())
+        yield dg.MaterializeResult(
+            asset_key=SCORED_PAIRS,
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(len(result.scored_pairs)),
+                "zones": dg.MetadataValue.json({k: int(v) for k, v in result.zone_counts.items()}),
+                "pairs_per_blocking_rule": dg.MetadataValue.json(
+                    {k: int(v) for k, v in report.pairs_per_rule.items()}
+                ),
+                "reduction_ratio": dg.MetadataValue.float(float(report.reduction_ratio)),
+                "model_artifact": dg.MetadataValue.path(str(model_path)),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=CLUSTERS,
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(len(clusters)),
+                "clusters": dg.MetadataValue.int(int(clusters["cluster_id"].nunique())),
+                "multi_record_clusters": dg.MetadataValue.int(multi),
+                "review_clusters": dg.MetadataValue.int(len(result.review_clusters)),
+                **evaluation_metadata,
+            },
+        )
+
+    return match

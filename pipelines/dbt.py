@@ -1,0 +1,85 @@
+"""The dbt project as Dagster assets; dbt tests arrive as asset checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from connectors.settings import PROJECT_ROOT, Settings
+from connectors.warehouse import duckdb_path_from_url
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def write_dbt_profiles(settings: Settings) -> Path:
+    """A profiles.yml pointing dbt at this run's warehouse, so dbt reads no environment."""
+    folder = settings.home / "dbt"
+    folder.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_warehouse_url
+    outputs: dict[str, Any] = {
+        "duckdb": {"type": "duckdb", "path": str(duckdb_path_from_url(url)), "threads": 1}
+        if url.startswith("duckdb:///")
+        else {"type": "duckdb", "path": str(settings.home / "warehouse.duckdb"), "threads": 1}
+    }
+    profile = {"mdm": {"target": "duckdb", "outputs": outputs}}
+    path = folder / "profiles.yml"
+    text = yaml.safe_dump(profile, allow_unicode=True, sort_keys=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+class MdmDbtTranslator(DagsterDbtTranslator):
+    """Groups dbt models by layer; sources keep dbt's default keys (`raw/…`, `mdm/…`), which
+    are exactly the keys of the Python assets that write those tables."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id) or {}
+        fqn = node.get("fqn", [])
+        layer = fqn[1] if len(fqn) > 2 else "dbt"
+        return spec.replace_attributes(group_name=f"dbt_{layer}", owners=["team:analytics"])
+
+
+class DbtRunConfig(dg.Config):
+    """The business date the marts are computed for (empty: the project's default)."""
+
+    as_of_date: str = ""
+
+
+def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliResource]:
+    profiles_dir = write_dbt_profiles(settings)
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=profiles_dir,
+        target="duckdb",
+        target_path=Path("target"),
+    )
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=MdmDbtTranslator(),
+        pool="warehouse",
+        name="mdm_dbt_models",
+    )
+    def mdm_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig
+    ) -> Iterator[Any]:
+        arguments = ["build"]
+        if config.as_of_date:
+            arguments += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
+        yield from dbt.cli(arguments, context=context).stream()
+
+    return mdm_dbt_models, DbtCliResource(project_dir=project, profiles_dir=str(profiles_dir), target="duckdb")

@@ -1,0 +1,63 @@
+"""mdm.yaml: loaded once, validated, with errors that name the key that is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connectors.config import SourceConfig
+from matching.config import MatchingConfig
+from matching.golden import SurvivorshipConfig
+from quality.catalogue import QualityConfig
+
+
+class EvaluationConfig(BaseModel):
+    """Ground truth to measure matching against (the simulated sources write one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ground_truth: Path | None = None
+
+
+class MdmConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: dict[str, SourceConfig] = Field(min_length=1)
+    matching: MatchingConfig
+    survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+
+
+class ConfigError(ValueError):
+    """mdm.yaml is missing, unreadable or invalid; the message names the file and the key."""
+
+
+def load_config(path: Path) -> MdmConfig:
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: configuration file not found") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        config = MdmConfig.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from error
+    base = path.resolve().parent
+    sources = {name: source.resolved(base) for name, source in config.sources.items()}
+    ground_truth = config.evaluation.ground_truth
+    if ground_truth is not None and not ground_truth.is_absolute():
+        ground_truth = (base / ground_truth).resolve()
+    return config.model_copy(
+        update={"sources": sources, "evaluation": EvaluationConfig(ground_truth=ground_truth)}
+    )

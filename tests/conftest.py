@@ -1,0 +1,49 @@
+"""Shared fixtures: simulated source systems and a pipeline configured on a temporary warehouse."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors.settings import PROJECT_ROOT, Settings
+
+TEST_PEOPLE = 1500
+TEST_SEED = 7
+TEST_AS_OF = date(2026, 11, 28)
+
+
+def running_in_ci() -> bool:
+    """CI sets CI=true; there a missing PostgreSQL server is a failure, not a skip."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def simulated_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from connectors.simulated import simulate
+
+    folder = tmp_path_factory.mktemp("sources")
+    simulate(folder, people=TEST_PEOPLE, seed=TEST_SEED, as_of=TEST_AS_OF)
+    return folder
+
+
+def write_pipeline_config(sources: Path, target: Path) -> Path:
+    """The shipped mdm.yaml, pointed at `sources` instead of var/sources."""
+    document = yaml.safe_load((PROJECT_ROOT / "mdm.yaml").read_text(encoding="utf-8"))
+    document["sources"]["core"]["url"] = f"sqlite:///{sources / 'core_banking.sqlite'}"
+    document["sources"]["credit"]["url"] = f"sqlite:///{sources / 'credit.sqlite'}"
+    document["sources"]["crm"]["path"] = str(sources / "crm")
+    document["evaluation"]["ground_truth"] = str(sources / "ground_truth.parquet")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def pipeline_settings(tmp_path: Path, simulated_sources: Path) -> Settings:
+    home = tmp_path / "var"
+    config = write_pipeline_config(simulated_sources, tmp_path / "mdm.yaml")
+    return Settings(home=home, config_path=config, warehouse_url=None, serving_path=None)

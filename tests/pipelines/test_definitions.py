@@ -1,0 +1,28 @@
+"""The whole Dagster code location loads, with every stage's assets, checks and the job."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.definitions import FULL_RUN_JOB, build_definitions
+
+
+def test_full_definitions_load_without_error(pipeline_settings):
+    definitions = build_definitions(pipeline_settings)
+    dg.Definitions.validate_loadable(definitions)
+    job = definitions.resolve_job_def(FULL_RUN_JOB)
+    keys = {key.to_user_string() for key in definitions.resolve_all_asset_keys()}
+    for expected in (
+        "raw/core__cif_customer",
+        "raw/crm__crm_service_tickets",
+        "mdm/party_records",
+        "mdm/scored_pairs",
+        "mdm/golden_records",
+        "customer_360",
+        "serving/snapshot",
+    ):
+        assert any(key.endswith(expected) for key in keys), expected
+    assert job is not None
+    check_names = {key.name for key in definitions.resolve_asset_graph().asset_check_keys}
+    assert "std__valid_resident_id_share" in check_names
+    assert "golden__one_golden_per_record" in check_names
