@@ -119,7 +119,7 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         store = warehouse.open()
         records = store.read_table("mdm.party_records")
         as_of = pd.Timestamp.now().strftime("%Y-%m-%d")
-        frame = records.assign(birth_date=pd.to_datetime(records["birth_date"]).dt.strftime("%Y-%m-%d"))
+        frame = records.assign(birth_date=pd.to_datetime(records["birth_date"]))
         outcomes = validate(frame, table_rules, config.quality, context={"as_of": as_of})
         # The quarantine rate is judged per source: the worst source decides.
         quarantine = store.query(

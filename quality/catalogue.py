@@ -87,7 +87,7 @@ RULES: tuple[QualityRule, ...] = (
         "std.birth_date_in_range", "standardized", "validity", "warning",
         "birth dates between 1900-01-01 and the run date", CBIRC,
         "ExpectColumnValuesToBeBetween", column="birth_date",
-        params={"min_value": "1900-01-01", "max_value": "{as_of}"},
+        params={"min_value": "date:1900-01-01", "max_value": "date:{as_of}"},
     ),
     QualityRule(
         "std.quarantine_rate", "standardized", "validity", "blocking",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -47,11 +48,34 @@ class RuleOutcome:
         return 1.0 if self.evaluated == 0 else 1.0 - self.failed / self.evaluated
 
 
+def _fill(text: str, context: dict[str, str]) -> str:
+    """Fill `{name}` placeholders from context, leaving regex braces such as `\\d{9}` alone."""
+    for name, value in context.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def _exception_message(info: dict[str, Any]) -> str | None:
+    """GX reports errors either flat or keyed by metric; either way, find the message."""
+    candidates = [info, *(value for value in info.values() if isinstance(value, dict))]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            return str(candidate.get("exception_message") or "unknown error")
+    return None
+
+
+def _parameter(text: str) -> Any:
+    """`date:YYYY-MM-DD` becomes a datetime: GX compares date columns only with datetimes."""
+    if text.startswith("date:"):
+        return datetime.fromisoformat(text.removeprefix("date:"))
+    return text
+
+
 def _expectation(rule: QualityRule, column: str | None, config: QualityConfig, context: dict[str, str]) -> Any:
     import great_expectations as gx
 
     params: dict[str, Any] = {
-        key: value.format(**context) if isinstance(value, str) else value
+        key: _parameter(_fill(value, context)) if isinstance(value, str) else value
         for key, value in rule.params.items()
     }
     if rule.threshold:
@@ -91,7 +115,7 @@ def validate(
     outcomes: list[RuleOutcome] = []
     applicable: dict[str, QualityRule] = {}
     for rule in rules:
-        column = rule.column.format(**context) if rule.column else None
+        column = _fill(rule.column, context) if rule.column else None
         if column is not None and column not in frame.columns:
             outcomes.append(RuleOutcome(rule, len(frame), len(frame), False, [f"missing column {column!r}"]))
             continue
@@ -103,6 +127,11 @@ def validate(
         for result in validation.results:
             rule = applicable[result.expectation_config.meta["rule_id"]]
             detail = result.result or {}
+            error = _exception_message(result.exception_info or {})
+            if error is not None:
+                # A rule that could not be evaluated has failed; it is never silently passed.
+                outcomes.append(RuleOutcome(rule, len(frame), len(frame), False, [f"error: {error}"]))
+                continue
             evaluated = int(detail.get("element_count") or detail.get("observed_value") or len(frame))
             if rule.expectation == "ExpectTableRowCountToBeBetween":
                 evaluated, failed = 1, 0 if result.success else 1

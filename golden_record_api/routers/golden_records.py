@@ -1,0 +1,134 @@
+"""`/golden-records`: one golden record with its sources, and lookups by key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+
+from golden_record_api.deps import GoldenIdDep, SnapshotDep
+from golden_record_api.masking import mask_row
+from golden_record_api.normalize import normalize_mobile, normalize_name, normalize_resident_id
+from golden_record_api.schemas import (
+    ErrorOut,
+    GoldenRecordOut,
+    GoldenRecordPage,
+    GoldenRecordQuery,
+    GoldenRecordSummary,
+    SourceRecordOut,
+)
+from golden_record_api.snapshot import LookupKey
+
+router = APIRouter(prefix="/golden-records", tags=["golden records"])
+
+NORMALIZERS: dict[LookupKey, Callable[[str], str]] = {
+    "resident_id": normalize_resident_id,
+    "mobile": normalize_mobile,
+    "name": normalize_name,
+}
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
+}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    key: LookupKey
+    value: str
+    query: GoldenRecordQuery
+
+
+def lookup(query: Annotated[GoldenRecordQuery, Query()]) -> Lookup:
+    """The one lookup key given, normalized; 422 unless exactly one is given."""
+    given: dict[LookupKey, str] = {
+        key: raw for key in NORMALIZERS if (raw := getattr(query, key)) is not None
+    }
+    if len(given) != 1:
+        got = ", ".join(given) if given else "none"
+        raise HTTPException(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"give exactly one lookup key of resident_id, mobile, name (got {got})",
+        )
+    ((key, raw),) = given.items()
+    value = NORMALIZERS[key](raw)
+    if not value:
+        raise HTTPException(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{key} is empty"
+        )
+    return Lookup(key, value, query)
+
+
+def _survivor_url(request: Request, row: dict[str, Any]) -> str | None:
+    survivor_id = row.get("survivor_id")
+    if row.get("status") != "retired" or not survivor_id:
+        return None
+    return request.url_for("get_golden_record", golden_id=survivor_id).path
+
+
+@router.get(
+    "",
+    summary="Find golden records by resident ID, mobile or name",
+    description="Exactly one of `resident_id`, `mobile`, `name`. A record matches when its own"
+    " value or one of its source records' values equals the normalized key. Active records"
+    " only unless `include_retired`. Paginated, ordered by golden ID.",
+    responses=UNAVAILABLE,
+)
+def find_golden_records(
+    found: Annotated[Lookup, Depends(lookup)], snapshot: SnapshotDep, request: Request
+) -> GoldenRecordPage:
+    query = found.query
+    total, rows = snapshot.find_golden_records(
+        found.key,
+        found.value,
+        include_retired=query.include_retired,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    items = [
+        GoldenRecordSummary.model_validate(
+            {**mask_row(row), "survivor_url": _survivor_url(request, row)}
+        )
+        for row in rows
+    ]
+    return GoldenRecordPage(total=total, limit=query.limit, offset=query.offset, items=items)
+
+
+@router.get(
+    "/{golden_id}",
+    name="get_golden_record",
+    summary="A golden record and its source records",
+    description="A retired ID answers 200 with `status: retired`, `survivor_id`,"
+    ' `survivor_url` and a `Link: <…>; rel="successor-version"` header; it is not'
+    " redirected. `current_golden_id` is where the chain of merges ends.",
+    responses={
+        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
+        **UNAVAILABLE,
+    },
+)
+def get_golden_record(
+    golden_id: GoldenIdDep, snapshot: SnapshotDep, request: Request, response: Response
+) -> GoldenRecordOut:
+    row = snapshot.golden_record(golden_id)
+    if row is None:
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND, detail=f"golden record {golden_id} not found"
+        )
+    survivor_url = _survivor_url(request, row)
+    if survivor_url is not None:
+        response.headers["Link"] = f'<{survivor_url}>; rel="successor-version"'
+    current = golden_id if row["status"] != "retired" else snapshot.current_golden_id(golden_id)
+    sources = [
+        SourceRecordOut.model_validate(mask_row(source))
+        for source in snapshot.source_records(golden_id)
+    ]
+    return GoldenRecordOut.model_validate(
+        {
+            **mask_row(row),
+            "survivor_url": survivor_url,
+            "current_golden_id": current,
+            "sources": sources,
+        }
+    )

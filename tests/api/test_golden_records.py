@@ -1,0 +1,197 @@
+"""`GET /golden-records/{golden_id}` and `GET /golden-records?…` on the standard snapshot."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+RAW_C2_VALUES = ("13010219850307003X", "13800138000", "13900139000", "031187654321")
+
+
+def test_golden_record_comes_masked_with_its_source_records(api: httpx.Client) -> None:
+    response = api.get("/golden-records/G0000000001")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["golden_id"] == "G0000000001"
+    assert body["status"] == "active"
+    assert body["survivor_id"] is None
+    assert body["survivor_url"] is None
+    assert body["current_golden_id"] == "G0000000001"
+    assert body["name"] == "张伟"
+    assert body["id_number"] == "130102********003X"
+    assert body["mobile"] == "138****8000"
+    assert body["birth_date"] == "1985-03-07"
+    assert body["source_systems"] == ["core", "crm"]
+    sources = {source["record_key"]: source for source in body["sources"]}
+    assert list(sources) == ["core:C000000001", "crm:CRM0000001"]
+    core, crm = sources["core:C000000001"], sources["crm:CRM0000001"]
+    assert core["id_number"] == "130102********003X"
+    assert core["mobile"] == "138****8000"
+    assert core["phone_other"] == "031*****4321"
+    assert core["match_rule"] == "deterministic:id_and_name"
+    assert core["address_raw"] == "河北石家庄长安区建设北大街1号"
+    assert crm["mobile"] == "139****9000"
+    assert crm["match_weight"] == 9.75
+    assert crm["source_trust"] == 3
+
+
+def test_no_unmasked_resident_id_or_phone_leaves_the_api(api: httpx.Client) -> None:
+    for url in (
+        "/golden-records/G0000000001",
+        "/golden-records/G0000000002",
+        "/golden-records?resident_id=13010219850307003X&include_retired=true",
+        "/customers/G0000000001/360",
+    ):
+        response = api.get(url)
+        assert response.status_code == 200, url
+        for value in RAW_C2_VALUES:
+            assert value not in response.text, (url, value)
+
+
+def test_retired_golden_record_points_to_its_survivor(api: httpx.Client) -> None:
+    response = api.get("/golden-records/G0000000002")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "retired"
+    assert body["survivor_id"] == "G0000000001"
+    assert body["survivor_url"] == "/golden-records/G0000000001"
+    assert body["current_golden_id"] == "G0000000001"
+    assert body["sources"] == []
+    assert response.headers["link"] == '</golden-records/G0000000001>; rel="successor-version"'
+    survivor = api.get(body["survivor_url"])
+    assert survivor.status_code == 200
+    assert survivor.json()["status"] == "active"
+
+
+def test_unknown_golden_record_is_404(api: httpx.Client) -> None:
+    response = api.get("/golden-records/G0000000099")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "golden record G0000000099 not found"}
+
+
+@pytest.mark.parametrize("golden_id", ["G123", "g0000000001", "G00000000011", "X0000000001"])
+def test_malformed_golden_id_is_422_with_a_message(api: httpx.Client, golden_id: str) -> None:
+    response = api.get(f"/golden-records/{golden_id}")
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": f"malformed golden ID {golden_id!r}: expected G followed by 10 digits"
+    }
+
+
+def _ids(response: httpx.Response) -> list[str]:
+    return [item["golden_id"] for item in response.json()["items"]]
+
+
+@pytest.mark.parametrize(
+    "resident_id",
+    [
+        "130102 19850307 003x",  # spaces and a lower-case x
+        "130102-19850307-003X",
+        "130102850307003",  # the old 15-digit form of the same ID
+    ],
+)
+def test_lookup_by_resident_id_normalizes_it(api: httpx.Client, resident_id: str) -> None:
+    response = api.get("/golden-records", params={"resident_id": resident_id})
+
+    assert response.status_code == 200
+    body = response.json()
+    # G…002 has the same ID but is retired: left out by default.
+    assert body["total"] == 1
+    assert _ids(response) == ["G0000000001"]
+    assert body["items"][0]["id_number"] == "130102********003X"
+
+
+def test_lookup_can_include_retired_records(api: httpx.Client) -> None:
+    response = api.get(
+        "/golden-records", params={"resident_id": "13010219850307003X", "include_retired": True}
+    )
+
+    assert response.status_code == 200
+    assert _ids(response) == ["G0000000001", "G0000000002"]
+    retired = response.json()["items"][1]
+    assert retired["survivor_url"] == "/golden-records/G0000000001"
+
+
+def test_lookup_by_mobile_with_country_prefix(api: httpx.Client) -> None:
+    response = api.get("/golden-records", params={"mobile": "+86 138-0013-8000"})
+
+    assert response.status_code == 200
+    assert response.json()["total"] == 1
+    assert _ids(response) == ["G0000000001"]
+
+
+def test_lookup_by_mobile_finds_a_number_only_a_source_record_has(api: httpx.Client) -> None:
+    # 13900139000 lost survivorship to 13800138000 but is still the CRM's number.
+    response = api.get("/golden-records", params={"mobile": "+8613900139000"})
+
+    assert response.status_code == 200
+    assert _ids(response) == ["G0000000001"]
+
+
+def test_lookup_by_name_is_paginated_with_a_total(api: httpx.Client) -> None:
+    first = api.get("/golden-records", params={"name": "张 伟", "limit": 2})
+    second = api.get("/golden-records", params={"name": "张伟", "limit": 2, "offset": 2})
+    beyond = api.get("/golden-records", params={"name": "张伟", "limit": 2, "offset": 10})
+
+    assert first.status_code == 200
+    assert first.json()["total"] == 3  # three active 张伟; the retired one is left out
+    assert (first.json()["limit"], first.json()["offset"]) == (2, 0)
+    assert _ids(first) == ["G0000000001", "G0000000003"]
+    assert second.status_code == 200
+    assert second.json()["total"] == 3
+    assert _ids(second) == ["G0000000004"]
+    assert beyond.status_code == 200
+    assert beyond.json() == {"total": 3, "limit": 2, "offset": 10, "items": []}
+
+
+def test_lookup_by_latin_name_matches_pinyin(api: httpx.Client) -> None:
+    response = api.get("/golden-records", params={"name": "Zhang  Wei"})
+
+    assert response.status_code == 200
+    assert response.json()["total"] == 3
+
+
+def test_lookup_that_matches_nothing_is_an_empty_page(api: httpx.Client) -> None:
+    response = api.get("/golden-records", params={"mobile": "13000000000"})
+
+    assert response.status_code == 200
+    assert response.json() == {"total": 0, "limit": 20, "offset": 0, "items": []}
+
+
+def test_lookup_without_a_key_is_422(api: httpx.Client) -> None:
+    response = api.get("/golden-records")
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "give exactly one lookup key of resident_id, mobile, name (got none)"
+    }
+
+
+def test_lookup_with_two_keys_is_422(api: httpx.Client) -> None:
+    response = api.get("/golden-records", params={"resident_id": "1", "mobile": "2"})
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "give exactly one lookup key of resident_id, mobile, name (got resident_id,"
+        " mobile)"
+    }
+
+
+def test_lookup_with_an_empty_key_is_422(api: httpx.Client) -> None:
+    response = api.get("/golden-records", params={"mobile": " - "})
+
+    assert response.status_code == 422
+    assert response.json() == {"detail": "mobile is empty"}
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"id": "x"}])
+def test_lookup_rejects_bad_paging_and_unknown_parameters(
+    api: httpx.Client, params: dict[str, int | str]
+) -> None:
+    response = api.get("/golden-records", params={"name": "张伟", **params})
+
+    assert response.status_code == 422

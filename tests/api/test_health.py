@@ -1,0 +1,94 @@
+"""`GET /health`, the 503 answers without a snapshot, and the OpenAPI docs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from tests.api.conftest import publish_snapshot
+
+NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
+
+
+def test_health_reports_the_published_snapshot(api: httpx.Client, snapshot_path: Path) -> None:
+    response = api.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["snapshot_path"] == str(snapshot_path)
+    published_at = datetime.fromisoformat(body["published_at"])
+    assert abs(published_at.timestamp() - snapshot_path.stat().st_mtime) < 1e-3
+    assert body["golden_record_count"] == 4  # three active, one retired
+    assert body["active_golden_record_count"] == 3
+
+
+def test_health_is_503_without_a_snapshot(
+    serve_on: Callable[[Path], httpx.Client], tmp_path: Path
+) -> None:
+    client = serve_on(tmp_path / "serving.duckdb")
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["snapshot_path"] == str(tmp_path / "serving.duckdb")
+    assert body["detail"].startswith(NO_SNAPSHOT)
+    assert body["golden_record_count"] is None
+
+
+def test_every_endpoint_is_503_without_a_snapshot(
+    serve_on: Callable[[Path], httpx.Client], tmp_path: Path
+) -> None:
+    client = serve_on(tmp_path / "serving.duckdb")
+
+    for url in (
+        "/golden-records/G0000000001",
+        "/golden-records?name=张伟",
+        "/customers/G0000000001/360",
+    ):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert response.json()["detail"].startswith(NO_SNAPSHOT), url
+
+
+def test_a_first_publish_is_picked_up_without_a_restart(
+    serve_on: Callable[[Path], httpx.Client], tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving.duckdb"
+    client = serve_on(serving)
+    assert client.get("/health").status_code == 503
+
+    publish_snapshot(serving)
+
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["golden_record_count"] == 4
+
+
+def test_an_unreadable_snapshot_is_503_with_the_reason(
+    serve_on: Callable[[Path], httpx.Client], tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving.duckdb"
+    serving.write_bytes(b"not a duckdb file")
+    client = serve_on(serving)
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert "cannot be opened" in response.json()["detail"]
+
+
+def test_openapi_docs_have_tags_and_summaries(api: httpx.Client) -> None:
+    docs = api.get("/docs")
+    spec = api.get("/openapi.json")
+
+    assert docs.status_code == 200
+    assert spec.status_code == 200
+    operations = [op for path in spec.json()["paths"].values() for op in path.values()]
+    assert len(operations) == 4
+    assert all(op.get("summary") and op.get("tags") for op in operations)
