@@ -120,13 +120,25 @@ class DuckDBWarehouse:
         ).fetchone()
         return bool(found and found[0])
 
-    def publish(self, serving_path: Path) -> Path:
-        """Copy the warehouse to the serving file and swap it in with one atomic rename."""
+    def publish(self, serving_path: Path, drop_schemas: tuple[str, ...] = ()) -> Path:
+        """Copy the warehouse to the serving file and swap it in with one atomic rename.
+
+        `drop_schemas` are removed from the copy: dbt-duckdb writes the database name into view
+        definitions, so views would not resolve in a file with another name; readers use tables.
+        """
         with self.connect() as connection:
             connection.execute("checkpoint")
         serving_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
         shutil.copyfile(self.path, temporary)
+        if drop_schemas:
+            connection = duckdb.connect(str(temporary))
+            try:
+                for schema in drop_schemas:
+                    connection.execute(f'drop schema if exists "{schema}" cascade')
+                connection.execute("checkpoint")
+            finally:
+                connection.close()
         os.replace(temporary, serving_path)
         return serving_path
 

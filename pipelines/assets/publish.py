@@ -22,7 +22,9 @@ def build_publish_asset(upstream: list[dg.AssetsDefinition | dg.AssetKey]) -> dg
     ) -> dg.MaterializeResult:
         from pathlib import Path
 
-        published = warehouse.open().publish(Path(stores.serving_path))
+        published = warehouse.open().publish(
+            Path(stores.serving_path), drop_schemas=("staging", "intermediate")
+        )
         context.log.info(f"published {published}")
         return dg.MaterializeResult(
             metadata={"path": dg.MetadataValue.path(str(published)), "bytes": published.stat().st_size}

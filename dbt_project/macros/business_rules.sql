@@ -1,0 +1,35 @@
+{#
+    Business constants used by more than one model, kept in one place.
+
+    as_of_date(): the run's business date (var `as_of_date`, YYYY-MM-DD) as a date literal.
+    loan_classes(): the five-tier loan classification (贷款五级分类), best to worst.
+    loan_class_rank(expression): 1 (正常) … 5 (损失), NULL for anything else.
+    loan_class_label(expression): the inverse, rank -> class.
+#}
+
+{% macro as_of_date() -%}
+    cast('{{ var("as_of_date") }}' as date)
+{%- endmacro %}
+
+
+{% macro loan_classes() -%}
+    {{ return(['正常', '关注', '次级', '可疑', '损失']) }}
+{%- endmacro %}
+
+
+{% macro loan_class_rank(expression) -%}
+    case {{ expression }}
+        {%- for loan_class in mdm.loan_classes() %}
+        when '{{ loan_class }}' then {{ loop.index }}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+
+{% macro loan_class_label(expression) -%}
+    case {{ expression }}
+        {%- for loan_class in mdm.loan_classes() %}
+        when {{ loop.index }} then '{{ loan_class }}'
+        {%- endfor %}
+    end
+{%- endmacro %}

@@ -1,0 +1,185 @@
+{#-
+    One row per active golden customer: the golden attributes, holdings, loans, service history,
+    relationship manager and value tier. Amounts in CNY (USD at var usd_cny), measured as of
+    var as_of_date.
+-#}
+
+with
+
+golden_records as (
+
+    select * from {{ ref('stg_mdm__golden_records') }}
+    where status = 'active'
+
+),
+
+accounts as (
+
+    select * from {{ ref('int_accounts_linked') }}
+    where is_active and golden_id is not null
+
+),
+
+loans as (
+
+    select * from {{ ref('int_loans_linked') }}
+    where golden_id is not null
+
+),
+
+tickets as (
+
+    select * from {{ ref('int_tickets_linked') }}
+    where golden_id is not null
+
+),
+
+assignments as (
+
+    select * from {{ ref('int_relationship_managers_assigned') }}
+
+),
+
+account_summary as (
+
+    select
+        golden_id,
+        sum(case when account_type = 'DEMAND' then balance_cny else 0 end) as demand_balance,
+        sum(case when account_type = 'TIME' then balance_cny else 0 end) as time_deposit_balance,
+        sum(case when account_type = 'WEALTH' then balance_cny else 0 end) as wealth_balance,
+        min(
+            case when maturity_date >= {{ mdm.as_of_date() }} then maturity_date end
+        ) as nearest_maturity_date,
+        count(*) as account_count
+
+    from accounts
+    group by golden_id
+
+),
+
+loan_summary as (
+
+    select
+        golden_id,
+        count(*) as loan_count,
+        sum(outstanding) as loan_outstanding,
+        max(five_tier_rank) as worst_five_tier_rank
+
+    from loans
+    group by golden_id
+
+),
+
+ticket_summary as (
+
+    select
+        golden_id,
+        sum(
+            case
+                when created_at >= {{ dbt.dateadd('day', -89, mdm.as_of_date()) }}
+                    and created_at < {{ dbt.dateadd('day', 1, mdm.as_of_date()) }}
+                    then 1
+                else 0
+            end
+        ) as tickets_last_90d,
+        sum(case when is_complaint and not is_resolved then 1 else 0 end) as open_complaints,
+        max(created_at) as last_contact_at,
+        avg(csat) as avg_csat
+
+    from tickets
+    group by golden_id
+
+),
+
+joined as (
+
+    select
+        golden_records.golden_id,
+        golden_records.name,
+        golden_records.gender,
+        golden_records.birth_date,
+        golden_records.id_number,
+        golden_records.mobile,
+        golden_records.address,
+        golden_records.province,
+        golden_records.city,
+        golden_records.district,
+        golden_records.source_count,
+        golden_records.source_systems,
+        coalesce(account_summary.demand_balance, 0) as demand_balance,
+        coalesce(account_summary.time_deposit_balance, 0) as time_deposit_balance,
+        coalesce(account_summary.wealth_balance, 0) as wealth_balance,
+        coalesce(account_summary.demand_balance, 0)
+            + coalesce(account_summary.time_deposit_balance, 0)
+            + coalesce(account_summary.wealth_balance, 0) as total_aum,
+        account_summary.nearest_maturity_date,
+        coalesce(account_summary.account_count, 0) as account_count,
+        coalesce(loan_summary.loan_count, 0) as loan_count,
+        coalesce(loan_summary.loan_outstanding, 0) as loan_outstanding,
+        {{ mdm.loan_class_label('loan_summary.worst_five_tier_rank') }} as worst_loan_class,
+        assignments.relationship_manager_id,
+        assignments.relationship_manager_name,
+        assignments.branch_no,
+        coalesce(ticket_summary.tickets_last_90d, 0) as tickets_last_90d,
+        coalesce(ticket_summary.open_complaints, 0) as open_complaints,
+        ticket_summary.last_contact_at,
+        ticket_summary.avg_csat
+
+    from golden_records
+    left join account_summary
+        on account_summary.golden_id = golden_records.golden_id
+    left join loan_summary
+        on loan_summary.golden_id = golden_records.golden_id
+    left join ticket_summary
+        on ticket_summary.golden_id = golden_records.golden_id
+    left join assignments
+        on assignments.golden_id = golden_records.golden_id
+
+),
+
+final as (
+
+    select
+        cast(golden_id as {{ dbt.type_string() }}) as golden_id,
+        cast(name as {{ dbt.type_string() }}) as name,
+        cast(gender as {{ dbt.type_string() }}) as gender,
+        cast(birth_date as date) as birth_date,
+        cast(id_number as {{ dbt.type_string() }}) as id_number,
+        cast(mobile as {{ dbt.type_string() }}) as mobile,
+        cast(address as {{ dbt.type_string() }}) as address,
+        cast(province as {{ dbt.type_string() }}) as province,
+        cast(city as {{ dbt.type_string() }}) as city,
+        cast(district as {{ dbt.type_string() }}) as district,
+        cast(source_count as integer) as source_count,
+        cast(source_systems as {{ dbt.type_string() }}) as source_systems,
+        cast(demand_balance as numeric(18, 2)) as demand_balance,
+        cast(time_deposit_balance as numeric(18, 2)) as time_deposit_balance,
+        cast(wealth_balance as numeric(18, 2)) as wealth_balance,
+        cast(total_aum as numeric(18, 2)) as total_aum,
+        cast(nearest_maturity_date as date) as nearest_maturity_date,
+        cast(account_count as integer) as account_count,
+        cast(loan_count as integer) as loan_count,
+        cast(loan_outstanding as numeric(18, 2)) as loan_outstanding,
+        cast(worst_loan_class as {{ dbt.type_string() }}) as worst_loan_class,
+        cast(relationship_manager_id as {{ dbt.type_string() }}) as relationship_manager_id,
+        cast(relationship_manager_name as {{ dbt.type_string() }}) as relationship_manager_name,
+        cast(branch_no as {{ dbt.type_string() }}) as branch_no,
+        cast(tickets_last_90d as integer) as tickets_last_90d,
+        cast(open_complaints as integer) as open_complaints,
+        cast(last_contact_at as timestamp) as last_contact_at,
+        cast(avg_csat as numeric(4, 2)) as avg_csat,
+        cast(
+            case
+                when total_aum >= {{ var('vip_aum_threshold') }} then 'VIP'
+                when total_aum >= {{ var('priority_aum_threshold') }} then 'priority'
+                else 'standard'
+            end
+            as {{ dbt.type_string() }}
+        ) as value_tier,
+        {{ mdm.as_of_date() }} as as_of_date
+
+    from joined
+
+)
+
+select * from final
