@@ -63,7 +63,11 @@ class SourceConfig(BaseModel):
         update: dict[str, object] = {}
         if self.path is not None and not self.path.is_absolute():
             update["path"] = (base / self.path).resolve()
-        if self.url and self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:////"):
+        if (
+            self.url
+            and self.url.startswith("sqlite:///")
+            and not self.url.startswith("sqlite:////")
+        ):
             relative = self.url.removeprefix("sqlite:///")
             update["url"] = f"sqlite:///{(base / relative).resolve()}"
         return self.model_copy(update=update)

@@ -53,7 +53,9 @@ def read_sql_table(
         engine.dispose()
 
 
-def read_file_table(path: Path, *, encoding: str = "auto", sheet: str | None = None) -> pd.DataFrame:
+def read_file_table(
+    path: Path, *, encoding: str = "auto", sheet: str | None = None
+) -> pd.DataFrame:
     """Read one file source as text columns; CSV encodings GBK, GB18030, UTF-8 (± BOM)."""
     if not path.exists():
         raise SourceReadError(f"source file {path} does not exist")

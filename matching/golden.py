@@ -254,7 +254,9 @@ def assign_golden_ids(
                     "detail": "new customer",
                 }
             )
-    return assigned, pd.DataFrame(events, columns=["event_type", "golden_id", "related_golden_id", "detail"])
+    return assigned, pd.DataFrame(
+        events, columns=["event_type", "golden_id", "related_golden_id", "detail"]
+    )
 
 
 def build_golden_records(
@@ -311,7 +313,9 @@ def build_golden_records(
 
     cluster_to_golden = golden_by_cluster.rename("golden_id")
     lineage["golden_id"] = cluster_to_golden.reindex(lineage["cluster_id"]).to_numpy()
-    lineage = lineage[list(LINEAGE_COLUMNS)].sort_values(["golden_id", "attribute"], ignore_index=True)
+    lineage = lineage[list(LINEAGE_COLUMNS)].sort_values(
+        ["golden_id", "attribute"], ignore_index=True
+    )
 
     xref = membership.merge(cluster_to_golden, left_on="cluster_id", right_index=True)
     xref = xref.merge(_match_evidence(clusters, scored_pairs), on="record_key", how="left")
@@ -375,7 +379,11 @@ def _match_evidence(clusters: pd.DataFrame, scored_pairs: pd.DataFrame | None) -
     edges = pd.concat(
         [
             pd.DataFrame(
-                {"record_key": linked[side], "match_rule": rule, "match_weight": linked["match_weight"]}
+                {
+                    "record_key": linked[side],
+                    "match_rule": rule,
+                    "match_weight": linked["match_weight"],
+                }
             )
             for side in ("record_key_l", "record_key_r")
         ],

@@ -39,9 +39,7 @@ def _specs(rules: Sequence[QualityRule], asset: dg.AssetKey) -> list[dg.AssetChe
     ]
 
 
-def _results(
-    outcomes: Sequence[RuleOutcome], asset: dg.AssetKey
-) -> Iterator[dg.AssetCheckResult]:
+def _results(outcomes: Sequence[RuleOutcome], asset: dg.AssetKey) -> Iterator[dg.AssetCheckResult]:
     for outcome in outcomes:
         rule = outcome.rule
         yield dg.AssetCheckResult(
@@ -49,7 +47,9 @@ def _results(
             asset_key=asset,
             passed=outcome.passed,
             severity=(
-                dg.AssetCheckSeverity.ERROR if rule.severity == "blocking" else dg.AssetCheckSeverity.WARN
+                dg.AssetCheckSeverity.ERROR
+                if rule.severity == "blocking"
+                else dg.AssetCheckSeverity.WARN
             ),
             metadata={
                 "dimension": rule.dimension,
@@ -77,10 +77,10 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
     checks = []
     for system, source in config.sources.items():
         asset = raw_asset_key(system, source.party_table)
-        rules = rules_for("raw")
 
         def make(system: str = system, asset: dg.AssetKey = asset) -> dg.AssetChecksDefinition:
             source_config = config.sources[system]
+            rules = rules_for("raw")
 
             @dg.multi_asset_check(specs=_specs(rules, asset), name=f"raw_quality_{system}")
             def raw_quality(
@@ -126,9 +126,11 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
             "select source_system, count(*) as n from mdm.quarantine group by source_system"
         )
         kept = records.groupby("source_system").size()
-        rates = pd.DataFrame({"quarantined": quarantine.set_index("source_system")["n"]}).reindex(
-            kept.index.union(quarantine["source_system"])
-        ).fillna(0)
+        rates = (
+            pd.DataFrame({"quarantined": quarantine.set_index("source_system")["n"]})
+            .reindex(kept.index.union(quarantine["source_system"]))
+            .fillna(0)
+        )
         rates["kept"] = kept.reindex(rates.index).fillna(0)
         rates["quarantine_rate"] = rates["quarantined"] / (rates["quarantined"] + rates["kept"])
         outcomes += validate(rates.reset_index(), rate_rules, config.quality)

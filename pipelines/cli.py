@@ -1,8 +1,8 @@
 """`mdm`: the command line for what people do outside the Dagster UI.
 
-    mdm simulate --people 10000 --seed 42 --out var/sources
-    mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
-    mdm api --port 8000
+mdm simulate --people 10000 --seed 42 --out var/sources
+mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
+mdm api --port 8000
 """
 
 from __future__ import annotations

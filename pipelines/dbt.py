@@ -82,4 +82,6 @@ def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliRes
             arguments += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
         yield from dbt.cli(arguments, context=context).stream()
 
-    return mdm_dbt_models, DbtCliResource(project_dir=project, profiles_dir=str(profiles_dir), target="duckdb")
+    return mdm_dbt_models, DbtCliResource(
+        project_dir=project, profiles_dir=str(profiles_dir), target="duckdb"
+    )

@@ -27,7 +27,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     full_run = dg.define_asset_job(
         FULL_RUN_JOB,
         selection=dg.AssetSelection.all(),
-        description="Extract every source, standardize, match, build golden records and marts, publish.",
+        description="Extract, standardize, match, golden records, marts, publish.",
     )
     return dg.Definitions(
         assets=[

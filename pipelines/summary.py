@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from connectors.settings import Settings
-from connectors.warehouse import open_warehouse
+from connectors.warehouse import Warehouse, open_warehouse
 
 
-def _count(store, sql: str) -> int:  # type: ignore[no-untyped-def]
+def _count(store: Warehouse, sql: str) -> int:
     frame = store.query(sql)
     return int(frame.iloc[0, 0]) if len(frame) else 0
 
 
-def print_summary(settings: Settings, *, run_id: str, elapsed_seconds: float, success: bool) -> None:
+def _line(label: str, value: int, indent: int = 2) -> None:
+    print(f"{' ' * indent}{label:<{42 - indent}} {value:>10,}")
+
+
+def print_summary(
+    settings: Settings, *, run_id: str, elapsed_seconds: float, success: bool
+) -> None:
     store = open_warehouse(settings.resolved_warehouse_url)
     print()
     print(f"run {run_id} {'succeeded' if success else 'FAILED'} in {elapsed_seconds:.1f} s")
@@ -23,40 +29,58 @@ def print_summary(settings: Settings, *, run_id: str, elapsed_seconds: float, su
     )
     print("\nextract (raw rows)")
     for table in raw["table_name"]:
-        print(f"  {table:<40} {_count(store, f'select count(*) from raw.{table}'):>10,}")
+        _line(table, _count(store, f'select count(*) from raw."{table}"'))
+
     print("\nstandardize")
-    print(f"  party records                            {_count(store, 'select count(*) from mdm.party_records'):>10,}")
+    _line("party records", _count(store, "select count(*) from mdm.party_records"))
     quarantine = store.query(
         "select source_system, rule, count(*) as n from mdm.quarantine group by 1, 2 order by 1, 2"
     )
-    print(f"  quarantined rows                         {int(quarantine['n'].sum()) if len(quarantine) else 0:>10,}")
+    _line("quarantined rows", int(quarantine["n"].sum()) if len(quarantine) else 0)
     for row in quarantine.itertuples(index=False):
-        print(f"    {row.source_system}:{row.rule:<35} {row.n:>8,}")
+        _line(f"{row.source_system}: {row.rule}", int(row.n), indent=4)
+
     if store.table_exists("mdm.scored_pairs"):
         print("\nmatch")
-        print(f"  candidate pairs                          {_count(store, 'select count(*) from mdm.scored_pairs'):>10,}")
-        zones = store.query("select zone, count(*) as n from mdm.scored_pairs group by 1 order by 1")
+        _line("candidate pairs", _count(store, "select count(*) from mdm.scored_pairs"))
+        zones = store.query(
+            "select zone, count(*) as n from mdm.scored_pairs group by 1 order by 1"
+        )
         for row in zones.itertuples(index=False):
-            print(f"    {row.zone:<38} {row.n:>8,}")
+            _line(str(row.zone), int(row.n), indent=4)
+        _line("clusters", _count(store, "select count(distinct cluster_id) from mdm.clusters"))
+
     if store.table_exists("mdm.golden_records"):
         print("\ngolden records")
-        active = _count(store, "select count(*) from mdm.golden_records where status = 'active'")
-        print(f"  active golden records                    {active:>10,}")
-        events = store.query("select event_type, count(*) as n from mdm.golden_events group by 1 order by 1")
+        active = "select count(*) from mdm.golden_records where status = 'active'"
+        _line("active golden records", _count(store, active))
+        events = store.query(
+            "select event_type, count(*) as n from mdm.golden_events group by 1 order by 1"
+        )
         for row in events.itertuples(index=False):
-            print(f"    events {row.event_type:<31} {row.n:>8,}")
+            _line(f"events: {row.event_type}", int(row.n), indent=4)
+
     if store.table_exists("mdm.match_evaluation"):
         evaluation = store.query("select * from mdm.match_evaluation").iloc[0]
         print("\nmatching quality against the simulated ground truth (pairwise)")
-        print(f"  precision {evaluation['precision']:.4f}   recall {evaluation['recall']:.4f}   F1 {evaluation['f1']:.4f}")
+        print(
+            f"  precision {evaluation['precision']:.4f}   recall {evaluation['recall']:.4f}"
+            f"   F1 {evaluation['f1']:.4f}"
+        )
+
     if store.table_exists("dq.results"):
         failed = store.query(
             "select stage, rule_id, source_system, failed, evaluated from dq.results "
-            f"where run_id = '{run_id}' and not passed order by 1, 2"
+            "where run_id = ? and not passed order by 1, 2",
+            [run_id],
         )
         print(f"\nquality: {len(failed)} rule(s) failed this run")
         for row in failed.itertuples(index=False):
-            print(f"    {row.stage}/{row.rule_id} [{row.source_system}] {row.failed:,} of {row.evaluated:,}")
+            print(
+                f"    {row.stage}/{row.rule_id} [{row.source_system}] "
+                f"{int(row.failed):,} of {int(row.evaluated):,}"
+            )
+
     print("\nwhere to look next")
     print("  Dagster UI       make ui   → http://127.0.0.1:3000 (this run is in its history)")
     print("  read API         make api  → http://127.0.0.1:8000/docs")

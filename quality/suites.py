@@ -71,7 +71,9 @@ def _parameter(text: str) -> Any:
     return text
 
 
-def _expectation(rule: QualityRule, column: str | None, config: QualityConfig, context: dict[str, str]) -> Any:
+def _expectation(
+    rule: QualityRule, column: str | None, config: QualityConfig, context: dict[str, str]
+) -> Any:
     import great_expectations as gx
 
     params: dict[str, Any] = {
@@ -82,7 +84,9 @@ def _expectation(rule: QualityRule, column: str | None, config: QualityConfig, c
         threshold = float(getattr(config, rule.threshold))
         if rule.expectation == "ExpectColumnMaxToBeBetween":
             params["max_value"] = threshold
-        elif rule.expectation == "ExpectColumnValuesToNotBeNull" and rule.threshold.startswith("max_"):
+        elif rule.expectation == "ExpectColumnValuesToNotBeNull" and rule.threshold.startswith(
+            "max_"
+        ):
             params["mostly"] = 1.0 - threshold
         else:
             params["mostly"] = threshold
@@ -117,7 +121,9 @@ def validate(
     for rule in rules:
         column = _fill(rule.column, context) if rule.column else None
         if column is not None and column not in frame.columns:
-            outcomes.append(RuleOutcome(rule, len(frame), len(frame), False, [f"missing column {column!r}"]))
+            outcomes.append(
+                RuleOutcome(rule, len(frame), len(frame), False, [f"missing column {column!r}"])
+            )
             continue
         suite.add_expectation(_expectation(rule, column, config, context))
         applicable[rule.rule_id] = rule
@@ -130,12 +136,14 @@ def validate(
             error = _exception_message(result.exception_info or {})
             if error is not None:
                 # A rule that could not be evaluated has failed; it is never silently passed.
-                outcomes.append(RuleOutcome(rule, len(frame), len(frame), False, [f"error: {error}"]))
+                outcomes.append(
+                    RuleOutcome(rule, len(frame), len(frame), False, [f"error: {error}"])
+                )
                 continue
-            evaluated = int(detail.get("element_count") or detail.get("observed_value") or len(frame))
-            if rule.expectation == "ExpectTableRowCountToBeBetween":
-                evaluated, failed = 1, 0 if result.success else 1
-            elif rule.expectation == "ExpectColumnMaxToBeBetween":
+            if (
+                rule.expectation == "ExpectTableRowCountToBeBetween"
+                or rule.expectation == "ExpectColumnMaxToBeBetween"
+            ):
                 evaluated, failed = 1, 0 if result.success else 1
             else:
                 evaluated = int(detail.get("element_count", len(frame)))
@@ -150,7 +158,11 @@ def validate(
 
 
 def results_frame(
-    outcomes: Sequence[RuleOutcome], *, run_id: str, checked_at: pd.Timestamp, source_system: str | None
+    outcomes: Sequence[RuleOutcome],
+    *,
+    run_id: str,
+    checked_at: pd.Timestamp,
+    source_system: str | None,
 ) -> pd.DataFrame:
     """Outcomes as `dq.results` rows."""
     return pd.DataFrame(

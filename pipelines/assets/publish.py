@@ -15,7 +15,7 @@ def build_publish_asset(upstream: list[dg.AssetsDefinition | dg.AssetKey]) -> dg
         kinds={"duckdb"},
         owners=["team:data-engineering"],
         pool="warehouse",
-        description="The read-only snapshot the API serves, replaced atomically at the end of a run.",
+        description="The read-only snapshot the API serves, swapped in at the end of a run.",
     )
     def serving_snapshot(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, stores: StorePathsResource
@@ -27,7 +27,10 @@ def build_publish_asset(upstream: list[dg.AssetsDefinition | dg.AssetKey]) -> dg
         )
         context.log.info(f"published {published}")
         return dg.MaterializeResult(
-            metadata={"path": dg.MetadataValue.path(str(published)), "bytes": published.stat().st_size}
+            metadata={
+                "path": dg.MetadataValue.path(str(published)),
+                "bytes": published.stat().st_size,
+            }
         )
 
     return serving_snapshot

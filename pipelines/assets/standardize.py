@@ -45,7 +45,7 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
             ),
             dg.AssetSpec(
                 QUARANTINE,
-                description="Every rejected source row, with the rule it broke and its raw payload.",
+                description="Every rejected source row, with its rule and raw payload.",
                 group_name="standardize",
                 kinds={"duckdb"},
                 owners=["team:data-stewards"],
@@ -65,7 +65,9 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
         for system, source in config.sources.items():
             raw = store.read_table(f"raw.{raw_table_name(system, source.party_table)}")
             batch_id = str(raw["_batch_id"].iloc[0]) if len(raw) else "empty"
-            result = standardize_source(raw, source_mapping(system, config), batch_id=batch_id, now=now)
+            result = standardize_source(
+                raw, source_mapping(system, config), batch_id=batch_id, now=now
+            )
             records.append(result.records)
             quarantined.append(result.quarantine)
             per_source[system] = {
@@ -96,7 +98,9 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
             asset_key=QUARANTINE,
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(len(quarantine)),
-                "by_rule": dg.MetadataValue.md(by_rule.to_markdown(index=False) if len(by_rule) else "none"),
+                "by_rule": dg.MetadataValue.md(
+                    by_rule.to_markdown(index=False) if len(by_rule) else "none"
+                ),
             },
         )
 

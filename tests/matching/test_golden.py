@@ -19,9 +19,20 @@ def party(key: str, **values: object) -> dict[str, object]:
         "source_record_id": record_id,
         "source_updated_at": pd.Timestamp("2026-01-01"),
         "source_trust": {"core": 1, "credit": 2, "crm": 3}[system],
-        "name": None, "name_pinyin": None, "id_type": "resident_id", "id_number": None,
-        "id_valid": False, "birth_date": None, "gender": None, "mobile": None, "email": None,
-        "address": None, "province": None, "city": None, "district": None, "adcode": None,
+        "name": None,
+        "name_pinyin": None,
+        "id_type": "resident_id",
+        "id_number": None,
+        "id_valid": False,
+        "birth_date": None,
+        "gender": None,
+        "mobile": None,
+        "email": None,
+        "address": None,
+        "province": None,
+        "city": None,
+        "district": None,
+        "adcode": None,
     }
     row.update(values)
     return row
@@ -32,12 +43,27 @@ def records() -> pd.DataFrame:
     return pd.DataFrame(
         [
             # core is most trusted but its ID fails validation: the valid crm ID must win.
-            party("core:1", name="张伟", id_number="130102198503071234", id_valid=False,
-                  mobile="13800138000", address="河北省石家庄市长安区中山路1号",
-                  province="河北省", city="石家庄市", district="长安区", adcode="130102"),
-            party("crm:9", name="张玮", id_number="130102198503071235", id_valid=True,
-                  mobile="13900139000", address=None,
-                  source_updated_at=pd.Timestamp("2026-06-01")),
+            party(
+                "core:1",
+                name="张伟",
+                id_number="130102198503071234",
+                id_valid=False,
+                mobile="13800138000",
+                address="河北省石家庄市长安区中山路1号",
+                province="河北省",
+                city="石家庄市",
+                district="长安区",
+                adcode="130102",
+            ),
+            party(
+                "crm:9",
+                name="张玮",
+                id_number="130102198503071235",
+                id_valid=True,
+                mobile="13900139000",
+                address=None,
+                source_updated_at=pd.Timestamp("2026-06-01"),
+            ),
             party("credit:5", name="王芳", id_number="130104199001011111", id_valid=True),
         ]
     )
@@ -47,14 +73,19 @@ def clusters_of(groups: list[list[str]]) -> pd.DataFrame:
     rows = []
     for members in groups:
         for key in members:
-            rows.append({"record_key": key, "cluster_id": min(members), "cluster_size": len(members)})
+            rows.append(
+                {"record_key": key, "cluster_id": min(members), "cluster_size": len(members)}
+            )
     return pd.DataFrame(rows)
 
 
 def test_valid_value_beats_more_trusted_invalid_one_and_lineage_names_the_rule(records):
     result = build_golden_records(
-        records, clusters_of([["core:1", "crm:9"], ["credit:5"]]), SurvivorshipConfig(),
-        run_id="r1", now=NOW,
+        records,
+        clusters_of([["core:1", "crm:9"], ["credit:5"]]),
+        SurvivorshipConfig(),
+        run_id="r1",
+        now=NOW,
     )
     golden = result.golden_records.set_index("golden_id")
     assert list(golden.index) == ["G0000000001", "G0000000002"]
@@ -74,8 +105,13 @@ def test_rerun_on_same_input_keeps_ids_and_logs_no_events(records):
     clusters = clusters_of([["core:1", "crm:9"], ["credit:5"]])
     first = build_golden_records(records, clusters, SurvivorshipConfig(), run_id="r1", now=NOW)
     second = build_golden_records(
-        records, clusters, SurvivorshipConfig(), run_id="r2", now=LATER,
-        prior_golden=first.golden_records, prior_xref=first.xref,
+        records,
+        clusters,
+        SurvivorshipConfig(),
+        run_id="r2",
+        now=LATER,
+        prior_golden=first.golden_records,
+        prior_xref=first.xref,
     )
     assert second.events.empty
     pd.testing.assert_frame_equal(first.golden_records, second.golden_records)
@@ -84,12 +120,20 @@ def test_rerun_on_same_input_keeps_ids_and_logs_no_events(records):
 
 def test_merge_retires_the_smaller_id_with_a_pointer_to_the_survivor(records):
     first = build_golden_records(
-        records, clusters_of([["core:1", "crm:9"], ["credit:5"]]), SurvivorshipConfig(),
-        run_id="r1", now=NOW,
+        records,
+        clusters_of([["core:1", "crm:9"], ["credit:5"]]),
+        SurvivorshipConfig(),
+        run_id="r1",
+        now=NOW,
     )
     merged = build_golden_records(
-        records, clusters_of([["core:1", "crm:9", "credit:5"]]), SurvivorshipConfig(),
-        run_id="r2", now=LATER, prior_golden=first.golden_records, prior_xref=first.xref,
+        records,
+        clusters_of([["core:1", "crm:9", "credit:5"]]),
+        SurvivorshipConfig(),
+        run_id="r2",
+        now=LATER,
+        prior_golden=first.golden_records,
+        prior_xref=first.xref,
     )
     golden = merged.golden_records.set_index("golden_id")
     assert golden.loc["G0000000001", "status"] == "active"
@@ -100,12 +144,20 @@ def test_merge_retires_the_smaller_id_with_a_pointer_to_the_survivor(records):
 
 def test_split_issues_a_new_id_never_reusing_a_retired_one(records):
     first = build_golden_records(
-        records, clusters_of([["core:1", "crm:9", "credit:5"]]), SurvivorshipConfig(),
-        run_id="r1", now=NOW,
+        records,
+        clusters_of([["core:1", "crm:9", "credit:5"]]),
+        SurvivorshipConfig(),
+        run_id="r1",
+        now=NOW,
     )
     split = build_golden_records(
-        records, clusters_of([["core:1", "crm:9"], ["credit:5"]]), SurvivorshipConfig(),
-        run_id="r2", now=LATER, prior_golden=first.golden_records, prior_xref=first.xref,
+        records,
+        clusters_of([["core:1", "crm:9"], ["credit:5"]]),
+        SurvivorshipConfig(),
+        run_id="r2",
+        now=LATER,
+        prior_golden=first.golden_records,
+        prior_xref=first.xref,
     )
     ids = split.xref.set_index("record_key")["golden_id"]
     assert ids["core:1"] == "G0000000001"

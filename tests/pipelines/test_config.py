@@ -23,7 +23,10 @@ def test_shipped_config_loads_and_resolves_paths_against_its_folder():
     config = load_config(PROJECT_ROOT / "mdm.yaml")
     assert set(config.sources) == {"core", "credit", "crm"}
     assert config.sources["crm"].path == (PROJECT_ROOT / "var/sources/crm").resolve()
-    assert config.sources["core"].url == f"sqlite:///{(PROJECT_ROOT / 'var/sources/core_banking.sqlite').resolve()}"
+    assert (
+        config.sources["core"].url
+        == f"sqlite:///{(PROJECT_ROOT / 'var/sources/core_banking.sqlite').resolve()}"
+    )
 
 
 def test_unknown_connector_is_reported_with_its_key(tmp_path):

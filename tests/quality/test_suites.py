@@ -61,10 +61,21 @@ def test_results_frame_has_the_dq_results_columns():
         [r for r in rules_for("standardized") if r.rule_id == "std.record_key_unique"],
         QualityConfig(),
     )
-    frame = results_frame(outcomes, run_id="r", checked_at=pd.Timestamp("2026-11-28"), source_system=None)
+    frame = results_frame(
+        outcomes, run_id="r", checked_at=pd.Timestamp("2026-11-28"), source_system=None
+    )
     assert list(frame.columns)[:11] == [
-        "run_id", "checked_at", "stage", "rule_id", "dimension", "severity",
-        "source_system", "evaluated", "failed", "score", "passed",
+        "run_id",
+        "checked_at",
+        "stage",
+        "rule_id",
+        "dimension",
+        "severity",
+        "source_system",
+        "evaluated",
+        "failed",
+        "score",
+        "passed",
     ]
     assert frame.iloc[0]["score"] == 1.0
 
@@ -79,7 +90,9 @@ def test_a_rule_that_cannot_be_evaluated_fails_with_the_error():
     # Strings cannot be compared with datetime bounds: GX raises, and the rule must fail.
     rule = next(r for r in rules_for("standardized") if r.rule_id == "std.birth_date_in_range")
     outcomes = validate(
-        pd.DataFrame({"birth_date": ["1985-03-07", None]}), [rule], QualityConfig(),
+        pd.DataFrame({"birth_date": ["1985-03-07", None]}),
+        [rule],
+        QualityConfig(),
         context={"as_of": "2026-11-28"},
     )
     assert not outcomes[0].passed
