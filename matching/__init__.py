@@ -1,0 +1,78 @@
+"""The MDM matching engine: a small public surface over the internal modules.
+
+    from matching import MatchingConfig, link
+    result = link(party_records, MatchingConfig.model_validate(mdm_yaml["matching"]))
+    result.scored_pairs, result.clusters, result.model.to_json()
+
+The steps are public too, for a pipeline that persists between them: `candidate_pairs`,
+`compare`, `train`, `predict`, `decide`, `cluster`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from matching.blocking import BlockingReport, SkippedBlock
+from matching.clustering import ClusterResult, cluster_records
+from matching.config import MatchingConfig
+from matching.engine import (
+    LinkResult,
+    candidate_pairs,
+    cluster,
+    compare,
+    decide,
+    link,
+    predict,
+    scored_pair_columns,
+    to_contract,
+    train,
+)
+from matching.evaluation import (
+    PairwiseScores,
+    blocking_recall,
+    evaluate_clusters,
+    evaluate_pairs,
+)
+from matching.model import FellegiSunterModel
+
+# Standardization lives in matching.standardize (owned separately). Its public names are
+# re-exported lazily so importing the matching engine never depends on it being importable.
+_STANDARDIZE_NAMES = frozenset(
+    {"standardize_source", "SourceMapping", "StandardizeResult", "rule_catalogue"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STANDARDIZE_NAMES:
+        from matching import standardize
+
+        return getattr(standardize, name)
+    raise AttributeError(f"module 'matching' has no attribute {name!r}")
+
+
+__all__ = [
+    "BlockingReport",
+    "ClusterResult",
+    "FellegiSunterModel",
+    "LinkResult",
+    "MatchingConfig",
+    "PairwiseScores",
+    "SkippedBlock",
+    "SourceMapping",
+    "StandardizeResult",
+    "blocking_recall",
+    "candidate_pairs",
+    "cluster",
+    "cluster_records",
+    "compare",
+    "decide",
+    "evaluate_clusters",
+    "evaluate_pairs",
+    "link",
+    "predict",
+    "rule_catalogue",
+    "scored_pair_columns",
+    "standardize_source",
+    "to_contract",
+    "train",
+]

@@ -5,7 +5,6 @@ downstream before bad data reaches the golden records. Every result is also appe
 `dq.results`, so quality can be trended by dbt and read in the auditor's report.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
@@ -98,7 +97,7 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
                         "name_column": source_config.mapping["name"],
                     },
                 )
-                _record(warehouse, outcomes, context.run_id, system)
+                _record(warehouse, outcomes, context.run.run_id, system)
                 yield from _results(outcomes, asset)
 
             return raw_quality
@@ -134,7 +133,7 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         rates["kept"] = kept.reindex(rates.index).fillna(0)
         rates["quarantine_rate"] = rates["quarantined"] / (rates["quarantined"] + rates["kept"])
         outcomes += validate(rates.reset_index(), rate_rules, config.quality)
-        _record(warehouse, outcomes, context.run_id, None)
+        _record(warehouse, outcomes, context.run.run_id, None)
         yield from _results(outcomes, PARTY_RECORDS)
 
     return standardized_quality
@@ -155,7 +154,7 @@ def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         xref = store.read_table("mdm.xref")
         golden_outcomes = validate(golden, golden_rules, config.quality)
         xref_outcomes = validate(xref, xref_rules, config.quality)
-        _record(warehouse, [*golden_outcomes, *xref_outcomes], context.run_id, None)
+        _record(warehouse, [*golden_outcomes, *xref_outcomes], context.run.run_id, None)
         yield from _results(golden_outcomes, GOLDEN_RECORDS)
         yield from _results(xref_outcomes, XREF)
 

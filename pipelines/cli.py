@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from connectors.settings import Settings, get_settings
 
@@ -34,15 +35,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     counts = manifest.get("row_counts", {})
     print(f"simulated {args.people:,} people (seed {args.seed}) into {args.out} in {elapsed:.1f} s")
-    for table, rows in counts.items():
-        print(f"  {table:<40} {rows:>10,}")
+    for system, tables in counts.items():
+        for table, rows in tables.items():
+            print(f"  {system + '.' + table:<40} {rows:>10,}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
-    from pipelines.definitions import FULL_RUN_JOB, build_definitions
+    from pipelines.build import FULL_RUN_JOB, build_definitions
     from pipelines.mdm_config import ConfigError
     from pipelines.summary import print_summary
 
@@ -58,9 +60,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not instance_config.exists():
         shutil.copyfile(Path(__file__).with_name("dagster.yaml"), instance_config)
     instance = DagsterInstance.from_ref(_instance_ref(dagster_home))
-    run_config = {}
+    log_level = "INFO" if args.verbose else "WARNING"
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if args.as_of:
-        run_config = {"ops": {"mdm_dbt_models": {"config": {"as_of_date": args.as_of}}}}
+        run_config["ops"] = {"mdm_dbt_models": {"config": {"as_of_date": args.as_of}}}
     started = time.perf_counter()
     result = definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run the whole pipeline (the mdm_full_run job)")
     run.add_argument("--config", default=None, help="an mdm.yaml (default: the shipped one)")
     run.add_argument("--as-of", default=None, help="business date for the marts, YYYY-MM-DD")
+    run.add_argument("--verbose", action="store_true", help="show every step's log")
     run.set_defaults(handler=cmd_run)
 
     api = commands.add_parser("api", help="serve the read API")

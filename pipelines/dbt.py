@@ -1,8 +1,8 @@
 """The dbt project as Dagster assets; dbt tests arrive as asset checks."""
 
-from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -63,9 +63,15 @@ def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliRes
         target="duckdb",
         target_path=Path("target"),
     )
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
-        project.preparer.prepare(project)
+    # The dbt beside this interpreter: `.venv/bin/mdm` works without an activated venv.
+    resource = DbtCliResource(
+        project_dir=project,
+        profiles_dir=str(profiles_dir),
+        target="duckdb",
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+    )
+    if project.preparer.using_dagster_dev() or not project.manifest_path.exists():
+        resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -82,6 +88,4 @@ def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliRes
             arguments += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
         yield from dbt.cli(arguments, context=context).stream()
 
-    return mdm_dbt_models, DbtCliResource(
-        project_dir=project, profiles_dir=str(profiles_dir), target="duckdb"
-    )
+    return mdm_dbt_models, resource

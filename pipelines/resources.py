@@ -1,6 +1,5 @@
 """Dagster resources wrapping the plain-Python connectors."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

@@ -162,7 +162,7 @@ RULES: tuple[QualityRule, ...] = (
         "golden.name_complete",
         "golden",
         "completeness",
-        "blocking",
+        "warning",
         "every active golden record has a name",
         CBIRC,
         "ExpectColumnValuesToNotBeNull",

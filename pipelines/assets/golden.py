@@ -1,6 +1,5 @@
 """Golden records: survivorship, persistent golden IDs, cross-reference and events."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 

@@ -1,6 +1,5 @@
 """Match: candidate pairs scored by the model and rules, then clusters of the same person."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict

@@ -1,6 +1,5 @@
 """Publish: swap the finished warehouse in as the API's read-only serving snapshot."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Standardize: every source's party table → canonical party records, and a quarantine."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 

@@ -17,6 +17,7 @@ from matching.model import (
     estimate_u,
     expectation_maximisation,
     sample_random_pairs,
+    unique_patterns,
 )
 
 
@@ -137,3 +138,15 @@ def test_model_from_other_comparisons_is_refused():
     )
     with pytest.raises(ValueError, match="trained on other comparisons"):
         model.check_compatible(other)
+
+
+def test_unique_patterns_count_each_distinct_gamma_row():
+    comparisons = [
+        Comparison.model_validate({"name": name, "levels": [{"kind": "exact", "column": "v"}] * k})
+        for name, k in (("a", 1), ("b", 3))
+    ]
+    gammas = pd.DataFrame({"gamma_a": [1, 1, -1, 1, 0], "gamma_b": [3, 3, 0, -1, 2]}, dtype=np.int8)
+    patterns, counts = unique_patterns(gammas, comparisons)
+    found = {tuple(row): int(n) for row, n in zip(patterns.tolist(), counts, strict=True)}
+    # (1, 3) twice; every other row once.
+    assert found == {(1, 3): 2, (-1, 0): 1, (1, -1): 1, (0, 2): 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.definitions import FULL_RUN_JOB, build_definitions
+from pipelines.build import FULL_RUN_JOB, build_definitions
 
 
 def test_full_definitions_load_without_error(pipeline_settings):

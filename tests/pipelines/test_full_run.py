@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from connectors.warehouse import open_warehouse
-from pipelines.definitions import FULL_RUN_JOB, build_definitions
+from pipelines.build import FULL_RUN_JOB, build_definitions
 from tests.conftest import TEST_AS_OF
 
 pytestmark = pytest.mark.slow

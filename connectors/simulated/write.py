@@ -1,0 +1,105 @@
+"""Writers: SQLite databases, GBK CSV exports, the ground-truth Parquet and the manifest.
+
+Every file is written under a temporary name and renamed into place, so a reader never
+sees half a database and a rerun into the same folder replaces the previous output whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+Layout = tuple[tuple[str, str, str], ...]
+
+
+def _column_values(frame: pd.DataFrame, column: str) -> list[Any]:
+    values = frame[column].to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values.tolist()
+
+
+def _rows(
+    frame: pd.DataFrame, columns: list[str], chunk: int = 100_000
+) -> Iterator[tuple[Any, ...]]:
+    # Row tuples a chunk at a time: the tuples of a whole table would double its memory.
+    for start in range(0, len(frame), chunk):
+        part = frame.iloc[start : start + chunk]
+        yield from zip(*(_column_values(part, c) for c in columns), strict=True)
+
+
+def write_sqlite(
+    path: Path,
+    tables: Mapping[str, pd.DataFrame],
+    layouts: Mapping[str, Layout],
+    indexes: tuple[tuple[str, str], ...] = (),
+) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    con = sqlite3.connect(tmp)
+    try:
+        # Nothing to recover if the build fails half-way: the temporary file is thrown away.
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("PRAGMA synchronous=OFF")
+        for table, frame in tables.items():
+            layout = layouts[table]
+            columns = [c for c, _, _ in layout]
+            if list(frame.columns) != columns:
+                raise ValueError(f"{table}: columns {list(frame.columns)} differ from {columns}")
+            spec = ", ".join(f'"{c}" {t} {k}'.strip() for c, t, k in layout)
+            con.execute(f'CREATE TABLE "{table}" ({spec})')
+            marks = ", ".join("?" * len(columns))
+            con.executemany(f'INSERT INTO "{table}" VALUES ({marks})', _rows(frame, columns))
+        for table, column in indexes:
+            con.execute(f'CREATE INDEX "ix_{table}_{column}" ON "{table}" ("{column}")')
+        con.commit()
+    finally:
+        con.close()
+    os.replace(tmp, path)
+
+
+def write_csv(path: Path, frame: pd.DataFrame, encoding: str) -> None:
+    """A legacy export: strict encoding, so a character the encoding lacks fails loudly."""
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_csv(tmp, index=False, encoding=encoding, errors="strict")
+    os.replace(tmp, path)
+
+
+def write_ground_truth(path: Path, frame: pd.DataFrame) -> None:
+    table = pa.table(
+        {
+            "record_key": pa.array(frame["record_key"].to_numpy(dtype=object), type=pa.string()),
+            "person_id": pa.array(frame["person_id"].to_numpy(dtype=object), type=pa.string()),
+        }
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, default=_json_default) + "\n",
+        encoding="utf-8",
+    )
+    os.replace(tmp, path)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

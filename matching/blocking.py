@@ -1,0 +1,172 @@
+"""Candidate pairs: the union of the blocking rules' blocks.
+
+A blocking rule pairs every two records that share all of its columns (each non-null). Pairs
+are built per rule by a self-merge on a block id, so cost grows with the sum of squared block
+sizes, never with n². A block larger than `max_block_size` would be a near cross join (a
+placeholder mobile, a default birth date): it is skipped, logged and listed in the report.
+
+Records are addressed by position in the frame sorted by `record_key` (see
+`prepare_records`), so `idx_l < idx_r` is the same as `record_key_l < record_key_r`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from matching.comparison import RecordColumns
+from matching.config import BlockingRule, MatchingConfig
+
+log = logging.getLogger(__name__)
+
+PAIR_COLUMNS = ["idx_l", "idx_r", "record_key_l", "record_key_r", "blocking_rule"]
+
+
+@dataclass(frozen=True)
+class SkippedBlock:
+    rule: str
+    key: dict[str, object]
+    size: int
+
+
+@dataclass
+class BlockingReport:
+    n_records: int
+    pairs_per_rule: dict[str, int]  # every pair the rule produces, found earlier or not
+    new_pairs_per_rule: dict[str, int]  # pairs labelled with the rule (it found them first)
+    total_pairs: int
+    comparable_pairs: int  # n(n-1)/2, or fewer under link_only / dedupe_only
+    skipped_blocks: list[SkippedBlock] = field(default_factory=list)
+
+    @property
+    def reduction_ratio(self) -> float:
+        """Share of all comparable pairs that blocking avoided comparing."""
+        if self.comparable_pairs == 0:
+            return 0.0
+        return 1.0 - self.total_pairs / self.comparable_pairs
+
+
+def prepare_records(records: pd.DataFrame, config: MatchingConfig) -> pd.DataFrame:
+    """Records sorted by `record_key` with a fresh RangeIndex; checks the needed columns."""
+    needed = ["record_key", *config.required_columns]
+    missing = [c for c in needed if c not in records.columns]
+    if missing:
+        raise ValueError(f"records lack the columns the matching config uses: {missing}")
+    if records["record_key"].isna().any():
+        raise ValueError("records have a null record_key")
+    keys = records["record_key"]
+    if not (keys.is_monotonic_increasing and records.index.equals(pd.RangeIndex(len(records)))):
+        records = records.sort_values("record_key", kind="stable").reset_index(drop=True)
+    if records["record_key"].duplicated().any():
+        dupes = records.loc[records["record_key"].duplicated(), "record_key"].head(5).tolist()
+        raise ValueError(f"record_key is not unique, e.g. {dupes}")
+    return records
+
+
+def comparable_pair_count(records: pd.DataFrame, config: MatchingConfig) -> int:
+    n = len(records)
+    if config.link_type == "link_and_dedupe":
+        return n * (n - 1) // 2
+    sizes = records[config.source_column].value_counts(dropna=False).to_numpy(dtype=np.int64)
+    within = int((sizes * (sizes - 1) // 2).sum())
+    return within if config.link_type == "dedupe_only" else n * (n - 1) // 2 - within
+
+
+def _rule_pairs(
+    records: pd.DataFrame,
+    columns: RecordColumns,
+    rule: BlockingRule,
+    max_block_size: int,
+    skipped: list[SkippedBlock],
+) -> tuple[np.ndarray, np.ndarray]:
+    block = columns.block_codes(rule.columns)
+    positions = np.flatnonzero(block >= 0)
+    if len(positions) < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    block = block[positions]
+    sizes = np.bincount(block)
+    for block_id in np.flatnonzero(sizes > max_block_size):
+        first = int(positions[np.argmax(block == block_id)])
+        key = {c: records.at[first, c] for c in rule.columns}
+        size = int(sizes[block_id])
+        skipped.append(SkippedBlock(rule=rule.name, key=key, size=size))
+        log.warning(
+            "blocking rule %r: block %r has %d records (> max_block_size), skipped",
+            rule.name,
+            key,
+            size,
+        )
+    # Singleton blocks make no pairs; dropping them first keeps the merge small.
+    keep = (sizes[block] >= 2) & (sizes[block] <= max_block_size)
+    frame = pd.DataFrame({"block": block[keep], "idx": positions[keep]})
+    merged = frame.merge(frame, on="block", suffixes=("_l", "_r"))
+    left = merged["idx_l"].to_numpy()
+    right = merged["idx_r"].to_numpy()
+    forward = left < right
+    return left[forward], right[forward]
+
+
+def block_pairs(
+    records: pd.DataFrame,
+    config: MatchingConfig,
+    *,
+    columns: RecordColumns | None = None,
+) -> tuple[pd.DataFrame, BlockingReport]:
+    """Candidate pairs (columns `PAIR_COLUMNS`) and the report of how they were found.
+
+    `records` must be prepared (`prepare_records`): positions index the sorted frame. A value
+    is missing when null or blank (see `RecordColumns.codes`).
+    """
+    columns = columns or RecordColumns(records)
+    n = len(records)
+    skipped: list[SkippedBlock] = []
+    source = (
+        records[config.source_column].to_numpy() if config.link_type != "link_and_dedupe" else None
+    )
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    rule_ids: list[np.ndarray] = []
+    pairs_per_rule: dict[str, int] = {}
+    for rule_id, rule in enumerate(config.blocking_rules):
+        left, right = _rule_pairs(records, columns, rule, config.max_block_size, skipped)
+        if source is not None:
+            same_source = source[left] == source[right]
+            keep = same_source if config.link_type == "dedupe_only" else ~same_source
+            left, right = left[keep], right[keep]
+        pairs_per_rule[rule.name] = len(left)
+        lefts.append(left)
+        rights.append(right)
+        rule_ids.append(np.full(len(left), rule_id, dtype=np.int16))
+
+    left = np.concatenate(lefts).astype(np.int64)
+    right = np.concatenate(rights).astype(np.int64)
+    rule_of_pair = np.concatenate(rule_ids)
+    # Rules were concatenated in config order, so the first occurrence of a pair carries the
+    # first rule that found it.
+    _, first = np.unique(left * max(n, 1) + right, return_index=True)
+    left, right, rule_of_pair = left[first], right[first], rule_of_pair[first]
+
+    names = [rule.name for rule in config.blocking_rules]
+    keys = records["record_key"].to_numpy()
+    pairs = pd.DataFrame(
+        {
+            "idx_l": left,
+            "idx_r": right,
+            "record_key_l": keys[left],
+            "record_key_r": keys[right],
+            "blocking_rule": pd.Categorical.from_codes(rule_of_pair, categories=names),
+        }
+    )
+    counts = np.bincount(rule_of_pair, minlength=len(names))
+    report = BlockingReport(
+        n_records=n,
+        pairs_per_rule=pairs_per_rule,
+        new_pairs_per_rule={name: int(c) for name, c in zip(names, counts, strict=True)},
+        total_pairs=len(pairs),
+        comparable_pairs=comparable_pair_count(records, config),
+        skipped_blocks=skipped,
+    )
+    return pairs, report

@@ -1,0 +1,222 @@
+"""Comparison vectors: one level number (gamma) per comparison for every candidate pair.
+
+Everything runs over whole arrays. Each column is factorized once into integer codes, so an
+exact test is an integer comparison; string similarities go through rapidfuzz's
+`process.cpdist`, which scores two equal-length lists element-wise in C. A level is computed
+only for the pairs that no earlier level of the same comparison has decided, and only where
+its column is present on both sides.
+
+Null handling: a comparison is -1 (null) when none of its levels' columns is present on both
+sides; when some column is present but no level holds, it is 0 ("else"). So an address
+comparison whose last level is `exact district` still scores two records that only share a
+district.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
+
+from matching.config import Comparison, ComparisonLevel
+
+GAMMA_DTYPE = np.int8
+
+
+class RecordColumns:
+    """Per-column encodings of the prepared records, computed once and shared by every level.
+
+    `codes(column)`: int64 code per record, -1 where missing. The other encodings are indexed
+    by code (one entry per distinct value), so their cost grows with distinct values, not pairs.
+    """
+
+    def __init__(self, records: pd.DataFrame) -> None:
+        self._records = records
+        self._codes: dict[str, np.ndarray] = {}
+        self._uniques: dict[str, pd.Index] = {}
+        self._text: dict[str, np.ndarray] = {}
+        self._ymd: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self._records
+
+    def codes(self, column: str) -> np.ndarray:
+        """Missing means null, or a string that is empty once stripped."""
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self._records[column], use_na_sentinel=True)
+            codes = codes.astype(np.int64)
+            uniques = pd.Index(uniques)
+            if uniques.dtype == object or pd.api.types.is_string_dtype(uniques.dtype):
+                # Checked on the distinct values, so the cost does not grow with records.
+                blank = np.flatnonzero(uniques.astype(str).str.strip() == "")
+                if len(blank):
+                    remap = np.arange(len(uniques), dtype=np.int64)
+                    remap[blank] = -1
+                    keep = remap >= 0
+                    remap[keep] = np.arange(int(keep.sum()))
+                    present = codes >= 0
+                    codes[present] = remap[codes[present]]
+                    uniques = uniques[keep]
+            self._codes[column] = codes
+            self._uniques[column] = uniques
+        return self._codes[column]
+
+    def block_codes(self, columns: list[str]) -> np.ndarray:
+        """One code per distinct combination of `columns`, -1 where any is missing."""
+        key = self.codes(columns[0]).copy()
+        for column in columns[1:]:
+            codes = self.codes(column)
+            present = (key >= 0) & (codes >= 0)
+            # Re-factorizing after each column keeps the combined code below n (no overflow).
+            combined = key[present] * (int(codes.max(initial=0)) + 1) + codes[present]
+            key = np.full(len(key), -1, dtype=np.int64)
+            key[present] = pd.factorize(combined)[0]
+        return key
+
+    def text(self, column: str) -> np.ndarray:
+        """Distinct values as strings (dates as YYYY-MM-DD), indexed by code."""
+        if column not in self._text:
+            self.codes(column)
+            uniques = self._uniques[column]
+            if isinstance(uniques, pd.DatetimeIndex):
+                text = uniques.strftime("%Y-%m-%d")
+            else:
+                text = uniques.astype(str)
+            self._text[column] = np.asarray(text, dtype=object)
+        return self._text[column]
+
+    def ymd(self, column: str) -> np.ndarray:
+        """Distinct values as yyyymmdd integers (-1 when not 8 digits), indexed by code.
+
+        Reading the digits accepts `1985-03-07`, `19850307`, dates and timestamps alike.
+        """
+        if column not in self._ymd:
+            digits = pd.Series(self.text(column), dtype="string").str.replace(r"\D", "", regex=True)
+            # A timestamp's text is its date part only (see `text`), so 8 digits is a date.
+            eight = digits.str.len() == 8
+            ymd = np.full(len(digits), -1, dtype=np.int64)
+            ok = eight.fillna(False).to_numpy(dtype=bool)
+            ymd[ok] = digits[ok].astype(np.int64).to_numpy()
+            self._ymd[column] = ymd
+        return self._ymd[column]
+
+
+def _similar(
+    scorer: Callable[..., float],
+    left: np.ndarray,
+    right: np.ndarray,
+    cutoff: float,
+    workers: int,
+) -> np.ndarray:
+    if len(left) == 0:
+        return np.empty(0, dtype=np.float64)
+    return np.asarray(
+        process.cpdist(
+            left.tolist(), right.tolist(), scorer=scorer, score_cutoff=cutoff, workers=workers
+        )
+    )
+
+
+def level_holds(
+    level: ComparisonLevel,
+    columns: RecordColumns,
+    code_l: np.ndarray,
+    code_r: np.ndarray,
+    *,
+    workers: int = 1,
+) -> np.ndarray:
+    """Whether `level` holds for pairs whose `level.column` codes are given (both >= 0)."""
+    same = code_l == code_r
+    if level.kind == "exact":
+        return same
+    if level.kind == "date_day_month_swap":
+        ymd = columns.ymd(level.column)
+        a, b = ymd[code_l], ymd[code_r]
+        valid = (a >= 0) & (b >= 0)
+        year_a, month_a, day_a = a // 10000, a // 100 % 100, a % 100
+        year_b, month_b, day_b = b // 10000, b // 100 % 100, b % 100
+        return (
+            valid
+            & (year_a == year_b)
+            & (month_a == day_b)
+            & (day_a == month_b)
+            & (month_a != day_a)
+        )
+
+    # Equal values satisfy every similarity level; only the rest needs a string scorer.
+    holds = same.copy()
+    todo = np.flatnonzero(~same)
+    text = columns.text(level.column)
+    left, right = text[code_l[todo]], text[code_r[todo]]
+    if level.kind in ("levenshtein", "damerau_levenshtein"):
+        assert level.max_distance is not None
+        scorer = Levenshtein if level.kind == "levenshtein" else DamerauLevenshtein
+        distance = _similar(scorer.distance, left, right, level.max_distance, workers)
+        holds[todo] = distance <= level.max_distance
+    elif level.kind == "jaro_winkler":
+        assert level.threshold is not None
+        score = _similar(JaroWinkler.similarity, left, right, level.threshold, workers)
+        holds[todo] = score >= level.threshold
+    else:  # token_set_ratio: rapidfuzz scores 0-100, the config 0-1
+        assert level.threshold is not None
+        cutoff = level.threshold * 100.0
+        score = _similar(fuzz.token_set_ratio, left, right, cutoff, workers)
+        holds[todo] = score >= cutoff
+    return holds
+
+
+def compare_comparison(
+    comparison: Comparison,
+    columns: RecordColumns,
+    idx_l: np.ndarray,
+    idx_r: np.ndarray,
+    *,
+    workers: int = 1,
+) -> np.ndarray:
+    """Gamma of one comparison for the pairs (idx_l[i], idx_r[i])."""
+    n = len(idx_l)
+    gamma = np.full(n, -1, dtype=GAMMA_DTYPE)
+    undecided = np.ones(n, dtype=bool)
+    any_present = np.zeros(n, dtype=bool)
+    pair_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for position, level in enumerate(comparison.levels):
+        if level.column not in pair_codes:
+            codes = columns.codes(level.column)
+            pair_codes[level.column] = (codes[idx_l], codes[idx_r])
+        code_l, code_r = pair_codes[level.column]
+        present = (code_l >= 0) & (code_r >= 0)
+        any_present |= present
+        todo = np.flatnonzero(undecided & present)
+        if len(todo) == 0:
+            continue
+        hit = todo[level_holds(level, columns, code_l[todo], code_r[todo], workers=workers)]
+        gamma[hit] = comparison.level_number(position)
+        undecided[hit] = False
+    gamma[undecided & any_present] = 0
+    return gamma
+
+
+def compare_pairs(
+    columns: RecordColumns,
+    idx_l: np.ndarray,
+    idx_r: np.ndarray,
+    comparisons: Sequence[Comparison],
+    *,
+    workers: int = 1,
+) -> pd.DataFrame:
+    """One int8 `gamma_<comparison>` column per comparison, row i for pair i."""
+    idx_l = np.asarray(idx_l, dtype=np.int64)
+    idx_r = np.asarray(idx_r, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            c.gamma_column: compare_comparison(c, columns, idx_l, idx_r, workers=workers)
+            for c in comparisons
+        }
+    )

@@ -1,0 +1,239 @@
+"""The `matching:` section of mdm.yaml as validated data.
+
+Blocking rules, comparisons and deterministic rules are values, not code paths (the Splink
+way): the engine reads them from here and nothing else decides how records are matched.
+`MatchingConfig.model_validate(mapping)` raises a pydantic `ValidationError` whose location
+names the offending key (e.g. `comparisons.2.levels.1.max_distance`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+LevelKind = Literal[
+    "exact",
+    "levenshtein",
+    "damerau_levenshtein",
+    "jaro_winkler",
+    "token_set_ratio",
+    "date_day_month_swap",
+]
+
+# Which numeric parameter each level kind needs; every other parameter is refused so a typo
+# such as `threshold` on a levenshtein level fails loudly instead of being ignored.
+_LEVEL_PARAMETER: dict[str, str | None] = {
+    "exact": None,
+    "levenshtein": "max_distance",
+    "damerau_levenshtein": "max_distance",
+    "jaro_winkler": "threshold",
+    "token_set_ratio": "threshold",
+    "date_day_month_swap": None,
+}
+
+LinkType = Literal["link_and_dedupe", "dedupe_only", "link_only"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _unique_names(items: list[Any], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise ValueError(f"duplicate {what} name {item.name!r}")
+        seen.add(item.name)
+
+
+class BlockingRule(_Strict):
+    """Record pairs that share every one of `columns` (all non-null) become candidates."""
+
+    name: str = Field(min_length=1)
+    columns: list[str] = Field(min_length=1)
+
+
+class ComparisonLevel(_Strict):
+    """One level of a comparison: a similarity test on one column."""
+
+    kind: LevelKind
+    column: str = Field(min_length=1)
+    label: str | None = None
+    max_distance: Annotated[int, Field(ge=0)] | None = None
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    # Term-frequency adjustment (Splink's `term_frequency_adjustments`): for a pair at this
+    # level, u is replaced by the frequency of the pair's value, so a common value is weaker
+    # evidence than a rare one. Only meaningful on an exact level.
+    tf_adjust: bool = False
+
+    @model_validator(mode="after")
+    def _parameters_fit_kind(self) -> Self:
+        needed = _LEVEL_PARAMETER[self.kind]
+        for parameter in ("max_distance", "threshold"):
+            given = getattr(self, parameter) is not None
+            if parameter == needed and not given:
+                raise ValueError(f"level kind {self.kind!r} needs {parameter!r}")
+            if parameter != needed and given:
+                raise ValueError(f"level kind {self.kind!r} takes no {parameter!r}")
+        if self.tf_adjust and self.kind != "exact":
+            raise ValueError("tf_adjust is only allowed on an exact level")
+        return self
+
+    @property
+    def display_label(self) -> str:
+        if self.label:
+            return self.label
+        match self.kind:
+            case "exact":
+                return f"exact {self.column}"
+            case "levenshtein" | "damerau_levenshtein":
+                return f"{self.column} {self.kind} <= {self.max_distance}"
+            case "jaro_winkler" | "token_set_ratio":
+                return f"{self.column} {self.kind} >= {self.threshold}"
+            case _:
+                return f"{self.column} day and month swapped"
+
+
+class Comparison(_Strict):
+    """A named field comparison: levels most similar first, the first that holds wins.
+
+    Level numbers count down: with k levels the first is k, the last 1, and 0 means none
+    held ("else"); -1 means no level's column was present on both sides (null).
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    levels: list[ComparisonLevel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _at_most_one_tf_level(self) -> Self:
+        if sum(level.tf_adjust for level in self.levels) > 1:
+            raise ValueError(f"comparison {self.name!r}: at most one level may set tf_adjust")
+        return self
+
+    @property
+    def gamma_column(self) -> str:
+        return f"gamma_{self.name}"
+
+    @property
+    def n_levels(self) -> int:
+        """Number of level values besides null: the configured levels plus "else"."""
+        return len(self.levels) + 1
+
+    def level_label(self, gamma: int) -> str:
+        if gamma < 0:
+            return "null"
+        if gamma == 0:
+            return "else"
+        return self.levels[len(self.levels) - gamma].display_label
+
+    def level_number(self, position: int) -> int:
+        """Gamma value of the level at `position` in the configured list."""
+        return len(self.levels) - position
+
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys(level.column for level in self.levels))
+
+
+class RuleCondition(_Strict):
+    """When a deterministic rule holds, all conditions over both records of the pair.
+
+    `equal`: every listed column non-null on both sides and equal. `different`: every listed
+    column non-null on both sides and different. `id_valid: true`: both records' `id_valid`
+    is true; `false`: not both.
+    """
+
+    equal: list[str] = Field(default_factory=list)
+    different: list[str] = Field(default_factory=list)
+    id_valid: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.equal and not self.different and self.id_valid is None:
+            raise ValueError("a rule condition needs at least one of equal, different, id_valid")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        extra = ["id_valid"] if self.id_valid is not None else []
+        return list(dict.fromkeys([*self.equal, *self.different, *extra]))
+
+
+class DeterministicRule(_Strict):
+    """`match`: the pair is a match (probability 1, auto_match), whatever the model says.
+    `never_auto_match`: the pair may not be auto-matched (capped at review) nor end up in the
+    same cluster through other records."""
+
+    name: str = Field(min_length=1)
+    decision: Literal["match", "never_auto_match"]
+    when: RuleCondition
+
+
+class Thresholds(_Strict):
+    auto_match: float = Field(gt=0.0, le=1.0)
+    review: float = Field(gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.review > self.auto_match:
+            raise ValueError("thresholds.review must not exceed thresholds.auto_match")
+        return self
+
+
+class Training(_Strict):
+    """How the Fellegi-Sunter model is estimated (defaults suit a bank's customer base)."""
+
+    u_sample_pairs: int = Field(default=200_000, ge=100)
+    em_max_iterations: int = Field(default=100, ge=1)
+    em_tolerance: float = Field(default=1e-6, gt=0.0)
+
+
+class MatchingConfig(_Strict):
+    blocking_rules: list[BlockingRule] = Field(min_length=1)
+    max_block_size: int = Field(ge=2)
+    comparisons: list[Comparison] = Field(min_length=1)
+    deterministic_rules: list[DeterministicRule] = Field(default_factory=list)
+    thresholds: Thresholds
+    max_cluster_size: int = Field(ge=2)
+    # Which pairs are candidates at all: `link_only` pairs records of different source systems
+    # only, `dedupe_only` of the same system, `link_and_dedupe` any two records.
+    link_type: LinkType = "link_and_dedupe"
+    source_column: str = "source_system"
+    training: Training = Field(default_factory=Training)
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Self:
+        _unique_names(self.blocking_rules, "blocking rule")
+        _unique_names(self.comparisons, "comparison")
+        _unique_names(self.deterministic_rules, "deterministic rule")
+        return self
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns the records must carry besides `record_key`."""
+        columns: list[str] = []
+        for rule in self.blocking_rules:
+            columns += rule.columns
+        for comparison in self.comparisons:
+            columns += comparison.columns
+        for det in self.deterministic_rules:
+            columns += det.when.columns
+        if self.link_type != "link_and_dedupe":
+            columns.append(self.source_column)
+        return list(dict.fromkeys(columns))
+
+    def config_hash(self) -> str:
+        """Hash of the whole section: provenance of a trained model."""
+        return _hash(self.model_dump(mode="json"))
+
+    def comparisons_hash(self) -> str:
+        """Hash of what the m/u tables mean: a model only applies to the same comparisons."""
+        return _hash([c.model_dump(mode="json") for c in self.comparisons])
+
+
+def _hash(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
