@@ -46,4 +46,4 @@ def write_pipeline_config(sources: Path, target: Path) -> Path:
 def pipeline_settings(tmp_path: Path, simulated_sources: Path) -> Settings:
     home = tmp_path / "var"
     config = write_pipeline_config(simulated_sources, tmp_path / "mdm.yaml")
-    return Settings(home=home, config_path=config, warehouse_url=None, serving_path=None)
+    return Settings(home=home, config_path=config)

@@ -6,15 +6,21 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from connectors.settings import Settings
 from connectors.warehouse import open_warehouse
 from pipelines.build import FULL_RUN_JOB, build_definitions
-from tests.conftest import TEST_AS_OF
+from tests.conftest import TEST_AS_OF, write_pipeline_config
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def completed_run(pipeline_settings):
+@pytest.fixture(scope="module")
+def completed_run(tmp_path_factory, simulated_sources):
+    folder = tmp_path_factory.mktemp("full_run")
+    pipeline_settings = Settings(
+        home=folder / "var",
+        config_path=write_pipeline_config(simulated_sources, folder / "mdm.yaml"),
+    )
     definitions = build_definitions(pipeline_settings)
     run_config = {"ops": {"mdm_dbt_models": {"config": {"as_of_date": TEST_AS_OF.isoformat()}}}}
     with dg.instance_for_test() as instance:
