@@ -11,12 +11,17 @@ import pandas as pd
 
 from matching.standardize.ids import check_digits
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许邓韩冯曹彭曾肖田董") + ["欧阳"]
+SURNAMES = [*list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许邓韩冯曹彭曾肖田董"), "欧阳"]
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉婷飞鑫宇浩然子轩国庆建")
 ADDRESSES = [
-    "河北石家庄长安区中山路{}号", "河北省石家庄市桥西区自强路{}号", "张家口桥西区明德街{}号",
-    "北京市朝阳区建国路{}号", "天津和平区南京路{}号", "河北省唐山市路南区新华道{}号",
-    "保定莲池区东风路{}号院", "中山路{}号",
+    "河北石家庄长安区中山路{}号",
+    "河北省石家庄市桥西区自强路{}号",
+    "张家口桥西区明德街{}号",
+    "北京市朝阳区建国路{}号",
+    "天津和平区南京路{}号",
+    "河北省唐山市路南区新华道{}号",
+    "保定莲池区东风路{}号院",
+    "中山路{}号",
 ]
 AREAS = ["130102", "130104", "130703", "110105", "120101", "130202", "130606"]
 
@@ -48,14 +53,18 @@ def synthetic_core_rows(n: int, seed: int = 7) -> pd.DataFrame:
     ids[(id_noise >= 0.03) & (id_noise < 0.04)] = [
         x[:10] + "9" + x[11:] for x in ids[(id_noise >= 0.03) & (id_noise < 0.04)]
     ]
-    mobiles = [f"1{p}{m:09d}" for p, m in zip(rng.integers(3, 10, n), rng.integers(0, 10**9, n), strict=True)]
+    mobiles = [
+        f"1{p}{m:09d}"
+        for p, m in zip(rng.integers(3, 10, n), rng.integers(0, 10**9, n), strict=True)
+    ]
     phone_noise = rng.random(n)
     mobiles = [
         f"+86 {m[:3]}-{m[3:7]}-{m[7:]}" if r < 0.1 else ("0311-85551234" if r < 0.12 else m)
         for m, r in zip(mobiles, phone_noise, strict=True)
     ]
     addresses = [
-        ADDRESSES[i].format(k) for i, k in zip(rng.integers(0, len(ADDRESSES), n), rng.integers(1, 500, n), strict=True)
+        ADDRESSES[i].format(k)
+        for i, k in zip(rng.integers(0, len(ADDRESSES), n), rng.integers(1, 500, n), strict=True)
     ]
     updated = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**7, n), unit="s")
     gender = np.where(seq % 2 == 1, "1", "2").astype(object)

@@ -1,0 +1,34 @@
+"""E-mail addresses: lower-cased and syntax-checked (no mailbox lookup, no DNS)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from matching.standardize._text import as_text, nfkc, none_if_nan
+
+# A pragmatic subset of RFC 5322 that real customer addresses use: dot-separated atoms in the
+# local part, at least one dot in the domain, a letter-only top-level domain.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}"
+
+
+def normalize_emails(values: pd.Series) -> pd.DataFrame:
+    """Returns `email` (lower-cased, NULL when empty or invalid) and `email_issue` (`invalid`).
+
+    NFKC turns a full-width `＠` into `@`; the ideographic full stop `。`, a common slip of a
+    Chinese input method, is read as `.`.
+    """
+    text = as_text(values)
+    s = nfkc(text).str.replace("。", ".", regex=False).str.strip()
+    s = s.str.lower()
+    valid = s.str.fullmatch(_EMAIL, na=False) & (s.str.len() <= 254)
+    return pd.DataFrame(
+        {
+            "email": none_if_nan(s.where(valid)),
+            "email_issue": none_if_nan(
+                pd.Series("invalid", index=s.index).where(s.notna() & ~valid)
+            ),
+        },
+        index=values.index,
+    )

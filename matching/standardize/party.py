@@ -1,0 +1,429 @@
+"""One source's raw customer rows -> canonical party records + quarantine, nothing lost.
+
+Every input row ends in exactly one of the two outputs: `len(records) + len(quarantine) ==
+len(raw)`. A row is quarantined only when it cannot become a usable party record (the rules
+in `rules.QUARANTINE_ORDER`, first match wins); a row with a bad field keeps its good ones,
+the bad field is NULL (or corrected) and the rule is counted in `issue_counts`.
+
+Duplicate keys are settled before the content rules: the latest version of a source record
+is the record, so an older version is a `duplicate_key` even when the latest is junk (which
+is then quarantined as junk: the source currently holds junk for that key).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matching.standardize import rules
+from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques, set_null
+from matching.standardize.addresses import parse_addresses
+from matching.standardize.dates import parse_dates
+from matching.standardize.emails import normalize_emails
+from matching.standardize.ids import clean_document_numbers, normalize_resident_ids
+from matching.standardize.names import standardize_names
+from matching.standardize.phones import normalize_phones
+
+#: mdm.party_records, in contract order (docs/CONTRACTS.md §3); "object" columns hold str/None.
+PARTY_COLUMNS: dict[str, str] = {
+    "record_key": "object",
+    "source_system": "object",
+    "source_record_id": "object",
+    "source_updated_at": "datetime64[ns]",
+    "batch_id": "object",
+    "name_raw": "object",
+    "name": "object",
+    "name_pinyin": "object",
+    "name_script": "object",
+    "id_type": "object",
+    "id_number": "object",
+    "id_valid": "bool",
+    "id_issue": "object",
+    "birth_date": "datetime64[ns]",
+    "gender": "object",
+    "mobile": "object",
+    "phone_other": "object",
+    "email": "object",
+    "address_raw": "object",
+    "address": "object",
+    "province": "object",
+    "city": "object",
+    "district": "object",
+    "adcode": "object",
+    "source_trust": "int64",
+}
+
+#: mdm.quarantine, in contract order.
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "source_system": "object",
+    "source_record_id": "object",
+    "batch_id": "object",
+    "rule": "object",
+    "reason": "object",
+    "raw_payload": "object",
+    "quarantined_at": "datetime64[ns]",
+}
+
+CANONICAL_FIELDS = (
+    "name",
+    "id_type",
+    "id_number",
+    "gender",
+    "birth_date",
+    "mobile",
+    "phone",
+    "email",
+    "address",
+    "updated_at",
+)
+
+# GB/T 2261.1 codes and the spellings every source uses; a source's gender_codes add to these.
+_DEFAULT_GENDER_CODES = {
+    "M": "M",
+    "F": "F",
+    "男": "M",
+    "女": "F",
+    "1": "M",
+    "2": "F",
+    "MALE": "M",
+    "FEMALE": "F",
+}
+_RESIDENT_ID_SHAPE = r"\d{15}|\d{17}[\dX]"
+
+
+@dataclass(frozen=True)
+class SourceMapping:
+    """How one source's party table maps onto the canonical record (a `sources:` entry)."""
+
+    source_system: str
+    key_column: str
+    mapping: dict[str, str]  # canonical field -> source column; any field may be absent
+    trust_rank: int
+    id_type_codes: dict[str, str] | None = None
+    default_id_type: str | None = None
+    gender_codes: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.mapping) - set(CANONICAL_FIELDS)
+        if unknown:
+            raise ValueError(f"{self.source_system}: unknown canonical fields {sorted(unknown)}")
+
+    @classmethod
+    def from_config(cls, source_system: str, config: Mapping[str, Any]) -> SourceMapping:
+        """From one `sources:` entry of mdm.yaml (YAML may read codes as ints: keys become str)."""
+
+        def codes(key: str) -> dict[str, str] | None:
+            value = config.get(key)
+            return None if value is None else {str(k): str(v) for k, v in value.items()}
+
+        return cls(
+            source_system=source_system,
+            key_column=str(config["key_column"]),
+            mapping={str(k): str(v) for k, v in config.get("mapping", {}).items()},
+            trust_rank=int(config["trust_rank"]),
+            id_type_codes=codes("id_type_codes"),
+            default_id_type=config.get("default_id_type"),
+            gender_codes=codes("gender_codes"),
+        )
+
+
+@dataclass
+class StandardizeResult:
+    records: pd.DataFrame
+    quarantine: pd.DataFrame
+    issue_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _column(raw: pd.DataFrame, source: SourceMapping, canonical: str) -> pd.Series:
+    column = source.mapping.get(canonical)
+    if column is None:
+        return pd.Series(None, index=raw.index, dtype=object)
+    if column not in raw.columns:
+        raise KeyError(f"{source.source_system}: mapped column {column!r} ({canonical}) not in raw")
+    return raw[column]
+
+
+def _identity(raw: pd.DataFrame, source: SourceMapping, now: pd.Timestamp) -> pd.DataFrame:
+    """id_type, id_number, id_valid, id_issue, id_birth_date, id_gender and id_type_unknown."""
+    documents = clean_document_numbers(_column(raw, source, "id_number"))
+    type_text = as_text(_column(raw, source, "id_type")).str.strip()
+    codes = {str(k).strip(): v for k, v in (source.id_type_codes or {}).items()}
+    id_type = type_text.map(codes) if codes else pd.Series(None, index=raw.index, dtype=object)
+    unknown_type = type_text.notna() & id_type.isna()
+    id_type = id_type.where(~unknown_type, "other")
+    if source.default_id_type is not None:
+        id_type = id_type.fillna(source.default_id_type)
+    # No type given nor configured: the number's shape decides.
+    looks_resident = documents.str.fullmatch(_RESIDENT_ID_SHAPE, na=False)
+    shape_type = pd.Series(
+        np.where(looks_resident, "resident_id", "other"), index=raw.index, dtype=object
+    )
+    id_type = set_null(id_type.fillna(shape_type), documents.isna())
+
+    checked = normalize_resident_ids(documents, now=now)  # cleaning again is a no-op pass
+    other_document = documents.notna() & (id_type != "resident_id")
+    checked.loc[other_document, "id_number"] = documents[other_document]
+    checked.loc[other_document, "id_valid"] = False
+    checked.loc[other_document, "id_issue"] = "not_resident_id"
+    checked.loc[other_document, "id_birth_date"] = pd.NaT
+    checked.loc[other_document, "id_gender"] = None
+    checked["id_type"] = none_if_nan(id_type)
+    checked["id_type_unknown"] = unknown_type & documents.notna()
+    return checked
+
+
+def _genders(values: pd.Series, gender_codes: dict[str, str] | None) -> pd.DataFrame:
+    codes = dict(_DEFAULT_GENDER_CODES)
+    codes.update({str(k).strip().upper(): v for k, v in (gender_codes or {}).items()})
+
+    def decode(distinct: pd.Series) -> pd.DataFrame:
+        gender = nfkc(distinct).str.strip().str.upper().map(codes)
+        return pd.DataFrame({"gender": none_if_nan(gender), "unknown": gender.isna()})
+
+    return on_uniques(as_text(values), decode)
+
+
+def _superseded(key: pd.Series, updated: pd.Series) -> pd.Series:
+    """True for rows whose key repeats and that are not the most recently updated version."""
+    repeated = key.notna() & key.duplicated(keep=False)
+    frame = pd.DataFrame(
+        {"key": key[repeated], "updated": updated[repeated], "position": np.flatnonzero(repeated)}
+    ).sort_values(["updated", "position"], na_position="first")
+    older = frame.index[frame.duplicated("key", keep="last")]
+    return pd.Series(key.index.isin(older), index=key.index)
+
+
+def _payloads(raw: pd.DataFrame) -> list[str]:
+    rows = raw.astype(object).to_dict("records")
+    return [
+        json.dumps(
+            {str(k): None if _is_missing(v) else v for k, v in row.items()},
+            ensure_ascii=False,
+            default=str,
+        )
+        for row in rows
+    ]
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+
+
+def _reasons(
+    rule_of_row: pd.Series,
+    key: pd.Series,
+    name_raw: pd.Series,
+    updated: pd.Series,
+    superseded: pd.Series,
+    source: SourceMapping,
+) -> list[str]:
+    """A sentence per quarantined row (`rule_of_row` holds only those rows)."""
+    repeated = key.notna() & key.duplicated(keep=False)
+    counts = key[repeated].value_counts()
+    latest = repeated & ~superseded
+    kept_updated = pd.Series(updated[latest].to_numpy(), index=key[latest].to_numpy())
+    out = []
+    rows = rule_of_row.index
+    for rule, k, name in zip(
+        rule_of_row.tolist(), key[rows].tolist(), name_raw[rows].tolist(), strict=True
+    ):
+        if rule == rules.MISSING_KEY.id:
+            out.append(f"key column {source.key_column!r} is empty")
+        elif rule == rules.DUPLICATE_KEY.id:
+            stamp = kept_updated.get(k)
+            out.append(
+                f"key {k} occurs {counts[k]} times in the batch; kept the most recently "
+                f"updated row ({'no update time' if pd.isna(stamp) else stamp}), not this one"
+            )
+        elif rule == rules.JUNK_NAME.id:
+            out.append(f"test or placeholder name {name!r}")
+        elif rule == rules.ORGANIZATION_NAME.id:
+            out.append(f"organization name {name!r}: only people are mastered")
+        else:
+            out.append(
+                "no name and no usable identifier (valid resident ID, other document, mobile)"
+            )
+    return out
+
+
+def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    out = frame[list(columns)].reset_index(drop=True)
+    for column, dtype in columns.items():
+        if dtype == "object":
+            out[column] = none_if_nan(out[column])
+        else:
+            out[column] = out[column].astype(np.dtype(dtype))
+    return out
+
+
+def standardize_source(
+    raw: pd.DataFrame,
+    source: SourceMapping,
+    *,
+    batch_id: str,
+    now: pd.Timestamp | None = None,
+) -> StandardizeResult:
+    """Standardize one batch of one source's party rows.
+
+    `raw` holds the source's own columns (strings or None) plus `_batch_id`, `_row_hash` and
+    `_extracted_at`. A row's own `_batch_id` is its provenance; `batch_id` fills it when the
+    column is absent or empty. `now` is the run time: future birth dates are judged against
+    it and it stamps `quarantined_at` (default: the current time).
+    """
+    now = (pd.Timestamp.now() if now is None else pd.Timestamp(now)).floor("s")
+    raw = raw.reset_index(drop=True)
+    if source.key_column not in raw.columns:
+        raise KeyError(f"{source.source_system}: key column {source.key_column!r} not in raw")
+
+    key = as_text(raw[source.key_column]).str.strip()
+    updated = parse_dates(_column(raw, source, "updated_at"), kind="timestamp", now=now)
+    names = standardize_names(_column(raw, source, "name"))
+    ids = _identity(raw, source, now)
+    births = parse_dates(_column(raw, source, "birth_date"), kind="birth_date", now=now)
+    genders = _genders(_column(raw, source, "gender"), source.gender_codes)
+    mobiles = normalize_phones(_column(raw, source, "mobile"))
+    phones = normalize_phones(_column(raw, source, "phone"))
+    emails = normalize_emails(_column(raw, source, "email"))
+    addresses = parse_addresses(_column(raw, source, "address"))
+
+    # The valid resident ID is the stronger evidence for birth date and gender.
+    from_id = ids["id_valid"] & ids["id_birth_date"].notna()
+    birth_date = births["value"].where(~from_id, ids["id_birth_date"])
+    birth_mismatch = from_id & births["value"].notna() & births["value"].ne(ids["id_birth_date"])
+    birth_filled = from_id & births["value"].isna()
+    gender_from_id = ids["id_valid"] & ids["id_gender"].notna()
+    gender = genders["gender"].where(~gender_from_id, ids["id_gender"])
+    gender_mismatch = (
+        gender_from_id & genders["gender"].notna() & genders["gender"].ne(ids["id_gender"])
+    )
+    gender_filled = gender_from_id & genders["gender"].isna()
+
+    mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
+    second_mobile = phones["mobile"].where(phones["mobile"].ne(mobile))
+    phone_other = mobiles["phone_other"]
+    for more in (phones["phone_other"], second_mobile):
+        phone_other = phone_other.where(phone_other.notna(), more)
+
+    # --- quarantine: first rule that applies ---------------------------------------------
+    superseded = _superseded(key, updated["value"])
+    usable_id = ids["id_valid"] | (ids["id_issue"] == "not_resident_id") | mobile.notna()
+    conditions = {
+        rules.MISSING_KEY.id: key.isna(),
+        rules.DUPLICATE_KEY.id: superseded,
+        rules.JUNK_NAME.id: names["name_is_junk"],
+        rules.ORGANIZATION_NAME.id: names["name_is_org"],
+        rules.NO_NAME_NO_ID.id: names["name"].isna() & ~usable_id,
+    }
+    rule_of_row = pd.Series(None, index=raw.index, dtype=object)
+    for rule in rules.QUARANTINE_ORDER:
+        rule_of_row[rule_of_row.isna() & conditions[rule.id]] = rule.id
+    quarantined = rule_of_row.notna()
+    kept = ~quarantined
+
+    row_batch = (
+        as_text(raw["_batch_id"])
+        if "_batch_id" in raw.columns
+        else pd.Series(None, index=raw.index, dtype=object)
+    )
+    row_batch = row_batch.where(row_batch.notna(), batch_id)
+    name_raw = none_if_nan(_column(raw, source, "name"))
+
+    records = pd.DataFrame(
+        {
+            "record_key": source.source_system + ":" + key,
+            "source_system": source.source_system,
+            "source_record_id": key,
+            "source_updated_at": updated["value"],
+            "batch_id": row_batch,
+            "name_raw": name_raw,
+            "name": names["name"],
+            "name_pinyin": names["name_pinyin"],
+            "name_script": names["name_script"],
+            "id_type": ids["id_type"],
+            "id_number": ids["id_number"],
+            "id_valid": ids["id_valid"].astype(bool),
+            "id_issue": ids["id_issue"],
+            "birth_date": birth_date.dt.normalize(),
+            "gender": gender,
+            "mobile": mobile,
+            "phone_other": phone_other,
+            "email": emails["email"],
+            "address_raw": none_if_nan(_column(raw, source, "address")),
+            "address": addresses["address"],
+            "province": addresses["province"],
+            "city": addresses["city"],
+            "district": addresses["district"],
+            "adcode": addresses["adcode"],
+            "source_trust": source.trust_rank,
+        },
+        index=raw.index,
+    )[kept]
+
+    q_index = rule_of_row.index[quarantined]
+    quarantine = pd.DataFrame(
+        {
+            "source_system": source.source_system,
+            "source_record_id": key[q_index],
+            "batch_id": row_batch[q_index],
+            "rule": rule_of_row[q_index],
+            "reason": _reasons(
+                rule_of_row[q_index], key, name_raw, updated["value"], superseded, source
+            ),
+            "raw_payload": _payloads(raw.loc[q_index]),
+            "quarantined_at": pd.Series(now, index=q_index, dtype="datetime64[ns]"),
+        },
+        index=q_index,
+    )
+
+    # --- issue counts: field rules over the records kept, quarantine rules over all -------
+    mapped = set(source.mapping)
+    field_issues: dict[rules.Rule, pd.Series] = {
+        rules.NAME_MISSING: names["name"].isna(),
+        rules.NAME_TITLE_REMOVED: names["name_title_removed"],
+        rules.NAME_TRADITIONAL: names["name_traditional"],
+        rules.NAME_REORDERED: names["name_reordered"],
+        rules.ID_TYPE_UNKNOWN: ids["id_type_unknown"],
+        rules.BIRTH_DATE_MISSING: birth_date.isna(),
+        rules.BIRTH_DATE_UNPARSEABLE: births["issue"] == "unparseable",
+        rules.BIRTH_DATE_IMPOSSIBLE: births["issue"] == "impossible",
+        rules.BIRTH_DATE_FUTURE: births["issue"] == "future",
+        rules.BIRTH_DATE_TOO_OLD: births["issue"] == "too_old",
+        rules.BIRTH_DATE_ID_MISMATCH: birth_mismatch,
+        rules.BIRTH_DATE_FROM_ID: birth_filled,
+        rules.GENDER_UNKNOWN_CODE: genders["unknown"],
+        rules.GENDER_ID_MISMATCH: gender_mismatch,
+        rules.GENDER_FROM_ID: gender_filled,
+        rules.MOBILE_INVALID: mobiles["phone_kind"] == "invalid",
+        rules.MOBILE_NOT_MOBILE: mobiles["phone_kind"].isin(
+            ["landline", "service", "international"]
+        ),
+        rules.PHONE_INVALID: phones["phone_kind"] == "invalid",
+        rules.EMAIL_INVALID: emails["email_issue"].notna(),
+        rules.ADDRESS_UNRESOLVED: addresses["address_issue"] == "unresolved",
+        rules.ADDRESS_INCONSISTENT: addresses["address_issue"] == "inconsistent",
+    }
+    if "mobile" in mapped or "phone" in mapped:
+        field_issues[rules.MOBILE_MISSING] = mobile.isna()
+    if "address" in mapped:
+        field_issues[rules.ADDRESS_MISSING] = addresses["address"].isna()
+    if "updated_at" in mapped:
+        field_issues[rules.UPDATED_AT_INVALID] = updated["value"].isna()
+    for code, rule in rules.ID_ISSUE_RULES.items():
+        field_issues[rule] = ids["id_issue"] == code
+
+    issue_counts = {rule.id: 0 for rule in rules.RULES}
+    for rule, hit in field_issues.items():
+        issue_counts[rule.id] = int((hit.astype(bool) & kept).sum())
+    for rule in rules.QUARANTINE_ORDER:
+        issue_counts[rule.id] = int((rule_of_row == rule.id).sum())
+
+    return StandardizeResult(
+        records=_typed(records, PARTY_COLUMNS),
+        quarantine=_typed(quarantine, QUARANTINE_COLUMNS),
+        issue_counts=issue_counts,
+    )

@@ -1,0 +1,87 @@
+"""Phone numbers: mainland mobiles to 11 digits, everything else usable to `phone_other`.
+
+Mobile: `1[3-9]` + 9 digits, after removing separators, `+86` / `0086` / a bare `86` prefix.
+Landline: a trunk `0` + area code + 7-8 digit number, written `0311-85551234`; the area code
+is 3 digits for `010` and `02x`, 4 otherwise (the national numbering plan). After `+86` the
+trunk `0` is often dropped (`+86 311 8555 1234`), so it is put back.
+Service numbers (`400`/`800` + 7 digits, `95xxx`) and foreign numbers (`+852…`, `00852…`)
+are kept in `phone_other` as digits (`+` prefix for foreign). Anything else is invalid.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from matching.standardize._text import (
+    arrow,
+    as_text,
+    flag,
+    nfkc,
+    none_if_nan,
+    on_uniques,
+    set_null,
+)
+
+_EXTENSION = r"(?i)(?:转|分机|ext\.?|x|#)\d{1,6}$"
+_SEPARATORS = r"[\s\-()\[\].\u2010-\u2015/]"
+_MOBILE = r"1[3-9]\d{9}"
+_LANDLINE = r"(0(?:10|2\d|[3-9]\d{2}))(\d{7,8})"
+_SERVICE = r"(?:400|800)\d{7}|95\d{3,6}"
+
+
+def _classify(texts: pd.Series) -> pd.DataFrame:
+    t = nfkc(texts).str.strip().str.replace(_EXTENSION, "", regex=True)
+    t = t.str.replace(_SEPARATORS, "", regex=True)
+    china = t.str.match(r"^(?:\+86|0086)", na=False)
+    foreign = ~china & t.str.match(r"^(?:\+|00)", na=False)
+    digits = t.str.replace(r"^(?:\+86|0086|\+|00)", "", regex=True)
+    # A bare 86 is only taken as the country code when a mobile follows.
+    digits = digits.str.replace(r"^86(?=1[3-9]\d{9}$)", "", regex=True)
+    digits = digits.where(~(china & ~digits.str.match(r"^[01]", na=False)), "0" + digits)
+
+    only_digits = digits.str.fullmatch(r"\d+", na=False)
+    mobile = only_digits & ~foreign & digits.str.fullmatch(_MOBILE, na=False)
+    landline_parts = digits.str.extract("^" + _LANDLINE + "$")
+    landline = only_digits & ~foreign & ~mobile & landline_parts[0].notna()
+    service = only_digits & ~foreign & ~mobile & ~landline & digits.str.fullmatch(_SERVICE)
+    international = only_digits & foreign & digits.str.len().between(7, 15)
+
+    kind = pd.Series("invalid", index=t.index, dtype=object)
+    kind[mobile] = "mobile"
+    kind[landline] = "landline"
+    kind[service] = "service"
+    kind[international] = "international"
+
+    other = pd.Series(None, index=t.index, dtype=object)
+    other[landline] = landline_parts[0] + "-" + landline_parts[1]
+    other[service] = digits
+    other[international] = "+" + digits
+    return pd.DataFrame(
+        {
+            "mobile": none_if_nan(digits.where(mobile)),
+            "phone_other": none_if_nan(other),
+            "phone_kind": kind,
+        }
+    )
+
+
+def normalize_phones(values: pd.Series) -> pd.DataFrame:
+    """Classify and normalize a column of phone texts.
+
+    Returns, on the input's index: `mobile` (11 digits or NULL), `phone_other` (a landline
+    `0311-85551234`, service or `+`foreign number, or NULL) and `phone_kind`: `mobile`,
+    `landline`, `service`, `international`, `invalid`, or NULL when the input was empty.
+    """
+    text = as_text(values)
+    # Most values are already a bare mobile and nearly all are distinct: settle those in one
+    # arrow pass, and clean only the rest, once per distinct value.
+    clean = flag(arrow(text).str.fullmatch(_MOBILE))
+    out = pd.DataFrame(
+        {"mobile": set_null(text, ~clean), "phone_other": None, "phone_kind": "mobile"},
+        index=values.index,
+        dtype=object,
+    )
+    out.loc[~clean, "phone_kind"] = None
+    if not clean.all():
+        out.loc[~clean] = on_uniques(text[~clean], _classify)
+    return out
