@@ -32,8 +32,8 @@ def as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         series = frame[column]
-        text = series.astype("string")
-        out[str(column)] = text.where(series.notna(), None).astype(object)
+        text = series.astype("string").astype(object)
+        out[str(column)] = text.mask(series.isna(), None)
     return out
 
 

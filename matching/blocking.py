@@ -90,7 +90,7 @@ def _rule_pairs(
     sizes = np.bincount(block)
     for block_id in np.flatnonzero(sizes > max_block_size):
         first = int(positions[np.argmax(block == block_id)])
-        key = {c: records.at[first, c] for c in rule.columns}
+        key: dict[str, object] = {c: records.at[first, c] for c in rule.columns}
         size = int(sizes[block_id])
         skipped.append(SkippedBlock(rule=rule.name, key=key, size=size))
         log.warning(
@@ -157,7 +157,10 @@ def block_pairs(
             "idx_r": right,
             "record_key_l": keys[left],
             "record_key_r": keys[right],
-            "blocking_rule": pd.Categorical.from_codes(rule_of_pair, categories=names),
+            "blocking_rule": pd.Categorical.from_codes(
+                rule_of_pair,  # type: ignore[arg-type]  # stubs want a list; an array is faster
+                categories=pd.Index(names),
+            ),
         }
     )
     counts = np.bincount(rule_of_pair, minlength=len(names))

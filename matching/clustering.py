@@ -60,8 +60,8 @@ def _positions(
     """Ordered (low, high) positions of a pair frame's known pairs, and which rows they are."""
     if frame is None or len(frame) == 0:
         return np.empty((0, 2), dtype=np.int64), np.zeros(0, dtype=bool)
-    left = index.get_indexer(frame["record_key_l"])
-    right = index.get_indexer(frame["record_key_r"])
+    left = index.get_indexer(pd.Index(frame["record_key_l"]))
+    right = index.get_indexer(pd.Index(frame["record_key_r"]))
     known = (left >= 0) & (right >= 0) & (left != right)
     if not known.all():
         log.warning(

@@ -298,8 +298,9 @@ def build_golden_records(
         previous = prior_by_id.reindex(golden.loc[carried, "golden_id"])
         golden.loc[carried, "created_at"] = previous["created_at"].to_numpy()
         changed = _attributes_changed(golden.loc[carried], previous)
-        golden.loc[carried, "updated_at"] = np.where(
-            changed, now, previous["updated_at"].to_numpy()
+        kept_time = pd.Series(previous["updated_at"].to_numpy(), index=golden.index[carried])
+        golden.loc[carried, "updated_at"] = kept_time.mask(
+            pd.Series(changed, index=kept_time.index), now
         )
         for golden_id in golden.loc[carried].loc[changed, "golden_id"]:
             events.loc[len(events)] = ["update", golden_id, None, "attributes changed"]

@@ -64,4 +64,3 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         # DuckDB takes one writing process: every step runs in the run's own process, in order.
         executor=dg.in_process_executor,
     )
-

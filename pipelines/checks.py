@@ -5,7 +5,6 @@ downstream before bad data reaches the golden records. Every result is also appe
 `dq.results`, so quality can be trended by dbt and read in the auditor's report.
 """
 
-
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
@@ -127,7 +126,7 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         kept = records.groupby("source_system").size()
         rates = (
             pd.DataFrame({"quarantined": quarantine.set_index("source_system")["n"]})
-            .reindex(kept.index.union(quarantine["source_system"]))
+            .reindex(kept.index.union(pd.Index(quarantine["source_system"])))
             .fillna(0)
         )
         rates["kept"] = kept.reindex(rates.index).fillna(0)

@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets; dbt tests arrive as asset checks."""
 
-
 import json
 import sys
 from collections.abc import Iterator, Mapping

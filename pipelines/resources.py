@@ -1,6 +1,5 @@
 """Dagster resources wrapping the plain-Python connectors."""
 
-
 from pathlib import Path
 
 import dagster as dg

@@ -8,7 +8,7 @@ from connectors.warehouse import Warehouse, open_warehouse
 
 def _count(store: Warehouse, sql: str) -> int:
     frame = store.query(sql)
-    return int(frame.iloc[0, 0]) if len(frame) else 0
+    return int(frame.iloc[0, 0]) if len(frame) else 0  # type: ignore[arg-type]
 
 
 def _line(label: str, value: int, indent: int = 2) -> None:
@@ -37,8 +37,8 @@ def print_summary(
         "select source_system, rule, count(*) as n from mdm.quarantine group by 1, 2 order by 1, 2"
     )
     _line("quarantined rows", int(quarantine["n"].sum()) if len(quarantine) else 0)
-    for row in quarantine.itertuples(index=False):
-        _line(f"{row.source_system}: {row.rule}", int(row.n), indent=4)
+    for system, rule, count in quarantine.itertuples(index=False, name=None):
+        _line(f"{system}: {rule}", int(count), indent=4)
 
     if store.table_exists("mdm.scored_pairs"):
         print("\nmatch")
@@ -46,8 +46,8 @@ def print_summary(
         zones = store.query(
             "select zone, count(*) as n from mdm.scored_pairs group by 1 order by 1"
         )
-        for row in zones.itertuples(index=False):
-            _line(str(row.zone), int(row.n), indent=4)
+        for zone, count in zones.itertuples(index=False, name=None):
+            _line(str(zone), int(count), indent=4)
         _line("clusters", _count(store, "select count(distinct cluster_id) from mdm.clusters"))
 
     if store.table_exists("mdm.golden_records"):
@@ -57,8 +57,8 @@ def print_summary(
         events = store.query(
             "select event_type, count(*) as n from mdm.golden_events group by 1 order by 1"
         )
-        for row in events.itertuples(index=False):
-            _line(f"events: {row.event_type}", int(row.n), indent=4)
+        for event_type, count in events.itertuples(index=False, name=None):
+            _line(f"events: {event_type}", int(count), indent=4)
 
     if store.table_exists("mdm.match_evaluation"):
         evaluation = store.query("select * from mdm.match_evaluation").iloc[0]
@@ -75,11 +75,10 @@ def print_summary(
             [run_id],
         )
         print(f"\nquality: {len(failed)} rule(s) failed this run")
-        for row in failed.itertuples(index=False):
-            print(
-                f"    {row.stage}/{row.rule_id} [{row.source_system}] "
-                f"{int(row.failed):,} of {int(row.evaluated):,}"
-            )
+        for stage, rule_id, source, failures, evaluated in failed.itertuples(
+            index=False, name=None
+        ):
+            print(f"    {stage}/{rule_id} [{source}] {int(failures):,} of {int(evaluated):,}")
 
     print("\nwhere to look next")
     print("  Dagster UI       make ui   → http://127.0.0.1:3000 (this run is in its history)")

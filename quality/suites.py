@@ -131,7 +131,10 @@ def validate(
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         validation = batch.validate(suite)
         for result in validation.results:
-            rule = applicable[result.expectation_config.meta["rule_id"]]
+            configuration = result.expectation_config
+            if configuration is None or not configuration.meta:
+                continue
+            rule = applicable[configuration.meta["rule_id"]]
             detail = result.result or {}
             error = _exception_message(result.exception_info or {})
             if error is not None:

@@ -1,6 +1,5 @@
 """Extract: each source system's tables → an immutable landing batch → the warehouse raw schema."""
 
-
 from collections.abc import Iterator
 from datetime import UTC, datetime
 

@@ -1,7 +1,7 @@
 """Golden records: survivorship, persistent golden IDs, cross-reference and events."""
 
-
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -20,7 +20,7 @@ GOLDEN_EVENTS = dg.AssetKey(["mdm", "golden_events"])
 
 def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
     deps = [PARTY_RECORDS, SCORED_PAIRS, CLUSTERS]
-    spec = dict(
+    spec: dict[str, Any] = dict(
         group_name="golden", kinds={"duckdb", "pandas"}, owners=["team:data-stewards"], deps=deps
     )
 

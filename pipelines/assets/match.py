@@ -1,6 +1,5 @@
 """Match: candidate pairs scored by the model and rules, then clusters of the same person."""
 
-
 from collections.abc import Iterator
 from dataclasses import asdict
 

@@ -1,6 +1,5 @@
 """Publish: swap the finished warehouse in as the API's read-only serving snapshot."""
 
-
 import dagster as dg
 
 from pipelines.resources import StorePathsResource, WarehouseResource

@@ -1,6 +1,5 @@
 """Standardize: every source's party table → canonical party records, and a quarantine."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
