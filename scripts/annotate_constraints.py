@@ -48,6 +48,7 @@ REASONS = {
     "ruff": "lint and format; pinned so CI and laptops agree on the rules",
     "mypy": "type checks on the packages; pinned so results do not drift",
     "types-pyyaml": "type stubs for mypy",
+    "hypothesis": "property-based tests of the ID and phone rules",
 }
 HEADER = """\
 # Exact versions for every install (`pip install -c constraints.txt -e .[dev]`).
