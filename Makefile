@@ -39,6 +39,7 @@ demo: $(STAMP) var/dagster/dagster.yaml
 
 ## test: the whole test suite (PostgreSQL tests run when the server is reachable; required in CI)
 test: $(STAMP) browser
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
 	$(BIN)/pytest
 
 ## ui: the Dagster UI on this project, with its run history under var/dagster

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connectors.landing import as_text_frame
+from connectors.urls import sqlalchemy_url
 
 # Tried in order when a CSV's encoding is "auto": UTF-8 (with or without BOM) first because it
 # fails loudly on GBK bytes; GB18030 is a superset of GBK and so comes last.
@@ -32,7 +33,7 @@ def read_sql_table(
     since: str | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Yield a table in chunks; with a watermark, only rows changed after `since`."""
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(sqlalchemy_url(url))
     try:
         metadata = sa.MetaData()
         try:

@@ -178,14 +178,18 @@ def survive(
 
 
 def assign_golden_ids(
-    clusters: pd.DataFrame, prior_xref: pd.DataFrame | None, prior_golden: pd.DataFrame | None
+    clusters: pd.DataFrame,
+    prior_xref: pd.DataFrame | None,
+    prior_golden: pd.DataFrame | None,
+    preferred: frozenset[str] = frozenset(),
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Persistent IDs: (golden_id per cluster_id, events without run/time columns).
 
     Each prior golden ID goes to the cluster holding most of its records (ties: smallest
     cluster_id); a cluster owning several keeps the one with most records (ties: smallest ID)
-    and the others merge into it; clusters owning none get new IDs, numbered after the highest
-    ID ever issued so retired IDs are never reused.
+    and the others merge into it — unless a steward's merge named the survivor (`preferred`);
+    clusters owning none get new IDs, numbered after the highest ID ever issued so retired IDs
+    are never reused.
     """
     cluster_ids = pd.Index(sorted(clusters["cluster_id"].unique()), name="cluster_id")
     events: list[dict[str, object]] = []
@@ -201,7 +205,10 @@ def assign_golden_ids(
     counts = known.groupby(["prior_id", "cluster_id"]).size().rename("n").reset_index()
     owners = counts.sort_values(["prior_id", "n", "cluster_id"], ascending=[True, False, True])
     owners = owners.drop_duplicates("prior_id")
-    choice = owners.sort_values(["cluster_id", "n", "prior_id"], ascending=[True, False, True])
+    owners = owners.assign(preferred=owners["prior_id"].isin(preferred))
+    choice = owners.sort_values(
+        ["cluster_id", "preferred", "n", "prior_id"], ascending=[True, False, False, True]
+    )
     kept = choice.drop_duplicates("cluster_id").set_index("cluster_id")["prior_id"]
     assigned = pd.Series(kept, index=cluster_ids, dtype=object)
 
@@ -269,10 +276,13 @@ def build_golden_records(
     scored_pairs: pd.DataFrame | None = None,
     prior_golden: pd.DataFrame | None = None,
     prior_xref: pd.DataFrame | None = None,
+    preferred_golden_ids: frozenset[str] = frozenset(),
 ) -> GoldenResult:
     """Golden records, lineage, xref and events for one run, given the prior run's state."""
     values, lineage = survive(records, clusters, config)
-    golden_by_cluster, events = assign_golden_ids(clusters, prior_xref, prior_golden)
+    golden_by_cluster, events = assign_golden_ids(
+        clusters, prior_xref, prior_golden, preferred_golden_ids
+    )
 
     membership = clusters.merge(
         records[["record_key", "source_system", "source_record_id"]], on="record_key"
@@ -396,3 +406,52 @@ def _match_evidence(clusters: pd.DataFrame, scored_pairs: pd.DataFrame | None) -
     best = best.drop_duplicates("record_key")
     # An edge only explains the link if both ends ended up in the same cluster.
     return best[best["record_key"].isin(clusters.loc[clusters["cluster_size"] > 1, "record_key"])]
+
+
+HISTORY_VERSIONED = (*GOLDEN_ATTRIBUTES, "source_count", "source_systems", "status", "survivor_id")
+HISTORY_COLUMNS = ("golden_id", *HISTORY_VERSIONED, "valid_from", "valid_to", "run_id")
+
+
+def _version_key(frame: pd.DataFrame) -> pd.Series:
+    text = (
+        frame[list(HISTORY_VERSIONED)].astype(str).where(frame[list(HISTORY_VERSIONED)].notna(), "")
+    )
+    return text.agg("\x1f".join, axis=1)
+
+
+def update_history(
+    prior_history: pd.DataFrame | None, golden: pd.DataFrame, *, now: pd.Timestamp, run_id: str
+) -> pd.DataFrame:
+    """Every golden record's versions with valid_from / valid_to (NULL while current).
+
+    A record whose attributes, sources or status changed gets its open version closed at `now`
+    and a new one opened, so "what did we know about this customer on date D" is a query:
+    valid_from <= D and (valid_to is null or D < valid_to).
+    """
+    current = golden[list(("golden_id", *HISTORY_VERSIONED))].copy()
+    current["_key"] = _version_key(current).to_numpy()
+    if prior_history is None or prior_history.empty:
+        opened = current.assign(valid_from=now, valid_to=pd.NaT, run_id=run_id)
+        return _history_frame(opened)
+    history = prior_history.copy()
+    history["valid_to"] = pd.to_datetime(history["valid_to"])
+    is_open = history["valid_to"].isna()
+    open_rows = history[is_open].copy()
+    open_rows["_key"] = _version_key(open_rows).to_numpy()
+    joined = current.merge(
+        open_rows[["golden_id", "_key"]], on="golden_id", how="left", suffixes=("", "_open")
+    )
+    changed_ids = joined.loc[joined["_key"] != joined["_key_open"], "golden_id"]
+    closing = is_open & history["golden_id"].isin(changed_ids)
+    history.loc[closing, "valid_to"] = now
+    opened = current[current["golden_id"].isin(changed_ids)].assign(
+        valid_from=now, valid_to=pd.NaT, run_id=run_id
+    )
+    return _history_frame(pd.concat([history, opened], ignore_index=True))
+
+
+def _history_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[list(HISTORY_COLUMNS)].copy()
+    out["valid_from"] = pd.to_datetime(out["valid_from"])
+    out["valid_to"] = pd.to_datetime(out["valid_to"])
+    return out.sort_values(["golden_id", "valid_from"], ignore_index=True)

@@ -10,40 +10,62 @@ from pipelines.assets.golden import build_golden_asset
 from pipelines.assets.match import build_match_asset
 from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.standardize import build_standardize_asset
+from pipelines.assets.stewardship import (
+    build_apply_decisions_job,
+    build_decisions_sensor,
+    build_review_queue_asset,
+)
 from pipelines.checks import build_golden_checks, build_raw_checks, build_standardized_checks
 from pipelines.dbt import build_dbt_assets
-from pipelines.mdm_config import load_config
-from pipelines.resources import MdmConfigResource, StorePathsResource, WarehouseResource
+from pipelines.mdm_config import MdmConfig, load_config
+from pipelines.resources import OpsStoreResource, StorePathsResource, WarehouseResource
 
 FULL_RUN_JOB = "mdm_full_run"
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:
+    """The Python stages: extract every source, standardize, match, golden records, review."""
+    return [
+        *(build_extract_asset(system, source) for system, source in config.sources.items()),
+        build_standardize_asset(config),
+        build_match_asset(config),
+        build_golden_asset(config),
+        build_review_queue_asset(),
+    ]
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """The stores every stage writes to, located by the settings (dbt's resource aside)."""
+    return {
+        "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
+        "ops": OpsStoreResource(url=settings.resolved_ops_url),
+        "stores": StorePathsResource(
+            home=str(settings.home), serving_path=str(settings.resolved_serving_path)
+        ),
+    }
+
+
+def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.Definitions:
+    """Everything Dagster shows for one mdm.yaml; `prepare_dbt` re-parses the dbt project."""
     config = load_config(settings.config_path)
-    extract = [build_extract_asset(system, source) for system, source in config.sources.items()]
-    golden = build_golden_asset(config)
-    dbt_models, dbt_resource = build_dbt_assets(settings)
-    publish = build_publish_asset([golden, dbt_models])
+    mdm_assets = build_mdm_assets(config)
+    dbt_models, dbt_resource = build_dbt_assets(settings, prepare=prepare_dbt)
+    publish = build_publish_asset([*mdm_assets[-2:], dbt_models])
+    apply_decisions = build_apply_decisions_job()
     full_run = dg.define_asset_job(
         FULL_RUN_JOB,
         selection=dg.AssetSelection.all(),
         description="Extract, standardize, match, golden records, marts, publish.",
     )
     return dg.Definitions(
-        assets=[
-            *extract,
-            build_standardize_asset(config),
-            build_match_asset(config),
-            golden,
-            dbt_models,
-            publish,
-        ],
+        assets=[*mdm_assets, dbt_models, publish],
         asset_checks=[
             *build_raw_checks(config),
             build_standardized_checks(config),
             build_golden_checks(config),
         ],
-        jobs=[full_run],
+        jobs=[full_run, apply_decisions],
+        sensors=[build_decisions_sensor(apply_decisions)],
         schedules=[
             dg.ScheduleDefinition(
                 name="daily_full_run",
@@ -53,14 +75,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 description="Nightly incremental refresh after the core banking day-end batch.",
             )
         ],
-        resources={
-            "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
-            "mdm_config": MdmConfigResource(path=str(settings.config_path)),
-            "stores": StorePathsResource(
-                home=str(settings.home), serving_path=str(settings.resolved_serving_path)
-            ),
-            "dbt": dbt_resource,
-        },
+        resources={**build_resources(settings), "dbt": dbt_resource},
         # DuckDB takes one writing process: every step runs in the run's own process, in order.
         executor=dg.in_process_executor,
     )

@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings(args.config)
     try:
-        definitions = build_definitions(settings)
+        definitions = build_definitions(settings, prepare_dbt=True)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

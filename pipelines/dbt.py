@@ -54,7 +54,10 @@ class DbtRunConfig(dg.Config):
     as_of_date: str = ""
 
 
-def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliResource]:
+def build_dbt_assets(
+    settings: Settings, *, prepare: bool = False
+) -> tuple[dg.AssetsDefinition, DbtCliResource]:
+    """The dbt models as assets; `prepare` re-parses the project first (a fresh manifest)."""
     profiles_dir = write_dbt_profiles(settings)
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
@@ -69,7 +72,7 @@ def build_dbt_assets(settings: Settings) -> tuple[dg.AssetsDefinition, DbtCliRes
         target="duckdb",
         dbt_executable=str(Path(sys.executable).with_name("dbt")),
     )
-    if project.preparer.using_dagster_dev() or not project.manifest_path.exists():
+    if prepare or project.preparer.using_dagster_dev() or not project.manifest_path.exists():
         resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
 
     @dbt_assets(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from connectors.ops_store import OpsStore
 from connectors.warehouse import Warehouse, open_warehouse
-from pipelines.mdm_config import MdmConfig, load_config
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -19,13 +19,13 @@ class WarehouseResource(dg.ConfigurableResource):
         return warehouse
 
 
-class MdmConfigResource(dg.ConfigurableResource):
-    """mdm.yaml, validated."""
+class OpsStoreResource(dg.ConfigurableResource):
+    """The ops store (SQLite by default): steward decisions and the audit log."""
 
-    path: str
+    url: str
 
-    def load(self) -> MdmConfig:
-        return load_config(Path(self.path))
+    def open(self) -> OpsStore:
+        return OpsStore(self.url)
 
 
 class StorePathsResource(dg.ConfigurableResource):

@@ -47,3 +47,42 @@ def pipeline_settings(tmp_path: Path, simulated_sources: Path) -> Settings:
     home = tmp_path / "var"
     config = write_pipeline_config(simulated_sources, tmp_path / "mdm.yaml")
     return Settings(home=home, config_path=config)
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def postgres_available() -> bool:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def postgres_database():  # type: ignore[no-untyped-def]
+    """A fresh PostgreSQL database, dropped afterwards; skipped without a server, except in CI."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    if not postgres_available():
+        if running_in_ci():
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is unreachable, and CI requires it")
+        pytest.skip("no PostgreSQL at 127.0.0.1:5432 (start one to run these tests)")
+    name = f"mdm_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'create database "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()

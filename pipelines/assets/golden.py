@@ -6,16 +6,17 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from matching.golden import build_golden_records
-from pipelines.assets.match import CLUSTERS, SCORED_PAIRS
+from matching.golden import build_golden_records, update_history
+from pipelines.assets.match import CLUSTERS, SCORED_PAIRS, steward_constraints
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
-from pipelines.resources import WarehouseResource
+from pipelines.resources import OpsStoreResource, WarehouseResource
 
 GOLDEN_RECORDS = dg.AssetKey(["mdm", "golden_records"])
 XREF = dg.AssetKey(["mdm", "xref"])
 GOLDEN_LINEAGE = dg.AssetKey(["mdm", "golden_lineage"])
 GOLDEN_EVENTS = dg.AssetKey(["mdm", "golden_events"])
+GOLDEN_HISTORY = dg.AssetKey(["mdm", "golden_history"])
 
 
 def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
@@ -39,6 +40,11 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 **spec,
             ),
             dg.AssetSpec(
+                GOLDEN_HISTORY,
+                description="Every version of every golden record, valid from / valid to.",
+                **spec,
+            ),
+            dg.AssetSpec(
                 GOLDEN_EVENTS,
                 description="Create / update / merge / split / retire history of golden IDs.",
                 **spec,
@@ -47,7 +53,7 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
         pool="warehouse",
     )
     def golden(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, ops: OpsStoreResource
     ) -> Iterator[dg.MaterializeResult]:
         store = warehouse.open()
         records = store.read_table("mdm.party_records")
@@ -74,6 +80,15 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
             scored_pairs=pairs,
             prior_golden=prior_golden,
             prior_xref=prior_xref,
+            preferred_golden_ids=steward_constraints(store, ops).preferred_golden_ids,
+        )
+        prior_history = (
+            store.read_table("mdm.golden_history")
+            if store.table_exists("mdm.golden_history")
+            else None
+        )
+        history = update_history(
+            prior_history, result.golden_records, now=now, run_id=context.run_id
         )
         events = result.events
         if prior_events is not None and len(prior_events):
@@ -89,6 +104,7 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 "mdm.xref": result.xref,
                 "mdm.golden_lineage": result.lineage,
                 "mdm.golden_events": events,
+                "mdm.golden_history": history,
             }
         )
         active = int((result.golden_records["status"] == "active").sum())
@@ -107,6 +123,13 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(
             asset_key=GOLDEN_LINEAGE,
             metadata={"dagster/row_count": dg.MetadataValue.int(len(result.lineage))},
+        )
+        yield dg.MaterializeResult(
+            asset_key=GOLDEN_HISTORY,
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(len(history)),
+                "open_versions": dg.MetadataValue.int(int(history["valid_to"].isna().sum())),
+            },
         )
         yield dg.MaterializeResult(
             asset_key=GOLDEN_EVENTS,

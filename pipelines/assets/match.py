@@ -6,13 +6,32 @@ from dataclasses import asdict
 import dagster as dg
 import pandas as pd
 
+from connectors.warehouse import Warehouse
 from matching import link
 from matching.evaluation import evaluate_clusters
+from matching.stewardship import Constraints, constraints_from_decisions
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
-from pipelines.resources import StorePathsResource, WarehouseResource
+from pipelines.resources import OpsStoreResource, StorePathsResource, WarehouseResource
 
 SCORED_PAIRS = dg.AssetKey(["mdm", "scored_pairs"])
+
+
+def steward_constraints(store: Warehouse, ops: OpsStoreResource) -> Constraints:
+    """The active steward decisions as constraints, against the last run's golden IDs."""
+    xref = store.read_table("mdm.xref") if store.table_exists("mdm.xref") else None
+    golden = (
+        store.read_table("mdm.golden_records", ["golden_id", "survivor_id"])
+        if store.table_exists("mdm.golden_records")
+        else None
+    )
+    ops_store = ops.open()
+    try:
+        return constraints_from_decisions(ops_store.decisions(), xref, golden)
+    finally:
+        ops_store.dispose()
+
+
 CLUSTERS = dg.AssetKey(["mdm", "clusters"])
 MATCH_EVALUATION_TABLE = "mdm.match_evaluation"
 
@@ -44,11 +63,32 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         stores: StorePathsResource,
+        ops: OpsStoreResource,
     ) -> Iterator[dg.MaterializeResult]:
         store = warehouse.open()
         records = store.read_table("mdm.party_records")
-        result = link(records, config.matching)
-        tables = {"mdm.scored_pairs": result.scored_pairs, "mdm.clusters": result.clusters}
+        constraints = steward_constraints(store, ops)
+        result = link(
+            records,
+            config.matching,
+            must_link=constraints.must_link,
+            cannot_link=constraints.cannot_link,
+        )
+        oversized = pd.DataFrame(
+            {
+                "cluster_key": [min(members) for members in result.review_clusters],
+                "record_keys": [",".join(sorted(m)) for m in result.review_clusters],
+                "size": [len(m) for m in result.review_clusters],
+            }
+        )
+        tables = {
+            "mdm.scored_pairs": result.scored_pairs,
+            "mdm.clusters": result.clusters,
+            "mdm.oversized_clusters": oversized,
+            "mdm.match_model": pd.DataFrame(
+                [{"run_id": context.run_id, "model_json": result.model.to_json()}]
+            ),
+        }
         evaluation_metadata: dict[str, dg.RawMetadataValue] = {}
         truth_path = config.evaluation.ground_truth
         if truth_path is not None and truth_path.exists():
@@ -87,6 +127,8 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 "clusters": dg.MetadataValue.int(int(clusters["cluster_id"].nunique())),
                 "multi_record_clusters": dg.MetadataValue.int(multi),
                 "review_clusters": dg.MetadataValue.int(len(result.review_clusters)),
+                "steward_must_links": dg.MetadataValue.int(len(constraints.must_link)),
+                "steward_cannot_links": dg.MetadataValue.int(len(constraints.cannot_link)),
                 **evaluation_metadata,
             },
         )
