@@ -79,6 +79,79 @@ def _instance_ref(dagster_home: Path):  # type: ignore[no-untyped-def]
     return InstanceRef.from_dir(str(dagster_home))
 
 
+def cmd_review_list(args: argparse.Namespace) -> int:
+    from connectors.warehouse import open_warehouse
+    from quality.masking import mask_value
+
+    settings = _settings(None)
+    store = open_warehouse(settings.resolved_warehouse_url)
+    if not store.table_exists("mdm.review_queue"):
+        print("no review queue yet: run the pipeline first (make demo / mdm run)")
+        return 1
+    queue = store.query(
+        "select * from mdm.review_queue order by priority desc, record_key_l limit ?", [args.limit]
+    )
+    total = int(store.query("select count(*) from mdm.review_queue").iloc[0, 0])
+    print(f"{total} item(s) waiting for review; showing {len(queue)} by priority")
+    for item in queue.to_dict("records"):
+        print(
+            f"\n[{item['priority']:.3f}] {item['item_type']}: {item['record_key_l']} "
+            f"({item.get('golden_id_l')}) vs {item['record_key_r']} ({item.get('golden_id_r')})"
+        )
+        if item["item_type"] == "pair":
+            probability, weight = item["match_probability"], item["match_weight"]
+            print(f"    probability {probability:.3f}, weight {weight:.2f}")
+            for field in ("name", "id_number", "birth_date", "gender", "mobile", "address"):
+                left = mask_value(field, item.get(f"{field}_l"))
+                right = mask_value(field, item.get(f"{field}_r"))
+                print(f"    {field:<10} {left!s:<36} | {right}")
+        print(f"    why: {item['explanation']}")
+    return 0
+
+
+def cmd_review_decide(args: argparse.Namespace) -> int:
+    from connectors.ops_store import (
+        Decision,
+        DecisionConflictError,
+        DecisionContradictionError,
+        DecisionInvalidError,
+        OpsStore,
+    )
+    from connectors.warehouse import open_warehouse
+
+    settings = _settings(None)
+    store = open_warehouse(settings.resolved_warehouse_url)
+    xref = store.read_table("mdm.xref") if store.table_exists("mdm.xref") else None
+    golden = (
+        store.read_table("mdm.golden_records", ["golden_id", "survivor_id"])
+        if store.table_exists("mdm.golden_records")
+        else None
+    )
+    given = vars(args)
+    decision = Decision(
+        decision_type=args.decision,
+        steward=args.steward,
+        reason=args.reason,
+        record_key_l=given.get("record") or given.get("left"),
+        record_key_r=given.get("right"),
+        golden_id=given.get("survivor") or given.get("golden"),
+        related_golden_id=given.get("merged"),
+    )
+    ops = OpsStore(settings.resolved_ops_url)
+    try:
+        decision_id = ops.record_decision(decision, xref=xref, golden=golden)
+    except (DecisionInvalidError, DecisionConflictError, DecisionContradictionError) as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    finally:
+        ops.dispose()
+    print(
+        f"decision #{decision_id} recorded; it is applied by the next run "
+        "(the steward_decisions_sensor starts one when the Dagster daemon runs, or `mdm run`)"
+    )
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -102,6 +175,31 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--as-of", default=None, help="business date for the marts, YYYY-MM-DD")
     run.add_argument("--verbose", action="store_true", help="show every step's log")
     run.set_defaults(handler=cmd_run)
+
+    review = commands.add_parser("review", help="the stewards' review queue and decisions")
+    review_commands = review.add_subparsers(dest="review_command", required=True)
+    listing = review_commands.add_parser("list", help="undecided items by priority")
+    listing.add_argument("--limit", type=int, default=10)
+    listing.set_defaults(handler=cmd_review_list)
+    for name, help_text in (
+        ("same", "two source records are the same person"),
+        ("different", "two source records are different people"),
+        ("split", "take a source record out of its golden record"),
+        ("merge", "merge one golden record into another"),
+    ):
+        decide = review_commands.add_parser(name, help=help_text)
+        decide.set_defaults(handler=cmd_review_decide, decision=name)
+        decide.add_argument("--steward", required=True, help="who decides")
+        decide.add_argument("--reason", required=True, help="why (kept for the auditors)")
+        if name in {"same", "different"}:
+            decide.add_argument("--left", required=True, help="record key, e.g. core:C100000001")
+            decide.add_argument("--right", required=True, help="record key")
+        if name == "split":
+            decide.add_argument("--record", required=True, help="the record key to take out")
+            decide.add_argument("--golden", required=True, help="the golden ID it leaves")
+        if name == "merge":
+            decide.add_argument("--survivor", required=True, help="golden ID that stays")
+            decide.add_argument("--merged", required=True, help="golden ID that is retired")
 
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")

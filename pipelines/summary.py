@@ -55,10 +55,17 @@ def print_summary(
         active = "select count(*) from mdm.golden_records where status = 'active'"
         _line("active golden records", _count(store, active))
         events = store.query(
-            "select event_type, count(*) as n from mdm.golden_events group by 1 order by 1"
+            "select event_type, count(*) as n from mdm.golden_events where run_id = ? group by 1",
+            [run_id],
         )
-        for event_type, count in events.itertuples(index=False, name=None):
-            _line(f"events: {event_type}", int(count), indent=4)
+        counts = dict(events.itertuples(index=False, name=None))
+        print("    this run's golden-ID events (a rerun on unchanged data shows zeros):")
+        for event_type in ("create", "update", "merge", "split", "retire"):
+            _line(f"{event_type}", int(counts.get(event_type, 0)), indent=6)
+        if store.table_exists("mdm.review_queue"):
+            _line(
+                "review queue (undecided)", _count(store, "select count(*) from mdm.review_queue")
+            )
 
     if store.table_exists("mdm.match_evaluation"):
         evaluation = store.query("select * from mdm.match_evaluation").iloc[0]
