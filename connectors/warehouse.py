@@ -7,15 +7,21 @@ snapshot that `publish` swaps in atomically at the end of a run.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+import sqlalchemy as sa
+
+from connectors.urls import sqlalchemy_url
 
 SCHEMAS = ("raw", "mdm", "dq", "ops")
 
@@ -143,14 +149,209 @@ class DuckDBWarehouse:
         return serving_path
 
 
-Warehouse = DuckDBWarehouse
+class PostgresWarehouse:
+    """The production warehouse: PostgreSQL, loaded with COPY, each stage in one transaction.
+
+    A replaced table is truncated and refilled inside the transaction when its columns are
+    unchanged (so dbt's views over it survive), else dropped and recreated; either way readers
+    see the old rows until the stage commits, and a failed stage leaves them as they were.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+    @property
+    def dialect(self) -> str:
+        return "postgres"
+
+    def ensure_schemas(self) -> None:
+        with self.engine.begin() as connection:
+            for schema in SCHEMAS:
+                connection.execute(sa.text(f'create schema if not exists "{schema}"'))
+
+    def replace_tables(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:
+                for qualified, frame in tables.items():
+                    schema, table = _split(qualified)
+                    cursor.execute(f'create schema if not exists "{schema}"')
+                    columns = _postgres_columns(frame)
+                    if self._same_columns(cursor, schema, table, columns):
+                        cursor.execute(f"truncate {_quote(qualified)}")
+                    else:
+                        cursor.execute(f"drop table if exists {_quote(qualified)} cascade")
+                        definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+                        cursor.execute(f"create table {_quote(qualified)} ({definition})")
+                    _copy(cursor, qualified, frame)
+            raw.commit()
+        except Exception as error:
+            raw.rollback()
+            raise WarehouseError(f"writing {', '.join(tables)} failed: {error}") from error
+        finally:
+            raw.close()
+
+    def replace_table(self, qualified: str, frame: pd.DataFrame) -> None:
+        self.replace_tables({qualified: frame})
+
+    def append_rows(self, qualified: str, frame: pd.DataFrame) -> None:
+        schema, _ = _split(qualified)
+        raw = self.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:
+                cursor.execute(f'create schema if not exists "{schema}"')
+                columns = _postgres_columns(frame)
+                definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+                cursor.execute(f"create table if not exists {_quote(qualified)} ({definition})")
+                _copy(cursor, qualified, frame)
+            raw.commit()
+        except Exception as error:
+            raw.rollback()
+            raise WarehouseError(f"appending to {qualified} failed: {error}") from error
+        finally:
+            raw.close()
+
+    def read_table(self, qualified: str, columns: list[str] | None = None) -> pd.DataFrame:
+        selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        return self.query(f"select {selected} from {_quote(qualified)}")
+
+    def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
+        """Run SQL with `?` placeholders (the DuckDB style every caller writes)."""
+        statement = sql.replace("%", "%%").replace("?", "%s")
+        with self.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            with raw.cursor() as cursor:
+                cursor.execute(statement, parameters or [])
+                names = [column[0] for column in cursor.description or []]
+                rows = cursor.fetchall()
+        return _typed_frame(pd.DataFrame.from_records(rows, columns=names))
+
+    def table_exists(self, qualified: str) -> bool:
+        schema, table = _split(qualified)
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                sa.text(
+                    "select count(*) from information_schema.tables "
+                    "where table_schema = :schema and table_name = :table"
+                ),
+                {"schema": schema, "table": table},
+            ).scalar()
+        return bool(found)
+
+    @staticmethod
+    def _same_columns(cursor: Any, schema: str, table: str, columns: list[tuple[str, str]]) -> bool:
+        cursor.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = %s and table_name = %s order by ordinal_position",
+            [schema, table],
+        )
+        existing = [(name, kind) for name, kind in cursor.fetchall()]
+        wanted = [(name, _INFORMATION_SCHEMA_TYPES[kind]) for name, kind in columns]
+        return bool(existing) and existing == wanted
+
+    def publish(self, serving_path: Path, drop_schemas: tuple[str, ...] = ()) -> Path:
+        """Export the served tables into a DuckDB snapshot and swap it in atomically.
+
+        The API reads the same kind of snapshot whatever the warehouse, and never loads the
+        production database with its lookups.
+        """
+        del drop_schemas  # only tables are exported; dbt's views are not
+        tables = self.query(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('mdm', 'marts', 'dq') and table_type = 'BASE TABLE'"
+        )
+        serving_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
+        temporary.unlink(missing_ok=True)
+        connection = duckdb.connect(str(temporary))
+        try:
+            for schema, table in tables.itertuples(index=False, name=None):
+                frame = self.read_table(f"{schema}.{table}")
+                connection.execute(f'create schema if not exists "{schema}"')
+                connection.register("incoming_frame", frame)
+                connection.execute(
+                    f'create table "{schema}"."{table}" as select * from incoming_frame'
+                )
+                connection.unregister("incoming_frame")
+            connection.execute("checkpoint")
+        finally:
+            connection.close()
+        os.replace(temporary, serving_path)
+        return serving_path
+
+
+Warehouse = DuckDBWarehouse | PostgresWarehouse
 
 
 def open_warehouse(url: str) -> Warehouse:
-    """The warehouse behind a URL. PostgreSQL support arrives with the production issue."""
+    """The warehouse behind a URL: `duckdb:///file` (default) or `postgresql://…`."""
     if url.startswith("duckdb:///"):
         return DuckDBWarehouse.from_url(url)
-    raise WarehouseError(f"unsupported warehouse URL {url!r}: use duckdb:///path/to/file.duckdb")
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
+        return PostgresWarehouse(url)
+    raise WarehouseError(
+        f"unsupported warehouse URL {url!r}: use duckdb:///path/to/file.duckdb or postgresql://…"
+    )
+
+
+_INFORMATION_SCHEMA_TYPES = {
+    "text": "text",
+    "bigint": "bigint",
+    "smallint": "smallint",
+    "double precision": "double precision",
+    "boolean": "boolean",
+    "timestamp": "timestamp without time zone",
+    "date": "date",
+}
+
+
+def _postgres_columns(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    columns = []
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "smallint" if dtype.itemsize <= 2 else "bigint"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "double precision"
+        elif pd.api.types.is_datetime64_any_dtype(dtype):
+            kind = "timestamp"
+        else:
+            kind = "text"
+        columns.append((str(name), kind))
+    return columns
+
+
+def _copy(cursor: Any, qualified: str, frame: pd.DataFrame) -> None:
+    """Bulk-load a frame with COPY (never row-by-row inserts)."""
+    if frame.empty:
+        return
+    buffer = io.StringIO()
+    out = frame.copy()
+    for name, dtype in out.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype(object)
+    out.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
+    buffer.seek(0)
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    cursor.copy_expert(
+        f"copy {_quote(qualified)} ({names}) from stdin with (format csv, null '\\N')", buffer
+    )
+
+
+def _typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """psycopg2 returns datetimes as objects; make them datetime64 like DuckDB's frames."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object and len(column.dropna()):
+            sample = column.dropna().iloc[0]
+            if isinstance(sample, datetime) or type(sample) is date:
+                frame[name] = pd.to_datetime(column)
+            elif isinstance(sample, Decimal):
+                frame[name] = column.astype(float)
+    return frame
 
 
 def _split(qualified: str) -> tuple[str, str]:

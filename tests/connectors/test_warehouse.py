@@ -1,0 +1,93 @@
+"""The warehouse contract, on the embedded DuckDB file and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from connectors.warehouse import WarehouseError, open_warehouse
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    store = open_warehouse(url)
+    store.ensure_schemas()
+    return store
+
+
+def golden_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "golden_id": ["G0000000001", "G0000000002"],
+            "name": ["张伟", None],
+            "source_count": pd.Series([2, 1], dtype="int64"),
+            "score": [0.5, float("nan")],
+            "active": [True, False],
+            "gamma": pd.Series([3, -1], dtype="int8"),
+            "updated_at": [pd.Timestamp("2026-11-28 02:00:00"), pd.Timestamp("2026-11-28 02:00:01.5")],
+            "note": ['comma, "quote"\nnewline', ""],
+        }
+    )
+
+
+def test_replace_then_read_round_trips_values_and_nulls(warehouse):
+    warehouse.replace_table("mdm.golden_records", golden_frame())
+    back = warehouse.read_table("mdm.golden_records")
+    assert back["golden_id"].tolist() == ["G0000000001", "G0000000002"]
+    assert back["name"].tolist()[0] == "张伟" and pd.isna(back["name"].iloc[1])
+    assert back["source_count"].tolist() == [2, 1]
+    assert back["active"].tolist() == [True, False]
+    assert back["gamma"].tolist() == [3, -1]
+    assert back["updated_at"].iloc[1] == pd.Timestamp("2026-11-28 02:00:01.5")
+    assert back["note"].tolist() == ['comma, "quote"\nnewline', ""]
+
+
+def test_a_failed_multi_table_write_leaves_every_table_as_it_was(warehouse):
+    warehouse.replace_tables({"mdm.golden_records": golden_frame(), "mdm.xref": golden_frame()})
+    # Duplicate column names fail on PostgreSQL, a complex column on DuckDB: either way the
+    # second table of the stage cannot be written.
+    broken = pd.DataFrame([["G0000000009", 1j]], columns=["golden_id", "golden_id"])
+    with pytest.raises(WarehouseError, match="mdm.golden_records, mdm.xref"):
+        warehouse.replace_tables(
+            {"mdm.golden_records": golden_frame().iloc[:1], "mdm.xref": broken}
+        )
+    assert len(warehouse.read_table("mdm.golden_records")) == 2
+    assert len(warehouse.read_table("mdm.xref")) == 2
+
+
+def test_append_creates_then_adds_rows(warehouse):
+    frame = golden_frame()
+    warehouse.append_rows("dq.results", frame)
+    warehouse.append_rows("dq.results", frame)
+    assert len(warehouse.read_table("dq.results")) == 4
+
+
+def test_query_takes_question_mark_parameters(warehouse):
+    warehouse.replace_table("mdm.golden_records", golden_frame())
+    found = warehouse.query(
+        "select golden_id from mdm.golden_records where source_count = ? and name like '张%'",
+        [2],
+    )
+    assert found["golden_id"].tolist() == ["G0000000001"]
+    assert warehouse.table_exists("mdm.golden_records")
+    assert not warehouse.table_exists("mdm.nothing_here")
+
+
+def test_publish_swaps_in_a_read_only_snapshot_with_the_served_tables(warehouse, tmp_path):
+    warehouse.replace_table("mdm.golden_records", golden_frame())
+    serving = tmp_path / "serving.duckdb"
+    warehouse.publish(serving)
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        rows = connection.execute("select count(*) from mdm.golden_records").fetchone()
+    assert rows == (2,)
+    assert not list(tmp_path.glob(".serving.duckdb*.tmp"))
+
+
+def test_unknown_warehouse_url_names_the_supported_ones():
+    with pytest.raises(WarehouseError, match="duckdb:///.*postgresql://"):
+        open_warehouse("oracle://bank/core")
