@@ -21,6 +21,15 @@ CANONICAL_FIELDS = (
 )
 
 
+class IncrementalTable(BaseModel):
+    """How to extract one table incrementally: its key, and the column that grows on change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    watermark: str
+
+
 class SourceConfig(BaseModel):
     """One source system: its connector, its tables and its party table's column mapping."""
 
@@ -36,6 +45,11 @@ class SourceConfig(BaseModel):
     key_column: str
     watermark_column: str | None = None
     tables: list[str] = Field(default_factory=list)
+    incremental: dict[str, IncrementalTable] = Field(
+        default_factory=dict,
+        description="Tables extracted by watermark in incremental runs (sql sources); the party "
+        "table is included when watermark_column is set",
+    )
     mapping: dict[str, str]
     id_type_codes: dict[str, str] | None = None
     default_id_type: str | None = None
@@ -56,6 +70,15 @@ class SourceConfig(BaseModel):
             raise ValueError("mapping must map `name`")
         if self.party_table not in self.tables:
             self.tables = [self.party_table, *self.tables]
+        if self.watermark_column and self.party_table not in self.incremental:
+            self.incremental[self.party_table] = IncrementalTable(
+                key=self.key_column, watermark=self.watermark_column
+            )
+        unknown_tables = sorted(set(self.incremental) - set(self.tables))
+        if unknown_tables:
+            raise ValueError(f"incremental names tables not in `tables`: {unknown_tables}")
+        if self.incremental and self.connector != "sql":
+            raise ValueError("incremental extraction needs a sql source")
         return self
 
     def resolved(self, base: Path) -> SourceConfig:

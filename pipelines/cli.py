@@ -38,6 +38,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for system, tables in counts.items():
         for table, rows in tables.items():
             print(f"  {system + '.' + table:<40} {rows:>10,}")
+    if args.core_url:
+        from connectors.sql_copy import copy_tables
+
+        core_file = Path(args.out).resolve() / "core_banking.sqlite"
+        copied = copy_tables(
+            f"sqlite:///{core_file}", args.core_url, ["cif_customer", "dep_account"]
+        )
+        print(f"core banking loaded into {args.core_url}: {copied}")
+        print("  point `sources.core.url` in your mdm.yaml at it to extract from the server")
     return 0
 
 
@@ -45,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
     from pipelines.build import FULL_RUN_JOB, build_definitions
-    from pipelines.mdm_config import ConfigError
+    from pipelines.mdm_config import ConfigError, load_config
     from pipelines.summary import print_summary
 
     settings = _settings(args.config)
@@ -62,8 +71,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     instance = DagsterInstance.from_ref(_instance_ref(dagster_home))
     log_level = "INFO" if args.verbose else "WARNING"
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    ops: dict[str, Any] = {}
     if args.as_of:
-        run_config["ops"] = {"mdm_dbt_models": {"config": {"as_of_date": args.as_of}}}
+        ops["mdm_dbt_models"] = {"config": {"as_of_date": args.as_of}}
+    if args.incremental:
+        config = load_config(settings.config_path)
+        for system in config.sources:
+            ops[f"extract_{system}"] = {"config": {"mode": "incremental"}}
+    if ops:
+        run_config["ops"] = ops
     started = time.perf_counter()
     result = definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False
@@ -168,12 +184,22 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--seed", type=int, default=42)
     simulate.add_argument("--as-of", default="2026-11-28", help="business date, YYYY-MM-DD")
     simulate.add_argument("--out", default="var/sources")
+    simulate.add_argument(
+        "--core-url",
+        default=None,
+        help="also load the core banking system into this database (mysql://… or postgresql://…)",
+    )
     simulate.set_defaults(handler=cmd_simulate)
 
     run = commands.add_parser("run", help="run the whole pipeline (the mdm_full_run job)")
     run.add_argument("--config", default=None, help="an mdm.yaml (default: the shipped one)")
     run.add_argument("--as-of", default=None, help="business date for the marts, YYYY-MM-DD")
     run.add_argument("--verbose", action="store_true", help="show every step's log")
+    run.add_argument(
+        "--incremental",
+        action="store_true",
+        help="extract only rows changed since the last run (sources with a watermark)",
+    )
     run.set_defaults(handler=cmd_run)
 
     review = commands.add_parser("review", help="the stewards' review queue and decisions")

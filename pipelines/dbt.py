@@ -9,11 +9,17 @@ from typing import Any
 import dagster as dg
 import yaml
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from sqlalchemy.engine import make_url
 
 from connectors.settings import PROJECT_ROOT, Settings
+from connectors.urls import sqlalchemy_url
 from connectors.warehouse import duckdb_path_from_url
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def dbt_target(settings: Settings) -> str:
+    return "duckdb" if settings.resolved_warehouse_url.startswith("duckdb:///") else "postgres"
 
 
 def write_dbt_profiles(settings: Settings) -> Path:
@@ -21,12 +27,22 @@ def write_dbt_profiles(settings: Settings) -> Path:
     folder = settings.home / "dbt"
     folder.mkdir(parents=True, exist_ok=True)
     url = settings.resolved_warehouse_url
-    outputs: dict[str, Any] = {
-        "duckdb": {"type": "duckdb", "path": str(duckdb_path_from_url(url)), "threads": 1}
-        if url.startswith("duckdb:///")
-        else {"type": "duckdb", "path": str(settings.home / "warehouse.duckdb"), "threads": 1}
-    }
-    profile = {"mdm": {"target": "duckdb", "outputs": outputs}}
+    output: dict[str, Any]
+    if dbt_target(settings) == "duckdb":
+        output = {"type": "duckdb", "path": str(duckdb_path_from_url(url)), "threads": 1}
+    else:
+        parsed = make_url(sqlalchemy_url(url))
+        output = {
+            "type": "postgres",
+            "host": parsed.host or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "user": parsed.username or "postgres",
+            "password": parsed.password or "",
+            "dbname": parsed.database or "postgres",
+            "schema": "public",
+            "threads": 2,
+        }
+    profile = {"mdm": {"target": dbt_target(settings), "outputs": {dbt_target(settings): output}}}
     path = folder / "profiles.yml"
     text = yaml.safe_dump(profile, allow_unicode=True, sort_keys=True)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -62,14 +78,14 @@ def build_dbt_assets(
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=profiles_dir,
-        target="duckdb",
+        target=dbt_target(settings),
         target_path=Path("target"),
     )
     # The dbt beside this interpreter: `.venv/bin/mdm` works without an activated venv.
     resource = DbtCliResource(
         project_dir=project,
         profiles_dir=str(profiles_dir),
-        target="duckdb",
+        target=dbt_target(settings),
         dbt_executable=str(Path(sys.executable).with_name("dbt")),
     )
     if prepare or project.preparer.using_dagster_dev() or not project.manifest_path.exists():

@@ -25,7 +25,8 @@ def print_summary(
         print("no party records were written; see the Dagster run log (make ui)")
         return
     raw = store.query(
-        "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+        "select table_name from information_schema.tables "
+        "where table_schema = 'raw' and table_name not like '\\_%' escape '\\' order by 1"
     )
     print("\nextract (raw rows)")
     for table in raw["table_name"]:

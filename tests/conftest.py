@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -65,9 +67,12 @@ def postgres_available() -> bool:
         return False
 
 
-@pytest.fixture
-def postgres_database():  # type: ignore[no-untyped-def]
-    """A fresh PostgreSQL database, dropped afterwards; skipped without a server, except in CI."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test or module, dropped afterwards.
+
+    Skipped when no server answers, except in CI (CI=true), where that is a failure.
+    """
     import uuid
 
     import sqlalchemy as sa
@@ -75,7 +80,10 @@ def postgres_database():  # type: ignore[no-untyped-def]
     if not postgres_available():
         if running_in_ci():
             pytest.fail("PostgreSQL at 127.0.0.1:5432 is unreachable, and CI requires it")
-        pytest.skip("no PostgreSQL at 127.0.0.1:5432 (start one to run these tests)")
+        pytest.skip(
+            "no PostgreSQL at 127.0.0.1:5432: start one (trust auth for user postgres) "
+            "to run the PostgreSQL tests"
+        )
     name = f"mdm_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -86,3 +94,9 @@ def postgres_database():  # type: ignore[no-untyped-def]
         with admin.connect() as connection:
             connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    with fresh_postgres_database() as url:
+        yield url

@@ -2,11 +2,13 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
 
 from connectors.config import SourceConfig
+from connectors.incremental import WATERMARK_COLUMNS, highest_watermark, merge_increment
 from connectors.landing import new_batch_id, with_lineage, write_batch
 from connectors.sources import find_file, read_file_table, read_sql_table
 from pipelines.resources import StorePathsResource, WarehouseResource
@@ -20,10 +22,28 @@ def raw_asset_key(system: str, table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", raw_table_name(system, table)])
 
 
-def read_source_table(source: SourceConfig, table: str) -> pd.DataFrame:
+class ExtractConfig(dg.Config):
+    """`full` re-reads every table; `incremental` reads only rows changed since the last run
+    for the tables the source declares incremental (the rest are read in full)."""
+
+    mode: Literal["full", "incremental"] = "full"
+
+
+WATERMARKS = "raw._watermarks"
+
+
+def read_source_table(
+    source: SourceConfig,
+    table: str,
+    *,
+    watermark_column: str | None = None,
+    since: str | None = None,
+) -> pd.DataFrame:
     if source.connector == "sql":
         assert source.url is not None  # validated by SourceConfig
-        chunks = list(read_sql_table(source.url, table))
+        chunks = list(
+            read_sql_table(source.url, table, watermark_column=watermark_column, since=since)
+        )
         return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     assert source.path is not None
     return read_file_table(find_file(source.path, table), encoding=source.encoding)
@@ -49,23 +69,61 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
     )
     def extract(
         context: dg.AssetExecutionContext,
+        config: ExtractConfig,
         warehouse: WarehouseResource,
         stores: StorePathsResource,
     ) -> Iterator[dg.MaterializeResult]:
         batch_id = new_batch_id()
         extracted_at = datetime.now(UTC)
         store = warehouse.open()
+        watermarks = (
+            store.query(f"select * from {WATERMARKS} where system = ?", [system])
+            if store.table_exists(WATERMARKS)
+            else pd.DataFrame(columns=list(WATERMARK_COLUMNS))
+        )
+        previous = dict(zip(watermarks["table_name"], watermarks["watermark"], strict=True))
+        new_watermarks = []
         for table in source.tables:
-            frame = with_lineage(read_source_table(source, table), batch_id, extracted_at)
+            qualified = f"raw.{raw_table_name(system, table)}"
+            plan = source.incremental.get(table)
+            incremental = (
+                config.mode == "incremental"
+                and plan is not None
+                and table in previous
+                and store.table_exists(qualified)
+            )
+            since = previous.get(table) if incremental else None
+            extract = read_source_table(
+                source,
+                table,
+                watermark_column=plan.watermark if incremental and plan else None,
+                since=since,
+            )
+            frame = with_lineage(extract, batch_id, extracted_at)
             landed = write_batch(
                 frame, landing_dir=stores.landing_dir, system=system, table=table, batch_id=batch_id
             )
-            store.replace_table(f"raw.{raw_table_name(system, table)}", frame)
-            context.log.info(f"{system}.{table}: {len(frame)} rows, batch {batch_id}")
+            if incremental and plan is not None:
+                merged = merge_increment(store.read_table(qualified), frame, plan.key)
+            else:
+                merged = frame
+            if plan is not None:
+                watermark = highest_watermark(extract, plan.watermark, since)
+                if watermark is not None:
+                    new_watermarks.append((system, table, watermark, batch_id, extracted_at))
+            store.replace_table(qualified, merged)
+            context.log.info(
+                f"{system}.{table}: {len(frame)} rows extracted "
+                f"({'incremental since ' + str(since) if incremental else 'full'}), "
+                f"{len(merged)} in raw, batch {batch_id}"
+            )
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key(system, table),
                 metadata={
-                    "dagster/row_count": dg.MetadataValue.int(len(frame)),
+                    "dagster/row_count": dg.MetadataValue.int(len(merged)),
+                    "extracted_rows": dg.MetadataValue.int(len(frame)),
+                    "mode": "incremental" if incremental else "full",
+                    "watermark_from": str(since) if since is not None else "",
                     "batch_id": batch_id,
                     "landing_file": dg.MetadataValue.path(str(landed)),
                     "columns": dg.MetadataValue.json(
@@ -73,5 +131,21 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
                     ),
                 },
             )
+        if new_watermarks:
+            kept = watermarks[~watermarks["table_name"].isin([row[1] for row in new_watermarks])]
+            updated = pd.concat(
+                [kept, pd.DataFrame(new_watermarks, columns=list(WATERMARK_COLUMNS))],
+                ignore_index=True,
+            )
+            others = (
+                store.query(f"select * from {WATERMARKS} where system <> ?", [system])
+                if store.table_exists(WATERMARKS)
+                else None
+            )
+            if others is not None and len(others):
+                updated = pd.concat([others, updated], ignore_index=True)
+            updated["extracted_at"] = pd.to_datetime(updated["extracted_at"], utc=True)
+            updated["extracted_at"] = updated["extracted_at"].dt.tz_localize(None)
+            store.replace_table(WATERMARKS, updated.astype({"watermark": str}))
 
     return extract

@@ -83,7 +83,7 @@ def test_a_chain_of_same_decisions_across_a_different_is_refused(store):
     store.record_decision(
         Decision("different", "a", "r", record_key_l="core:1", record_key_r="credit:7")
     )
-    with pytest.raises(DecisionContradictionError, match="#1, #2|#2, #1"):
+    with pytest.raises(DecisionContradictionError, match=r"#1, #2|#2, #1"):
         store.record_decision(
             Decision("same", "b", "r", record_key_l="crm:9", record_key_r="credit:7")
         )

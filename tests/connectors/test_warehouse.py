@@ -29,7 +29,10 @@ def golden_frame() -> pd.DataFrame:
             "score": [0.5, float("nan")],
             "active": [True, False],
             "gamma": pd.Series([3, -1], dtype="int8"),
-            "updated_at": [pd.Timestamp("2026-11-28 02:00:00"), pd.Timestamp("2026-11-28 02:00:01.5")],
+            "updated_at": [
+                pd.Timestamp("2026-11-28 02:00:00"),
+                pd.Timestamp("2026-11-28 02:00:01.5"),
+            ],
             "note": ['comma, "quote"\nnewline', ""],
         }
     )
@@ -52,7 +55,7 @@ def test_a_failed_multi_table_write_leaves_every_table_as_it_was(warehouse):
     # Duplicate column names fail on PostgreSQL, a complex column on DuckDB: either way the
     # second table of the stage cannot be written.
     broken = pd.DataFrame([["G0000000009", 1j]], columns=["golden_id", "golden_id"])
-    with pytest.raises(WarehouseError, match="mdm.golden_records, mdm.xref"):
+    with pytest.raises(WarehouseError, match=r"mdm\.golden_records, mdm\.xref"):
         warehouse.replace_tables(
             {"mdm.golden_records": golden_frame().iloc[:1], "mdm.xref": broken}
         )
@@ -89,5 +92,5 @@ def test_publish_swaps_in_a_read_only_snapshot_with_the_served_tables(warehouse,
 
 
 def test_unknown_warehouse_url_names_the_supported_ones():
-    with pytest.raises(WarehouseError, match="duckdb:///.*postgresql://"):
+    with pytest.raises(WarehouseError, match=r"duckdb:///.*postgresql://"):
         open_warehouse("oracle://bank/core")
