@@ -9,7 +9,7 @@ SEED ?= 42
 AS_OF ?= 2026-11-28
 export DAGSTER_HOME := $(CURDIR)/var/dagster
 
-.PHONY: demo test ui api bench lint typecheck lock clean install browser
+.PHONY: demo test ui api bench bench-warehouses lint typecheck lock clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,10 +50,17 @@ ui: $(STAMP) var/dagster/dagster.yaml
 api: $(STAMP)
 	$(BIN)/mdm api --host 127.0.0.1 --port 8000
 
-## bench: throughput and peak memory of the simulator and the matching engine
+## bench: throughput and peak memory per stage (minutes; not part of the tests)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py 1000000
+	$(BIN)/python benchmarks/bench_standardize.py 600000
 	$(BIN)/python benchmarks/bench_matching.py 200000
+	$(BIN)/python benchmarks/bench_pipeline.py --people 1150000
+	$(BIN)/python benchmarks/febrl.py
+
+## bench-warehouses: the whole job on DuckDB and PostgreSQL side by side (about 1M records)
+bench-warehouses: $(STAMP)
+	$(BIN)/python benchmarks/bench_warehouses.py 570000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
