@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from connectors.settings import Settings, get_settings
-from golden_record_api.routers import customers, golden_records, health
+from golden_record_api.routers import customers, golden_records, health, source_records
 from golden_record_api.snapshot import SnapshotStore, SnapshotUnavailable
 
 OPENAPI_TAGS = [
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(golden_records.router)
     app.include_router(customers.router)
+    app.include_router(source_records.router)
     return app
 
 

@@ -191,3 +191,54 @@ class Customer360Out(BaseModel):
     value_tier: str | None = None
 
     split_source_systems = field_validator("source_systems", mode="before")(_split_systems)
+
+
+class LineageOut(BaseModel):
+    """Where one golden attribute came from: the winning source record and the rule."""
+
+    attribute: str
+    record_key: str
+    source_system: str | None = None
+    rule: str = Field(examples=["source_priority", "valid_over_invalid", "most_recent"])
+
+
+class GoldenVersionOut(BaseModel):
+    """One version of a golden record; `valid_to` is null for the current one."""
+
+    model_config = ConfigDict(extra="allow")
+
+    golden_id: str
+    valid_from: datetime
+    valid_to: datetime | None = None
+    run_id: str | None = None
+    status: str | None = None
+    name: str | None = None
+    id_number: str | None = Field(default=None, description="Masked")
+    mobile: str | None = Field(default=None, description="Masked")
+    address: str | None = None
+    source_systems: list[str] = Field(default_factory=list)
+
+    split_source_systems = field_validator("source_systems", mode="before")(_split_systems)
+
+
+class GoldenEventOut(BaseModel):
+    event_id: str
+    run_id: str
+    event_type: Literal["create", "update", "merge", "split", "retire"]
+    golden_id: str
+    related_golden_id: str | None = None
+    detail: str | None = None
+    occurred_at: datetime
+
+
+class SourceRecordLinkOut(BaseModel):
+    """A source record's golden ID: the one it was linked to, and where merges lead now."""
+
+    record_key: str
+    source_system: str
+    source_record_id: str
+    golden_id: str
+    current_golden_id: str | None
+    match_rule: str | None = None
+    match_weight: float | None = None
+    linked_at: datetime | None = None

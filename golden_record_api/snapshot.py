@@ -317,3 +317,41 @@ class Snapshot:
     def customer_360(self, golden_id: str) -> dict[str, Any] | None:
         rows = self._rows("select * from marts.customer_360 where golden_id = ?", [golden_id])
         return rows[0] if rows else None
+
+    def lineage(self, golden_id: str) -> list[dict[str, Any]]:
+        """Which source record and survivorship rule gave each attribute of a golden record."""
+        return self._rows(
+            "select l.attribute, l.record_key, l.rule, x.source_system"
+            " from mdm.golden_lineage l left join mdm.xref x on x.record_key = l.record_key"
+            " where l.golden_id = ? order by l.attribute",
+            [golden_id],
+        )
+
+    def history(self, golden_id: str, as_of: datetime | None) -> list[dict[str, Any]]:
+        """Every version of a golden record, or the one valid at `as_of`."""
+        condition = ""
+        params: list[Any] = [golden_id]
+        if as_of is not None:
+            condition = " and valid_from <= ? and (valid_to is null or ? < valid_to)"
+            params += [as_of, as_of]
+        return self._rows(
+            f"select * from mdm.golden_history where golden_id = ?{condition} order by valid_from",
+            params,
+        )
+
+    def events(self, golden_id: str) -> list[dict[str, Any]]:
+        """Create / update / merge / split / retire events naming this golden ID."""
+        return self._rows(
+            "select event_id, run_id, event_type, golden_id, related_golden_id, detail,"
+            " occurred_at from mdm.golden_events"
+            " where golden_id = ? or related_golden_id = ? order by occurred_at, event_id",
+            [golden_id, golden_id],
+        )
+
+    def xref(self, record_key: str) -> dict[str, Any] | None:
+        """A source record's cross-reference entry."""
+        rows = self._rows(
+            f"select golden_id, {', '.join(XREF_COLUMNS)} from mdm.xref where record_key = ?",
+            [record_key],
+        )
+        return rows[0] if rows else None

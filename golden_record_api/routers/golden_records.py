@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
@@ -13,10 +14,13 @@ from golden_record_api.masking import mask_row
 from golden_record_api.normalize import normalize_mobile, normalize_name, normalize_resident_id
 from golden_record_api.schemas import (
     ErrorOut,
+    GoldenEventOut,
     GoldenRecordOut,
     GoldenRecordPage,
     GoldenRecordQuery,
     GoldenRecordSummary,
+    GoldenVersionOut,
+    LineageOut,
     SourceRecordOut,
 )
 from golden_record_api.snapshot import LookupKey
@@ -132,3 +136,61 @@ def get_golden_record(
             "sources": sources,
         }
     )
+
+
+def _existing(snapshot: SnapshotDep, golden_id: str) -> None:
+    if snapshot.golden_record(golden_id) is None:
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND, detail=f"golden record {golden_id} not found"
+        )
+
+
+@router.get(
+    "/{golden_id}/lineage",
+    summary="Where each golden attribute came from",
+    description="For every attribute: the source record that won and the survivorship rule"
+    " that decided (valid_over_invalid, source_priority, most_recent, …).",
+    responses={
+        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
+        **UNAVAILABLE,
+    },
+)
+def get_lineage(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[LineageOut]:
+    _existing(snapshot, golden_id)
+    return [LineageOut.model_validate(row) for row in snapshot.lineage(golden_id)]
+
+
+@router.get(
+    "/{golden_id}/history",
+    summary="Earlier versions of a golden record",
+    description="Every version with valid_from / valid_to, or with `as_of` only the version"
+    " valid at that time: what we knew about the customer then.",
+    responses={
+        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
+        **UNAVAILABLE,
+    },
+)
+def get_history(
+    golden_id: GoldenIdDep,
+    snapshot: SnapshotDep,
+    as_of: Annotated[
+        datetime | None, Query(description="A date or time, e.g. 2026-11-28T10:00:00")
+    ] = None,
+) -> list[GoldenVersionOut]:
+    _existing(snapshot, golden_id)
+    return [
+        GoldenVersionOut.model_validate(mask_row(row)) for row in snapshot.history(golden_id, as_of)
+    ]
+
+
+@router.get(
+    "/{golden_id}/events",
+    summary="Create, update, merge, split and retire events of a golden ID",
+    responses={
+        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
+        **UNAVAILABLE,
+    },
+)
+def get_events(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[GoldenEventOut]:
+    _existing(snapshot, golden_id)
+    return [GoldenEventOut.model_validate(row) for row in snapshot.events(golden_id)]
