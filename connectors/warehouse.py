@@ -348,7 +348,8 @@ def _typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if column.dtype == object and len(column.dropna()):
             sample = column.dropna().iloc[0]
             if isinstance(sample, datetime) or type(sample) is date:
-                frame[name] = pd.to_datetime(column)
+                # Microseconds, as DuckDB returns them, so frames compare across warehouses.
+                frame[name] = pd.to_datetime(column).astype("datetime64[us]")
             elif isinstance(sample, Decimal):
                 frame[name] = column.astype(float)
     return frame

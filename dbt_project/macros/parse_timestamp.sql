@@ -13,9 +13,10 @@
 
     Each pattern is first turned into an anchored regular expression (years 1000-9999), so both
     adapters accept exactly the same shapes. DuckDB then parses with try_strptime. PostgreSQL's
-    to_timestamp raises on bad input, so there the groups are range-checked (month, days of
-    that month, hour, minute, second) before make_timestamp builds the value: a malformed
-    source row gives NULL instead of failing the build.
+    to_timestamp raises on bad input, so there the fields (cut out with translate and
+    split_part once the shape matches) are range-checked (month, days of that month, hour,
+    minute, second) before make_timestamp builds the value: a malformed source row gives NULL
+    instead of failing the build.
 #}
 
 {% macro clean_text(expression) -%}
@@ -97,9 +98,10 @@
 
 {#
     The anchored regular expression a pattern accepts, and the capture group of each directive:
-    {'pattern': '^([1-9]\d{3})-(\d{1,2})-(\d{1,2})$', 'positions': {'Y': 1, 'm': 2, 'd': 3}}.
+    {'pattern': '^([1-9][0-9]{3})-([0-9]{1,2})-([0-9]{1,2})$', 'positions': {'Y': 1, 'm': 2, 'd': 3}}.
     Both adapters check the shape with it first, so DuckDB's lenient strptime (which reads
-    '85-3-7' as the year 85) accepts exactly what the PostgreSQL path accepts.
+    '85-3-7' as the year 85) accepts exactly what the PostgreSQL path accepts. Digits are
+    [0-9], not \d: a PostgreSQL locale may count other Unicode digits (fullwidth ２) as \d.
 #}
 {% macro _timestamp_format_regex(fmt) -%}
     {%- set tokens = mdm._timestamp_format_tokens(fmt) -%}
@@ -110,11 +112,11 @@
             {%- set next_is_field = (not loop.last) and (tokens[loop.index0 + 1].field is defined) -%}
             {%- set previous_is_field = (not loop.first) and (tokens[loop.index0 - 1].field is defined) -%}
             {%- if token.field == 'Y' -%}
-                {%- do pieces.append('([1-9]\\d{3})') -%}
+                {%- do pieces.append('([1-9][0-9]{3})') -%}
             {%- elif next_is_field or previous_is_field -%}
-                {%- do pieces.append('(\\d{2})') -%}
+                {%- do pieces.append('([0-9]{2})') -%}
             {%- else -%}
-                {%- do pieces.append('(\\d{1,2})') -%}
+                {%- do pieces.append('([0-9]{1,2})') -%}
             {%- endif -%}
             {%- do positions.update({token.field: positions | length + 1}) -%}
         {%- elif token.literal in '.^$*+?()[]{}|\\' -%}
@@ -128,19 +130,62 @@
 {%- endmacro %}
 
 
+{#
+    One pattern on PostgreSQL. The shape is checked with `~` against the anchored regular
+    expression; the fields are then cut out without regexp_match (whose capture groups cost
+    ~30 times a plain match): every literal character of the pattern becomes a delimiter
+    (translate), the n-th delimited piece is split_part(..., n), and fields written next to
+    each other (%Y%m%d) have fixed widths inside their piece (4 for %Y, 2 otherwise). The
+    nested CASEs then range-check month, day of that month, hour, minute and second, so
+    make_date / make_timestamp never see an impossible value.
+#}
 {% macro _postgres_parse_one(value, fmt) -%}
     {%- set shape = mdm._timestamp_format_regex(fmt) -%}
-    {%- set pattern = shape.pattern -%}
     {%- set positions = shape.positions -%}
-    {%- set part = {} -%}
-    {%- for name in ['Y', 'm', 'd', 'H', 'M', 'S'] -%}
-        {%- if name in positions -%}
-            {%- do part.update({name: "(regexp_match(" ~ value ~ ", '" ~ pattern ~ "'))[" ~ positions[name] ~ "]::integer"}) -%}
+    {%- set tokens = mdm._timestamp_format_tokens(fmt) -%}
+    {%- set literals = [] -%}
+    {%- for token in tokens if token.literal is defined and token.literal not in literals -%}
+        {%- if token.literal in '0123456789' -%}
+            {{ exceptions.raise_compiler_error("parse_timestamp: digit literal in '" ~ fmt ~ "'") }}
+        {%- endif -%}
+        {%- do literals.append(token.literal) -%}
+    {%- endfor -%}
+    {%- set delimiter = ['|', '#', '~', '!'] | reject('in', literals) | first -%}
+    {%- if literals -%}
+        {%- set pieces = "translate(" ~ value ~ ", '" ~ literals | join('') ~ "', '" ~ delimiter * (literals | length) ~ "')" -%}
+    {%- else -%}
+        {%- set pieces = value -%}
+    {%- endif -%}
+    {#- runs of adjacent fields, each in its delimited piece: [{'piece': n, 'fields': [...]}] -#}
+    {%- set runs = [] -%}
+    {%- set state = namespace(piece=1, open=false) -%}
+    {%- for token in tokens -%}
+        {%- if token.literal is defined -%}
+            {%- set state.piece = state.piece + 1 -%}
+            {%- set state.open = false -%}
         {%- else -%}
-            {%- do part.update({name: "0"}) -%}
+            {%- if not state.open -%}
+                {%- do runs.append({'piece': state.piece, 'fields': []}) -%}
+                {%- set state.open = true -%}
+            {%- endif -%}
+            {%- do runs[-1].fields.append(token.field) -%}
         {%- endif -%}
     {%- endfor -%}
-    case when {{ value }} ~ '{{ pattern }}' then
+    {%- set part = {'H': '0', 'M': '0', 'S': '0'} -%}
+    {%- for run in runs -%}
+        {%- set piece = "split_part(" ~ pieces ~ ", '" ~ delimiter ~ "', " ~ run.piece ~ ")" if literals else pieces -%}
+        {%- if run.fields | length == 1 -%}
+            {%- do part.update({run.fields[0]: piece ~ "::integer"}) -%}
+        {%- else -%}
+            {%- set offset = namespace(at=1) -%}
+            {%- for field in run.fields -%}
+                {%- set width = 4 if field == 'Y' else 2 -%}
+                {%- do part.update({field: "substr(" ~ piece ~ ", " ~ offset.at ~ ", " ~ width ~ ")::integer"}) -%}
+                {%- set offset.at = offset.at + width -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    case when {{ value }} ~ '{{ shape.pattern }}' then
         case when {{ part.m }} between 1 and 12 then
             case when {{ part.d }} between 1 and extract(day from
                     make_date({{ part.Y }}, {{ part.m }}, 1) + interval '1 month' - interval '1 day')

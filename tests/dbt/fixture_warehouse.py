@@ -7,11 +7,22 @@ mart value can be computed by hand (test_dbt_build.py has the arithmetic):
   demand account, a USD time deposit maturing two days after the as-of date, a wealth product,
   an already-matured time deposit, a closed account; two loans (正常, 次级); five CRM tickets
   including an open complaint and one just outside the 90-day window.
-- golden G0000000002 (李娜) is core-only with one time deposit (priority tier).
+- golden G0000000002 (李娜) is core-only with one time deposit (priority tier); its branch
+  comes from the core CIF. She shares a mobile with 王芳 (G0000000004): one household.
 - golden G0000000003 is retired (merged into G0000000001) and must not reach customer_360.
 - golden G0000000004 (王芳) is CRM-only: four tickets on one day (SLA met, breached late,
-  breached open, breached unanswered), and a CRM record with no branch, so the relationship
-  manager's branch is used.
+  breached open, breached unanswered), two unanswered complaints (one older than 24 h: a
+  complaint_escalation task; one not yet), and a CRM record with no branch, so the
+  relationship manager's branch is used.
+- golden G0000000005 (张丽) is core-only, lives at 张伟's address (household with
+  G0000000001), has no relationship manager and holds a 600000 wealth product maturing the
+  day after the as-of date: a VIP never contacted (vip_contact) and a maturity_followup, both
+  assigned to her branch with no manager.
+- The credit system has applications at every stage (disbursed, approved, in review,
+  rejected) and one submitted after the as-of date, which the loan-cycle KPIs leave out.
+- The MDM engine's side tables: one quarantined row, five scored pairs (3 auto-match, 1 in
+  review, 1 non-match), the clusters, and golden events of two runs (the latest merges and
+  retires G0000000003 and creates G0000000005).
 - Source rows nobody links to (CIF C000000099's account, borrower BR00000002's loan, CRM
   customer CRM0000099's ticket) stay out of customer_360 but count in the service KPIs.
 - Raw tables hold an older batch for some keys (superseded values that must not win), CSV-style
@@ -78,8 +89,10 @@ CORE_CUSTOMERS = _raw(
          ZW_ADDRESS, "B0101", "2010-05-04", "2026-11-20 08:30:00"),
         ("C000000002", "张 伟", "01", "130102850307001", "1", "19850307", "+86 138-0000-0001",
          "河北石家庄长安区建设北大街1号", "B0101", "2015-03-02", "2026-10-01 10:00:00"),
-        ("C000000003", "李娜", "01", "13060219850230002X", "2", "19850230", None,
+        ("C000000003", "李娜", "01", "13060219850230002X", "2", "19850230", "13700000004",
          LN_ADDRESS, "B0202", "2018-07-19", "2026-11-01 09:00:00"),
+        ("C000000005", "张丽", "01", "130102198808080025", "2", "19880808", None,
+         ZW_ADDRESS, "B0101", "2019-01-01", "2026-11-10 10:00:00"),
         ("C000000099", "孙七", "01", "", None, "19700101", None, None, "B0103",
          "2001-01-01", "2026-01-01 00:00:00"),
     ],
@@ -108,6 +121,8 @@ CORE_ACCOUNTS = _raw(
          "2026-05-01", "2027-05-01", "B0202", "ACTIVE", "2026-05-01 10:00:00"),
         ("6222000000000000007", "C000000099", "DEMAND", "DD01", "CNY", "5000.0",
          "2001-01-01", None, "B0103", "ACTIVE", "2026-01-01 00:00:00"),
+        ("6222000000000000008", "C000000005", "WEALTH", "WM30D", "CNY", "600000.0",
+         "2026-10-30", "2026-11-29", "B0101", "ACTIVE", "2026-10-30 10:00:00"),
     ],
     old_rows=[
         ("6222000000000000001", "C000000001", "DEMAND", "DD01", "CNY", "1.0",
@@ -143,6 +158,13 @@ CREDIT_APPLICATIONS = _raw(
          "2025-06-05 09:00:00", "DISBURSED"),
         ("LA00000004", "BR00000001", "信用卡分期", "20000.0", "B0101", "2026-11-25 09:00:00",
          "2026-11-26 09:00:00", None, None, None, "REJECTED"),
+        ("LA00000005", "BR00000001", "信用卡分期", "30000.0", "B0101", "2026-11-10 09:00:00",
+         "2026-11-10 13:00:00", "2026-11-11 09:00:00", "2026-11-12 09:00:00", None, "APPROVED"),
+        ("LA00000006", "BR00000001", "信用卡分期", "10000.0", "B0101", "2026-11-20 09:00:00",
+         "2026-11-21 09:00:00", None, None, None, "IN_REVIEW"),
+        # submitted after the as-of date: not in the loan-cycle KPIs
+        ("LA00000007", "BR00000002", "信用卡分期", "5000.0", "B0101", "2026-11-29 10:00:00",
+         None, None, None, None, "SUBMITTED"),
     ],
 )
 
@@ -209,6 +231,12 @@ CRM_TICKETS = _raw(
         # a CRM customer with no golden record: counts in the KPIs only
         ("T000000010", "CRM0000099", "微信银行", "挂失", "2026-11-25 10:00:00",
          "2026-11-25 10:02:00", "2026-11-25 11:00:00", "4", "RM0001", "B0103", "已解决"),
+        # G0000000004: a complaint unanswered for more than 24 h (escalated), and one opened
+        # on the as-of date, only 15 h before the cut-off (not yet)
+        ("T000000011", "CRM0000002", "手机银行", "投诉", "2026-11-26 15:00:00", "", "", "",
+         "RM0002", "B0102", "待响应"),
+        ("T000000012", "CRM0000002", "手机银行", "投诉", "2026-11-28 09:00:00", "", "", "",
+         "RM0002", "B0102", "待响应"),
     ],
 )
 
@@ -254,8 +282,11 @@ PARTY_RECORDS = Table("mdm", "party_records", _PARTY_COLUMNS, (
            "130102198503070011", True, "1985-03-07", "M", "13800000001", ZW_ADDRESS,
            "石家庄市", "长安区", "130102", 1, id_issue="upgraded_from_15"),
     _party("core", "C000000003", "2026-11-01 09:00:00", "李娜", "李娜", "li na",
-           "13060219850230002X", False, None, "F", None, LN_ADDRESS,
+           "13060219850230002X", False, None, "F", "13700000004", LN_ADDRESS,
            "保定市", "莲池区", "130606", 1, id_issue="bad_birth_date"),
+    _party("core", "C000000005", "2026-11-10 10:00:00", "张丽", "张丽", "zhang li",
+           "130102198808080025", True, "1988-08-08", "F", None, ZW_ADDRESS,
+           "石家庄市", "长安区", "130102", 1),
     _party("credit", "BR00000001", "2026-11-20 08:30:00", "ZHANG WEI", "张伟", "zhang wei",
            "130102198503070011", True, "1985-03-07", "M", "13800000001", ZW_ADDRESS,
            "石家庄市", "长安区", "130102", 2),
@@ -282,15 +313,18 @@ GOLDEN_RECORDS = Table("mdm", "golden_records", _GOLDEN_COLUMNS, (
     ("G0000000001", "张伟", "zhang wei", "resident_id", "130102198503070011", date(1985, 3, 7),
      "M", "13800000001", None, ZW_ADDRESS, "河北省", "石家庄市", "长安区", "130102", 4,
      "core,credit,crm", "active", None, _RUN_AT, _RUN_AT),
-    ("G0000000002", "李娜", "li na", "resident_id", "13060219850230002X", None, "F", None, None,
-     LN_ADDRESS, "河北省", "保定市", "莲池区", "130606", 1, "core", "active", None,
-     _RUN_AT, _RUN_AT),
+    ("G0000000002", "李娜", "li na", "resident_id", "13060219850230002X", None, "F",
+     "13700000004", None, LN_ADDRESS, "河北省", "保定市", "莲池区", "130606", 1, "core",
+     "active", None, _RUN_AT, _RUN_AT),
     ("G0000000003", "张伟", "zhang wei", "resident_id", "130102198503070011", date(1985, 3, 7),
      "M", None, None, ZW_ADDRESS, "河北省", "石家庄市", "长安区", "130102", 1, "core", "retired",
      "G0000000001", _RUN_AT, _RUN_AT),
     ("G0000000004", "王芳", "wang fang", "resident_id", "130602199005120024", date(1990, 5, 12),
      "F", "13700000004", None, WF_ADDRESS, "河北省", "保定市", "竞秀区", "130602", 1, "crm",
      "active", None, _RUN_AT, _RUN_AT),
+    ("G0000000005", "张丽", "zhang li", "resident_id", "130102198808080025", date(1988, 8, 8),
+     "F", None, None, ZW_ADDRESS, "河北省", "石家庄市", "长安区", "130102", 1, "core", "active",
+     None, _RUN_AT, _RUN_AT),
 ))
 
 _XREF_COLUMNS = (
@@ -309,7 +343,66 @@ XREF = Table("mdm", "xref", _XREF_COLUMNS, tuple(
         ("crm", "CRM0000001", "G0000000001", "same_id_and_name", 25.0),
         ("core", "C000000003", "G0000000002", "singleton", None),
         ("crm", "CRM0000002", "G0000000004", "singleton", None),
+        ("core", "C000000005", "G0000000005", "singleton", None),
     )
+))
+
+QUARANTINE = Table("mdm", "quarantine", (
+    ("source_system", "VARCHAR"), ("source_record_id", "VARCHAR"), ("batch_id", "VARCHAR"),
+    ("rule", "VARCHAR"), ("reason", "VARCHAR"), ("raw_payload", "VARCHAR"),
+    ("quarantined_at", "TIMESTAMP"),
+), (
+    ("core", "C000000098", NEW_BATCH[0], "junk_name", "test or placeholder name '测试客户'",
+     '{"cust_no": "C000000098", "cust_name": "测试客户"}', _RUN_AT),
+))
+
+# The gamma_* columns depend on mdm.yaml; two are enough to show staging ignores them.
+SCORED_PAIRS = Table("mdm", "scored_pairs", (
+    ("record_key_l", "VARCHAR"), ("record_key_r", "VARCHAR"), ("blocking_rule", "VARCHAR"),
+    ("gamma_name", "SMALLINT"), ("gamma_id_number", "SMALLINT"),
+    ("match_weight", "DOUBLE PRECISION"), ("match_probability", "DOUBLE PRECISION"),
+    ("zone", "VARCHAR"), ("deterministic_rule", "VARCHAR"),
+), (
+    ("core:C000000001", "core:C000000002", "id_number", 3, 3, 30.0, 1.0, "auto_match",
+     "same_id_and_name"),
+    ("core:C000000001", "credit:BR00000001", "id_number", 2, 3, 18.5, 0.99999, "auto_match",
+     None),
+    ("core:C000000001", "crm:CRM0000001", "id_number", 3, 3, 30.0, 1.0, "auto_match",
+     "same_id_and_name"),
+    ("core:C000000003", "crm:CRM0000002", "mobile", 0, 0, 2.5, 0.85, "review", None),
+    ("core:C000000001", "core:C000000005", "address", 1, 0, -12.0, 0.0002, "non_match", None),
+))
+
+CLUSTERS = Table("mdm", "clusters", (
+    ("record_key", "VARCHAR"), ("cluster_id", "VARCHAR"), ("cluster_size", "BIGINT"),
+), (
+    ("core:C000000001", "core:C000000001", 4),
+    ("core:C000000002", "core:C000000001", 4),
+    ("credit:BR00000001", "core:C000000001", 4),
+    ("crm:CRM0000001", "core:C000000001", 4),
+    ("core:C000000003", "core:C000000003", 1),
+    ("crm:CRM0000002", "crm:CRM0000002", 1),
+    ("core:C000000005", "core:C000000005", 1),
+))
+
+_EARLIER_RUN_AT = datetime(2026, 11, 27, 3, 0, 0)
+
+# Two runs: the latest (run-2) merged G…3 into G…1, retired G…3, created G…5, updated G…1.
+GOLDEN_EVENTS = Table("mdm", "golden_events", (
+    ("event_id", "VARCHAR"), ("run_id", "VARCHAR"), ("event_type", "VARCHAR"),
+    ("golden_id", "VARCHAR"), ("related_golden_id", "VARCHAR"), ("detail", "VARCHAR"),
+    ("occurred_at", "TIMESTAMP"),
+), (
+    ("run-1:0000000", "run-1", "create", "G0000000001", None, "new customer", _EARLIER_RUN_AT),
+    ("run-1:0000001", "run-1", "create", "G0000000002", None, "new customer", _EARLIER_RUN_AT),
+    ("run-1:0000002", "run-1", "create", "G0000000003", None, "new customer", _EARLIER_RUN_AT),
+    ("run-1:0000003", "run-1", "create", "G0000000004", None, "new customer", _EARLIER_RUN_AT),
+    ("run-2:0000000", "run-2", "merge", "G0000000001", "G0000000003", "merged G0000000003",
+     _RUN_AT),
+    ("run-2:0000001", "run-2", "retire", "G0000000003", "G0000000001", "merged into G0000000001",
+     _RUN_AT),
+    ("run-2:0000002", "run-2", "create", "G0000000005", None, "new customer", _RUN_AT),
+    ("run-2:0000003", "run-2", "update", "G0000000001", None, "address", _RUN_AT),
 ))
 # fmt: on
 
@@ -323,8 +416,12 @@ TABLES: tuple[Table, ...] = (
     CRM_TICKETS,
     CRM_RELATIONSHIP_MANAGERS,
     PARTY_RECORDS,
+    QUARANTINE,
+    SCORED_PAIRS,
+    CLUSTERS,
     GOLDEN_RECORDS,
     XREF,
+    GOLDEN_EVENTS,
 )
 
 

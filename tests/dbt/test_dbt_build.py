@@ -2,11 +2,13 @@
 
 Both targets must build every model, pass every data test and unit test, and produce exactly
 the mart rows below, computed by hand from tests/dbt/fixture_warehouse.py (as-of 2026-11-28,
-USD at 7.1 CNY, SLA 48 h for complaints and 24 h otherwise, judged at 2026-11-29 00:00).
+USD at 7.1 CNY, SLA 48 h for complaints and 24 h otherwise, judged at 2026-11-29 00:00), and
+the demo headline query (dbt_project/analyses/demo_headline.sql) must give the same row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -29,6 +31,7 @@ from tests.dbt.fixture_warehouse import (
 )
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+HEADLINE_SQL = DBT_PROJECT_DIR / "analyses" / "demo_headline.sql"
 
 D = Decimal
 
@@ -37,14 +40,18 @@ EXPECTED_CUSTOMER_360: list[dict[str, Any]] = [
     {
         "golden_id": "G0000000001",
         "name": "张伟",
+        "name_pinyin": "zhang wei",
         "gender": "M",
         "birth_date": date(1985, 3, 7),
+        "id_type": "resident_id",
         "id_number": "130102198503070011",
         "mobile": "13800000001",
+        "email": None,
         "address": ZW_ADDRESS,
         "province": "河北省",
         "city": "石家庄市",
         "district": "长安区",
+        "adcode": "130102",
         "source_count": 4,
         "source_systems": "core,credit,crm",
         # ACTIVE accounts of C000000001 and C000000002 (the closed 999.99 does not count; the
@@ -62,6 +69,9 @@ EXPECTED_CUSTOMER_360: list[dict[str, Any]] = [
         "loan_count": 2,
         "loan_outstanding": D("320000.00"),
         "worst_loan_class": "次级",
+        # 320000 / 545000 = 0.58716; a 次级 loan is non-performing -> high
+        "loan_to_aum_ratio": D("0.5872"),
+        "risk_rating": "high",
         # CRM0000001's 客户经理 RM0001 (the older batch's RM0002 is superseded)
         "relationship_manager_id": "RM0001",
         "relationship_manager_name": "刘强",
@@ -73,20 +83,27 @@ EXPECTED_CUSTOMER_360: list[dict[str, Any]] = [
         "last_contact_at": datetime(2026, 11, 27, 14, 0, 0),
         # ratings 4, 2, 3, 5 -> 3.50
         "avg_csat": D("3.50"),
+        # 张丽 (G0000000005) lives at the same address with the same surname (zhang)
+        "household_key": "G0000000001",
+        "household_size": 2,
         "value_tier": "VIP",
         "as_of_date": date(2026, 11, 28),
     },
     {
         "golden_id": "G0000000002",
         "name": "李娜",
+        "name_pinyin": "li na",
         "gender": "F",
         "birth_date": None,
+        "id_type": "resident_id",
         "id_number": "13060219850230002X",
-        "mobile": None,
+        "mobile": "13700000004",
+        "email": None,
         "address": LN_ADDRESS,
         "province": "河北省",
         "city": "保定市",
         "district": "莲池区",
+        "adcode": "130606",
         "source_count": 1,
         "source_systems": "core",
         # one TIME deposit of 200000.00 -> priority
@@ -99,27 +116,37 @@ EXPECTED_CUSTOMER_360: list[dict[str, Any]] = [
         "loan_count": 0,
         "loan_outstanding": D("0.00"),
         "worst_loan_class": None,
+        "loan_to_aum_ratio": D("0.0000"),
+        "risk_rating": "none",
+        # no CRM record: no manager; the branch that opened her core CIF C000000003
         "relationship_manager_id": None,
         "relationship_manager_name": None,
-        "branch_no": None,
+        "branch_no": "B0202",
         "tickets_last_90d": 0,
         "open_complaints": 0,
         "last_contact_at": None,
         "avg_csat": None,
+        # shares 王芳's mobile 13700000004 (different surname and address)
+        "household_key": "G0000000002",
+        "household_size": 2,
         "value_tier": "priority",
         "as_of_date": date(2026, 11, 28),
     },
     {
         "golden_id": "G0000000004",
         "name": "王芳",
+        "name_pinyin": "wang fang",
         "gender": "F",
         "birth_date": date(1990, 5, 12),
+        "id_type": "resident_id",
         "id_number": "130602199005120024",
         "mobile": "13700000004",
+        "email": None,
         "address": WF_ADDRESS,
         "province": "河北省",
         "city": "保定市",
         "district": "竞秀区",
+        "adcode": "130602",
         "source_count": 1,
         "source_systems": "crm",
         "demand_balance": D("0.00"),
@@ -131,16 +158,65 @@ EXPECTED_CUSTOMER_360: list[dict[str, Any]] = [
         "loan_count": 0,
         "loan_outstanding": D("0.00"),
         "worst_loan_class": None,
+        # no AUM: no ratio
+        "loan_to_aum_ratio": None,
+        "risk_rating": "none",
         # CRM0000002 has no 所属网点: the manager RM0002's branch B0202 is used
         "relationship_manager_id": "RM0002",
         "relationship_manager_name": "陈静",
         "branch_no": "B0202",
-        "tickets_last_90d": 4,
-        "open_complaints": 0,
-        "last_contact_at": datetime(2026, 11, 20, 12, 0, 0),
+        # T6-T9 on 2026-11-20, T11 on 2026-11-26, T12 on 2026-11-28
+        "tickets_last_90d": 6,
+        # T11 and T12: complaints awaiting a response
+        "open_complaints": 2,
+        "last_contact_at": datetime(2026, 11, 28, 9, 0, 0),
         # only T6 is rated (5)
         "avg_csat": D("5.00"),
+        "household_key": "G0000000002",
+        "household_size": 2,
         "value_tier": "standard",
+        "as_of_date": date(2026, 11, 28),
+    },
+    {
+        "golden_id": "G0000000005",
+        "name": "张丽",
+        "name_pinyin": "zhang li",
+        "gender": "F",
+        "birth_date": date(1988, 8, 8),
+        "id_type": "resident_id",
+        "id_number": "130102198808080025",
+        "mobile": None,
+        "email": None,
+        "address": ZW_ADDRESS,
+        "province": "河北省",
+        "city": "石家庄市",
+        "district": "长安区",
+        "adcode": "130102",
+        "source_count": 1,
+        "source_systems": "core",
+        # one 600000.00 wealth product maturing 2026-11-29 -> VIP
+        "demand_balance": D("0.00"),
+        "time_deposit_balance": D("0.00"),
+        "wealth_balance": D("600000.00"),
+        "total_aum": D("600000.00"),
+        "nearest_maturity_date": date(2026, 11, 29),
+        "account_count": 1,
+        "loan_count": 0,
+        "loan_outstanding": D("0.00"),
+        "worst_loan_class": None,
+        "loan_to_aum_ratio": D("0.0000"),
+        "risk_rating": "none",
+        # no CRM record: no manager; her core CIF was opened at B0101
+        "relationship_manager_id": None,
+        "relationship_manager_name": None,
+        "branch_no": "B0101",
+        "tickets_last_90d": 0,
+        "open_complaints": 0,
+        "last_contact_at": None,
+        "avg_csat": None,
+        "household_key": "G0000000001",
+        "household_size": 2,
+        "value_tier": "VIP",
         "as_of_date": date(2026, 11, 28),
     },
 ]
@@ -200,6 +276,10 @@ EXPECTED_KPI_SERVICE_DAILY: list[dict[str, Any]] = [
     _kpi("2026-11-25", "B0103", "微信银行", "挂失",
          1, 1, D("2.00"), D("2.00"), D("2.00"), 1, D("60.00"), 1, D("1.0000"), 0, None,
          D("4.00")),
+    # T11: complaint, never answered: its 48 h SLA ran out 2026-11-28 15:00 -> breached 0/1;
+    # open -> closure 0/1; no response, resolution or rating to average
+    _kpi("2026-11-26", "B0102", "手机银行", "投诉",
+         1, 0, None, None, None, 0, None, 1, D("0.0000"), 1, D("0.0000"), None),
     # T1-T3 complaints: responses 30.5, 60, 10 min: mean 33.50, median 30.50,
     # p90 = 30.5 + 0.8 * (60 - 30.5) = 54.10; resolved 1380 (T1, 23 h) and 360 (T3): mean 870;
     # SLA 48 h: T1, T3 met, T2 pending (due 2026-11-29 10:00, after the cut-off) -> 2/2;
@@ -207,8 +287,219 @@ EXPECTED_KPI_SERVICE_DAILY: list[dict[str, Any]] = [
     _kpi("2026-11-27", "B0101", "网点", "投诉",
          3, 3, D("33.50"), D("30.50"), D("54.10"), 2, D("870.00"), 2, D("1.0000"), 3,
          D("0.6667"), D("3.00")),
+    # T12: complaint opened on the as-of date, SLA due 2026-11-30 09:00 -> pending, not
+    # evaluated (share NULL); open -> closure 0/1
+    _kpi("2026-11-28", "B0102", "手机银行", "投诉",
+         1, 0, None, None, None, 0, None, 0, None, 1, D("0.0000"), None),
+]
+
+LOAN_CYCLE_COLUMNS = [
+    "kpi_key",
+    "application_month",
+    "product",
+    "branch_no",
+    "applications",
+    "decided_applications",
+    "approved_applications",
+    "rejected_applications",
+    "disbursed_applications",
+    "approval_rate",
+    "requested_amount",
+    "hours_to_pre_review_mean",
+    "hours_to_pre_review_median",
+    "hours_to_credit_review_mean",
+    "hours_to_credit_review_median",
+    "hours_to_approval_mean",
+    "hours_to_approval_median",
+    "hours_to_disbursement_mean",
+    "hours_to_disbursement_median",
+    "as_of_date",
+]
+
+
+def _loan_cycle(month: str, product: str, branch: str, *values: Any) -> dict[str, Any]:
+    key = f"{month}|{product}|{branch}"
+    return dict(
+        zip(
+            LOAN_CYCLE_COLUMNS,
+            (key, date.fromisoformat(month), product, branch, *values, date(2026, 11, 28)),
+            strict=True,
+        )
+    )
+
+
+def _pair(hours: str | None) -> tuple[Decimal | None, Decimal | None]:
+    """(mean, median) of a group holding one application."""
+    return (D(hours), D(hours)) if hours is not None else (None, None)
+
+
+# kpi_loan_cycle, ordered by kpi_key. After the key parts: applications, decided, approved,
+# rejected, disbursed, approval rate, requested amount, then (mean, median) hours from
+# submission to pre-review, credit review, approval and disbursement.
+EXPECTED_KPI_LOAN_CYCLE: list[dict[str, Any]] = [
+    # LA1 submitted 2024-01-02 09:00: pre-review 01-03 10:00 (25 h), credit review 01-05
+    # 15:00 (78 h), approved 01-08 11:00 (146 h), disbursed 01-10 09:30 (192.5 h)
+    _loan_cycle("2024-01-01", "个人住房贷款", "B0101", 1, 1, 1, 0, 1, D("1.0000"),
+                D("500000.00"), *_pair("25.00"), *_pair("78.00"), *_pair("146.00"),
+                *_pair("192.50")),
+    # LA2 submitted 2025-03-01 09:00: 14:00 (5 h), 03-02 10:00 (25 h), 16:00 (31 h),
+    # 03-03 09:00 (48 h)
+    _loan_cycle("2025-03-01", "个人消费贷款", "B0101", 1, 1, 1, 0, 1, D("1.0000"),
+                D("50000.00"), *_pair("5.00"), *_pair("25.00"), *_pair("31.00"),
+                *_pair("48.00")),
+    # LA3: one stage a day -> 24, 48, 72, 96 h
+    _loan_cycle("2025-06-01", "个人经营贷款", "B0103", 1, 1, 1, 0, 1, D("1.0000"),
+                D("10000.00"), *_pair("24.00"), *_pair("48.00"), *_pair("72.00"),
+                *_pair("96.00")),
+    # LA4 (rejected after pre-review at 24 h), LA5 (approved: 4 h, 24 h, 48 h), LA6 (in
+    # review, pre-review at 24 h); LA7 was submitted after the as-of date.
+    # decided 2 (LA4, LA5), approved 1 -> 0.5; pre-review mean 52 / 3 = 17.33, median 24;
+    # requested 20000 + 30000 + 10000
+    _loan_cycle("2026-11-01", "信用卡分期", "B0101", 3, 2, 1, 1, 0, D("0.5000"),
+                D("60000.00"), D("17.33"), D("24.00"), *_pair("24.00"), *_pair("48.00"),
+                *_pair(None)),
+]
+
+# kpi_mdm: 7 party records (core C…1, C…2, C…3, C…5; credit BR…1; crm CRM…1, CRM…2), 4 active
+# golden records (G…1, G…2, G…4, G…5) and the retired G…3: 7 - 4 = 3 duplicates removed,
+# 7 / 4 = 1.75 per golden record; only G…1 spans several systems. Run run-2 is the latest.
+EXPECTED_KPI_MDM: list[dict[str, Any]] = [
+    {
+        "as_of_date": date(2026, 11, 28),
+        "run_id": "run-2",
+        "source_records": 7,
+        "source_records_core": 4,
+        "source_records_credit": 1,
+        "source_records_crm": 2,
+        "quarantined_records": 1,
+        "golden_records": 4,
+        "retired_golden_records": 1,
+        "cross_system_golden_records": 1,
+        "duplicates_removed": 3,
+        "records_per_golden_record": D("1.7500"),
+        "scored_pairs": 5,
+        "auto_match_pairs": 3,
+        "non_match_pairs": 1,
+        "review_backlog": 1,
+        "golden_events": 4,
+        "golden_events_create": 1,
+        "golden_events_update": 1,
+        "golden_events_merge": 1,
+        "golden_events_split": 0,
+        "golden_events_retire": 1,
+    }
 ]
 # fmt: on
+
+
+def _task_id(natural_key: str) -> str:
+    return hashlib.md5(natural_key.encode("utf-8")).hexdigest()
+
+
+_NO_TASK_DETAIL = {
+    "account_no": None,
+    "product_code": None,
+    "maturity_date": None,
+    "amount_cny": None,
+    "ticket_id": None,
+    "ticket_created_at": None,
+    "last_contact_at": None,
+}
+
+# rm_tasks, ordered by task_type then golden_id: one row per task the fixture implies.
+EXPECTED_RM_TASKS: list[dict[str, Any]] = [
+    # T11 (王芳, complaint opened 2026-11-26 15:00, never answered): 24 h passed at
+    # 2026-11-27 15:00 -> escalated, to the ticket's manager RM0002 and branch B0102.
+    # T12 (opened 2026-11-28 09:00) has had only 15 h by the cut-off: no task.
+    {
+        **_NO_TASK_DETAIL,
+        "task_id": _task_id("complaint_escalation|T000000011"),
+        "task_type": "complaint_escalation",
+        "relationship_manager_id": "RM0002",
+        "relationship_manager_name": "陈静",
+        "branch_no": "B0102",
+        "escalate_to": "branch_manager",
+        "golden_id": "G0000000004",
+        "ticket_id": "T000000011",
+        "ticket_created_at": datetime(2026, 11, 26, 15, 0, 0),
+        "due_date": date(2026, 11, 28),
+        "priority": "high",
+        "reason": "complaint T000000011 opened 2026-11-26 15:00:00 has no first response "
+        "after 24 hours: escalated to the branch manager",
+        "as_of_date": date(2026, 11, 28),
+    },
+    # 张伟's USD time deposit (50000 * 7.1 = 355000.00) matures 2026-11-30, inside
+    # 2026-11-28 .. 2026-12-01: due the day before; under 500000 and not by 2026-11-29 -> medium
+    {
+        **_NO_TASK_DETAIL,
+        "task_id": _task_id("maturity_followup|6222000000000000002|2026-11-30"),
+        "task_type": "maturity_followup",
+        "relationship_manager_id": "RM0001",
+        "relationship_manager_name": "刘强",
+        "branch_no": "B0101",
+        "escalate_to": None,
+        "golden_id": "G0000000001",
+        "account_no": "6222000000000000002",
+        "product_code": "TD1Y",
+        "maturity_date": date(2026, 11, 30),
+        "amount_cny": D("355000.00"),
+        "due_date": date(2026, 11, 29),
+        "priority": "medium",
+        "reason": "TIME TD1Y matures on 2026-11-30 (355000.00 CNY): "
+        "contact customer about renewal or reinvestment",
+        "as_of_date": date(2026, 11, 28),
+    },
+    # 张丽's 600000.00 wealth product matures 2026-11-29: due the as-of date (the day before),
+    # high (by as-of + 1 and >= 500000); no manager -> NULL, her branch B0101
+    {
+        **_NO_TASK_DETAIL,
+        "task_id": _task_id("maturity_followup|6222000000000000008|2026-11-29"),
+        "task_type": "maturity_followup",
+        "relationship_manager_id": None,
+        "relationship_manager_name": None,
+        "branch_no": "B0101",
+        "escalate_to": None,
+        "golden_id": "G0000000005",
+        "account_no": "6222000000000000008",
+        "product_code": "WM30D",
+        "maturity_date": date(2026, 11, 29),
+        "amount_cny": D("600000.00"),
+        "due_date": date(2026, 11, 28),
+        "priority": "high",
+        "reason": "WEALTH WM30D matures on 2026-11-29 (600000.00 CNY): "
+        "contact customer about renewal or reinvestment",
+        "as_of_date": date(2026, 11, 28),
+    },
+    # 张丽 is VIP and was never contacted -> medium, due as-of + 7 days; 张伟 (VIP) was
+    # contacted 2026-11-27: no task
+    {
+        **_NO_TASK_DETAIL,
+        "task_id": _task_id("vip_contact|G0000000005|never"),
+        "task_type": "vip_contact",
+        "relationship_manager_id": None,
+        "relationship_manager_name": None,
+        "branch_no": "B0101",
+        "escalate_to": None,
+        "golden_id": "G0000000005",
+        "due_date": date(2026, 12, 5),
+        "priority": "medium",
+        "reason": "VIP customer (AUM 600000.00 CNY) not contacted in 90 days, last contact: never",
+        "as_of_date": date(2026, 11, 28),
+    },
+]
+
+# demo_headline.sql: 4 customers; AUM 545000 + 200000 + 0 + 600000; first responses (min) of
+# the tickets up to 2026-11-28: 1, 2, 5, 10, 20, 30.5, 40, 60, 90 -> median 20; tasks as above.
+EXPECTED_HEADLINE = {
+    "as_of_date": date(2026, 11, 28),
+    "customers": 4,
+    "total_aum_cny": D("1345000.00"),
+    "median_first_response_minutes": D("20.00"),
+    "open_tasks": 4,
+    "maturity_followup_tasks": 2,
+    "complaint_escalation_tasks": 1,
+    "vip_contact_tasks": 1,
+}
 
 
 # parse_timestamp edge cases: (text, patterns, expected). Both targets must agree exactly.
@@ -230,6 +521,12 @@ PARSE_CASES: list[tuple[str, list[str], datetime | None]] = [
      datetime(2026, 11, 28, 9, 5)),
     ("", ["%Y-%m-%d"], None),
     ("garbage", ["%Y-%m-%d"], None),
+    ("２０２６-11-28", ["%Y-%m-%d"], None),  # fullwidth digits are not [0-9]
+    ("20261128 09:05", ["%Y%m%d %H:%M"], datetime(2026, 11, 28, 9, 5)),  # fixed widths + pieces
+    ("20261328 09:05", ["%Y%m%d %H:%M"], None),
+    ("D2026-11-28", ["D%Y-%m-%d"], datetime(2026, 11, 28)),  # leading literal
+    ("2026|11|28", ["%Y|%m|%d"], datetime(2026, 11, 28)),  # '|' literal: another delimiter
+    ("2026年2月29日", ["%Y年%m月%d日"], None),
 ]
 # fmt: on
 
@@ -332,6 +629,7 @@ def _assert_staging(cursor: Any) -> None:
         ("C000000001", date(1985, 3, 7)),
         ("C000000002", date(1985, 3, 7)),
         ("C000000003", None),  # 19850230 is not a date
+        ("C000000005", date(1988, 8, 8)),
         ("C000000099", date(1970, 1, 1)),
     ]
     # the newer batch wins over the older one (张卫 -> 张伟); fraction and zone are dropped
@@ -399,6 +697,12 @@ def _assert_marts(cursor: Any) -> None:
     assert customer_360 == EXPECTED_CUSTOMER_360
     kpi = _rows(cursor, "select * from marts.kpi_service_daily order by kpi_key")
     assert kpi == EXPECTED_KPI_SERVICE_DAILY
+    loan_cycle = _rows(cursor, "select * from marts.kpi_loan_cycle order by kpi_key")
+    assert loan_cycle == EXPECTED_KPI_LOAN_CYCLE
+    assert _rows(cursor, "select * from marts.kpi_mdm") == EXPECTED_KPI_MDM
+    tasks = _rows(cursor, "select * from marts.rm_tasks order by task_type, golden_id")
+    assert tasks == EXPECTED_RM_TASKS
+    assert _rows(cursor, HEADLINE_SQL.read_text(encoding="utf-8")) == [EXPECTED_HEADLINE]
 
 
 @pytest.fixture

@@ -1,7 +1,14 @@
 {#-
-    One row per active golden customer: the golden attributes, holdings, loans, service history,
-    relationship manager and value tier. Amounts in CNY (USD at var usd_cny), measured as of
-    var as_of_date.
+    One row per active golden customer: the golden attributes, holdings, loans and the risk
+    rating derived from them, relationship manager and branch, service history, household and
+    value tier. Amounts in CNY (USD at var usd_cny), measured as of var as_of_date.
+
+    risk_rating, from the credit data (first rule that holds):
+      none    no loans
+      high    a loan classed 次级, 可疑 or 损失 (non-performing under the five-tier rules)
+      medium  a loan classed 关注 (special mention), or loan_outstanding above
+              var risk_outstanding_to_aum_ratio (3) times total_aum
+      low     every loan 正常 and loan_outstanding within that multiple of total_aum
 -#}
 
 with
@@ -31,12 +38,25 @@ tickets as (
 
     select * from {{ ref('int_tickets_linked') }}
     where golden_id is not null
+        and created_at < {{ dbt.dateadd('day', 1, mdm.as_of_date()) }}
 
 ),
 
 assignments as (
 
     select * from {{ ref('int_relationship_managers_assigned') }}
+
+),
+
+branches as (
+
+    select * from {{ ref('int_branches_assigned') }}
+
+),
+
+households as (
+
+    select * from {{ ref('int_households_grouped') }}
 
 ),
 
@@ -76,9 +96,7 @@ ticket_summary as (
         golden_id,
         sum(
             case
-                when created_at >= {{ dbt.dateadd('day', -89, mdm.as_of_date()) }}
-                    and created_at < {{ dbt.dateadd('day', 1, mdm.as_of_date()) }}
-                    then 1
+                when created_at >= {{ dbt.dateadd('day', -89, mdm.as_of_date()) }} then 1
                 else 0
             end
         ) as tickets_last_90d,
@@ -96,14 +114,18 @@ joined as (
     select
         golden_records.golden_id,
         golden_records.name,
+        golden_records.name_pinyin,
         golden_records.gender,
         golden_records.birth_date,
+        golden_records.id_type,
         golden_records.id_number,
         golden_records.mobile,
+        golden_records.email,
         golden_records.address,
         golden_records.province,
         golden_records.city,
         golden_records.district,
+        golden_records.adcode,
         golden_records.source_count,
         golden_records.source_systems,
         coalesce(account_summary.demand_balance, 0) as demand_balance,
@@ -116,10 +138,13 @@ joined as (
         coalesce(account_summary.account_count, 0) as account_count,
         coalesce(loan_summary.loan_count, 0) as loan_count,
         coalesce(loan_summary.loan_outstanding, 0) as loan_outstanding,
+        loan_summary.worst_five_tier_rank,
         {{ mdm.loan_class_label('loan_summary.worst_five_tier_rank') }} as worst_loan_class,
         assignments.relationship_manager_id,
         assignments.relationship_manager_name,
-        assignments.branch_no,
+        branches.branch_no,
+        coalesce(households.household_key, golden_records.golden_id) as household_key,
+        coalesce(households.household_size, 1) as household_size,
         coalesce(ticket_summary.tickets_last_90d, 0) as tickets_last_90d,
         coalesce(ticket_summary.open_complaints, 0) as open_complaints,
         ticket_summary.last_contact_at,
@@ -134,6 +159,10 @@ joined as (
         on ticket_summary.golden_id = golden_records.golden_id
     left join assignments
         on assignments.golden_id = golden_records.golden_id
+    left join branches
+        on branches.golden_id = golden_records.golden_id
+    left join households
+        on households.golden_id = golden_records.golden_id
 
 ),
 
@@ -142,14 +171,18 @@ final as (
     select
         cast(golden_id as {{ dbt.type_string() }}) as golden_id,
         cast(name as {{ dbt.type_string() }}) as name,
+        cast(name_pinyin as {{ dbt.type_string() }}) as name_pinyin,
         cast(gender as {{ dbt.type_string() }}) as gender,
         cast(birth_date as date) as birth_date,
+        cast(id_type as {{ dbt.type_string() }}) as id_type,
         cast(id_number as {{ dbt.type_string() }}) as id_number,
         cast(mobile as {{ dbt.type_string() }}) as mobile,
+        cast(email as {{ dbt.type_string() }}) as email,
         cast(address as {{ dbt.type_string() }}) as address,
         cast(province as {{ dbt.type_string() }}) as province,
         cast(city as {{ dbt.type_string() }}) as city,
         cast(district as {{ dbt.type_string() }}) as district,
+        cast(adcode as {{ dbt.type_string() }}) as adcode,
         cast(source_count as integer) as source_count,
         cast(source_systems as {{ dbt.type_string() }}) as source_systems,
         cast(demand_balance as numeric(18, 2)) as demand_balance,
@@ -161,13 +194,27 @@ final as (
         cast(loan_count as integer) as loan_count,
         cast(loan_outstanding as numeric(18, 2)) as loan_outstanding,
         cast(worst_loan_class as {{ dbt.type_string() }}) as worst_loan_class,
+        {{ mdm.to_numeric('cast(loan_outstanding as numeric(18, 6)) / nullif(total_aum, 0)', 18, 4) }}
+            as loan_to_aum_ratio,
+        cast(
+            case
+                when loan_count = 0 then 'none'
+                when worst_five_tier_rank >= 3 then 'high'
+                when worst_five_tier_rank = 2 then 'medium'
+                when loan_outstanding > {{ var('risk_outstanding_to_aum_ratio') }} * total_aum then 'medium'
+                else 'low'
+            end
+            as {{ dbt.type_string() }}
+        ) as risk_rating,
         cast(relationship_manager_id as {{ dbt.type_string() }}) as relationship_manager_id,
         cast(relationship_manager_name as {{ dbt.type_string() }}) as relationship_manager_name,
         cast(branch_no as {{ dbt.type_string() }}) as branch_no,
         cast(tickets_last_90d as integer) as tickets_last_90d,
         cast(open_complaints as integer) as open_complaints,
         cast(last_contact_at as timestamp) as last_contact_at,
-        cast(avg_csat as numeric(4, 2)) as avg_csat,
+        {{ mdm.to_numeric('avg_csat', 4, 2) }} as avg_csat,
+        cast(household_key as {{ dbt.type_string() }}) as household_key,
+        cast(household_size as integer) as household_size,
         cast(
             case
                 when total_aum >= {{ var('vip_aum_threshold') }} then 'VIP'

@@ -57,22 +57,18 @@ final as (
         cast(category as {{ dbt.type_string() }}) as category,
         cast(tickets as integer) as tickets,
         cast(responded_tickets as integer) as responded_tickets,
-        cast(first_response_minutes_mean as numeric(18, 2)) as first_response_minutes_mean,
-        cast(first_response_minutes_median as numeric(18, 2)) as first_response_minutes_median,
-        cast(first_response_minutes_p90 as numeric(18, 2)) as first_response_minutes_p90,
+        {{ mdm.to_numeric('first_response_minutes_mean', 18, 2) }} as first_response_minutes_mean,
+        {{ mdm.to_numeric('first_response_minutes_median', 18, 2) }} as first_response_minutes_median,
+        {{ mdm.to_numeric('first_response_minutes_p90', 18, 2) }} as first_response_minutes_p90,
         cast(resolved_tickets as integer) as resolved_tickets,
-        cast(resolution_minutes_mean as numeric(18, 2)) as resolution_minutes_mean,
+        {{ mdm.to_numeric('resolution_minutes_mean', 18, 2) }} as resolution_minutes_mean,
         cast(sla_evaluated_tickets as integer) as sla_evaluated_tickets,
-        cast(
-            cast(sla_met_tickets as numeric(18, 6)) / nullif(sla_evaluated_tickets, 0)
-            as numeric(5, 4)
-        ) as resolved_within_sla_share,
+        {{ mdm.to_numeric('cast(sla_met_tickets as numeric(18, 6)) / nullif(sla_evaluated_tickets, 0)', 5, 4) }}
+            as resolved_within_sla_share,
         cast(complaints as integer) as complaints,
-        cast(
-            cast(closed_complaints as numeric(18, 6)) / nullif(complaints, 0)
-            as numeric(5, 4)
-        ) as complaint_closure_rate,
-        cast(avg_csat as numeric(4, 2)) as avg_csat
+        {{ mdm.to_numeric('cast(closed_complaints as numeric(18, 6)) / nullif(complaints, 0)', 5, 4) }}
+            as complaint_closure_rate,
+        {{ mdm.to_numeric('avg_csat', 4, 2) }} as avg_csat
 
     from daily
 
