@@ -9,6 +9,7 @@ from pipelines.assets.extract import build_extract_asset
 from pipelines.assets.golden import build_golden_asset
 from pipelines.assets.match import build_match_asset
 from pipelines.assets.publish import build_publish_asset
+from pipelines.assets.report import build_report_asset
 from pipelines.assets.standardize import build_standardize_asset
 from pipelines.assets.stewardship import (
     build_apply_decisions_job,
@@ -51,6 +52,7 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
     mdm_assets = build_mdm_assets(config)
     dbt_models, dbt_resource = build_dbt_assets(settings, prepare=prepare_dbt)
     publish = build_publish_asset([*mdm_assets[-2:], dbt_models])
+    report = build_report_asset([*mdm_assets, dbt_models], config)
     apply_decisions = build_apply_decisions_job()
     full_run = dg.define_asset_job(
         FULL_RUN_JOB,
@@ -58,7 +60,7 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
         description="Extract, standardize, match, golden records, marts, publish.",
     )
     return dg.Definitions(
-        assets=[*mdm_assets, dbt_models, publish],
+        assets=[*mdm_assets, dbt_models, publish, report],
         asset_checks=[
             *build_raw_checks(config),
             build_standardized_checks(config),

@@ -1,160 +1,336 @@
 """Quality rules (quality/) run as Dagster asset checks at three points: raw, standardized, golden.
 
 Each rule is one check; blocking rules are blocking checks, so a failure stops the assets
-downstream before bad data reaches the golden records. Every result is also appended to
-`dq.results`, so quality can be trended by dbt and read in the auditor's report.
+downstream before bad data reaches the golden records (at the golden stage: before the marts,
+the report and the serving snapshot). Every result is also appended to `dq.results`, so quality
+is trended by dbt (`marts.dq_scorecard`) and read in the auditor's report, and every GX
+validation is kept for the Data Docs under `<home>/reports/gx/`.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 
+from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
-from pipelines.resources import WarehouseResource
-from quality.catalogue import QualityRule, rules_for
-from quality.suites import RuleOutcome, results_frame, validate
+from pipelines.resources import StorePathsResource, WarehouseResource
+from quality.catalogue import QualityRule, pass_mark, rules_for
+from quality.docs import DataDocs
+from quality.stages import check_golden, check_owned_rows, check_raw, check_standardized
+from quality.suites import RuleOutcome, SuiteRun, combine, suite_results_frame
 
 DQ_RESULTS = "dq.results"
+BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+class QualityRunConfig(dg.Config):
+    """The business date the rules judge against (empty: today in China)."""
+
+    as_of_date: str = ""
+
+    def as_of(self) -> date:
+        if self.as_of_date:
+            return date.fromisoformat(self.as_of_date)
+        return datetime.now(BANK_TIMEZONE).date()
 
 
 def check_name(rule: QualityRule) -> str:
     return rule.rule_id.replace(".", "__")
 
 
-def _specs(rules: Sequence[QualityRule], asset: dg.AssetKey) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            name=check_name(rule),
-            asset=asset,
-            description=f"[{rule.dimension}, {rule.severity}] {rule.description}",
-            blocking=rule.severity == "blocking",
-        )
-        for rule in rules
-    ]
+def quality_check_ops(config: MdmConfig) -> list[str]:
+    """The op names of the quality checks that judge against the as-of date (`QualityRunConfig`):
+    birth dates in range, timeliness. The golden checks need no date."""
+    return [*(f"raw_quality_{system}" for system in config.sources), "standardized_quality"]
 
 
-def _results(outcomes: Sequence[RuleOutcome], asset: dg.AssetKey) -> Iterator[dg.AssetCheckResult]:
-    for outcome in outcomes:
-        rule = outcome.rule
-        yield dg.AssetCheckResult(
-            check_name=check_name(rule),
-            asset_key=asset,
-            passed=outcome.passed,
-            severity=(
-                dg.AssetCheckSeverity.ERROR
-                if rule.severity == "blocking"
-                else dg.AssetCheckSeverity.WARN
-            ),
-            metadata={
-                "dimension": rule.dimension,
-                "evaluated": dg.MetadataValue.int(outcome.evaluated),
-                "failed": dg.MetadataValue.int(outcome.failed),
-                "failing_share": dg.MetadataValue.float(
-                    0.0 if outcome.evaluated == 0 else outcome.failed / outcome.evaluated
-                ),
-                "masked_examples": dg.MetadataValue.json(outcome.examples),
-                "reason": rule.reason,
-            },
-        )
+def quality_run_config(config: MdmConfig, as_of_date: str) -> dict[str, dict[str, object]]:
+    """`run_config["ops"]` entries giving every quality check the run's as-of date."""
+    return {op: {"config": {"as_of_date": as_of_date}} for op in quality_check_ops(config)}
 
 
-def _record(
-    warehouse: WarehouseResource, outcomes: Sequence[RuleOutcome], run_id: str, source: str | None
-) -> None:
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-    warehouse.open().append_rows(
-        DQ_RESULTS, results_frame(outcomes, run_id=run_id, checked_at=now, source_system=source)
+def _spec(
+    rule: QualityRule, asset: dg.AssetKey, additional_deps: Sequence[dg.AssetKey] = ()
+) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name=check_name(rule),
+        asset=asset,
+        description=f"[{rule.dimension}, {rule.severity}] {rule.description}. {rule.reason}",
+        blocking=rule.severity == "blocking",
+        additional_deps=list(additional_deps),
     )
 
 
+def _result(
+    parts: Mapping[str, RuleOutcome], asset: dg.AssetKey, config: MdmConfig
+) -> dg.AssetCheckResult:
+    """One check result from a rule's outcome on one or several sources (or tables)."""
+    outcome = combine(list(parts.values()))
+    rule = outcome.rule
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "dimension": rule.dimension,
+        "severity": rule.severity,
+        "pass_mark": pass_mark(rule, config.quality),
+        "evaluated": dg.MetadataValue.int(outcome.evaluated),
+        "failed": dg.MetadataValue.int(outcome.failed),
+        "failing_share": dg.MetadataValue.float(round(outcome.failing_share, 6)),
+        "masked_examples": dg.MetadataValue.json(outcome.examples),
+        "reason": rule.reason,
+    }
+    if len(parts) > 1:
+        metadata["by_source"] = dg.MetadataValue.json(
+            {
+                name: {
+                    "evaluated": part.evaluated,
+                    "failed": part.failed,
+                    "failing_share": round(part.failing_share, 6),
+                    "passed": part.passed,
+                }
+                for name, part in parts.items()
+            }
+        )
+    return dg.AssetCheckResult(
+        check_name=check_name(rule),
+        asset_key=asset,
+        passed=outcome.passed,
+        severity=(
+            dg.AssetCheckSeverity.ERROR
+            if rule.severity == "blocking"
+            else dg.AssetCheckSeverity.WARN
+        ),
+        metadata=metadata,
+    )
+
+
+def _not_evaluated(rule: QualityRule, asset: dg.AssetKey, why: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=check_name(rule),
+        asset_key=asset,
+        passed=True,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"not_evaluated": why, "dimension": rule.dimension},
+    )
+
+
+def _record(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    stores: StorePathsResource,
+    runs: Sequence[SuiteRun],
+) -> None:
+    """Append the runs' results to dq.results and keep their validations for the Data Docs."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    checked_at = pd.Timestamp(now).tz_localize(None)
+    frame = suite_results_frame(runs, run_id=context.run.run_id, checked_at=checked_at)
+    warehouse.open().append_rows(DQ_RESULTS, frame)
+    try:
+        DataDocs(stores.reports_dir).store(runs, run_id=context.run.run_id, run_time=now)
+    except Exception as error:  # the Data Docs are detail: a failure there fails no check
+        context.log.warning(f"great expectations data docs not stored: {error}")
+
+
+def _extract_counts(
+    context: dg.AssetCheckExecutionContext,
+    config: MdmConfig,
+    system: str,
+    table: str,
+    raw_rows: pd.DataFrame,
+) -> tuple[pd.DataFrame, int | str]:
+    """(the rows extracted, the source's count of them).
+
+    When the extract of this run recorded the source's count (`source_row_count` metadata, see
+    `connectors.source_counts`), its landing batch is what is counted: exactly the rows read,
+    full or incremental. Otherwise the source is counted now and compared with the raw table
+    (right for full extracts; a source that deleted rows shows as a difference).
+    """
+    event = context.instance.get_latest_materialization_event(raw_asset_key(system, table))
+    materialization = event.asset_materialization if event is not None else None
+    if event is not None and event.run_id == context.run.run_id and materialization:
+        recorded = materialization.metadata.get(SOURCE_ROW_COUNT)
+        landed = materialization.metadata.get("landing_file")
+        if recorded is not None and landed is not None:
+            batch = pd.read_parquet(str(landed.value), columns=["_batch_id"])
+            return batch, int(recorded.value)  # type: ignore[arg-type]
+    try:
+        return raw_rows, count_source_rows(config.sources[system], table)
+    except Exception as error:
+        return raw_rows, f"source row count unavailable: {error}"
+
+
+def _parts(runs: Sequence[SuiteRun], rule: QualityRule) -> dict[str, RuleOutcome]:
+    """The rule's outcome in each run that evaluated it, by source (and table if several)."""
+    found = [(run, o) for run in runs for o in run.outcomes if o.rule.rule_id == rule.rule_id]
+    per_source: dict[str, int] = {}
+    for run, _ in found:
+        per_source[run.source_system] = per_source.get(run.source_system, 0) + 1
+    return {
+        run.source_system
+        if per_source[run.source_system] == 1
+        else f"{run.source_system}.{run.batch}": o
+        for run, o in found
+    }
+
+
 def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
-    checks = []
-    for system, source in config.sources.items():
-        asset = raw_asset_key(system, source.party_table)
+    """One multi-check per source: its customer table's rules and every table's row count."""
+    mdm_config = config
+    party_rules = rules_for("raw", "party_table")
+    count_rules = rules_for("raw", "every_table")
 
-        def make(system: str = system, asset: dg.AssetKey = asset) -> dg.AssetChecksDefinition:
-            source_config = config.sources[system]
-            rules = rules_for("raw")
+    def make(system: str) -> dg.AssetChecksDefinition:
+        source = mdm_config.sources[system]
+        party_asset = raw_asset_key(system, source.party_table)
+        table_assets = {table: raw_asset_key(system, table) for table in source.tables}
+        specs = [_spec(rule, party_asset) for rule in party_rules] + [
+            _spec(rule, asset) for asset in table_assets.values() for rule in count_rules
+        ]
 
-            @dg.multi_asset_check(specs=_specs(rules, asset), name=f"raw_quality_{system}")
-            def raw_quality(
-                context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-            ) -> Iterator[dg.AssetCheckResult]:
-                frame = warehouse.open().read_table(
-                    f"raw.{raw_table_name(system, source_config.party_table)}"
+        @dg.multi_asset_check(
+            specs=specs,
+            name=f"raw_quality_{system}",
+            description=f"Raw-extract rules on the {system} source: schema, keys, encoding, "
+            "row counts, stated birth date and gender against the resident ID.",
+        )
+        def raw_quality(
+            context: dg.AssetCheckExecutionContext,
+            config: QualityRunConfig,
+            warehouse: WarehouseResource,
+            stores: StorePathsResource,
+        ) -> Iterator[dg.AssetCheckResult]:
+            store = warehouse.open()
+            party = store.read_table(f"raw.{raw_table_name(system, source.party_table)}")
+            tables = {
+                table: party
+                if table == source.party_table
+                else store.read_table(f"raw.{raw_table_name(system, table)}", columns=["_batch_id"])
+                for table in source.tables
+            }
+            extracted, counts = {}, {}
+            for table, rows in tables.items():
+                extracted[table], counts[table] = _extract_counts(
+                    context, mdm_config, system, table, rows
                 )
-                outcomes = validate(
-                    frame,
-                    rules,
-                    config.quality,
-                    context={
-                        "key_column": source_config.key_column,
-                        "name_column": source_config.mapping["name"],
-                    },
-                )
-                _record(warehouse, outcomes, context.run.run_id, system)
-                yield from _results(outcomes, asset)
+            runs = check_raw(
+                system, source, party, extracted, counts, mdm_config.quality, config.as_of()
+            )
+            _record(context, warehouse, stores, runs)
+            for run in runs:
+                for outcome in run.outcomes:
+                    every_table = outcome.rule.target == "every_table"
+                    asset = table_assets[run.batch] if every_table else party_asset
+                    yield _result({system: outcome}, asset, mdm_config)
 
-            return raw_quality
+        return raw_quality
 
-        checks.append(make())
-    return checks
+    return [make(system) for system in mdm_config.sources]
 
 
 def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
+    """Standardized rules per source; each check passes only if it passes for every source."""
+    mdm_config = config
     rules = rules_for("standardized")
-    table_rules = [r for r in rules if r.rule_id != "std.quarantine_rate"]
-    rate_rules = [r for r in rules if r.rule_id == "std.quarantine_rate"]
 
-    @dg.multi_asset_check(specs=_specs(rules, PARTY_RECORDS), name="standardized_quality")
+    @dg.multi_asset_check(
+        specs=[_spec(rule, PARTY_RECORDS) for rule in rules],
+        name="standardized_quality",
+        description="Standardized party-record rules, per source: keys, valid IDs, mobiles, "
+        "birth dates, timeliness and the quarantine rate.",
+    )
     def standardized_quality(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext,
+        config: QualityRunConfig,
+        warehouse: WarehouseResource,
+        stores: StorePathsResource,
     ) -> Iterator[dg.AssetCheckResult]:
         store = warehouse.open()
-        records = store.read_table("mdm.party_records")
-        as_of = pd.Timestamp.now().strftime("%Y-%m-%d")
-        frame = records.assign(birth_date=pd.to_datetime(records["birth_date"]))
-        outcomes = validate(frame, table_rules, config.quality, context={"as_of": as_of})
-        # The quarantine rate is judged per source: the worst source decides.
-        quarantine = store.query(
-            "select source_system, count(*) as n from mdm.quarantine group by source_system"
+        runs = check_standardized(
+            store.read_table("mdm.party_records"),
+            store.read_table("mdm.quarantine"),
+            list(mdm_config.sources),
+            mdm_config.quality,
+            config.as_of(),
         )
-        kept = records.groupby("source_system").size()
-        rates = (
-            pd.DataFrame({"quarantined": quarantine.set_index("source_system")["n"]})
-            .reindex(kept.index.union(pd.Index(quarantine["source_system"])))
-            .fillna(0)
-        )
-        rates["kept"] = kept.reindex(rates.index).fillna(0)
-        rates["quarantine_rate"] = rates["quarantined"] / (rates["quarantined"] + rates["kept"])
-        outcomes += validate(rates.reset_index(), rate_rules, config.quality)
-        _record(warehouse, outcomes, context.run.run_id, None)
-        yield from _results(outcomes, PARTY_RECORDS)
+        _record(context, warehouse, stores, runs)
+        for rule in rules:
+            yield _result(_parts(runs, rule), PARTY_RECORDS, mdm_config)
 
     return standardized_quality
 
 
-def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
-    rules = rules_for("golden")
-    xref_rules = [r for r in rules if r.rule_id == "golden.one_golden_per_record"]
-    golden_rules = [r for r in rules if r not in xref_rules]
-    specs = _specs(golden_rules, GOLDEN_RECORDS) + _specs(xref_rules, XREF)
+def _golden_asset(rule: QualityRule) -> dg.AssetKey:
+    return XREF if rule.target in {"xref", "linkage", "owned_rows"} else GOLDEN_RECORDS
 
-    @dg.multi_asset_check(specs=specs, name="golden_quality")
+
+def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
+    """Golden records, cross-reference, cross-system links and (with a reference set) accuracy."""
+    mdm_config = config
+    links = list(mdm_config.quality.cross_system_links)
+    for link in links:
+        source = mdm_config.sources.get(link.system)
+        if source is None or link.table not in source.tables:
+            raise ValueError(
+                f"quality.cross_system_links: {link.system}.{link.table} is not a table of a "
+                f"source in `sources:`"
+            )
+    owned_assets = [raw_asset_key(link.system, link.table) for link in links]
+    rules = [rule for rule in rules_for("golden") if rule.target != "owned_rows" or links]
+    specs = [
+        _spec(rule, _golden_asset(rule), owned_assets if rule.target == "owned_rows" else ())
+        for rule in rules
+    ]
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name="golden_quality",
+        description="Golden-record rules: one golden ID per source record, no orphans, unique "
+        "resident IDs, key attributes, loans and accounts resolving to golden records.",
+    )
     def golden_quality(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        stores: StorePathsResource,
     ) -> Iterator[dg.AssetCheckResult]:
         store = warehouse.open()
-        golden = store.query("select * from mdm.golden_records where status = 'active'")
+        golden = store.read_table("mdm.golden_records")
         xref = store.read_table("mdm.xref")
-        golden_outcomes = validate(golden, golden_rules, config.quality)
-        xref_outcomes = validate(xref, xref_rules, config.quality)
-        _record(warehouse, [*golden_outcomes, *xref_outcomes], context.run.run_id, None)
-        yield from _results(golden_outcomes, GOLDEN_RECORDS)
-        yield from _results(xref_outcomes, XREF)
+        truth_path = mdm_config.evaluation.ground_truth
+        truth = (
+            pd.read_parquet(truth_path, columns=["record_key", "person_id"])
+            if truth_path is not None and truth_path.exists()
+            else None
+        )
+        runs = check_golden(
+            golden,
+            xref,
+            store.read_table("mdm.party_records", columns=["record_key"]),
+            mdm_config.quality,
+            truth=truth,
+        )
+        active = set(golden.loc[golden["status"] == "active", "golden_id"])
+        for link in links:
+            source = mdm_config.sources[link.system]
+            owned = store.read_table(
+                f"raw.{raw_table_name(link.system, link.table)}", columns=[link.column]
+            )
+            owners = store.read_table(
+                f"raw.{raw_table_name(link.system, source.party_table)}",
+                columns=[source.key_column],
+            )[source.key_column]
+            runs.append(check_owned_rows(link, owned, owners, xref, active, mdm_config.quality))
+        _record(context, warehouse, stores, runs)
+        for rule in rules:
+            parts = _parts(runs, rule)
+            if parts:
+                yield _result(parts, _golden_asset(rule), mdm_config)
+            else:
+                yield _not_evaluated(
+                    rule, _golden_asset(rule), "no reference set (evaluation.ground_truth)"
+                )
 
     return golden_quality

@@ -53,9 +53,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
+    from connectors.warehouse import open_warehouse
+    from pipelines.assets.report import report_sensitive_columns
     from pipelines.build import FULL_RUN_JOB, build_definitions
+    from pipelines.checks import quality_run_config
     from pipelines.mdm_config import ConfigError, load_config
     from pipelines.summary import print_summary
+    from quality.report import build_report, report_path
 
     settings = _settings(args.config)
     try:
@@ -72,10 +76,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     log_level = "INFO" if args.verbose else "WARNING"
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     ops: dict[str, Any] = {}
+    config = load_config(settings.config_path)
     if args.as_of:
         ops["mdm_dbt_models"] = {"config": {"as_of_date": args.as_of}}
+        ops.update(quality_run_config(config, args.as_of))
     if args.incremental:
-        config = load_config(settings.config_path)
         for system in config.sources:
             ops[f"extract_{system}"] = {"config": {"mode": "incremental"}}
     if ops:
@@ -85,6 +90,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         instance=instance, run_config=run_config, raise_on_error=False
     )
     elapsed = time.perf_counter() - started
+    if not report_path(settings.reports_dir, result.run_id).exists():
+        # A run stopped before the report asset (a blocking check, a failed step) still gets
+        # a report: it is then what an auditor needs most.
+        errors = [
+            f"{event.step_key}: {event.event_specific_data.error.message.strip()}"  # type: ignore[union-attr]
+            for event in result.all_events
+            if event.is_step_failure and event.event_specific_data is not None
+        ]
+        build_report(
+            open_warehouse(settings.resolved_warehouse_url).query,
+            result.run_id,
+            settings.reports_dir,
+            config=config.quality,
+            run_errors=errors,
+            sensitive=report_sensitive_columns(config),
+        )
     print_summary(settings, run_id=result.run_id, elapsed_seconds=elapsed, success=result.success)
     return 0 if result.success else 1
 

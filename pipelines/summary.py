@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from connectors.settings import Settings
+from connectors.settings import PROJECT_ROOT, Settings
 from connectors.warehouse import Warehouse, open_warehouse
+from quality.report import report_path
+
+HEADLINE_SQL = PROJECT_ROOT / "dbt_project" / "analyses" / "demo_headline.sql"
 
 
 def _count(store: Warehouse, sql: str) -> int:
@@ -76,6 +79,18 @@ def print_summary(
             f"   F1 {evaluation['f1']:.4f}"
         )
 
+    if store.table_exists("marts.rm_tasks"):
+        headline = store.query(HEADLINE_SQL.read_text(encoding="utf-8")).iloc[0]
+        print(f"\ncustomer 360 and service KPIs (as of {headline['as_of_date']:%Y-%m-%d})")
+        _line("customers", int(headline["customers"]))
+        aum = float(headline["total_aum_cny"])
+        print(f"  {'total assets under management (CNY)':<40} {aum:>14,.2f}")
+        median = headline["median_first_response_minutes"]
+        print(f"  {'median first response (minutes)':<40} {float(median):>14,.2f}")
+        _line("open relationship-manager tasks", int(headline["open_tasks"]))
+        for task in ("maturity_followup", "complaint_escalation", "vip_contact"):
+            _line(task, int(headline[f"{task}_tasks"]), indent=4)
+
     if store.table_exists("dq.results"):
         failed = store.query(
             "select stage, rule_id, source_system, failed, evaluated from dq.results "
@@ -91,5 +106,6 @@ def print_summary(
     print("\nwhere to look next")
     print("  Dagster UI       make ui   → http://127.0.0.1:3000 (this run is in its history)")
     print("  read API         make api  → http://127.0.0.1:8000/docs")
+    print(f"  quality report   {report_path(settings.reports_dir, run_id)} (open in a browser)")
     print(f"  serving snapshot {settings.resolved_serving_path}")
     print(f"  warehouse        {settings.resolved_warehouse_url}")

@@ -1,21 +1,25 @@
 """Running the catalogue's rules as Great Expectations 1.x suites on a table.
 
-Each call builds an ephemeral GX context, validates one DataFrame and returns one row per rule in
-the shape of `dq.results`, with a few masked failing examples for the report.
+Each call builds an ephemeral GX context, validates one DataFrame and returns one outcome per rule
+(the shape of a `dq.results` row) with a few masked failing rows for the report. The GX
+validation result itself is kept, masked, so it can be published as Data Docs
+(`quality/docs.py`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from quality.catalogue import QualityConfig, QualityRule
-from quality.masking import mask_value
+from quality.catalogue import QualityConfig, QualityRule, Stage
+from quality.masking import Sensitive, mask_value
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,14 @@ RESULT_COLUMNS = (
     "passed",
     "examples",
 )
+MAX_EXAMPLES = 5
+GX_PARTIAL_COUNT = 20  # failing rows GX keeps per expectation (masked) for the Data Docs
+_DERIVED_PREFIX = "_dq_"
+_TABLE_LEVEL = {
+    "ExpectTableRowCountToBeBetween",
+    "ExpectTableRowCountToEqual",
+    "ExpectTableColumnsToMatchSet",
+}
 
 
 @dataclass(frozen=True)
@@ -45,14 +57,44 @@ class RuleOutcome:
 
     @property
     def score(self) -> float:
-        return 1.0 if self.evaluated == 0 else 1.0 - self.failed / self.evaluated
+        if self.evaluated == 0:
+            return 1.0
+        return max(0.0, 1.0 - self.failed / self.evaluated)
+
+    @property
+    def failing_share(self) -> float:
+        return 1.0 - self.score
 
 
-def _fill(text: str, context: dict[str, str]) -> str:
-    """Fill `{name}` placeholders from context, leaving regex braces such as `\\d{9}` alone."""
-    for name, value in context.items():
-        text = text.replace("{" + name + "}", value)
-    return text
+@dataclass
+class SuiteRun:
+    """One GX validation: the rules of one stage on one table of one source."""
+
+    suite: str  # e.g. `raw.core`, `standardized.crm`, `golden.all`
+    batch: str  # the table validated, e.g. `cif_customer`, `party_records`
+    source_system: str  # a source name or `all`
+    outcomes: list[RuleOutcome]
+    gx_result: Any = field(default=None, repr=False)  # masked ExpectationSuiteValidationResult
+
+    @property
+    def stage(self) -> Stage | None:
+        return self.outcomes[0].rule.stage if self.outcomes else None
+
+
+def _fill(value: Any, context: Mapping[str, Any]) -> Any:
+    """Fill `{name}` placeholders from context, leaving regex braces such as `\\d{9}` alone.
+
+    A parameter that is exactly one placeholder takes the context value as it is (a list of
+    columns, a row count); inside longer text the value is written as text.
+    """
+    if not isinstance(value, str):
+        return value
+    for name, replacement in context.items():
+        if value == "{" + name + "}":
+            return replacement
+    for name, replacement in context.items():
+        value = value.replace("{" + name + "}", str(replacement))
+    return value
 
 
 def _exception_message(info: dict[str, Any]) -> str | None:
@@ -64,36 +106,241 @@ def _exception_message(info: dict[str, Any]) -> str | None:
     return None
 
 
-def _parameter(text: str) -> Any:
+def _parameter(value: Any) -> Any:
     """`date:YYYY-MM-DD` becomes a datetime: GX compares date columns only with datetimes."""
-    if text.startswith("date:"):
-        return datetime.fromisoformat(text.removeprefix("date:"))
-    return text
+    if isinstance(value, str) and value.startswith("date:"):
+        return datetime.fromisoformat(value.removeprefix("date:"))
+    return value
+
+
+def _label(column: str) -> str:
+    return column.removeprefix(_DERIVED_PREFIX)
+
+
+def _index_columns(rule: QualityRule, column: str | None, key: str | None) -> list[str]:
+    """Columns GX reports for each failing row: the key, then what the rule shows."""
+    columns = [c for c in (key, *rule.show) if c]
+    return list(dict.fromkeys(c for c in columns if c != column))
 
 
 def _expectation(
-    rule: QualityRule, column: str | None, config: QualityConfig, context: dict[str, str]
+    rule: QualityRule, column: str | None, config: QualityConfig, context: Mapping[str, Any]
 ) -> Any:
     import great_expectations as gx
 
     params: dict[str, Any] = {
-        key: _parameter(_fill(value, context)) if isinstance(value, str) else value
-        for key, value in rule.params.items()
+        key: _parameter(_fill(value, context)) for key, value in rule.params.items()
     }
     if rule.threshold:
         threshold = float(getattr(config, rule.threshold))
-        if rule.expectation == "ExpectColumnMaxToBeBetween":
-            params["max_value"] = threshold
-        elif rule.expectation == "ExpectColumnValuesToNotBeNull" and rule.threshold.startswith(
-            "max_"
-        ):
-            params["mostly"] = 1.0 - threshold
-        else:
-            params["mostly"] = threshold
+        params["mostly"] = 1.0 - threshold if rule.threshold.startswith("max_") else threshold
     if column is not None:
         params["column"] = column
+    if rule.row_condition:
+        params["row_condition"] = rule.row_condition
+        params["condition_parser"] = "pandas"
     expectation_class = getattr(gx.expectations, rule.expectation)
-    return expectation_class(**params, meta={"rule_id": rule.rule_id})
+    return expectation_class(
+        **params,
+        meta={"rule_id": rule.rule_id, "dimension": rule.dimension, "reason": rule.reason},
+        description=f"[{rule.rule_id}, {rule.dimension}, {rule.severity}] {rule.description}",
+        severity="critical" if rule.severity == "blocking" else "warning",
+    )
+
+
+def _row_example(
+    row: Mapping[str, Any],
+    rule: QualityRule,
+    column: str | None,
+    key: str | None,
+    sensitive: Mapping[str, Sensitive],
+) -> str:
+    """`key: column=value, shown=value`, every value masked; a flag column is not repeated."""
+    head = mask_value(key, row.get(key), sensitive) if key and key in row else "row"
+    parts = []
+    for name in (column, *rule.show):
+        if not name or name == key or name not in row:
+            continue
+        value = row[name]
+        if name == column and isinstance(value, bool | np.bool_):
+            continue
+        if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+            parts.append(f"{_label(name)}=empty")
+        else:
+            parts.append(f"{_label(name)}={mask_value(name, value, sensitive)}")
+    return head + (": " + ", ".join(parts) if parts else "")
+
+
+def _table_outcome(
+    rule: QualityRule,
+    success: bool,
+    detail: Mapping[str, Any],
+    params: Mapping[str, Any],
+    batch: str,
+) -> tuple[int, int, list[str]]:
+    """(evaluated, failed, examples) of a rule on the whole table rather than its rows."""
+    observed = detail.get("observed_value")
+    if rule.expectation == "ExpectTableRowCountToEqual":
+        expected, extracted = int(params["value"]), int(observed or 0)
+        examples = [f"{batch}: {extracted:,} rows extracted, the source holds {expected:,}"]
+        return max(expected, extracted), abs(expected - extracted), [] if success else examples
+    if rule.expectation == "ExpectTableColumnsToMatchSet":
+        reported = ((detail.get("details") or {}).get("mismatched") or {}).get("missing", [])
+        columns = list(params.get("column_set") or [])
+        missing = [c for c in columns if c in set(reported)]  # in the mapping's order
+        expected_columns = len(columns) or len(missing)
+        return expected_columns, len(missing), [f"missing column {c!r}" for c in missing]
+    return 1, 0 if success else 1, [] if success else [f"{batch}: {observed} rows"]
+
+
+def _mask_gx_result(result: Any, sensitive: Mapping[str, Sensitive]) -> None:
+    """Mask the failing values GX keeps, so Data Docs never show C2 data."""
+    configuration = result.expectation_config
+    column = (configuration.kwargs or {}).get("column", "") if configuration else ""
+    detail = result.result or {}
+    for name in ("partial_unexpected_list", "unexpected_list"):
+        if name in detail:
+            detail[name] = [mask_value(column, v, sensitive) for v in detail[name]]
+    if "partial_unexpected_counts" in detail:
+        detail["partial_unexpected_counts"] = [
+            {"value": mask_value(column, item.get("value"), sensitive), "count": item["count"]}
+            for item in detail["partial_unexpected_counts"]
+        ]
+    for name in ("partial_unexpected_index_list", "unexpected_index_list"):
+        if isinstance(detail.get(name), list):
+            detail[name] = [
+                {k: mask_value(k, v, sensitive) for k, v in row.items()}
+                if isinstance(row, dict)
+                else mask_value("", row, sensitive)
+                for row in detail[name]
+            ]
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORDS = {"True", "False", "None", "and", "or", "not", "in", "isnull", "notnull"}
+
+
+def _missing(frame: pd.DataFrame, rule: QualityRule, column: str | None) -> list[str]:
+    """Columns the rule needs (its column, those its row condition names) that are absent."""
+    needed = [column] if column else []
+    if rule.row_condition:
+        condition = _QUOTED.sub("", rule.row_condition)
+        needed += [name for name in _NAME.findall(condition) if name not in _KEYWORDS]
+    return [c for c in dict.fromkeys(needed) if c not in frame.columns]
+
+
+def run_suite(
+    frame: pd.DataFrame,
+    rules: Sequence[QualityRule],
+    config: QualityConfig,
+    *,
+    suite: str = "stage_suite",
+    batch: str = "table",
+    source_system: str = "all",
+    context: Mapping[str, Any] | None = None,
+    key_column: str | None = None,
+    sensitive: Mapping[str, Sensitive] | None = None,
+) -> SuiteRun:
+    """Validate `frame` against `rules`; a rule whose column is missing fails, it is not skipped.
+
+    `key_column` names the column printed for each failing row; `sensitive` names the further
+    columns holding C2 data (mask as `id` or `phone`) beyond the canonical ones.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = dict(context or {})
+    sensitive = dict(sensitive or {})
+    key = key_column if key_column in frame.columns else None
+    gx_context = gx.get_context(mode="ephemeral")
+    gx_context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        gx_context.data_sources.add_pandas("warehouse")
+        .add_dataframe_asset(batch)
+        .add_batch_definition_whole_dataframe("whole")
+    )
+    expectations = []
+    outcomes: list[RuleOutcome] = []
+    applicable: dict[str, tuple[QualityRule, str | None]] = {}
+    index_columns: list[str] = []
+    for rule in rules:
+        column = _fill(rule.column, context) if rule.column else None
+        missing = _missing(frame, rule, column)
+        if missing:
+            outcomes.append(
+                RuleOutcome(
+                    rule, len(frame), len(frame), False, [f"missing column {c!r}" for c in missing]
+                )
+            )
+            continue
+        index_columns += [c for c in _index_columns(rule, column, key) if c in frame.columns]
+        expectations.append(_expectation(rule, column, config, context))
+        applicable[rule.rule_id] = (rule, column)
+    validation = None
+    if applicable:
+        # Built whole, then added once: adding expectations one by one saves the suite each time.
+        gx_suite = gx_context.suites.add(gx.ExpectationSuite(name=suite, expectations=expectations))
+        gx_batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        # The columns printed for a failing row are asked of every rule (GX takes them per
+        # validation); each rule's examples then keep only its own.
+        result_format = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": GX_PARTIAL_COUNT,
+            "unexpected_index_column_names": list(dict.fromkeys(index_columns)),
+        }
+        validation = gx_batch.validate(gx_suite, result_format=result_format)
+        for result in validation.results:
+            configuration = result.expectation_config
+            if configuration is None or not configuration.meta:
+                continue
+            rule, column = applicable[configuration.meta["rule_id"]]
+            outcomes.append(_outcome(result, rule, column, key, batch, context, sensitive))
+            _mask_gx_result(result, sensitive)
+    order = {rule.rule_id: i for i, rule in enumerate(rules)}
+    outcomes.sort(key=lambda o: order[o.rule.rule_id])
+    return SuiteRun(suite, batch, source_system, outcomes, validation)
+
+
+def _outcome(
+    result: Any,
+    rule: QualityRule,
+    column: str | None,
+    key: str | None,
+    batch: str,
+    context: Mapping[str, Any],
+    sensitive: Mapping[str, Sensitive],
+) -> RuleOutcome:
+    detail = dict(result.result or {})
+    error = _exception_message(result.exception_info or {})
+    if error is not None:
+        # A rule that could not be evaluated has failed; it is never silently passed.
+        count = int(detail.get("element_count") or 0)
+        return RuleOutcome(rule, count, count, False, [f"error: {error}"])
+    success = bool(result.success)
+    if rule.expectation in _TABLE_LEVEL:
+        params = {k: _fill(v, context) for k, v in rule.params.items()}
+        evaluated, failed, examples = _table_outcome(rule, success, detail, params, batch)
+        return RuleOutcome(rule, evaluated, failed, success, examples[:MAX_EXAMPLES])
+    element_count = int(detail.get("element_count") or 0)
+    if rule.expectation in {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeNull"}:
+        evaluated = element_count
+    else:  # GX ignores NULLs for the other column rules, and so does the score
+        evaluated = element_count - int(detail.get("missing_count") or 0)
+    failed = int(detail.get("unexpected_count") or 0)
+    rows = detail.get("partial_unexpected_index_list") or []
+    if rows and isinstance(rows[0], dict):
+        examples = [_row_example(row, rule, column, key, sensitive) for row in rows]
+    else:
+        examples = [
+            mask_value(column or "", value, sensitive)
+            for value in detail.get("partial_unexpected_list") or []
+        ]
+    return RuleOutcome(rule, evaluated, failed, success, _unique(examples)[:MAX_EXAMPLES])
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
 
 
 def validate(
@@ -101,63 +348,30 @@ def validate(
     rules: Sequence[QualityRule],
     config: QualityConfig,
     *,
-    context: dict[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
+    key_column: str | None = None,
+    sensitive: Mapping[str, Sensitive] | None = None,
 ) -> list[RuleOutcome]:
-    """Validate `frame` against `rules`; a rule whose column is missing fails, it is not skipped."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    """The outcomes of `run_suite`, for callers that do not publish Data Docs."""
+    return run_suite(
+        frame, rules, config, context=context, key_column=key_column, sensitive=sensitive
+    ).outcomes
 
-    context = context or {}
-    gx_context = gx.get_context(mode="ephemeral")
-    gx_context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_definition = (
-        gx_context.data_sources.add_pandas("warehouse")
-        .add_dataframe_asset("table")
-        .add_batch_definition_whole_dataframe("whole")
+
+def combine(outcomes: Sequence[RuleOutcome]) -> RuleOutcome:
+    """One outcome of a rule evaluated on several tables or sources: counts add up, the rule
+    passes only where every part passed, examples come from the failing parts first."""
+    if not outcomes:
+        raise ValueError("nothing to combine")
+    failing_first = sorted(outcomes, key=lambda o: o.passed)
+    examples = _unique(e for o in failing_first for e in o.examples)
+    return RuleOutcome(
+        outcomes[0].rule,
+        sum(o.evaluated for o in outcomes),
+        sum(o.failed for o in outcomes),
+        all(o.passed for o in outcomes),
+        examples[:MAX_EXAMPLES],
     )
-    suite = gx_context.suites.add(gx.ExpectationSuite(name="stage_suite"))
-    outcomes: list[RuleOutcome] = []
-    applicable: dict[str, QualityRule] = {}
-    for rule in rules:
-        column = _fill(rule.column, context) if rule.column else None
-        if column is not None and column not in frame.columns:
-            outcomes.append(
-                RuleOutcome(rule, len(frame), len(frame), False, [f"missing column {column!r}"])
-            )
-            continue
-        suite.add_expectation(_expectation(rule, column, config, context))
-        applicable[rule.rule_id] = rule
-    if applicable:
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        validation = batch.validate(suite)
-        for result in validation.results:
-            configuration = result.expectation_config
-            if configuration is None or not configuration.meta:
-                continue
-            rule = applicable[configuration.meta["rule_id"]]
-            detail = result.result or {}
-            error = _exception_message(result.exception_info or {})
-            if error is not None:
-                # A rule that could not be evaluated has failed; it is never silently passed.
-                outcomes.append(
-                    RuleOutcome(rule, len(frame), len(frame), False, [f"error: {error}"])
-                )
-                continue
-            if (
-                rule.expectation == "ExpectTableRowCountToBeBetween"
-                or rule.expectation == "ExpectColumnMaxToBeBetween"
-            ):
-                evaluated, failed = 1, 0 if result.success else 1
-            else:
-                evaluated = int(detail.get("element_count", len(frame)))
-                failed = int(detail.get("unexpected_count") or 0)
-            examples = [
-                mask_value(rule.column or "", value)
-                for value in (detail.get("partial_unexpected_list") or [])[:5]
-            ]
-            outcomes.append(RuleOutcome(rule, evaluated, failed, bool(result.success), examples))
-    order = {rule.rule_id: i for i, rule in enumerate(rules)}
-    return sorted(outcomes, key=lambda o: order[o.rule.rule_id])
 
 
 def results_frame(
@@ -188,3 +402,21 @@ def results_frame(
         ],
         columns=list(RESULT_COLUMNS),
     )
+
+
+def suite_results_frame(
+    runs: Sequence[SuiteRun], *, run_id: str, checked_at: pd.Timestamp
+) -> pd.DataFrame:
+    """`dq.results` rows of several validations: one row per rule and source, a rule run on
+    several tables of one source (row counts, owned tables) combined into one row."""
+    grouped: dict[tuple[str, str], list[RuleOutcome]] = {}
+    for run in runs:
+        for outcome in run.outcomes:
+            grouped.setdefault((outcome.rule.rule_id, run.source_system), []).append(outcome)
+    frames = [
+        results_frame([combine(parts)], run_id=run_id, checked_at=checked_at, source_system=source)
+        for (_, source), parts in grouped.items()
+    ]
+    if not frames:
+        return results_frame([], run_id=run_id, checked_at=checked_at, source_system=None)
+    return pd.concat(frames, ignore_index=True)

@@ -10,6 +10,7 @@ import pandas as pd
 from connectors.config import SourceConfig
 from connectors.incremental import WATERMARK_COLUMNS, highest_watermark, merge_increment
 from connectors.landing import new_batch_id, with_lineage, write_batch
+from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
 from connectors.sources import find_file, read_file_table, read_sql_table
 from pipelines.resources import StorePathsResource, WarehouseResource
 
@@ -93,11 +94,14 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
                 and store.table_exists(qualified)
             )
             since = previous.get(table) if incremental else None
+            watermark_column = plan.watermark if incremental and plan else None
+            # Counted apart from the reader, so a reader that drops rows is caught by the
+            # raw.row_count_matches_source check.
+            source_rows = count_source_rows(
+                source, table, watermark_column=watermark_column, since=since
+            )
             extract = read_source_table(
-                source,
-                table,
-                watermark_column=plan.watermark if incremental and plan else None,
-                since=since,
+                source, table, watermark_column=watermark_column, since=since
             )
             frame = with_lineage(extract, batch_id, extracted_at)
             landed = write_batch(
@@ -122,6 +126,7 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
                 metadata={
                     "dagster/row_count": dg.MetadataValue.int(len(merged)),
                     "extracted_rows": dg.MetadataValue.int(len(frame)),
+                    SOURCE_ROW_COUNT: dg.MetadataValue.int(source_rows),
                     "mode": "incremental" if incremental else "full",
                     "watermark_from": str(since) if since is not None else "",
                     "batch_id": batch_id,

@@ -1,0 +1,129 @@
+"""Great Expectations Data Docs of every run, under `<home>/reports/gx/`.
+
+The checks validate with ephemeral GX contexts (fast, nothing on disk). Their (masked)
+validation results are then stored in a *file-backed* GX context under
+`<home>/reports/gx_context/`: a site built from an ephemeral context lists only that context's
+results and removes every other page from the site, so one persistent store is what lets the
+Data Docs hold all checks of all runs. The report builds the pages of its run
+(`build_run`) and links to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from quality.suites import SuiteRun
+
+logger = logging.getLogger(__name__)
+
+SITE_NAME = "mdm_quality"
+VALIDATION_RESULTS_KEPT = 500  # index entries; older pages stay on disk
+
+
+@dataclass(frozen=True)
+class DocsPage:
+    suite: str  # `raw.core`, `standardized.crm`, `golden.all`
+    batch: str  # the table validated
+    path: Path  # the HTML page
+
+
+class DataDocs:
+    """The file-backed GX store and Data Docs site of one reports folder."""
+
+    def __init__(self, reports_dir: Path) -> None:
+        self.reports_dir = Path(reports_dir)
+        self.context_dir = self.reports_dir / "gx_context"
+        self.site_dir = self.reports_dir / "gx"
+
+    @property
+    def index(self) -> Path:
+        return self.site_dir / "index.html"
+
+    def _context(self) -> Any:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.context_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(self.context_dir))
+        sites = context.get_site_names()
+        if SITE_NAME not in sites:
+            for name in sites:  # the default site under uncommitted/: not ours
+                context.delete_data_docs_site(name)
+            context.add_data_docs_site(
+                SITE_NAME,
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(self.site_dir.resolve()),
+                    },
+                    "site_index_builder": {
+                        "class_name": "DefaultSiteIndexBuilder",
+                        "show_cta_footer": False,
+                        "validation_results_limit": VALIDATION_RESULTS_KEPT,
+                    },
+                },
+            )
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            context.variables.save()
+            context.enable_analytics(False)  # a bank's quality results send nothing home
+        return context
+
+    def store(self, runs: Sequence[SuiteRun], *, run_id: str, run_time: datetime) -> int:
+        """Keep the validation results of `runs` (already masked); returns how many."""
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        context = self._context()
+        identifier = RunIdentifier(run_name=run_id, run_time=run_time)
+        stored = 0
+        for run in runs:
+            if run.gx_result is None:
+                continue
+            run.gx_result.meta["run_id"] = identifier
+            run.gx_result.meta["validation_time"] = run_time
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=run.suite),
+                run_id=identifier,
+                batch_identifier=run.batch,
+            )
+            context.validation_results_store.set(key, run.gx_result)
+            stored += 1
+        return stored
+
+    def build_run(self, run_id: str) -> list[DocsPage]:
+        """Render the pages of one run's validations and the site index; the pages built."""
+        if not (self.context_dir / "gx").exists():
+            return []
+        context = self._context()
+        keys = [
+            key
+            for key in context.validation_results_store.list_keys()
+            if key.run_id.run_name == run_id
+        ]
+        if not keys:
+            return []
+        context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=keys)
+        pages = []
+        for key in keys:
+            urls = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE_NAME)
+            url = urls[0]["site_url"] if urls else None
+            if not url:
+                continue
+            pages.append(
+                DocsPage(
+                    key.expectation_suite_identifier.name,
+                    str(key.batch_identifier),
+                    Path(unquote(urlparse(url).path)),
+                )
+            )
+        return sorted(pages, key=lambda page: (page.suite, page.batch))

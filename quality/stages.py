@@ -1,0 +1,373 @@
+"""The three checkpoints as plain functions: the tables each stage's rules run on, and the runs.
+
+A stage function takes the tables as DataFrames and returns one `SuiteRun` per table it
+validated; the Dagster checks (`pipelines/checks.py`) read the warehouse and record the results.
+What a rule needs beyond the stored columns is derived here into `_dq_*` columns:
+
+- raw: `_dq_garbled_text` (mis-decoded text), `_dq_birth_date` (the stated birth date parsed as
+  written, future dates kept), `_dq_birth_date_conflict` / `_dq_gender_conflict` (the stated
+  value against the valid resident ID of the same row). The standardizer replaces a stated
+  birth date or gender that disagrees with the ID by the ID's, so these are judged on the raw
+  row, where the disagreement is still visible.
+- standardized: `_dq_quarantined` on every raw customer row of a source.
+- golden: `_dq_source_records` per golden record, `_dq_golden_id` per party record,
+  `_dq_same_person` per merged pair, `_dq_owner_in_source` / `_dq_owner_golden_id` per owned row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+import pandas as pd
+
+from connectors.config import SourceConfig
+from matching.standardize.dates import parse_dates
+from matching.standardize.ids import normalize_resident_ids
+from quality.catalogue import CrossSystemLink, QualityConfig, Target, rules_for
+from quality.masking import Sensitive
+from quality.suites import RuleOutcome, SuiteRun, run_suite
+
+_GARBLED_MARKS = re.compile(
+    "\ufffd"  # the replacement character: bytes were lost in some earlier decoding
+    "|锟斤拷|烫烫|屯屯"  # U+FFFD and uninitialized memory, read as GBK
+    r"|[\u00c2-\u00ef][\u0080-\u00bf]"  # UTF-8 read as Latin-1 / Windows-1252
+    r"|[\u3400-\u9fff]\?|\?[\u3400-\u9fff]"  # Han text whose characters became '?'
+)
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def _objects(values: pd.Series) -> pd.Series:
+    """Values as objects, None (not NaN) where missing: what GX and the warehouse expect."""
+    out = values.astype(object)
+    out[out.isna()] = None
+    return out
+
+
+_GENDER_CODES = {"M": "M", "F": "F", "男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
+
+
+# --------------------------------------------------------------------------- raw extracts
+
+
+def is_garbled(text: str) -> bool:
+    """True for text that was decoded with the wrong encoding somewhere upstream.
+
+    Besides the marks above, text that turns into Han text when its characters are encoded as
+    GBK (or Latin-1) and decoded as UTF-8 is UTF-8 that was read as GBK (寮犱紵 is 张伟): real
+    GBK text almost never forms valid UTF-8, so this has no false alarms on real names.
+    """
+    if text.isascii():
+        return False
+    if _GARBLED_MARKS.search(text):
+        return True
+    for encoding in ("gbk", "latin-1"):
+        try:
+            original = text.encode(encoding).decode("utf-8")
+        except UnicodeError:
+            continue
+        if original != text and _HAN.search(original):
+            return True
+    return False
+
+
+def garbled_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Per row, the first mis-decoded value among `columns` (None when all are clean)."""
+    out = pd.Series(None, index=frame.index, dtype=object)
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        values = frame[column]
+        distinct = values.dropna().astype(str).unique()
+        bad = {value for value in distinct if is_garbled(value)}
+        if bad:
+            hit = values.isin(bad) & out.isna()
+            out[hit] = values[hit]
+    return out
+
+
+def _stated_gender(values: pd.Series, codes: Mapping[str, str] | None) -> pd.Series:
+    mapping = dict(_GENDER_CODES)
+    mapping.update({str(k).strip().upper(): str(v) for k, v in (codes or {}).items()})
+    return _objects(values).map(
+        lambda v: None if v is None else mapping.get(str(v).strip().upper())
+    )
+
+
+def prepare_party_table(raw: pd.DataFrame, source: SourceConfig, as_of: date) -> pd.DataFrame:
+    """The raw customer table with the `_dq_*` columns the raw rules read."""
+    frame = raw.copy()
+    now = pd.Timestamp(as_of)
+    mapping = source.mapping
+
+    def column(canonical: str) -> pd.Series:
+        name = mapping.get(canonical)
+        if name is None or name not in frame.columns:
+            return pd.Series(None, index=frame.index, dtype=object)
+        return frame[name]
+
+    frame["_dq_garbled_text"] = garbled_text(frame, [mapping[c] for c in sorted(mapping)])
+    stated_text = column("birth_date")
+    # As a timestamp, so a future date keeps its value instead of becoming NULL.
+    stated = parse_dates(stated_text, kind="timestamp", now=now)["value"].dt.normalize()
+    frame["_dq_birth_date"] = stated
+    frame["_dq_birth_date_text"] = stated_text
+    ids = normalize_resident_ids(column("id_number"), now=now)
+    from_id = ids["id_valid"] & ids["id_birth_date"].notna()
+    comparable = from_id & stated.notna()
+    frame["_dq_birth_date_comparable"] = comparable
+    conflict = comparable & stated.ne(ids["id_birth_date"])
+    frame["_dq_birth_date_conflict"] = None
+    frame.loc[conflict, "_dq_birth_date_conflict"] = (
+        "stated "
+        + stated[conflict].dt.strftime("%Y-%m-%d")
+        + ", ID says "
+        + ids.loc[conflict, "id_birth_date"].dt.strftime("%Y-%m-%d")
+    )
+    gender = _stated_gender(column("gender"), source.gender_codes)
+    comparable_gender = ids["id_valid"] & ids["id_gender"].notna() & gender.notna()
+    frame["_dq_gender_comparable"] = comparable_gender
+    gender_conflict = comparable_gender & gender.ne(ids["id_gender"])
+    frame["_dq_gender_conflict"] = None
+    frame.loc[gender_conflict, "_dq_gender_conflict"] = (
+        "stated " + gender[gender_conflict] + ", ID says " + ids.loc[gender_conflict, "id_gender"]
+    )
+    return frame
+
+
+def raw_sensitive(source: SourceConfig) -> dict[str, Sensitive]:
+    """The source's own columns that hold C2 data, by the canonical field they map to."""
+    kinds: dict[str, Sensitive] = {"id_number": "id", "mobile": "phone", "phone": "phone"}
+    return {column: kinds[field] for field, column in source.mapping.items() if field in kinds}
+
+
+def check_raw(
+    system: str,
+    source: SourceConfig,
+    party_table: pd.DataFrame,
+    table_rows: Mapping[str, pd.DataFrame],
+    source_rows: Mapping[str, int | str],
+    config: QualityConfig,
+    as_of: date,
+) -> list[SuiteRun]:
+    """Raw rules on one source: the customer table's rules, and every table's row count.
+
+    `table_rows` holds each extracted table (any columns: only its rows are counted) and
+    `source_rows` the source's own count per table, or why it could not be counted.
+    """
+    mapped = [source.key_column, *(source.mapping[c] for c in sorted(source.mapping))]
+    context = {
+        "key_column": source.key_column,
+        "name_column": source.mapping["name"],
+        "mapped_columns": list(dict.fromkeys(mapped)),
+        "as_of": as_of.isoformat(),
+    }
+    suite = f"raw.{system}"
+    runs = [
+        run_suite(
+            prepare_party_table(party_table, source, as_of),
+            rules_for("raw", "party_table"),
+            config,
+            suite=suite,
+            batch=source.party_table,
+            source_system=system,
+            context=context,
+            key_column=source.key_column,
+            sensitive=raw_sensitive(source),
+        )
+    ]
+    count_rules = rules_for("raw", "every_table")
+    for table, rows in table_rows.items():
+        counted = source_rows.get(table, "not counted")
+        if isinstance(counted, str):
+            runs.append(
+                SuiteRun(
+                    suite,
+                    table,
+                    system,
+                    [
+                        RuleOutcome(rule, len(rows), len(rows), False, [f"{table}: {counted}"])
+                        for rule in count_rules
+                    ],
+                )
+            )
+            continue
+        runs.append(
+            run_suite(
+                rows,
+                count_rules,
+                config,
+                suite=suite,
+                batch=table,
+                source_system=system,
+                context={"source_rows": int(counted)},
+            )
+        )
+    return runs
+
+
+# --------------------------------------------------------------------- standardized records
+
+
+def check_standardized(
+    party: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    systems: Sequence[str],
+    config: QualityConfig,
+    as_of: date,
+) -> list[SuiteRun]:
+    """Standardized rules per source: its party records, and its rows kept or quarantined."""
+    context = {
+        "as_of": as_of.isoformat(),
+        "timely_since": (as_of - timedelta(days=config.timeliness_days)).isoformat(),
+    }
+    runs = []
+    for system in systems:
+        records = party[party["source_system"] == system].reset_index(drop=True)
+        rejected = quarantine[quarantine["source_system"] == system]
+        runs.append(
+            run_suite(
+                records,
+                rules_for("standardized", "party_records"),
+                config,
+                suite=f"standardized.{system}",
+                batch="party_records",
+                source_system=system,
+                context=context,
+                key_column="record_key",
+            )
+        )
+        rows = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "source_record_id": records["source_record_id"],
+                        "_dq_quarantined": False,
+                        "rule": None,
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "source_record_id": rejected["source_record_id"],
+                        "_dq_quarantined": True,
+                        "rule": rejected["rule"],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        runs.append(
+            run_suite(
+                rows,
+                rules_for("standardized", "source_rows"),
+                config,
+                suite=f"standardized.{system}",
+                batch="source_rows",
+                source_system=system,
+                key_column="source_record_id",
+            )
+        )
+    return runs
+
+
+# ----------------------------------------------------------------------------- golden stage
+
+
+def merged_pairs(xref: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of source records sharing a golden ID, and whether the reference says they
+    are one person (None when either record is not in the reference)."""
+    links = xref[["record_key", "golden_id"]].drop_duplicates("record_key")
+    pairs = links.merge(links, on="golden_id", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["record_key_l"] < pairs["record_key_r"]]
+    person = truth.drop_duplicates("record_key").set_index("record_key")["person_id"]
+    left = pairs["record_key_l"].map(person)
+    right = pairs["record_key_r"].map(person)
+    same = (left == right).astype(object)
+    same[left.isna() | right.isna()] = None
+    return pd.DataFrame(
+        {
+            "pair": (pairs["record_key_l"] + " ~ " + pairs["record_key_r"]).to_numpy(),
+            "golden_id": pairs["golden_id"].to_numpy(),
+            "_dq_same_person": same.to_numpy(),
+        }
+    )
+
+
+def check_golden(
+    golden: pd.DataFrame,
+    xref: pd.DataFrame,
+    party: pd.DataFrame,
+    config: QualityConfig,
+    *,
+    truth: pd.DataFrame | None = None,
+) -> list[SuiteRun]:
+    """Golden rules: golden records (all of them, active ones judged), xref, linkage and, with a
+    reference set, the accuracy of the merges."""
+    active = golden[golden["status"] == "active"].reset_index(drop=True)
+    active_ids = set(active["golden_id"])
+    per_golden = xref.groupby("golden_id").size()
+    active["_dq_source_records"] = active["golden_id"].map(per_golden).fillna(0).astype(int)
+    linked = party[["record_key"]].merge(
+        xref[["record_key", "golden_id"]], on="record_key", how="left"
+    )
+    linked["_dq_golden_id"] = _objects(
+        linked["golden_id"].where(linked["golden_id"].isin(active_ids))
+    )
+    tables: list[tuple[Target, pd.DataFrame, str]] = [
+        ("golden_records", active, "golden_id"),
+        ("xref", xref, "record_key"),
+        ("linkage", linked, "record_key"),
+    ]
+    if truth is not None:
+        tables.append(("match_pairs", merged_pairs(xref, truth), "pair"))
+    runs = []
+    for target, frame, key in tables:
+        runs.append(
+            run_suite(
+                frame,
+                rules_for("golden", target),
+                config,
+                suite="golden.all",
+                batch=target,
+                source_system="all",
+                key_column=key,
+            )
+        )
+    return runs
+
+
+def check_owned_rows(
+    link: CrossSystemLink,
+    owned: pd.DataFrame,
+    owner_keys: pd.Series,
+    xref: pd.DataFrame,
+    active_golden_ids: set[str],
+    config: QualityConfig,
+) -> SuiteRun:
+    """Cross-system rules on one owned table: every row's owner is a customer of its source
+    and resolves, through the cross-reference, to an active golden record."""
+    owners = _objects(owned[link.column]).map(lambda v: None if v is None else str(v).strip())
+    known = set(owner_keys.dropna().astype(str).str.strip())
+    system_xref = xref[xref["source_system"] == link.system]
+    golden_of = system_xref.drop_duplicates("source_record_id").set_index("source_record_id")[
+        "golden_id"
+    ]
+    golden_id = owners.map(golden_of)
+    golden_id = golden_id.where(golden_id.isin(active_golden_ids))
+    frame = pd.DataFrame(
+        {
+            link.column: owners,
+            "_dq_owner_in_source": owners.isin(known),
+            "_dq_owner_golden_id": _objects(golden_id),
+        }
+    )
+    return run_suite(
+        frame,
+        rules_for("golden", "owned_rows"),
+        config,
+        suite=f"golden.{link.system}",
+        batch=link.table,
+        source_system=link.system,
+        key_column=link.column,
+    )

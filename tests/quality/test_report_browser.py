@@ -1,0 +1,90 @@
+"""The report opened in a real browser (Debian's headless chromium): it renders, shows the
+scores, and its DOM holds no unmasked resident ID or mobile."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from quality.catalogue import QualityConfig
+from quality.report import build_report
+from tests.conftest import running_in_ci
+from tests.quality.conftest import ReportWarehouse
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+RESIDENT_ID = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (make browser)"
+        if running_in_ci():
+            pytest.fail(message + "; CI must run the browser tests")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def headless(chromium: Path, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(chromium),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_report_renders_in_chromium_with_scores_and_nothing_unmasked(
+    chromium: Path, report_warehouse: ReportWarehouse, tmp_path: Path
+):
+    w = report_warehouse
+    report = build_report(w.store.query, w.current, w.reports_dir, config=QualityConfig())
+    url = report.resolve().as_uri()
+
+    dom = headless(chromium, tmp_path / "profile", "--dump-dom", url).stdout
+
+    # The browser parsed the whole page: header, scorecard, failing rules, catalogue, footer.
+    assert "<h1>Data-quality report</h1>" in dom
+    assert 'id="scorecard"' in dom and 'id="catalogue-table"' in dom and "</footer>" in dom
+    # The scores: crm uniqueness 90.0 %, the run's mean score and the failing rule.
+    assert re.search(r'id="overall-score"[^>]*>\s*9\d\.\d%', dom)
+    assert "90.0%" in dom
+    assert 'id="fail-raw.key_unique-crm"' in dom
+    # No unmasked C2 data anywhere in the DOM; the masked forms are there.
+    assert not RESIDENT_ID.search(dom), RESIDENT_ID.search(dom)
+    assert not MOBILE.search(dom), MOBILE.search(dom)
+    assert "130102********1235" in dom and "138****8000" in dom
+
+    screenshot = tmp_path / "report.png"
+    headless(
+        chromium,
+        tmp_path / "profile",
+        f"--screenshot={screenshot}",
+        "--window-size=1280,1600",
+        "--hide-scrollbars",
+        url,
+    )
+    image = screenshot.read_bytes()
+    assert image.startswith(PNG_SIGNATURE)
+    # Width and height from the PNG header: the size asked for, and not a blank page.
+    assert int.from_bytes(image[16:20], "big") == 1280
+    assert int.from_bytes(image[20:24], "big") == 1600
+    assert len(image) > 50_000
