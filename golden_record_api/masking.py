@@ -18,37 +18,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-ID_STARS = "********"
+from quality.masking import SENSITIVE_COLUMNS, mask_mobile, mask_resident_id
 
 
 def mask_id_number(value: str | None) -> str | None:
     """Mask a resident ID or other document number; None and empty stay as they are."""
-    if not value:
-        return value
-    if len(value) >= 15:
-        return value[:6] + ID_STARS + value[-4:]
-    if len(value) > 4:
-        return value[:2] + "*" * (len(value) - 4) + value[-2:]
-    return "*" * len(value)
+    return mask_resident_id(value) if value else value
 
 
 def mask_phone(value: str | None) -> str | None:
     """Mask a mobile (`138****8000`) or any other phone number; None and empty stay."""
-    if not value:
-        return value
-    if len(value) == 11:
-        return value[:3] + "****" + value[-4:]
-    if len(value) > 7:
-        return value[:3] + "*" * (len(value) - 7) + value[-4:]
-    return "*" * len(value)
+    return mask_mobile(value) if value else value
 
 
 # Column name → how it is masked. Applied to golden records, party records and the 360 view
-# alike, so a new C2 column is masked everywhere by adding it here.
+# alike; which columns are C2 is decided once, in quality.masking.SENSITIVE_COLUMNS.
 MASKED_COLUMNS: dict[str, Callable[[str | None], str | None]] = {
-    "id_number": mask_id_number,
-    "mobile": mask_phone,
-    "phone_other": mask_phone,
+    column: mask_id_number if kind == "id" else mask_phone
+    for column, kind in SENSITIVE_COLUMNS.items()
 }
 
 
