@@ -30,33 +30,12 @@ from typing import Any, Literal
 import duckdb
 
 from golden_record_api.normalize import latin_pinyin
+from matching.golden import GOLDEN_COLUMNS
 
 NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
 
 LookupKey = Literal["resident_id", "mobile", "name"]
 
-GOLDEN_COLUMNS = (
-    "golden_id",
-    "name",
-    "name_pinyin",
-    "id_type",
-    "id_number",
-    "birth_date",
-    "gender",
-    "mobile",
-    "email",
-    "address",
-    "province",
-    "city",
-    "district",
-    "adcode",
-    "source_count",
-    "source_systems",
-    "status",
-    "survivor_id",
-    "created_at",
-    "updated_at",
-)
 
 XREF_COLUMNS = (
     "record_key",
