@@ -2,8 +2,9 @@
 
 `simulate()` writes what docs/CONTRACTS.md §1 describes — the core banking and credit SQLite
 databases, the legacy CRM's GBK CSV exports, the ground truth (which person each customer
-record belongs to) and a manifest. Same arguments, same output: every random draw comes from
-a generator seeded by `seed` and the component's name.
+record belongs to), every person's true attributes (`people.parquet`) and a manifest. Same
+arguments, same output: every random draw comes from a generator seeded by `seed` and the
+component's name.
 
     from connectors.simulated import NoiseConfig, simulate
     manifest = simulate(Path("var/sources"), people=10_000, seed=42)
@@ -24,7 +25,7 @@ from .config import GENERATOR_VERSION, NoiseConfig
 from .population import generate_population
 from .records import assign_holdings
 from .systems import core_customers, credit_borrowers, crm_customers, relationship_managers
-from .write import write_csv, write_ground_truth, write_manifest, write_sqlite
+from .write import write_csv, write_ground_truth, write_manifest, write_people, write_sqlite
 
 __all__ = ["GENERATOR_VERSION", "NoiseConfig", "simulate"]
 
@@ -44,6 +45,7 @@ def simulate(
     (out / schema.CRM_DIR).mkdir(parents=True, exist_ok=True)
 
     pop = generate_population(people, seed, noise)
+    write_people(out / schema.PEOPLE_FILE, pop.attributes())
     holdings = assign_holdings(people, seed, noise)
     counts: dict[str, dict[str, int]] = {}
     truth: list[pd.DataFrame] = []
@@ -111,6 +113,7 @@ def simulate(
             "credit": schema.CREDIT_FILE,
             "crm": [f"{schema.CRM_DIR}/{t}.csv" for t in schema.CRM_COLUMNS],
             "ground_truth": schema.GROUND_TRUTH_FILE,
+            "people": schema.PEOPLE_FILE,
         },
         "encodings": {"crm": schema.CRM_ENCODING},
     }

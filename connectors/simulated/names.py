@@ -171,5 +171,10 @@ def given_pinyin(values: np.ndarray) -> np.ndarray:
     return map_unique(values, lambda text: "".join(lazy_pinyin(text)))
 
 
+def given_syllables(values: np.ndarray) -> np.ndarray:
+    """Toneless pinyin of given names, one syllable per character: 晓明 → xiao ming."""
+    return map_unique(values, lambda text: " ".join(lazy_pinyin(text)))
+
+
 def surname_pinyin(values: np.ndarray) -> np.ndarray:
     return map_unique(values, lambda text: SURNAME_PINYIN.get(text) or "".join(lazy_pinyin(text)))

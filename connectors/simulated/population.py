@@ -71,6 +71,39 @@ class Population:
     def passports(self, index: np.ndarray) -> np.ndarray:
         return cat("E", zpad(self.passport_no[index], 8))
 
+    def attributes(self) -> pd.DataFrame:
+        """The true attributes of every person, as `people.parquet` holds them.
+
+        `name_pinyin` is written the way the standardizer writes it (surname reading, then
+        one toneless syllable per character, space-separated); `household_id` is shared by
+        the members of a household (twins form one too), `twin_person_id` points at the twin.
+        """
+        everyone = np.arange(len(self))
+        surname_py = names.surname_pinyin(self.surname)
+        given_py = names.given_syllables(self.given)
+        household = np.full(len(self), None, dtype=object)
+        in_household = self.household >= 0
+        household[in_household] = cat("H", zpad(self.household[in_household] + 1, 8))
+        twin = np.full(len(self), None, dtype=object)
+        has_twin = self.twin_of >= 0
+        twin[has_twin] = self.person_ids(self.twin_of[has_twin])
+        return pd.DataFrame(
+            {
+                "person_id": self.person_ids(everyone),
+                "name": cat(self.surname, self.given),
+                "name_pinyin": cat(surname_py, " ", given_py),
+                "id_number": self.id18,
+                "birth_date": self.birth,
+                "gender": np.where(self.male, "M", "F").astype(object),
+                "mobile": num(self.mobile),
+                "address": places.render_address(
+                    self.res_div, self.res_detail, np.zeros(len(self), dtype=np.int64)
+                ),
+                "household_id": household,
+                "twin_person_id": twin,
+            }
+        )
+
 
 def generate_population(people: int, seed: int, noise: NoiseConfig) -> Population:
     if people < 1:

@@ -98,6 +98,7 @@ CREDIT_FILE = "credit.sqlite"
 CRM_DIR = "crm"
 CRM_ENCODING = "gbk"
 GROUND_TRUTH_FILE = "ground_truth.parquet"
+PEOPLE_FILE = "people.parquet"
 MANIFEST_FILE = "manifest.json"
 
 # The customer table of each system and its key column: ground-truth record keys are

@@ -88,6 +88,37 @@ def write_ground_truth(path: Path, frame: pd.DataFrame) -> None:
     os.replace(tmp, path)
 
 
+#: people.parquet, in contract order (docs/CONTRACTS.md §1).
+PEOPLE_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("name", pa.string()),
+        ("name_pinyin", pa.string()),
+        ("id_number", pa.string()),
+        ("birth_date", pa.date32()),
+        ("gender", pa.string()),
+        ("mobile", pa.string()),
+        ("address", pa.string()),
+        ("household_id", pa.string()),
+        ("twin_person_id", pa.string()),
+    ]
+)
+
+
+def write_people(path: Path, frame: pd.DataFrame) -> None:
+    """The true attributes of every person: one row per person, typed by PEOPLE_SCHEMA."""
+    arrays = []
+    for field in PEOPLE_SCHEMA:
+        values = frame[field.name].to_numpy()
+        if field.type == pa.date32():
+            arrays.append(pa.array(values.astype("datetime64[D]"), type=pa.date32()))
+        else:
+            arrays.append(pa.array(values.astype(object), type=field.type))
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(pa.Table.from_arrays(arrays, schema=PEOPLE_SCHEMA), tmp)
+    os.replace(tmp, path)
+
+
 def write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(

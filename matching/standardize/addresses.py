@@ -16,8 +16,10 @@ Resolution, most specific wins:
 whitespace; `adcode` is the district's code, else the city's (`130100`), else the province's
 (`130000`).
 
-Only the first 40 characters can hold divisions, so parsing runs on distinct 40-character
-heads (many addresses share them) and the rest of each address is appended afterwards.
+Addresses are nearly all distinct, but the few characters where a division can stand are
+not: each level is matched once per distinct prefix of the longest name's length (a few
+thousand at most), the combinations of divisions found are resolved once each, and the
+per-row work (slicing off what was read, prepending the canonical form) is arrow compute.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from matching.standardize._text import arrow, as_text, nfkc, none_if_nan, on_uniques
+from matching.standardize._text import as_text, nfkc, none_if_nan
 
-_HEAD = 40
 _COUNTRY = r"^(?:中华人民共和国|中国)"
 _DIVISION_SUFFIX = frozenset("省市区县旗盟州")
 _PROVINCE_SUFFIX = re.compile(r"(?:壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区|省|市)$")
@@ -93,10 +97,6 @@ def _match_prefix(text: pd.Series, names: _Names) -> tuple[pd.Series, pd.Series]
         found[take] = candidate[take]
         used[take] = length
     return found, used
-
-
-def _drop(text: pd.Series, used: pd.Series) -> pd.Series:
-    return pd.Series([t[n:] for t, n in zip(text, used, strict=True)], index=text.index)
 
 
 @cache
@@ -166,43 +166,65 @@ def _resolve(province: str | None, city: str | None, district: str | None) -> di
     }
 
 
-def _parse_heads(heads: pd.Series) -> pd.DataFrame:
-    text = heads.str.replace(_COUNTRY, "", regex=True)
-    country = heads.str.len() - text.str.len()
-    province_names, city_names, district_names = _levels()
-    province, p_used = _match_prefix(text, province_names)
-    text = _drop(text, p_used)
-    city, c_used = _match_prefix(text, city_names)
-    text = _drop(text, c_used)
-    district, d_used = _match_prefix(text, district_names)
+def _prefix_stage(text: pa.Array, names: _Names) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Longest known name at the start of each text, matched once per distinct prefix.
 
-    written = pd.DataFrame({"province": province, "city": city, "district": district})
-    combos = written.drop_duplicates()
-    resolved = pd.DataFrame(
-        [_resolve(*(None if pd.isna(v) else v for v in row)) for row in combos.itertuples(False)],
-        index=combos.index,
-        columns=list(_RESOLVED_COLUMNS),
-    )
-    resolved = pd.concat([combos.add_suffix("_written"), resolved], axis=1)
-    merged = written.add_suffix("_written").merge(
-        resolved, how="left", on=[f"{c}_written" for c in written.columns]
-    )
-    merged.index = heads.index
-    # Characters of the head that the canonical prefix replaces.
-    consumed = country + p_used + c_used + d_used.where(merged["district_used"].astype(bool), 0)
-    rest = _drop(heads, consumed)
-    prefix = merged["prefix"].fillna("")
-    return pd.DataFrame(
-        {
-            "province": merged["province"],
-            "city": merged["city"],
-            "district": merged["district"],
-            "adcode": merged["adcode"],
-            "head_address": prefix + rest,
-            "address_issue": merged["address_issue"],
-        },
-        index=heads.index,
-    )
+    Returns per row the index of the canonical name found (-1: none) and the characters it
+    used, and the list the index points into.
+    """
+    canonical = sorted(set(names.full.values()) | set(names.short.values()))
+    position = {name: i for i, name in enumerate(canonical)}
+    # One character more than the longest name: an abbreviation needs the one after it.
+    keys = pc.utf8_slice_codeunits(text, 0, max(names.lengths()) + 1).dictionary_encode()
+    codes = pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False)
+    distinct = pd.Series(keys.dictionary.to_pylist(), dtype=object)
+    if distinct.empty:
+        return np.full(len(text), -1), np.zeros(len(text), dtype=np.int64), canonical
+    found, used = _match_prefix(distinct, names)
+    found_index = np.array([position[f] if isinstance(f, str) else -1 for f in found])
+    safe = np.maximum(codes, 0)
+    index = np.where(codes >= 0, found_index[safe], -1)
+    width = np.where(codes >= 0, used.to_numpy()[safe], 0)
+    return index, width, canonical
+
+
+def _drop(text: pa.Array, used: np.ndarray) -> pa.Array:
+    """Each text without its first `used` characters.
+
+    Arrow slices strings by one start for all; so rows are sorted by their count, each run
+    sliced at once, and the result put back in row order.
+    """
+    counts = np.unique(used)
+    if len(counts) == 1:
+        return text if counts[0] == 0 else pc.utf8_slice_codeunits(text, int(counts[0]))
+    order = np.argsort(used, kind="stable")
+    ordered, ordered_used = text.take(pa.array(order)), used[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(ordered_used) != 0])
+    ends = np.r_[starts[1:], len(order)]
+    pieces = [
+        pc.utf8_slice_codeunits(ordered.slice(a, b - a), int(ordered_used[a]))
+        for a, b in zip(starts, ends, strict=True)
+    ]
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return pa.concat_arrays(pieces).take(pa.array(back))
+
+
+def _combine(
+    *levels: tuple[np.ndarray, list[str]],
+) -> tuple[np.ndarray, list[tuple[str | None, ...]]]:
+    """Rows' combination of divisions found: inverse index and the distinct combinations."""
+    key = np.zeros(len(levels[0][0]), dtype=np.int64)
+    for index, names in levels:
+        key = key * (len(names) + 1) + (index + 1)
+    combos, inverse = np.unique(key, return_inverse=True)
+    first = np.zeros(len(combos), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(key))[::-1]  # a row holding each combination
+    written = [
+        tuple(names[index[row]] if index[row] >= 0 else None for index, names in levels)
+        for row in first
+    ]
+    return inverse, written
 
 
 def parse_addresses(values: pd.Series) -> pd.DataFrame:
@@ -213,18 +235,45 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
     the divisions written contradict each other), all NULL for an empty input.
     """
     text = as_text(values)
-    cleaned = arrow(nfkc(text)).str.replace(r"\s+", "", regex=True)
-    cleaned = cleaned.where(cleaned.str.len() > 0)
-    parsed = on_uniques(cleaned.str[:_HEAD].astype(object), _parse_heads)
-    address = parsed["head_address"] + none_if_nan(cleaned.str[_HEAD:].astype(object))
-    return pd.DataFrame(
-        {
-            "address": none_if_nan(address),
-            "province": parsed["province"],
-            "city": parsed["city"],
-            "district": parsed["district"],
-            "adcode": parsed["adcode"],
-            "address_issue": parsed["address_issue"],
-        },
-        index=values.index,
+    present = text.notna().to_numpy()
+    columns = ("address", "province", "city", "district", "adcode", "address_issue")
+    if not present.any():
+        return pd.DataFrame({c: text for c in columns}, index=values.index)
+    normalized = nfkc(text).to_numpy(dtype=object)
+    cleaned = pc.replace_substring_regex(pa.array(normalized, type=pa.string()), r"\s+", "")
+    present &= pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False) > 0
+    consumed = np.zeros(len(text), dtype=np.int64)
+    body = cleaned
+    if pc.any(pc.starts_with(cleaned, "中")).as_py():
+        body = pc.replace_substring_regex(cleaned, _COUNTRY, "")
+        length = pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False)
+        consumed = length - pc.fill_null(pc.utf8_length(body), 0).to_numpy(zero_copy_only=False)
+
+    province_names, city_names, district_names = _levels()
+    province, p_used, p_list = _prefix_stage(body, province_names)
+    body = _drop(body, p_used)
+    city, c_used, c_list = _prefix_stage(body, city_names)
+    body = _drop(body, c_used)
+    district, d_used, d_list = _prefix_stage(body, district_names)
+
+    inverse, written = _combine((province, p_list), (city, c_list), (district, d_list))
+    resolved = pd.DataFrame(
+        [_resolve(*combo) for combo in written], columns=list(_RESOLVED_COLUMNS)
     )
+    district_used = resolved["district_used"].to_numpy(dtype=bool)[inverse]
+    consumed = consumed + p_used + c_used + np.where(district_used, d_used, 0)
+    # The canonical prefix per row, as a dictionary array: one string per combination.
+    prefix = pa.DictionaryArray.from_arrays(
+        pa.array(inverse, type=pa.int32()),
+        pa.array(resolved["prefix"].fillna("").astype(str).tolist(), type=pa.string()),
+    ).cast(pa.string())
+    address = pc.binary_join_element_wise(prefix, _drop(cleaned, consumed), "")
+
+    out = {"address": address.to_numpy(zero_copy_only=False)}
+    out["address"][~present] = None
+    # A last, empty combination for the rows without an address.
+    row_combo = np.where(present, inverse, len(resolved))
+    for column in ("province", "city", "district", "adcode", "address_issue"):
+        per_combo = [*none_if_nan(resolved[column]).tolist(), None]
+        out[column] = np.array(per_combo, dtype=object)[row_combo]
+    return pd.DataFrame(out, index=values.index)[list(columns)]

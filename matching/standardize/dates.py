@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from matching.standardize._text import arrow, as_text, nfkc, none_if_nan, on_uniques
+from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques
 
 DateKind = Literal["birth_date", "timestamp"]
 
@@ -73,7 +73,11 @@ def _from_parts(parts: pd.DataFrame) -> pd.Series:
 def _fast_formats(text: pd.Series) -> pd.Series:
     """The formats the sources mostly write, through pandas' C parser; NaT where not one."""
     value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    length = arrow(text).str.len().fillna(0).astype(int)
+    array = text.to_numpy(dtype=object)
+    length = pd.Series(
+        np.fromiter((len(v) if type(v) is str else 0 for v in array), np.int64, len(array)),
+        index=text.index,
+    )
     for fmt, size in _FAST_FORMATS:
         todo = (length == size) & value.isna()
         if todo.any():

@@ -20,6 +20,8 @@ def normalize_emails(values: pd.Series) -> pd.DataFrame:
     Chinese input method, is read as `.`.
     """
     text = as_text(values)
+    if text.isna().all():  # an unmapped column
+        return pd.DataFrame({"email": text, "email_issue": text}, index=values.index)
     s = nfkc(text).str.replace("。", ".", regex=False).str.strip()
     s = s.str.lower()
     valid = s.str.fullmatch(_EMAIL, na=False) & (s.str.len() <= 254)

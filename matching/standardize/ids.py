@@ -6,21 +6,74 @@ for men, even for women) and a check digit: sum(digit_i * 2^(17-i) mod 11) mod 1
 upgraded by inserting `19` (they were issued only to people born in the 1900s) and computing
 the check digit, which every bank does before comparing IDs.
 
-IDs are nearly all distinct, so nothing here deduplicates: everything runs on whole
-arrow-backed columns, the check digit on a numpy digit matrix.
+Customers also identify with other documents. Their numbers are kept normalized (upper case,
+no spaces) but never checked against the resident-ID rules; `document_types_by_shape` tells
+them apart when the source does not say:
+- `hmt_residence_permit`, 港澳台居民居住证: 18 digits from `810000`, `820000` or `830000`. It
+  has a valid check digit and looks like a resident ID, but is not one.
+- `foreign_permanent_residence`, 外国人永久居留身份证: the 2017 card, 3 letters + 12 digits;
+  the 2023 card, 18 characters from `9`.
+- `hk_macao_permit`, 港澳居民来往内地通行证 (回乡证): `H` or `M` + 8 digits (old cards + 2
+  renewal digits).
+- `taiwan_permit`, 台湾居民来往大陆通行证 (台胞证): 8 digits; old cards 10 digits, or 8 digits
+  + a letter.
+- `passport`: 1-2 letters + 6-8 digits (`E12345678`, `EA1234567`, `G12345678`), or 6-10
+  letters and digits mixed (foreign passports).
+
+IDs are nearly all distinct, so nothing here deduplicates: the shapes are told by RE2 regexes
+on arrow arrays, and the 15 or 18 plain digits that nearly every number is are checked (area,
+birth date, check digit, gender) as columns of one numpy byte matrix; only the few other
+numbers take a Python step, to say why they are no resident ID.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from matching.standardize._text import arrow, as_text, flag, nfkc, none_if_nan, set_null
+from matching.standardize._text import (
+    arrow,
+    as_text,
+    flag,
+    is_none,
+    nfkc,
+    none_where,
+    set_null,
+)
 
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 _CHECK_CHARS = np.array(list("10X98765432"), dtype=object)
-_SEPARATORS = r"[\s\-‐‑–—_.·]"
+_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
+_ZERO = ord("0")
+_NINETEEN = np.frombuffer(b"19", dtype=np.uint8)
+_DIGITS_THEN_X = re.compile(r"[0-9]*X?")
+_SEPARATORS = r"[\s\-‐‑–—_.·()]"
 MIN_ID_BIRTH_DATE = pd.Timestamp("1900-01-01")
+
+RESIDENT_ID = "resident_id"
+#: Documents told apart by their shape, tried in this order; the first that fits wins.
+#: RE2 syntax (arrow): no lookarounds.
+DOCUMENT_SHAPES: tuple[tuple[str, str], ...] = (
+    ("hmt_residence_permit", r"8[123]0000\d{11}[\dX]"),
+    ("foreign_permanent_residence", r"9\d{16}[\dX]|[A-Z]{3}\d{12}"),
+    # Clean resident IDs, then near misses (a digit dropped or doubled): a long run of digits
+    # is a mistyped resident ID far more often than any other document.
+    (RESIDENT_ID, r"\d{15}|\d{17}[\dX]|\d{14,19}|\d{13,16}X"),
+    ("hk_macao_permit", r"[HM]\d{8}|[HM]\d{10}"),
+    ("taiwan_permit", r"\d{8}|\d{10}|\d{8}[A-Z]"),
+    # 1-2 letters + digits (E12345678, EA1234567, G12345678), else letters and digits mixed.
+    ("passport", r"[A-Z]{1,2}\d{6,8}|[A-Z][A-Z\d]*\d[A-Z\d]*|\d[A-Z\d]*[A-Z][A-Z\d]*"),
+)
+#: Numbers no resident ID can be, whatever the source's type says: an area code of Hong Kong,
+#: Macao, Taiwan (81-83) or of no region (9), or letters where a resident ID has digits.
+UNMISTAKABLE_SHAPE = (
+    r"8[123]0000\d{11}[\dX]|9\d{16}[\dX]|[A-Z]{3}\d{12}|[HM]\d{8}|[HM]\d{10}|[A-Z]{1,2}\d{6,8}"
+)
+_PASSPORT_LENGTH = (6, 10)
 
 # Issue codes in the order they are decided: the first that applies is the one reported.
 ISSUE_ORDER = (
@@ -44,16 +97,103 @@ def check_digits(first17: pd.Series) -> pd.Series:
     return pd.Series(_CHECK_CHARS[remainder], index=first17.index, dtype=object)
 
 
+def _arrow(documents: np.ndarray) -> pa.Array:
+    return pa.array(documents, type=pa.string(), from_pandas=True)
+
+
+def _matches(documents: pa.Array, pattern: str) -> np.ndarray:
+    """RE2 search on an arrow array, as a numpy bool array (NULL: False)."""
+    hit = pc.fill_null(pc.match_substring_regex(documents, pattern), False)
+    return hit.to_numpy(zero_copy_only=False)
+
+
+def _plain_lengths(documents: pa.Array) -> np.ndarray:
+    """18 for `\\d{17}[\\dX]`, 15 for `\\d{15}` (ASCII digits), else 0: the shapes nearly
+    every number has, told in two arrow passes so the rest can run on a byte matrix."""
+    is18 = _matches(documents, r"^[0-9]{17}[0-9X]$")
+    is15 = _matches(documents, r"^[0-9]{15}$")
+    return np.where(is18, 18, np.where(is15, 15, 0)).astype(np.int8)
+
+
+def _digit_matrix(documents: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) uint8 ASCII codes of strings known to be `width` ASCII characters long."""
+    return documents.astype(f"S{width}").view(np.uint8).reshape(len(documents), width)
+
+
 def clean_document_numbers(values: pd.Series) -> pd.Series:
     """NFKC, spaces and dashes removed, upper case; None when nothing is left."""
+    return clean_with_arrow(values)[0]
+
+
+def clean_with_arrow(values: pd.Series) -> tuple[pd.Series, pa.Array]:
+    """`clean_document_numbers`, and the same values as an arrow array for the shape passes."""
     s = as_text(values)
-    # Already-clean numbers (nearly all) skip the three passes below.
-    messy = s.notna() & ~flag(arrow(s).str.fullmatch(r"[0-9A-Z]+"))
+    text = _arrow(s.to_numpy(dtype=object))
+    # Already-clean numbers (nearly all: ASCII digits and capitals) skip the passes below.
+    messy = pc.is_valid(text).to_numpy(zero_copy_only=False) & ~_matches(text, r"^[0-9A-Z]+$")
     if messy.any():
-        cleaned = nfkc(s[messy]).str.replace(_SEPARATORS, "", regex=True).str.upper()
-        s = s.copy()
-        s[messy] = set_null(cleaned, cleaned.str.len() == 0)
-    return s
+        rows = np.flatnonzero(messy)
+        cleaned = nfkc(s.iloc[rows]).str.replace(_SEPARATORS, "", regex=True).str.upper()
+        fixed = set_null(cleaned, cleaned.str.len() == 0).to_numpy(dtype=object)
+        array = s.to_numpy(dtype=object).copy()
+        array[rows] = fixed
+        s = pd.Series(array, index=s.index, dtype=object)
+        text = pc.replace_with_mask(text, pa.array(messy), _arrow(fixed))
+    return s, text
+
+
+def document_types_by_shape(documents: pd.Series) -> pd.Series:
+    """The document type each cleaned number's shape says (`DOCUMENT_SHAPES`), else `other`.
+
+    Input as `clean_document_numbers` returns it; NULL stays NULL. Shapes overlap with
+    foreign documents nobody can tell apart by the number alone (a Korean passport is also
+    `M` + 8 digits): a source that records the type should map it in `id_type_codes`.
+    """
+    kinds = shape_types(documents.to_numpy(dtype=object), _arrow(documents.to_numpy(object)))
+    return pd.Series(kinds, index=documents.index, dtype=object)
+
+
+def shape_types(documents: np.ndarray, text: pa.Array) -> np.ndarray:
+    """`document_types_by_shape` on the cleaned numbers and their arrow array."""
+    # Nearly every number is a plain resident ID: settle those in two arrow passes.
+    plain = _matches(text, r"^[1-8]([0-9]{14}|[0-9]{16}[0-9X])$")
+    plain &= ~_matches(text, r"^8[123]0000")
+    kinds = none_where(plain, RESIDENT_ID)
+    rest_rows = np.flatnonzero(~plain & pc.is_valid(text).to_numpy(zero_copy_only=False))
+    if len(rest_rows):
+        rest = arrow(pd.Series(documents[rest_rows], dtype=object))
+        found = pd.Series(None, index=rest.index, dtype=object)
+        length = rest.str.len()
+        for kind, shape in DOCUMENT_SHAPES:
+            todo = found.isna()
+            if not todo.any():
+                break
+            hit = flag(rest.str.fullmatch(shape)) & todo
+            if kind == "passport":
+                hit &= flag(length.between(*_PASSPORT_LENGTH))
+            found[hit] = kind
+        kinds[rest_rows] = found.fillna("other").to_numpy(dtype=object)
+    return kinds
+
+
+def _shape_issue(number: str) -> str:
+    """Why a number that is neither 18 nor 15 plain digits is no resident ID."""
+    # X may only stand last, as the check character of an 18-character ID.
+    if not _DIGITS_THEN_X.fullmatch(number) or (number.endswith("X") and len(number) != 18):
+        return "bad_characters"
+    return "bad_length"
+
+
+def _birth_dates(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Birth dates (datetime64[D]) from the YYYYMMDD digits 6-13, and whether each is real."""
+    year = digits[:, 6] * 1000 + digits[:, 7] * 100 + digits[:, 8] * 10 + digits[:, 9]
+    month = digits[:, 10] * 10 + digits[:, 11]
+    day = digits[:, 12] * 10 + digits[:, 13]
+    real = (month >= 1) & (month <= 12) & (day >= 1)
+    months = ((year - 1970) * 12 + np.where(real, month - 1, 0)).astype("datetime64[M]")
+    dates = months.astype("datetime64[D]") + np.where(real, day - 1, 0)
+    real &= dates.astype("datetime64[M]") == months  # 0230 spills into March
+    return dates, real
 
 
 def normalize_resident_ids(values: pd.Series, *, now: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -65,49 +205,62 @@ def normalize_resident_ids(values: pd.Series, *, now: pd.Timestamp | None = None
     An invalid ID keeps its cleaned text in `id_number` so stewards and fuzzy matching see it.
     """
     today = (pd.Timestamp.now() if now is None else pd.Timestamp(now)).normalize()
-    ids = clean_document_numbers(values)
-    text = arrow(ids)
-    issue = pd.Series(None, index=ids.index, dtype=object)
-    present = ids.notna()
+    documents, text = clean_with_arrow(values)
+    return normalize_cleaned(documents, text, today)
+
+
+def normalize_cleaned(documents: pd.Series, text: pa.Array, today: pd.Timestamp) -> pd.DataFrame:
+    """`normalize_resident_ids` on cleaned numbers and their arrow array."""
+    ids = documents.to_numpy(dtype=object)
+    n = len(ids)
+    issue = np.full(n, None, dtype=object)
+    present = pc.is_valid(text).to_numpy(zero_copy_only=False)
     issue[~present] = "missing"
+    lengths = _plain_lengths(text)
+    misshapen = np.flatnonzero(present & (lengths == 0))
+    issue[misshapen] = [_shape_issue(v) for v in ids[misshapen]]
 
-    length = text.str.len().fillna(0).astype(int)
-    # X may only stand last, as the check character of an 18-character ID.
-    bad_chars = present & ~flag(text.str.fullmatch(r"\d*X?"))
-    bad_chars |= present & flag(text.str.endswith("X")) & (length != 18)
-    issue[bad_chars & issue.isna()] = "bad_characters"
-    issue[present & ~length.isin([15, 18]) & issue.isna()] = "bad_length"
+    # Everything else is 18 or 15 ASCII digits (18: the last may be X): a byte matrix.
+    rows18, rows15 = np.flatnonzero(lengths == 18), np.flatnonzero(lengths == 15)
+    short = _digit_matrix(ids[rows15], 15)
+    upgraded = np.empty((len(rows15), 18), dtype=np.uint8)
+    upgraded[:, :6], upgraded[:, 6:8], upgraded[:, 8:17] = short[:, :6], _NINETEEN, short[:, 6:]
+    upgraded[:, 17] = _CHECK_BYTES[((upgraded[:, :17] - _ZERO) @ _WEIGHTS) % 11]
+    ids = ids.copy()
+    ids[rows15] = upgraded.view("S18").ravel().astype(str).astype(object)
+    rows = np.concatenate([rows18, rows15])
+    matrix = np.concatenate([_digit_matrix(ids[rows18], 18), upgraded])
+    digits = matrix[:, :17].astype(np.int64) - _ZERO
 
-    fifteen = issue.isna() & (length == 15)
-    if fifteen.any():
-        short = text[fifteen]
-        upgraded = (short.str[:6] + "19" + short.str[6:]).astype(object)
-        ids = ids.copy()
-        ids[fifteen] = upgraded + check_digits(upgraded)
-        text = arrow(ids)
+    found = np.full(len(rows), None, dtype=object)
+    births, real = _birth_dates(digits)
+    in_range = (births <= today.to_datetime64()) & (births >= MIN_ID_BIRTH_DATE.to_datetime64())
+    check_wrong = _CHECK_BYTES[(digits @ _WEIGHTS) % 11] != matrix[:, 17]
+    # Set last-first, so that the earliest in ISSUE_ORDER is the one reported.
+    for code, hit in (
+        ("bad_check_digit", check_wrong),
+        ("bad_birth_date", ~(real & in_range)),
+        ("bad_area_code", (matrix[:, 0] < ord("1")) | (matrix[:, 0] > ord("8"))),
+    ):
+        found[hit] = code
+    upgraded_found = found[len(rows18) :]  # a view: the upgraded rows come last
+    upgraded_found[is_none(upgraded_found)] = "upgraded_from_15"
+    issue[rows] = found
 
-    shaped = issue.isna()
-    issue[shaped & ~flag(text.str.match(r"[1-8]"))] = "bad_area_code"
-
-    birth = pd.to_datetime(text.where(shaped).str[6:14], format="%Y%m%d", errors="coerce")
-    bad_birth = shaped & (birth.isna() | (birth > today) | (birth < MIN_ID_BIRTH_DATE))
-    issue[bad_birth & issue.isna()] = "bad_birth_date"
-
-    eighteen = shaped & ~fifteen
-    expected = check_digits(text[eighteen].str[:17].astype(object))
-    wrong = expected.ne(text[eighteen].str[17].astype(object))
-    issue[wrong.reindex(ids.index, fill_value=False) & issue.isna()] = "bad_check_digit"
-
-    issue[fifteen & issue.isna()] = "upgraded_from_15"
-    valid = issue.isna() | (issue == "upgraded_from_15")
-    odd = text.str[16].isin(list("13579"))
-    gender = set_null(pd.Series(np.where(odd, "M", "F"), index=ids.index, dtype=object), ~valid)
+    valid = np.zeros(n, dtype=bool)
+    valid[rows] = is_none(found) | (found == "upgraded_from_15")
+    ok = valid[rows]
+    birth_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    birth_date[rows[ok]] = births[ok]
+    gender = np.full(n, None, dtype=object)
+    gender[rows[ok]] = np.where(digits[ok, 16] % 2 == 1, "M", "F")
     return pd.DataFrame(
         {
             "id_number": ids,
-            "id_valid": valid.astype(bool),
-            "id_issue": none_if_nan(issue),
-            "id_birth_date": birth.where(valid),
+            "id_valid": valid,
+            "id_issue": issue,
+            "id_birth_date": birth_date,
             "id_gender": gender,
-        }
+        },
+        index=documents.index,
     )

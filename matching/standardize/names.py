@@ -5,6 +5,12 @@ latin name is upper-cased and put surname first. `name_pinyin` is toneless, lowe
 space-separated, surname first, so `张伟`, `張偉`, `ZHANG WEI` and `Wei Zhang` all give
 `zhang wei`: the matching stage blocks and compares on it.
 
+Transliterated minority and foreign names keep their separator: whichever dot was typed
+between two characters (`・` `•` `‧` `･` `.` `。` …) becomes the middle dot `·` (阿卜杜·热合曼),
+and the pinyin then reads every syllable without singling out a surname. Other punctuation is
+stray and removed (`张伟。`, `“王芳”`); latin names keep only `,` (surname first), `-` and `'`
+(which also mark syllable boundaries: `Xi'an` -> `xi an`).
+
 Surnames follow `reference/surnames.csv` (ranked by frequency): compound surnames (欧阳 ->
 `ouyang`) stay one token, and polyphonic characters take their surname reading (曾 zeng, 单
 shan, 区 ou…), which pypinyin's word-based default gets wrong for a name's first character.
@@ -30,6 +36,7 @@ import unicodedata
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
+from unicodedata import normalize
 
 import opencc
 import pandas as pd
@@ -37,14 +44,28 @@ from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
-from matching.standardize._text import as_text, nfkc, on_uniques
+from matching.standardize._text import as_text, on_uniques
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _HAN_RE = re.compile(f"[{_HAN}]")
 _LATIN_RE = re.compile(r"[A-Za-z]")
 _OTHER_LETTER_RE = re.compile(rf"[^\W\d_A-Za-z{_HAN}]")
-_MIDDLE_DOTS = r"[•・‧∙⋅･]"
-_ANNOTATION = r"\([^)]*\)|\[[^\]]*\]|【[^】]*】"
+# The separator of transliterated minority and foreign names (阿卜杜·热合曼) is typed with
+# whatever dot the keyboard offers; between two characters every one of them means `·`.
+_DOTS = "·・•‧∙⋅･.。"
+_DOT_BETWEEN_HAN = re.compile(rf"(?<=[{_HAN}])\s*[{_DOTS}]+\s*(?=[{_HAN}])")
+_DOT_BETWEEN_LETTERS = re.compile(rf"(?<=[^\W\d_])\s*[{_DOTS}]+\s*(?=[^\W\d_])")
+# Punctuation and symbols other than the name separator; latin names keep , - ' too.
+_HAN_STRAY = re.compile(r"[^\w·]|_")
+_LATIN_STRAY = re.compile(r"[^\w\s,'\-]|_")
+_MIXED_STRAY = re.compile(r"[^\w\s'\-·]|_")
+_LATIN_LOOSE_MARK = re.compile(r"(?<![A-Za-z])['\-]+|['\-]+(?![A-Za-z])")
+_ANNOTATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】")
+_SPACES = re.compile(r"\s+")
+_DOT_RUN = re.compile("·+")
+_SPACE_AROUND_HAN = re.compile(rf"\s*([{_HAN}·])\s*")
+_MIXED_PINYIN_SPLIT = re.compile(r"[\s·]+")
+_ALL_HAN = re.compile(f"[{_HAN}]+")
 
 _HAN_TITLES = re.compile(r"(?:先生|女士|小姐|夫人|太太)$")
 _LATIN_TITLES = re.compile(r"^(?:MR|MRS|MS|MISS|MDM|DR)\.?\s+", re.IGNORECASE)
@@ -116,13 +137,22 @@ def _t2s() -> OpenCC:
 
 @cache
 def _traditional_chars() -> frozenset[str]:
-    """Characters that t2s may change; names without any skip the (slow) OpenCC call."""
+    """Characters that t2s may change; names without any skip the (slow) OpenCC call.
+
+    A character mapped to another, or changed inside a phrase (沈 in 沈沒); not every
+    character of such a phrase, or common names (李, 明) would all take the slow call.
+    """
     dictionary = Path(opencc.__file__).parent / "dictionary"
     chars: set[str] = set()
     for file in ("TSCharacters.txt", "TSPhrases.txt"):
         for line in (dictionary / file).read_text(encoding="utf-8").splitlines():
             key, _, targets = line.partition("\t")
-            if targets.split(" ")[0] != key:
+            target = targets.split(" ")[0]
+            if target == key:
+                continue
+            if len(target) == len(key):
+                chars.update(a for a, b in zip(key, target, strict=True) if a != b)
+            else:
                 chars.update(key)
     return frozenset(chars)
 
@@ -152,9 +182,10 @@ def _split_syllables(token: str) -> tuple[str, ...] | None:
 
 
 @lru_cache(maxsize=500_000)
-def _given_pinyin(given: str) -> tuple[str, ...]:
+def _given_pinyin(given: str) -> str:
     # Given names repeat far more than full names (张伟, 王伟, 李伟 share 伟).
-    return tuple(lazy_pinyin(given, style=Style.NORMAL)) if given else ()
+    tokens = lazy_pinyin(given, style=Style.NORMAL) if given else []
+    return " ".join(t.lower() for t in (tok.strip() for tok in tokens) if t)
 
 
 def _han_pinyin(name: str) -> str:
@@ -165,8 +196,9 @@ def _han_pinyin(name: str) -> str:
     compound = len(name) >= 3 and name[:2] in _compound_surnames()
     surname, given = (name[:2], name[2:]) if compound else (name[:1], name[1:])
     surname_py = _surname_pinyin().get(surname) or "".join(lazy_pinyin(surname, style=Style.NORMAL))
-    tokens = [surname_py, *_given_pinyin(given)]
-    return " ".join(t.lower() for t in (tok.strip() for tok in tokens) if t)
+    surname_py = surname_py.strip().lower()
+    given_py = _given_pinyin(given)
+    return f"{surname_py} {given_py}" if surname_py and given_py else surname_py or given_py
 
 
 def _strip_accents(text: str) -> str:
@@ -214,9 +246,13 @@ def _latin_pinyin(tokens: list[str]) -> str:
         parts = _split_syllables(word)
         return " ".join(parts) if parts else word
     given: list[str] = []
-    for word in words[1:]:
-        parts = _split_syllables(word)
-        given.extend(parts if parts else [word])
+    for token in tokens[1:]:
+        # An apostrophe or hyphen already marks a syllable boundary (Xi'an, Xiao-Ming).
+        for piece in re.split(r"['\-]", token.lower()):
+            word = re.sub(r"[^a-z]", "", piece)
+            if word:
+                parts = _split_syllables(word)
+                given.extend(parts if parts else [word])
     return " ".join([words[0], *given])
 
 
@@ -229,6 +265,10 @@ def _compound_pinyin() -> tuple[str, ...]:
 
 def _standardize_one(raw: str) -> tuple[str | None, str | None, str | None, bool, bool, bool]:
     """(name, pinyin, script, title_removed, traditional, reordered) for one cleaned name."""
+    if _ALL_HAN.fullmatch(raw):  # nearly every name: characters only, nothing to clean
+        name = _HAN_TITLES.sub("", raw) or raw
+        simplified = _to_simplified(name)
+        return simplified, _han_pinyin(simplified), "han", name != raw, simplified != name, False
     has_han = bool(_HAN_RE.search(raw))
     if not has_han:
         # Tone marks (Zhāng Wěi) are latin letters too; stripped only without characters
@@ -239,7 +279,8 @@ def _standardize_one(raw: str) -> tuple[str | None, str | None, str | None, bool
     if not (has_han or has_latin or has_other):
         return None, None, None, False, False, False
     if has_han and not has_latin and not has_other:
-        compact = re.sub(r"\s+", "", raw)
+        squeezed = _DOT_BETWEEN_HAN.sub("·", _SPACES.sub("", raw))
+        compact = _DOT_RUN.sub("·", _HAN_STRAY.sub("", squeezed)).strip("·")
         name = _HAN_TITLES.sub("", compact) or compact
         simplified = _to_simplified(name)
         return (
@@ -252,52 +293,67 @@ def _standardize_one(raw: str) -> tuple[str | None, str | None, str | None, bool
         )
     if has_latin and not has_han and not has_other:
         untitled = _LATIN_TITLES.sub("", raw) or raw
-        tokens, reordered = _order_latin(untitled)
+        titled = untitled != raw
+        untitled = _LATIN_LOOSE_MARK.sub(" ", _LATIN_STRAY.sub(" ", untitled))
+        tokens, reordered = _order_latin(" ".join(untitled.split()))
         name = " ".join(t.upper() for t in tokens)
         return (
             name or None,
             _latin_pinyin(tokens) or None,
             "latin",
-            untitled != raw,
+            titled,
             False,
             reordered,
         )
     # Mixed: drop the spaces touching a character, keep those between latin words.
-    compact = re.sub(rf"\s*([{_HAN}·])\s*", r"\1", raw)
+    dotted = _DOT_BETWEEN_LETTERS.sub("·", raw)
+    cleaned = " ".join(_LATIN_LOOSE_MARK.sub(" ", _MIXED_STRAY.sub(" ", dotted)).split())
+    compact = _SPACE_AROUND_HAN.sub(r"\1", cleaned)
     simplified = _to_simplified(compact)
     tokens = lazy_pinyin(simplified, style=Style.NORMAL)
-    pinyin = " ".join(w for t in tokens for w in re.split(r"[\s·]+", t.lower()) if w)
+    pinyin = " ".join(w for t in tokens for w in _MIXED_PINYIN_SPLIT.split(t.lower()) if w)
     return simplified.upper(), pinyin or None, "mixed", False, simplified != compact, False
 
 
+NAME_COLUMNS = (
+    "name",
+    "name_pinyin",
+    "name_script",
+    "name_title_removed",
+    "name_traditional",
+    "name_reordered",
+    "name_is_junk",
+    "name_is_org",
+)
+_FLAGS = NAME_COLUMNS[3:]
+
+
+NameRow = tuple[str | None, str | None, str | None, bool, bool, bool, bool, bool]
+
+
+@lru_cache(maxsize=1 << 18)
+def _standardize_name(raw: str) -> NameRow:
+    """One distinct name's row of NAME_COLUMNS.
+
+    Cached across calls: the sources of one run share most of their names, so the second and
+    third source cost little more than the distinct names they add.
+    """
+    text = _SPACES.sub(" ", _ANNOTATION.sub("", normalize("NFKC", raw)).strip())
+    squeezed = text.replace(" ", "")
+    junk = bool(
+        _JUNK_RE.search(text)
+        or squeezed.upper() in _PLACEHOLDERS
+        or (squeezed and _NO_LETTERS_RE.match(squeezed))
+        or _REPEATED_RE.match(squeezed)
+    )
+    org = not junk and bool(_ORG_RE.search(text))
+    return (*_standardize_one(text), junk, org)
+
+
 def _standardize_unique(names: pd.Series) -> pd.DataFrame:
-    text = nfkc(names).str.replace(_MIDDLE_DOTS, "·", regex=True)
-    text = text.str.replace(_ANNOTATION, "", regex=True).str.strip()
-    text = text.str.replace(r"\s+", " ", regex=True)
-    squeezed = text.str.replace(" ", "", regex=False)
-    junk = (
-        text.str.contains(_JUNK_RE, na=False)
-        | squeezed.str.upper().isin(_PLACEHOLDERS)
-        | (squeezed.str.len() > 0) & squeezed.str.match(_NO_LETTERS_RE, na=False)
-        | squeezed.str.match(_REPEATED_RE, na=False)
-    )
-    org = text.str.contains(_ORG_RE, na=False)
-    rows = [_standardize_one(t) for t in text.fillna("")]
-    out = pd.DataFrame(
-        rows,
-        index=names.index,
-        columns=[
-            "name",
-            "name_pinyin",
-            "name_script",
-            "name_title_removed",
-            "name_traditional",
-            "name_reordered",
-        ],
-    )
-    out["name_is_junk"] = junk.astype(bool)
-    out["name_is_org"] = (org & ~junk).astype(bool)
-    return out
+    rows = [_standardize_name(name) for name in names.to_numpy(dtype=object)]
+    out = pd.DataFrame(rows, index=names.index, columns=list(NAME_COLUMNS))
+    return out.astype(dict.fromkeys(_FLAGS, bool))
 
 
 def standardize_names(values: pd.Series) -> pd.DataFrame:

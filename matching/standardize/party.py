@@ -21,11 +21,26 @@ import numpy as np
 import pandas as pd
 
 from matching.standardize import rules
-from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques, set_null
+from matching.standardize._text import (
+    arrow,
+    as_text,
+    flag,
+    is_none,
+    nfkc,
+    none_for_missing,
+    none_if_nan,
+    on_uniques,
+)
 from matching.standardize.addresses import parse_addresses
 from matching.standardize.dates import parse_dates
 from matching.standardize.emails import normalize_emails
-from matching.standardize.ids import clean_document_numbers, normalize_resident_ids
+from matching.standardize.ids import (
+    RESIDENT_ID,
+    UNMISTAKABLE_SHAPE,
+    clean_with_arrow,
+    normalize_cleaned,
+    shape_types,
+)
 from matching.standardize.names import standardize_names
 from matching.standardize.phones import normalize_phones
 
@@ -93,7 +108,6 @@ _DEFAULT_GENDER_CODES = {
     "MALE": "M",
     "FEMALE": "F",
 }
-_RESIDENT_ID_SHAPE = r"\d{15}|\d{17}[\dX]"
 
 
 @dataclass(frozen=True)
@@ -149,31 +163,55 @@ def _column(raw: pd.DataFrame, source: SourceMapping, canonical: str) -> pd.Seri
 
 
 def _identity(raw: pd.DataFrame, source: SourceMapping, now: pd.Timestamp) -> pd.DataFrame:
-    """id_type, id_number, id_valid, id_issue, id_birth_date, id_gender and id_type_unknown."""
-    documents = clean_document_numbers(_column(raw, source, "id_number"))
-    type_text = as_text(_column(raw, source, "id_type")).str.strip()
-    codes = {str(k).strip(): v for k, v in (source.id_type_codes or {}).items()}
-    id_type = type_text.map(codes) if codes else pd.Series(None, index=raw.index, dtype=object)
-    unknown_type = type_text.notna() & id_type.isna()
-    id_type = id_type.where(~unknown_type, "other")
-    if source.default_id_type is not None:
-        id_type = id_type.fillna(source.default_id_type)
-    # No type given nor configured: the number's shape decides.
-    looks_resident = documents.str.fullmatch(_RESIDENT_ID_SHAPE, na=False)
-    shape_type = pd.Series(
-        np.where(looks_resident, "resident_id", "other"), index=raw.index, dtype=object
-    )
-    id_type = set_null(id_type.fillna(shape_type), documents.isna())
+    """id_type, id_number, id_valid, id_issue, id_birth_date, id_gender, id_type_unknown and
+    id_type_corrected.
 
-    checked = normalize_resident_ids(documents, now=now)  # cleaning again is a no-op pass
-    other_document = documents.notna() & (id_type != "resident_id")
-    checked.loc[other_document, "id_number"] = documents[other_document]
-    checked.loc[other_document, "id_valid"] = False
-    checked.loc[other_document, "id_issue"] = "not_resident_id"
-    checked.loc[other_document, "id_birth_date"] = pd.NaT
-    checked.loc[other_document, "id_gender"] = None
-    checked["id_type"] = none_if_nan(id_type)
-    checked["id_type_unknown"] = unknown_type & documents.notna()
+    The type is the row's code (`id_type_codes`; an unknown code is `other`), else the
+    source's `default_id_type`, else the number's shape. A resident ID by code or default
+    whose number no resident ID can be (`UNMISTAKABLE_SHAPE`: 810000…, 9…, E12345678,
+    H12345678…) is the document its shape says, and counted as corrected.
+    """
+    documents, text = clean_with_arrow(_column(raw, source, "id_number"))
+    number = documents.to_numpy(dtype=object)
+    present = ~is_none(number)
+    type_text = as_text(_column(raw, source, "id_type"), strip=True)
+    typed = ~is_none(type_text.to_numpy(dtype=object))
+    codes = {str(k).strip(): v for k, v in (source.id_type_codes or {}).items()}
+    id_type = np.full(len(number), None, dtype=object)
+    if codes and typed.any():
+        id_type = none_for_missing(type_text.map(codes).to_numpy(dtype=object))
+    unknown_type = typed & is_none(id_type)
+    id_type[unknown_type] = "other"
+    if source.default_id_type is not None:
+        id_type[is_none(id_type)] = source.default_id_type
+    shape_type = shape_types(number, text)
+    id_type = np.where(is_none(id_type), shape_type, id_type)
+    id_type[~present] = None
+
+    claimed = np.flatnonzero(
+        (id_type == RESIDENT_ID) & ~is_none(shape_type) & (shape_type != RESIDENT_ID)
+    )
+    corrected = np.zeros(len(number), dtype=bool)
+    corrected[claimed] = flag(arrow(documents.iloc[claimed]).str.fullmatch(UNMISTAKABLE_SHAPE))
+    id_type[corrected] = shape_type[corrected]
+
+    checked = normalize_cleaned(documents, text, now.normalize())
+    other = present & (id_type != RESIDENT_ID)
+    if other.any():
+        rows = np.flatnonzero(other)
+        for column, value in (
+            ("id_number", number[rows]),
+            ("id_valid", False),
+            ("id_issue", "not_resident_id"),
+            ("id_birth_date", np.datetime64("NaT")),
+            ("id_gender", None),
+        ):
+            array = checked[column].to_numpy().copy()
+            array[rows] = value
+            checked[column] = array
+    checked["id_type"] = id_type
+    checked["id_type_unknown"] = unknown_type & present
+    checked["id_type_corrected"] = corrected
     return checked
 
 
@@ -188,9 +226,8 @@ def _genders(values: pd.Series, gender_codes: dict[str, str] | None) -> pd.DataF
     return on_uniques(as_text(values), decode)
 
 
-def _superseded(key: pd.Series, updated: pd.Series) -> pd.Series:
+def _superseded(key: pd.Series, updated: pd.Series, repeated: pd.Series) -> pd.Series:
     """True for rows whose key repeats and that are not the most recently updated version."""
-    repeated = key.notna() & key.duplicated(keep=False)
     frame = pd.DataFrame(
         {"key": key[repeated], "updated": updated[repeated], "position": np.flatnonzero(repeated)}
     ).sort_values(["updated", "position"], na_position="first")
@@ -220,10 +257,10 @@ def _reasons(
     name_raw: pd.Series,
     updated: pd.Series,
     superseded: pd.Series,
+    repeated: pd.Series,
     source: SourceMapping,
 ) -> list[str]:
     """A sentence per quarantined row (`rule_of_row` holds only those rows)."""
-    repeated = key.notna() & key.duplicated(keep=False)
     counts = key[repeated].value_counts()
     latest = repeated & ~superseded
     kept_updated = pd.Series(updated[latest].to_numpy(), index=key[latest].to_numpy())
@@ -251,14 +288,19 @@ def _reasons(
     return out
 
 
-def _typed(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    out = frame[list(columns)].reset_index(drop=True)
-    for column, dtype in columns.items():
-        if dtype == "object":
-            out[column] = none_if_nan(out[column])
+def _frame(columns: Mapping[str, Any], rows: np.ndarray, dtypes: dict[str, str]) -> pd.DataFrame:
+    """The given rows of each column (a Series on the raw index, or a scalar), typed by
+    `dtypes`: one take per column, object columns holding None (not NaN)."""
+    out: dict[str, np.ndarray] = {}
+    for name, dtype in dtypes.items():
+        value = columns[name]
+        if isinstance(value, pd.Series):
+            taken = value.to_numpy(dtype=object if dtype == "object" else None)[rows]
         else:
-            out[column] = out[column].astype(np.dtype(dtype))
-    return out
+            taken = np.full(len(rows), value, dtype=object if dtype == "object" else None)
+        out[name] = none_for_missing(taken) if dtype == "object" else taken.astype(dtype)
+    # Fresh arrays, in `dtypes` order: no copy into one 2-D block (3x the time of the takes).
+    return pd.DataFrame(out, copy=False)
 
 
 def standardize_source(
@@ -280,7 +322,7 @@ def standardize_source(
     if source.key_column not in raw.columns:
         raise KeyError(f"{source.source_system}: key column {source.key_column!r} not in raw")
 
-    key = as_text(raw[source.key_column]).str.strip()
+    key = as_text(raw[source.key_column], strip=True)
     updated = parse_dates(_column(raw, source, "updated_at"), kind="timestamp", now=now)
     names = standardize_names(_column(raw, source, "name"))
     ids = _identity(raw, source, now)
@@ -310,7 +352,8 @@ def standardize_source(
         phone_other = phone_other.where(phone_other.notna(), more)
 
     # --- quarantine: first rule that applies ---------------------------------------------
-    superseded = _superseded(key, updated["value"])
+    repeated = key.notna() & key.duplicated(keep=False)
+    superseded = _superseded(key, updated["value"], repeated)
     usable_id = ids["id_valid"] | (ids["id_issue"] == "not_resident_id") | mobile.notna()
     conditions = {
         rules.MISSING_KEY.id: key.isna(),
@@ -319,21 +362,25 @@ def standardize_source(
         rules.ORGANIZATION_NAME.id: names["name_is_org"],
         rules.NO_NAME_NO_ID.id: names["name"].isna() & ~usable_id,
     }
-    rule_of_row = pd.Series(None, index=raw.index, dtype=object)
+    first_rule = np.full(len(raw), None, dtype=object)
+    decided = np.zeros(len(raw), dtype=bool)
     for rule in rules.QUARANTINE_ORDER:
-        rule_of_row[rule_of_row.isna() & conditions[rule.id]] = rule.id
-    quarantined = rule_of_row.notna()
+        hit = conditions[rule.id].to_numpy(dtype=bool) & ~decided
+        first_rule[hit] = rule.id
+        decided |= hit
+    rule_of_row = pd.Series(first_rule, index=raw.index, dtype=object)
+    quarantined = pd.Series(decided, index=raw.index)
     kept = ~quarantined
 
-    row_batch = (
-        as_text(raw["_batch_id"])
-        if "_batch_id" in raw.columns
-        else pd.Series(None, index=raw.index, dtype=object)
-    )
-    row_batch = row_batch.where(row_batch.notna(), batch_id)
+    if "_batch_id" in raw.columns:  # one or a few batches: decoded once per distinct value
+        codes, batches = pd.factorize(raw["_batch_id"], use_na_sentinel=True)
+        decoded = [*as_text(pd.Series(batches, dtype=object)).fillna(batch_id), batch_id]
+        row_batch = pd.Series(np.array(decoded, dtype=object)[codes], index=raw.index)
+    else:
+        row_batch = pd.Series(batch_id, index=raw.index, dtype=object)
     name_raw = none_if_nan(_column(raw, source, "name"))
 
-    records = pd.DataFrame(
+    records = _frame(
         {
             "record_key": source.source_system + ":" + key,
             "source_system": source.source_system,
@@ -346,14 +393,14 @@ def standardize_source(
             "name_script": names["name_script"],
             "id_type": ids["id_type"],
             "id_number": ids["id_number"],
-            "id_valid": ids["id_valid"].astype(bool),
+            "id_valid": ids["id_valid"],
             "id_issue": ids["id_issue"],
             "birth_date": birth_date.dt.normalize(),
             "gender": gender,
             "mobile": mobile,
             "phone_other": phone_other,
             "email": emails["email"],
-            "address_raw": none_if_nan(_column(raw, source, "address")),
+            "address_raw": _column(raw, source, "address"),
             "address": addresses["address"],
             "province": addresses["province"],
             "city": addresses["city"],
@@ -361,23 +408,34 @@ def standardize_source(
             "adcode": addresses["adcode"],
             "source_trust": source.trust_rank,
         },
-        index=raw.index,
-    )[kept]
+        np.flatnonzero(kept.to_numpy()),
+        PARTY_COLUMNS,
+    )
 
-    q_index = rule_of_row.index[quarantined]
-    quarantine = pd.DataFrame(
+    q_rows = np.flatnonzero(decided)
+    q_index = rule_of_row.index[q_rows]
+    quarantine = _frame(
         {
             "source_system": source.source_system,
-            "source_record_id": key[q_index],
-            "batch_id": row_batch[q_index],
-            "rule": rule_of_row[q_index],
-            "reason": _reasons(
-                rule_of_row[q_index], key, name_raw, updated["value"], superseded, source
+            "source_record_id": key.iloc[q_rows],
+            "batch_id": row_batch.iloc[q_rows],
+            "rule": rule_of_row.iloc[q_rows],
+            "reason": pd.Series(
+                _reasons(
+                    rule_of_row[q_index],
+                    key,
+                    name_raw,
+                    updated["value"],
+                    superseded,
+                    repeated,
+                    source,
+                )
             ),
-            "raw_payload": _payloads(raw.loc[q_index]),
-            "quarantined_at": pd.Series(now, index=q_index, dtype="datetime64[ns]"),
+            "raw_payload": pd.Series(_payloads(raw.loc[q_index])),
+            "quarantined_at": now,
         },
-        index=q_index,
+        np.arange(len(q_rows)),
+        QUARANTINE_COLUMNS,
     )
 
     # --- issue counts: field rules over the records kept, quarantine rules over all -------
@@ -388,6 +446,7 @@ def standardize_source(
         rules.NAME_TRADITIONAL: names["name_traditional"],
         rules.NAME_REORDERED: names["name_reordered"],
         rules.ID_TYPE_UNKNOWN: ids["id_type_unknown"],
+        rules.ID_TYPE_CORRECTED: ids["id_type_corrected"],
         rules.BIRTH_DATE_MISSING: birth_date.isna(),
         rules.BIRTH_DATE_UNPARSEABLE: births["issue"] == "unparseable",
         rules.BIRTH_DATE_IMPOSSIBLE: births["issue"] == "impossible",
@@ -417,13 +476,9 @@ def standardize_source(
         field_issues[rule] = ids["id_issue"] == code
 
     issue_counts = {rule.id: 0 for rule in rules.RULES}
-    for rule, hit in field_issues.items():
-        issue_counts[rule.id] = int((hit.astype(bool) & kept).sum())
+    for rule, flagged in field_issues.items():
+        issue_counts[rule.id] = int((flagged.astype(bool) & kept).sum())
     for rule in rules.QUARANTINE_ORDER:
         issue_counts[rule.id] = int((rule_of_row == rule.id).sum())
 
-    return StandardizeResult(
-        records=_typed(records, PARTY_COLUMNS),
-        quarantine=_typed(quarantine, QUARANTINE_COLUMNS),
-        issue_counts=issue_counts,
-    )
+    return StandardizeResult(records=records, quarantine=quarantine, issue_counts=issue_counts)

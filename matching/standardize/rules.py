@@ -198,8 +198,9 @@ ID_NOT_RESIDENT_ID = _rule(
     "id_not_resident_id",
     "id_number",
     "validity",
-    "The document is not a resident ID (passport, other), so it cannot be verified; kept "
-    "upper-cased without spaces, id_valid false.",
+    "The document is not a resident ID (passport, HK/Macao or Taiwan travel permit, HK/Macao/"
+    "Taiwan residence permit, foreign permanent residence card, other), so it cannot be "
+    "verified; kept upper-cased without spaces, id_valid false.",
     "e 1234 5678 (passport)",
     "E12345678, id_issue not_resident_id",
 )
@@ -210,6 +211,17 @@ ID_TYPE_UNKNOWN = _rule(
     "The source's document type code is not in `id_type_codes`.",
     "cert_type='99'",
     "id_type other",
+)
+ID_TYPE_CORRECTED = _rule(
+    "id_type_corrected",
+    "id_type",
+    "consistency",
+    "The source's type code (or its default) says resident ID, but no resident ID has this "
+    "number's shape: an HK/Macao/Taiwan residence permit (810000/820000/830000…), a foreign "
+    "permanent residence card (9…, or 3 letters + 12 digits), an HK/Macao permit (H/M + 8 or "
+    "10 digits) or a passport (E12345678); the shape's type is taken.",
+    "cert_type='01', cert_no='810000199001011230'",
+    "id_type hmt_residence_permit, id_issue not_resident_id",
 )
 
 # --- birth date and gender ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from connectors.simulated import NoiseConfig, idcards, places, schema, simulate
@@ -41,6 +42,7 @@ def load(out: Path) -> dict[str, pd.DataFrame]:
             out / schema.CRM_DIR / f"{table}.csv", encoding="gbk", dtype=str, keep_default_na=False
         )
     tables["ground_truth"] = pd.read_parquet(out / schema.GROUND_TRUTH_FILE)
+    tables["people"] = pd.read_parquet(out / schema.PEOPLE_FILE)
     return tables
 
 
@@ -163,6 +165,79 @@ def test_manifest_records_seed_size_as_of_noise_and_row_counts(
 
 
 # Ground truth -----------------------------------------------------------------------------
+
+
+PEOPLE_COLUMNS = {
+    "person_id": "string",
+    "name": "string",
+    "name_pinyin": "string",
+    "id_number": "string",
+    "birth_date": "date32[day]",
+    "gender": "string",
+    "mobile": "string",
+    "address": "string",
+    "household_id": "string",
+    "twin_person_id": "string",
+}
+
+
+def test_people_file_has_one_typed_row_per_person_and_is_in_the_manifest(
+    out: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    people = tables["people"]
+    schema_ = pq.read_schema(out / schema.PEOPLE_FILE)
+    assert {f.name: str(f.type) for f in schema_} == PEOPLE_COLUMNS
+    assert list(people.columns) == list(PEOPLE_COLUMNS)
+    assert len(people) == PEOPLE and people["person_id"].is_unique
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"]["people"] == "people.parquet"
+    assert people[["person_id", "name", "name_pinyin", "id_number"]].notna().all().all()
+    assert people[["birth_date", "gender", "mobile", "address"]].notna().all().all()
+
+
+def test_every_ground_truth_person_is_in_people(tables: dict[str, pd.DataFrame]) -> None:
+    truth = tables["ground_truth"]["person_id"].dropna()
+    assert set(truth) <= set(tables["people"]["person_id"])
+
+
+def test_true_attributes_agree_with_each_other(tables: dict[str, pd.DataFrame]) -> None:
+    people = tables["people"]
+    assert people["id_number"].map(idcards.is_valid).all()
+    births = pd.to_datetime(people["birth_date"]).dt.strftime("%Y%m%d")
+    assert (people["id_number"].str[6:14] == births).all()
+    odd = people["id_number"].str[16].astype(int) % 2 == 1
+    assert (people["gender"] == np.where(odd, "M", "F")).all()
+    assert people["mobile"].str.fullmatch(r"1[3-9]\d{9}").all()
+    # Full address form: province, city (unless a municipality), district, street.
+    assert people["address"].str.match(r"(河北省|北京市|天津市|山西省|山东省|河南省)").all()
+    # The standardizer's pinyin form: lower case, one syllable per character after the
+    # surname (compound surnames are one token).
+    assert people["name_pinyin"].str.fullmatch(r"[a-z]+( [a-z]+)+").all()
+    tokens = people["name_pinyin"].str.count(" ") + 1
+    compound = people["name"].str[:2].isin(["欧阳", "上官", "司马", "诸葛", "司徒", "皇甫"])
+    assert (tokens == people["name"].str.len() - compound.astype(int)).all()
+
+
+def test_twins_point_at_each_other_and_share_a_household(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    people = tables["people"].set_index("person_id")
+    twins = people[people["twin_person_id"].notna()]
+    assert len(twins) >= 2
+    other = people.loc[twins["twin_person_id"]]
+    assert (other["twin_person_id"].to_numpy() == twins.index.to_numpy()).all()
+    assert (other["birth_date"].to_numpy() == twins["birth_date"].to_numpy()).all()
+    assert (other["household_id"].to_numpy() == twins["household_id"].to_numpy()).all()
+    assert (other["address"].to_numpy() == twins["address"].to_numpy()).all()
+    assert twins["household_id"].notna().all()
+
+
+def test_households_in_people_share_an_address(tables: dict[str, pd.DataFrame]) -> None:
+    people = tables["people"]
+    members = people[people["household_id"].notna()].groupby("household_id")
+    assert members["address"].nunique().eq(1).all()
+    assert members.size().between(2, 4).all()
+    assert people["household_id"].isna().mean() > 0.8
 
 
 def test_ground_truth_has_every_customer_row_of_every_system_and_no_other_key(

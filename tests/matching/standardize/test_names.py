@@ -141,3 +141,98 @@ def test_blank_name_is_null():
 def test_result_keeps_the_input_index():
     out = standardize_names(pd.Series(["张伟", "张伟"], index=[7, 3]))
     assert list(out.index) == [7, 3]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "阿卜杜·热合曼",  # U+00B7, the standard middle dot
+        "阿卜杜・热合曼",  # U+30FB katakana middle dot
+        "阿卜杜•热合曼",  # U+2022 bullet
+        "阿卜杜‧热合曼",  # U+2027 hyphenation point
+        "阿卜杜･热合曼",  # U+FF65 half-width katakana middle dot
+        "阿卜杜.热合曼",  # ASCII full stop
+        "阿卜杜．热合曼",  # full-width full stop
+        "阿卜杜 · 热合曼",  # spaces around the dot
+        "阿卜杜··热合曼",  # a doubled dot
+    ],
+)
+def test_every_middle_dot_variant_between_characters_becomes_the_middle_dot(written):
+    row = one(written)
+    assert (row["name"], row["name_pinyin"], row["name_script"]) == (
+        "阿卜杜·热合曼",
+        "a bo du re he man",
+        "han",
+    )
+
+
+def test_foreign_name_in_characters_keeps_its_dot():
+    assert one("玛丽•居里")["name"] == "玛丽·居里"
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("张伟。", "张伟"),
+        ("“王芳”", "王芳"),
+        ("张,伟", "张伟"),
+        ("张-伟!", "张伟"),
+        ("·李娜·", "李娜"),  # a dot not between two characters is stray
+        ("李娜女士。", "李娜"),  # punctuation after the title does not hide the title
+    ],
+)
+def test_stray_punctuation_is_removed_from_han_names(written, name):
+    assert one(written)["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("written", "name", "pinyin"),
+    [
+        ("Zhang Wei.", "ZHANG WEI", "zhang wei"),
+        ("ZHANG/WEI", "ZHANG WEI", "zhang wei"),
+        ("'Zhang Wei'", "ZHANG WEI", "zhang wei"),
+        ("Xiao-Ming Zhang", "ZHANG XIAO-MING", "zhang xiao ming"),  # a hyphen stays
+        ("Xi'an Zhang", "ZHANG XI'AN", "zhang xi an"),  # and marks a syllable boundary
+    ],
+)
+def test_latin_names_lose_stray_punctuation_but_keep_hyphen_and_apostrophe(written, name, pinyin):
+    row = one(written)
+    assert (row["name"], row["name_pinyin"]) == (name, pinyin)
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [("Mr. Zhang Wei", "ZHANG WEI"), ("MRS LI NA", "LI NA"), ("Dr Wang Fang", "WANG FANG")],
+)
+def test_latin_courtesy_titles_are_removed_and_flagged(written, name):
+    row = one(written)
+    assert (row["name"], row["name_title_removed"]) == (name, True)
+
+
+@pytest.mark.parametrize("title", ["夫人", "太太"])
+def test_married_titles_are_removed(title):
+    assert one(f"王芳{title}")["name"] == "王芳"
+
+
+@pytest.mark.parametrize(
+    ("written", "name", "pinyin"),
+    [
+        ("歐陽婧", "欧阳婧", "ouyang jing"),  # traditional compound surname
+        ("上官婉儿", "上官婉儿", "shangguan wan er"),
+        ("司马懿", "司马懿", "sima yi"),
+        ("诸葛亮", "诸葛亮", "zhuge liang"),
+        ("司徒雷登", "司徒雷登", "situ lei deng"),
+    ],
+)
+def test_compound_surnames_stay_one_pinyin_token(written, name, pinyin):
+    row = one(written)
+    assert (row["name"], row["name_pinyin"]) == (name, pinyin)
+
+
+@pytest.mark.parametrize("written", ["OUYANG JING", "Ouyang Jing", "Jing Ouyang", "Jing OUYANG"])
+def test_compound_surname_in_latin_agrees_with_the_characters_in_every_order(written):
+    assert one(written)["name_pinyin"] == one("欧阳婧")["name_pinyin"] == "ouyang jing"
+
+
+def test_traditional_name_with_polyphonic_surname_takes_the_surname_reading():
+    assert one("曾國藩")["name_pinyin"] == "zeng guo fan"
