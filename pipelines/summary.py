@@ -71,6 +71,15 @@ def print_summary(
                 "review queue (undecided)", _count(store, "select count(*) from mdm.review_queue")
             )
 
+    if store.table_exists("mdm.standardization_accuracy"):
+        accuracy = store.read_table("mdm.standardization_accuracy")
+        print("\nstandardized values equal to the simulated truth (share of records)")
+        for row in accuracy.to_dict("records"):
+            print(
+                f"    {row['field']:<14} {float(row['share_correct']):.4f}"
+                f"   ({float(row['share_correct_of_filled']):.4f} of filled)"
+            )
+
     if store.table_exists("mdm.match_evaluation"):
         evaluation = store.query("select * from mdm.match_evaluation").iloc[0]
         print("\nmatching quality against the simulated ground truth (pairwise)")

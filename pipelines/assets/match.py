@@ -9,6 +9,7 @@ import pandas as pd
 from connectors.warehouse import Warehouse
 from matching import link
 from matching.evaluation import evaluate_clusters
+from matching.standardize import standardization_accuracy
 from matching.stewardship import Constraints, constraints_from_decisions
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
@@ -34,6 +35,7 @@ def steward_constraints(store: Warehouse, ops: OpsStoreResource) -> Constraints:
 
 CLUSTERS = dg.AssetKey(["mdm", "clusters"])
 MATCH_EVALUATION_TABLE = "mdm.match_evaluation"
+ACCURACY_TABLE = "mdm.standardization_accuracy"
 
 
 def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
@@ -96,6 +98,10 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
             scores = evaluate_clusters(result.clusters, truth)
             row = {"run_id": context.run_id, **asdict(scores)}
             tables[MATCH_EVALUATION_TABLE] = pd.DataFrame([row])
+            people_path = truth_path.with_name("people.parquet")
+            if people_path.exists():
+                accuracy = standardization_accuracy(records, truth, pd.read_parquet(people_path))
+                tables[ACCURACY_TABLE] = accuracy.assign(run_id=context.run_id)
             evaluation_metadata = {
                 "pairwise_precision": dg.MetadataValue.float(float(scores.precision)),
                 "pairwise_recall": dg.MetadataValue.float(float(scores.recall)),
