@@ -153,6 +153,7 @@ def synthesize_party_records(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
     id_missing = rng.random(m) < 0.08
     id_number[id_missing] = None
     id_valid[id_missing] = False
+    id_issue = np.where(id_missing, "missing", np.where(id_typo, "bad_check_digit", None))
 
     birth_values = birth_rec.to_numpy().copy()
     swap = (rng.random(m) < 0.03) & np.asarray(birth_rec.day <= 12)
@@ -190,6 +191,7 @@ def synthesize_party_records(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
             "name_pinyin": name_pinyin,
             "id_number": id_number,
             "id_valid": id_valid,
+            "id_issue": id_issue.astype(object),
             "birth_date": birth_values,
             "gender": gender,
             "mobile": mobile_text,
@@ -243,7 +245,15 @@ def main(argv: list[str] | None = None) -> None:
     timed("compare (warm)", start)
 
     start = time.perf_counter()
-    model = train(prepared, config, gammas, columns=columns, seed=args.seed, workers=args.workers)
+    model = train(
+        prepared,
+        config,
+        gammas,
+        pairs=pairs,
+        columns=columns,
+        seed=args.seed,
+        workers=args.workers,
+    )
     timed("train (u sample + EM)", start)
 
     start = time.perf_counter()

@@ -345,7 +345,9 @@ def _typed_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """psycopg2 returns datetimes as objects; make them datetime64 like DuckDB's frames."""
     for name in frame.columns:
         column = frame[name]
-        if column.dtype == object and len(column.dropna()):
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            frame[name] = column.astype("datetime64[us]")
+        elif column.dtype == object and len(column.dropna()):
             sample = column.dropna().iloc[0]
             if isinstance(sample, datetime) or type(sample) is date:
                 # Microseconds, as DuckDB returns them, so frames compare across warehouses.

@@ -29,9 +29,11 @@ from matching.engine import (
 )
 from matching.evaluation import (
     PairwiseScores,
+    SimulatedEvaluation,
     blocking_recall,
     evaluate_clusters,
     evaluate_pairs,
+    evaluate_simulated,
 )
 from matching.model import FellegiSunterModel
 
@@ -57,6 +59,7 @@ __all__ = [
     "LinkResult",
     "MatchingConfig",
     "PairwiseScores",
+    "SimulatedEvaluation",
     "SkippedBlock",
     "SourceMapping",
     "StandardizeResult",
@@ -68,6 +71,7 @@ __all__ = [
     "decide",
     "evaluate_clusters",
     "evaluate_pairs",
+    "evaluate_simulated",
     "link",
     "predict",
     "rule_catalogue",

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matching.comparison import RecordColumns
 from matching.config import BlockingRule, MatchingConfig
@@ -49,20 +51,32 @@ class BlockingReport:
         return 1.0 - self.total_pairs / self.comparable_pairs
 
 
-def prepare_records(records: pd.DataFrame, config: MatchingConfig) -> pd.DataFrame:
-    """Records sorted by `record_key` with a fresh RangeIndex; checks the needed columns."""
+def prepare_records(
+    records: pd.DataFrame, config: MatchingConfig, *, only_needed: bool = False
+) -> pd.DataFrame:
+    """Records sorted by `record_key` with a fresh RangeIndex; checks the needed columns.
+
+    With `only_needed`, just `record_key` and the columns the config uses are kept (less to
+    reorder; `link` does this, as it returns no records).
+    """
     needed = ["record_key", *config.required_columns]
     missing = [c for c in needed if c not in records.columns]
     if missing:
         raise ValueError(f"records lack the columns the matching config uses: {missing}")
-    if records["record_key"].isna().any():
-        raise ValueError("records have a null record_key")
+    if only_needed:
+        records = records[needed]
     keys = records["record_key"]
+    if keys.isna().any():
+        raise ValueError("records have a null record_key")
     if not (keys.is_monotonic_increasing and records.index.equals(pd.RangeIndex(len(records)))):
-        records = records.sort_values("record_key", kind="stable").reset_index(drop=True)
-    if records["record_key"].duplicated().any():
-        dupes = records.loc[records["record_key"].duplicated(), "record_key"].head(5).tolist()
-        raise ValueError(f"record_key is not unique, e.g. {dupes}")
+        # Arrow's sort of strings is several times faster than NumPy's on object arrays; the
+        # order is the same (UTF-8 bytes sort like code points) and stable.
+        order = pc.sort_indices(pa.array(keys.to_numpy(dtype=object), type=pa.string()))
+        records = records.take(order.to_numpy()).reset_index(drop=True)
+    sorted_keys = records["record_key"].to_numpy(dtype=object)
+    repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
+    if len(repeated):
+        raise ValueError(f"record_key is not unique, e.g. {sorted_keys[repeated[:5]].tolist()}")
     return records
 
 
@@ -99,14 +113,41 @@ def _rule_pairs(
             key,
             size,
         )
-    # Singleton blocks make no pairs; dropping them first keeps the merge small.
+    # Singleton blocks make no pairs; dropping them first keeps the work small.
     keep = (sizes[block] >= 2) & (sizes[block] <= max_block_size)
-    frame = pd.DataFrame({"block": block[keep], "idx": positions[keep]})
-    merged = frame.merge(frame, on="block", suffixes=("_l", "_r"))
-    left = merged["idx_l"].to_numpy()
-    right = merged["idx_r"].to_numpy()
-    forward = left < right
-    return left[forward], right[forward]
+    return within_block_pairs(block[keep], positions[keep])
+
+
+def within_block_pairs(block: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (l < r) of `positions` sharing a `block` value, without a merge.
+
+    Sorted by (block, position), the members of a block are a run; the pairs at distance d
+    within runs are (k, k + d) where the block at k + d is still the same. Each pass keeps
+    only the members of runs longer than d, so the work is about the number of pairs (runs
+    are at most max_block_size long).
+    """
+    if len(block) < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    # Stable: positions come in increasing order, so each run stays sorted by position.
+    order = np.argsort(block, kind="stable")
+    if len(positions) > 1 and not (np.diff(positions) > 0).all():
+        order = np.lexsort((positions, block))
+    block = block[order]
+    positions = positions[order].astype(np.int64)
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    starts = np.arange(len(block) - 1)
+    distance = 1
+    while len(starts):
+        ends = starts + distance
+        inside = ends < len(block)
+        starts, ends = starts[inside], ends[inside]
+        same = block[starts] == block[ends]
+        starts, ends = starts[same], ends[same]
+        lefts.append(positions[starts])
+        rights.append(positions[ends])
+        distance += 1
+    return np.concatenate(lefts), np.concatenate(rights)
 
 
 def block_pairs(

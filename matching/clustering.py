@@ -136,12 +136,35 @@ def cluster_records(
         index = pd.Index(keys)
     if not index.is_unique:
         raise ValueError("record_keys are not unique")
-    n = len(keys)
-
     edge_pairs, known = _positions(index, edges, "edges")
     edge_weights = edges["match_weight"].to_numpy(dtype=np.float64)[known]
-    must, _ = _positions(index, must_link, "must_link")
-    cannot, _ = _positions(index, cannot_link, "cannot_link")
+    return cluster_positions(
+        keys,
+        edge_pairs,
+        edge_weights,
+        max_cluster_size=max_cluster_size,
+        must=_positions(index, must_link, "must_link")[0],
+        cannot=_positions(index, cannot_link, "cannot_link")[0],
+    )
+
+
+def cluster_positions(
+    keys: np.ndarray,
+    edge_pairs: np.ndarray,
+    edge_weights: np.ndarray,
+    *,
+    max_cluster_size: int,
+    must: np.ndarray | None = None,
+    cannot: np.ndarray | None = None,
+) -> ClusterResult:
+    """`cluster_records` on record positions: `keys` sorted and unique, pairs as (n, 2) arrays
+    of positions into it (the engine's `idx_l` / `idx_r`, no key lookups)."""
+    n = len(keys)
+    empty = np.empty((0, 2), dtype=np.int64)
+    must = empty if must is None else np.asarray(must, dtype=np.int64).reshape(-1, 2)
+    cannot = empty if cannot is None else np.asarray(cannot, dtype=np.int64).reshape(-1, 2)
+    cannot = np.column_stack([cannot.min(axis=1), cannot.max(axis=1)]) if len(cannot) else empty
+    must = np.column_stack([must.min(axis=1), must.max(axis=1)]) if len(must) else empty
     cannot_codes = _pair_code(cannot, n)
     conflicts: list[tuple[str, str]] = []
     if len(must):
@@ -151,10 +174,12 @@ def cluster_records(
             log.warning("%d pairs are both must-link and cannot-link: kept apart", len(conflicts))
             must = must[~clash]
 
-    all_edges = np.concatenate([edge_pairs, must]).astype(np.int64)
-    all_weights = np.concatenate([edge_weights, np.full(len(must), np.inf)])
-    keep = ~np.isin(_pair_code(all_edges, n), cannot_codes) if len(all_edges) else None
-    if keep is not None:
+    all_edges = np.concatenate([np.asarray(edge_pairs, dtype=np.int64).reshape(-1, 2), must])
+    all_weights = np.concatenate(
+        [np.asarray(edge_weights, dtype=np.float64), np.full(len(must), np.inf)]
+    )
+    if len(all_edges) and len(cannot_codes):
+        keep = ~np.isin(_pair_code(all_edges, n), cannot_codes)
         all_edges, all_weights = all_edges[keep], all_weights[keep]
 
     labels = component_labels(n, all_edges[:, 0], all_edges[:, 1])
@@ -165,8 +190,9 @@ def cluster_records(
     if len(cannot):
         violating = np.unique(labels[cannot[:, 0]][labels[cannot[:, 0]] == labels[cannot[:, 1]]])
         next_label = int(labels.max()) + 1 if n else 0
-        edge_label = labels[all_edges[:, 0]]
-        cannot_label = labels[cannot[:, 0]]
+        if len(violating):
+            edge_label = labels[all_edges[:, 0]]
+            cannot_label = labels[cannot[:, 0]]
         for component in violating:
             nodes = np.flatnonzero(labels == component)
             in_component = edge_label == component

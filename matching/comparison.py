@@ -26,6 +26,17 @@ from matching.config import Comparison, ComparisonLevel
 GAMMA_DTYPE = np.int8
 
 
+def _blank_positions(uniques: pd.Index) -> np.ndarray:
+    """Positions of the values that are empty once whitespace is stripped."""
+    values = uniques.to_numpy(dtype=object)
+    try:
+        # One C-level str method per distinct value: faster than converting them to Arrow.
+        blank = np.fromiter((not v or v.isspace() for v in values), bool, len(values))
+    except AttributeError:  # not all strings: the slow, general way
+        return np.flatnonzero(uniques.astype(str).str.strip() == "")
+    return np.flatnonzero(blank)
+
+
 class RecordColumns:
     """Per-column encodings of the prepared records, computed once and shared by every level.
 
@@ -55,7 +66,7 @@ class RecordColumns:
             uniques = pd.Index(uniques)
             if uniques.dtype == object or pd.api.types.is_string_dtype(uniques.dtype):
                 # Checked on the distinct values, so the cost does not grow with records.
-                blank = np.flatnonzero(uniques.astype(str).str.strip() == "")
+                blank = _blank_positions(uniques)
                 if len(blank):
                     remap = np.arange(len(uniques), dtype=np.int64)
                     remap[blank] = -1
@@ -164,10 +175,11 @@ def level_holds(
         assert level.threshold is not None
         score = _similar(JaroWinkler.similarity, left, right, level.threshold, workers)
         holds[todo] = score >= level.threshold
-    else:  # token_set_ratio: rapidfuzz scores 0-100, the config 0-1
+    else:  # token_set_ratio / token_sort_ratio: rapidfuzz scores 0-100, the config 0-1
         assert level.threshold is not None
         cutoff = level.threshold * 100.0
-        score = _similar(fuzz.token_set_ratio, left, right, cutoff, workers)
+        ratio = fuzz.token_set_ratio if level.kind == "token_set_ratio" else fuzz.token_sort_ratio
+        score = _similar(ratio, left, right, cutoff, workers)
         holds[todo] = score >= cutoff
     return holds
 

@@ -20,6 +20,7 @@ LevelKind = Literal[
     "damerau_levenshtein",
     "jaro_winkler",
     "token_set_ratio",
+    "token_sort_ratio",
     "date_day_month_swap",
 ]
 
@@ -31,6 +32,7 @@ _LEVEL_PARAMETER: dict[str, str | None] = {
     "damerau_levenshtein": "max_distance",
     "jaro_winkler": "threshold",
     "token_set_ratio": "threshold",
+    "token_sort_ratio": "threshold",
     "date_day_month_swap": None,
 }
 
@@ -91,7 +93,7 @@ class ComparisonLevel(_Strict):
                 return f"exact {self.column}"
             case "levenshtein" | "damerau_levenshtein":
                 return f"{self.column} {self.kind} <= {self.max_distance}"
-            case "jaro_winkler" | "token_set_ratio":
+            case "jaro_winkler" | "token_set_ratio" | "token_sort_ratio":
                 return f"{self.column} {self.kind} >= {self.threshold}"
             case _:
                 return f"{self.column} day and month swapped"
@@ -129,6 +131,18 @@ class Comparison(_Strict):
             return "else"
         return self.levels[len(self.levels) - gamma].display_label
 
+    def gamma_of_label(self, label: str) -> int:
+        """Gamma of `else`, `missing` (or `null`) or the level whose `label` is given."""
+        if label in ("missing", "null"):
+            return -1
+        if label == "else":
+            return 0
+        for position, level in enumerate(self.levels):
+            if level.label == label:
+                return self.level_number(position)
+        known = ["missing", "else", *(level.label for level in self.levels if level.label)]
+        raise ValueError(f"comparison {self.name!r} has no level labelled {label!r}: {known}")
+
     def level_number(self, position: int) -> int:
         """Gamma value of the level at `position` in the configured list."""
         return len(self.levels) - position
@@ -142,24 +156,36 @@ class RuleCondition(_Strict):
     """When a deterministic rule holds, all conditions over both records of the pair.
 
     `equal`: every listed column non-null on both sides and equal. `different`: every listed
-    column non-null on both sides and different. `id_valid: true`: both records' `id_valid`
-    is true; `false`: not both.
+    column non-null on both sides and different. `both_missing`: every listed column null on
+    both sides. `id_valid: true`: both records' `id_valid` is true; `false`: not both.
+    `levels`: for each named comparison, the pair's level is one of those listed, by level
+    `label`, `else` (no level held) or `missing` (not comparable: gamma -1, also accepted as
+    the string "null") — e.g. `{name: [else, missing]}`.
     """
 
     equal: list[str] = Field(default_factory=list)
     different: list[str] = Field(default_factory=list)
+    both_missing: list[str] = Field(default_factory=list)
     id_valid: bool | None = None
+    levels: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
-        if not self.equal and not self.different and self.id_valid is None:
-            raise ValueError("a rule condition needs at least one of equal, different, id_valid")
+        if not (self.equal or self.different or self.both_missing or self.levels) and (
+            self.id_valid is None
+        ):
+            raise ValueError(
+                "a rule condition needs one of equal, different, both_missing, id_valid, levels"
+            )
+        for comparison, labels in self.levels.items():
+            if not labels:
+                raise ValueError(f"levels.{comparison}: list at least one level")
         return self
 
     @property
     def columns(self) -> list[str]:
         extra = ["id_valid"] if self.id_valid is not None else []
-        return list(dict.fromkeys([*self.equal, *self.different, *extra]))
+        return list(dict.fromkeys([*self.equal, *self.different, *self.both_missing, *extra]))
 
 
 class DeterministicRule(_Strict):
@@ -209,6 +235,17 @@ class MatchingConfig(_Strict):
         _unique_names(self.blocking_rules, "blocking rule")
         _unique_names(self.comparisons, "comparison")
         _unique_names(self.deterministic_rules, "deterministic rule")
+        return self
+
+    @model_validator(mode="after")
+    def _rule_levels_exist(self) -> Self:
+        comparisons = {c.name: c for c in self.comparisons}
+        for rule in self.deterministic_rules:
+            for name, labels in rule.when.levels.items():
+                if name not in comparisons:
+                    raise ValueError(f"rule {rule.name!r}: no comparison named {name!r}")
+                for label in labels:
+                    comparisons[name].gamma_of_label(label)  # raises if unknown
         return self
 
     @property

@@ -2,14 +2,17 @@
 
 Each step is its own function taking and returning tables, so a pipeline can persist what
 it wants between them (the trained model as JSON, the scored pairs) and rerun one step;
-`link` runs them all. Steps after `candidate_pairs` expect records prepared by it (sorted by
-`record_key`): the pair frames carry `idx_l` / `idx_r`, positions in that order.
+`link` runs them all (and times each stage: `LinkResult.timings`). Steps after
+`candidate_pairs` expect records prepared by it (sorted by `record_key`): the pair frames
+carry `idx_l` / `idx_r`, positions in that order, and later steps work on those positions
+rather than looking record keys up.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,8 +22,9 @@ from matching.blocking import (
     block_pairs,
     comparable_pair_count,
     prepare_records,
+    within_block_pairs,
 )
-from matching.clustering import ClusterResult, cluster_records, component_labels
+from matching.clustering import ClusterResult, cluster_positions, component_labels
 from matching.comparison import GAMMA_DTYPE, RecordColumns, compare_pairs
 from matching.config import MatchingConfig
 from matching.model import FellegiSunterModel, train_model
@@ -61,6 +65,10 @@ class LinkResult:
     zone_counts: dict[str, int]
     review_clusters: list[list[str]]
     cluster_result: ClusterResult
+    # Seconds per stage: block, compare (and the rules' conditions), train, predict (weights,
+    # zones, rules), cluster (and the contract frame).
+    timings: dict[str, float] = field(default_factory=dict)
+    cpu_timings: dict[str, float] = field(default_factory=dict)  # CPU seconds, all threads
 
 
 def candidate_pairs(
@@ -107,24 +115,67 @@ def train(
     config: MatchingConfig,
     gammas: pd.DataFrame,
     *,
+    pairs: pd.DataFrame | None = None,
+    masks: dict[str, np.ndarray] | None = None,
     columns: RecordColumns | None = None,
     seed: int = 0,
     workers: int = 1,
 ) -> FellegiSunterModel:
-    """A Fellegi-Sunter model: u from random pairs, m and λ by EM on `gammas` (candidates)."""
+    """A Fellegi-Sunter model: u from random pairs, m and λ by EM on `gammas` (candidates).
+
+    Given the candidate `pairs` (or the rules' `masks` from `rule_masks_for`), EM leaves out
+    the pairs a `never_auto_match` rule holds for: twins, relatives sharing a phone and an
+    address, namesakes born apart. They agree on several fields at once, which the model's
+    independence assumption cannot explain, so EM would count them half as matches and
+    learn that matches often disagree on name, birth date and ID. The rules keep them from
+    being merged anyway; left out, m describes real matches.
+    """
     columns = columns or RecordColumns(records)
     source = (
         records[config.source_column].to_numpy() if config.link_type != "link_and_dedupe" else None
     )
+    if masks is None and pairs is not None:
+        masks = rule_masks_for(config, columns, pairs, gammas)
+    excluded = _never_auto_match(config, masks, len(gammas))
+    if excluded.all():  # nothing left to learn from: EM on every candidate instead
+        excluded[:] = False
     return train_model(
         columns,
         config,
-        gammas,
+        gammas[~excluded] if excluded.any() else gammas,
         comparable_pair_count(records, config),
         source=source,
         seed=seed,
         workers=workers,
+        excluded_pairs=int(excluded.sum()),
     )
+
+
+def rule_masks_for(
+    config: MatchingConfig,
+    columns: RecordColumns,
+    pairs: pd.DataFrame,
+    gammas: pd.DataFrame,
+) -> dict[str, np.ndarray]:
+    """Where each deterministic rule's condition holds, for the pairs and their gammas."""
+    return rule_masks(
+        config.deterministic_rules,
+        columns,
+        pairs["idx_l"].to_numpy(dtype=np.int64),
+        pairs["idx_r"].to_numpy(dtype=np.int64),
+        comparisons=config.comparisons,
+        gammas=gammas,
+    )
+
+
+def _never_auto_match(
+    config: MatchingConfig, masks: dict[str, np.ndarray] | None, n: int
+) -> np.ndarray:
+    excluded = np.zeros(n, dtype=bool)
+    for rule in config.deterministic_rules:
+        if rule.decision == "never_auto_match" and masks is not None:
+            excluded |= masks[rule.name]
+    return excluded
 
 
 def predict(
@@ -139,12 +190,15 @@ def predict(
     columns = columns or RecordColumns(records)
     idx_l = pairs["idx_l"].to_numpy(dtype=np.int64)
     idx_r = pairs["idx_r"].to_numpy(dtype=np.int64)
-    tf = model.term_frequencies(columns.frame)
+    tf = model.term_frequencies(columns)
     weight = model.match_weights(gammas, idx_l, idx_r, tf)
-    scored = pd.concat([pairs.reset_index(drop=True), gammas.reset_index(drop=True)], axis=1)
-    scored["match_weight"] = weight
-    scored["match_probability"] = model.probability(weight)
-    return scored
+    data = {name: pairs[name].to_numpy() for name in pairs.columns}
+    if "blocking_rule" in pairs.columns:
+        data["blocking_rule"] = pairs["blocking_rule"].array  # keep the categorical
+    data.update({name: gammas[name].to_numpy() for name in gammas.columns})
+    data["match_weight"] = weight
+    data["match_probability"] = model.probability(weight)
+    return pd.DataFrame(data)
 
 
 def decide(
@@ -152,22 +206,35 @@ def decide(
     scored: pd.DataFrame,
     config: MatchingConfig,
     *,
+    masks: dict[str, np.ndarray] | None = None,
     columns: RecordColumns | None = None,
 ) -> pd.DataFrame:
-    """Zones from the thresholds, then the deterministic rules over them."""
+    """Zones from the thresholds, then the deterministic rules over them (their `masks`
+    are computed unless given)."""
     columns = columns or RecordColumns(records)
-    idx_l = scored["idx_l"].to_numpy(dtype=np.int64)
-    idx_r = scored["idx_r"].to_numpy(dtype=np.int64)
     zone = assign_zones(scored["match_probability"].to_numpy(), config.thresholds)
-    masks = rule_masks(config.deterministic_rules, columns, idx_l, idx_r)
+    if masks is None:
+        masks = rule_masks_for(config, columns, scored, scored)
     probability, zone, decided_by = apply_rules(
         scored["match_probability"].to_numpy(), zone, config.deterministic_rules, masks
     )
-    scored = scored.copy()
+    scored = scored.copy(deep=False)  # new columns only: the caller's frame is left alone
     scored["match_probability"] = probability
     scored["zone"] = zone
     scored["deterministic_rule"] = decided_by
     return scored
+
+
+def _steward_positions(index: pd.Index, frame: pd.DataFrame | None) -> np.ndarray:
+    """(low, high) record positions of steward pairs naming known records."""
+    if frame is None or len(frame) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    left = index.get_indexer(pd.Index(frame["record_key_l"]))
+    right = index.get_indexer(pd.Index(frame["record_key_r"]))
+    known = (left >= 0) & (right >= 0) & (left != right)
+    if not known.all():
+        log.warning("%d steward pairs name unknown records, ignored", int((~known).sum()))
+    return np.column_stack([np.minimum(left, right), np.maximum(left, right)])[known]
 
 
 def rule_cannot_links(
@@ -185,43 +252,45 @@ def rule_cannot_links(
     each tentative component (auto-match edges plus must-links) and the pairs that hold
     become cannot-links. Components over max_cluster_size are skipped: they stay unmerged
     anyway. Pairs a steward must-linked are exempt: the rule only forbids *automatic* merges.
+    `edges` carry `idx_l` / `idx_r` (positions in `records`) or record keys.
     """
-    rules = [r for r in config.deterministic_rules if r.decision == "never_auto_match"]
-    empty = pd.DataFrame({"record_key_l": [], "record_key_r": []}, dtype=object)
-    if not rules or len(edges) == 0:
-        return empty
     columns = columns or RecordColumns(records)
     index = pd.Index(records["record_key"])
-    link_frames = [edges[["record_key_l", "record_key_r"]]]
-    if must_link is not None and len(must_link):
-        link_frames.append(must_link[["record_key_l", "record_key_r"]])
-    links = pd.concat(link_frames, ignore_index=True)
-    left = index.get_indexer(links["record_key_l"])
-    right = index.get_indexer(links["record_key_r"])
-    known = (left >= 0) & (right >= 0)
-    labels = component_labels(len(records), left[known], right[known])
-    sizes = np.bincount(labels)
-    in_small = (sizes[labels] >= 2) & (sizes[labels] <= config.max_cluster_size)
-    members = pd.DataFrame({"component": labels[in_small], "idx": np.flatnonzero(in_small)})
-    within = members.merge(members, on="component", suffixes=("_l", "_r"))
-    within = within[within["idx_l"] < within["idx_r"]]
-    idx_l = within["idx_l"].to_numpy(dtype=np.int64)
-    idx_r = within["idx_r"].to_numpy(dtype=np.int64)
-    forbidden = np.zeros(len(within), dtype=bool)
-    for rule in rules:
-        forbidden |= condition_mask(rule.when, columns, idx_l, idx_r)
-    if must_link is not None and len(must_link):
-        # Exempt steward must-links, matched on ordered position codes.
-        n = len(records)
-        steward_l = index.get_indexer(must_link["record_key_l"])
-        steward_r = index.get_indexer(must_link["record_key_r"])
-        steward = np.minimum(steward_l, steward_r) * n + np.maximum(steward_l, steward_r)
-        forbidden &= ~np.isin(idx_l * n + idx_r, steward)
-    keys = records["record_key"].to_numpy()
-    result = pd.DataFrame(
-        {"record_key_l": keys[idx_l[forbidden]], "record_key_r": keys[idx_r[forbidden]]}
+    if {"idx_l", "idx_r"} <= set(edges.columns):
+        edge_pairs = edges[["idx_l", "idx_r"]].to_numpy(dtype=np.int64)
+    else:
+        edge_pairs = _steward_positions(index, edges[["record_key_l", "record_key_r"]])
+    forbidden = _rule_cannot_positions(
+        columns, edge_pairs, _steward_positions(index, must_link), config
     )
-    return result.reset_index(drop=True)
+    keys = records["record_key"].to_numpy()
+    return pd.DataFrame(
+        {"record_key_l": keys[forbidden[:, 0]], "record_key_r": keys[forbidden[:, 1]]}
+    )
+
+
+def _rule_cannot_positions(
+    columns: RecordColumns, edge_pairs: np.ndarray, must: np.ndarray, config: MatchingConfig
+) -> np.ndarray:
+    """`rule_cannot_links` on positions: (k, 2) array of forbidden (low, high) pairs."""
+    rules = [r for r in config.deterministic_rules if r.decision == "never_auto_match"]
+    if not rules or len(edge_pairs) + len(must) == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    n = len(columns)
+    links = np.concatenate([edge_pairs, must])
+    labels = component_labels(n, links[:, 0], links[:, 1])
+    sizes = np.bincount(labels)
+    in_small = np.flatnonzero((sizes[labels] >= 2) & (sizes[labels] <= config.max_cluster_size))
+    idx_l, idx_r = within_block_pairs(labels[in_small], in_small)
+    forbidden = np.zeros(len(idx_l), dtype=bool)
+    for rule in rules:
+        forbidden |= condition_mask(
+            rule.when, columns, idx_l, idx_r, comparisons=config.comparisons
+        )
+    if len(must):
+        # Exempt steward must-links, matched on ordered position codes.
+        forbidden &= ~np.isin(idx_l * n + idx_r, must[:, 0] * n + must[:, 1])
+    return np.column_stack([idx_l[forbidden], idx_r[forbidden]])
 
 
 def cluster(
@@ -233,23 +302,34 @@ def cluster(
     cannot_link: pd.DataFrame | None = None,
     columns: RecordColumns | None = None,
 ) -> ClusterResult:
-    """Clusters from the auto-match pairs, steward decisions and the never-auto-match rules."""
-    edges = scored.loc[
-        scored["zone"] == "auto_match", ["record_key_l", "record_key_r", "match_weight"]
-    ]
-    derived = rule_cannot_links(records, edges, config, must_link=must_link, columns=columns)
-    frames = [f for f in (cannot_link, derived) if f is not None and len(f)]
-    all_cannot = (
-        pd.concat([f[["record_key_l", "record_key_r"]] for f in frames], ignore_index=True)
-        if frames
-        else None
-    )
-    return cluster_records(
-        records["record_key"],
-        edges,
+    """Clusters from the auto-match pairs, steward decisions and the never-auto-match rules.
+
+    `records` prepared; `scored` as `decide` returns it (with `idx_l` / `idx_r`), or pairs
+    of record keys only (then looked up).
+    """
+    columns = columns or RecordColumns(records)
+    index = pd.Index(records["record_key"])
+    auto = (scored["zone"] == "auto_match").to_numpy()
+    if {"idx_l", "idx_r"} <= set(scored.columns):
+        left = scored["idx_l"].to_numpy(dtype=np.int64)[auto]
+        right = scored["idx_r"].to_numpy(dtype=np.int64)[auto]
+    else:
+        left = index.get_indexer(pd.Index(scored["record_key_l"].to_numpy()[auto]))
+        right = index.get_indexer(pd.Index(scored["record_key_r"].to_numpy()[auto]))
+    weights = scored["match_weight"].to_numpy(dtype=np.float64)[auto]
+    known = (left >= 0) & (right >= 0)
+    edge_pairs = np.column_stack([np.minimum(left, right), np.maximum(left, right)])[known]
+    weights = weights[known]
+    must = _steward_positions(index, must_link)
+    derived = _rule_cannot_positions(columns, edge_pairs, must, config)
+    cannot = np.concatenate([_steward_positions(index, cannot_link), derived])
+    return cluster_positions(
+        records["record_key"].to_numpy(dtype=object),
+        edge_pairs,
+        weights,
         max_cluster_size=config.max_cluster_size,
-        must_link=must_link,
-        cannot_link=all_cannot,
+        must=must,
+        cannot=cannot,
     )
 
 
@@ -274,18 +354,36 @@ def link(
     Trains a model unless one is given (then it must have been trained on the same
     comparisons). `must_link` / `cannot_link`: steward decisions as pairs of record keys.
     """
-    prepared = prepare_records(records, config)
+    timings: dict[str, float] = {}
+    cpu_timings: dict[str, float] = {}
+    clock, cpu_clock = time.perf_counter(), time.process_time()
+
+    def lap(stage: str) -> None:
+        nonlocal clock, cpu_clock
+        now, cpu_now = time.perf_counter(), time.process_time()
+        timings[stage], cpu_timings[stage] = now - clock, cpu_now - cpu_clock
+        clock, cpu_clock = now, cpu_now
+
+    prepared = prepare_records(records, config, only_needed=True)
     columns = RecordColumns(prepared)
     pairs, report = block_pairs(prepared, config, columns=columns)
+    lap("block")
     gammas = compare(
         prepared, pairs, config, columns=columns, workers=workers, chunk_size=chunk_size
     )
+    masks = rule_masks_for(config, columns, pairs, gammas)
+    lap("compare")
     if model is None:
-        model = train(prepared, config, gammas, columns=columns, seed=seed, workers=workers)
+        model = train(
+            prepared, config, gammas, masks=masks, columns=columns, seed=seed, workers=workers
+        )
     else:
         model.check_compatible(config)
+    lap("train")
     scored = predict(prepared, pairs, gammas, model, columns=columns)
-    scored = decide(prepared, scored, config, columns=columns)
+    del gammas
+    scored = decide(prepared, scored, config, masks=masks, columns=columns)
+    lap("predict")
     clustered = cluster(
         prepared,
         scored,
@@ -295,6 +393,7 @@ def link(
         columns=columns,
     )
     contract = to_contract(scored, config)
+    lap("cluster")
     counts = zone_counts(contract)
     log.info(
         "matched %d records: %d candidate pairs, zones %s, %d clusters for review",
@@ -311,4 +410,6 @@ def link(
         zone_counts=counts,
         review_clusters=clustered.review_clusters,
         cluster_result=clustered,
+        timings=timings,
+        cpu_timings=cpu_timings,
     )

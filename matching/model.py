@@ -85,9 +85,9 @@ class FellegiSunterModel:
 
     # ------------------------------------------------------------------ scoring
 
-    def term_frequencies(self, records: pd.DataFrame) -> dict[str, np.ndarray]:
+    def term_frequencies(self, records: pd.DataFrame | RecordColumns) -> dict[str, np.ndarray]:
         """Per tf-adjusted comparison, tf(value) of each prepared record (NaN where null)."""
-        columns = RecordColumns(records)
+        columns = records if isinstance(records, RecordColumns) else RecordColumns(records)
         return {
             c.name: _record_frequencies(columns, c.tf_column)
             for c in self.comparisons
@@ -108,19 +108,44 @@ class FellegiSunterModel:
         """
         weight = np.full(len(gammas), self.prior_weight, dtype=np.float64)
         for c in self.comparisons:
-            gamma = gammas[c.gamma_column].to_numpy().astype(np.int64)
-            weight += c.bayes_factor_bits()[gamma + 1]
-            if c.tf_gamma is None or term_frequencies is None or c.name not in term_frequencies:
-                continue
-            if idx_l is None or idx_r is None:
-                raise ValueError("term-frequency adjustment needs the pairs' record positions")
-            at_level = np.flatnonzero(gamma == c.tf_gamma)
-            freq = term_frequencies[c.name]
-            u_tf = np.fmax(freq[idx_l[at_level]], freq[idx_r[at_level]])
-            u_level = c.u[c.tf_gamma]
-            usable = ~np.isnan(u_tf)
-            weight[at_level[usable]] += np.log2(u_level / u_tf[usable])
+            weight += self._comparison_bits(c, gammas, idx_l, idx_r, term_frequencies)
         return weight
+
+    def bits(
+        self,
+        gammas: pd.DataFrame,
+        idx_l: np.ndarray | None = None,
+        idx_r: np.ndarray | None = None,
+        term_frequencies: Mapping[str, np.ndarray] | None = None,
+    ) -> pd.DataFrame:
+        """The prior's and each comparison's bits per pair (columns `prior` and the comparison
+        names, term-frequency adjustments included): each row sums to the match weight. The
+        vectorized `explain`, for a whole review queue."""
+        parts = {"prior": np.full(len(gammas), self.prior_weight, dtype=np.float64)}
+        for c in self.comparisons:
+            parts[c.name] = self._comparison_bits(c, gammas, idx_l, idx_r, term_frequencies)
+        return pd.DataFrame(parts, index=gammas.index)
+
+    @staticmethod
+    def _comparison_bits(
+        c: ComparisonParameters,
+        gammas: pd.DataFrame,
+        idx_l: np.ndarray | None,
+        idx_r: np.ndarray | None,
+        term_frequencies: Mapping[str, np.ndarray] | None,
+    ) -> np.ndarray:
+        gamma = gammas[c.gamma_column].to_numpy().astype(np.int64)
+        bits = c.bayes_factor_bits()[gamma + 1]
+        if c.tf_gamma is None or term_frequencies is None or c.name not in term_frequencies:
+            return bits
+        if idx_l is None or idx_r is None:
+            raise ValueError("term-frequency adjustment needs the pairs' record positions")
+        at_level = np.flatnonzero(gamma == c.tf_gamma)
+        freq = term_frequencies[c.name]
+        u_tf = np.fmax(freq[idx_l[at_level]], freq[idx_r[at_level]])
+        usable = ~np.isnan(u_tf)
+        bits[at_level[usable]] += np.log2(c.u[c.tf_gamma] / u_tf[usable])
+        return bits
 
     @staticmethod
     def probability(weight: np.ndarray) -> np.ndarray:
@@ -452,8 +477,10 @@ def train_model(
     source: np.ndarray | None = None,
     seed: int = 0,
     workers: int = 1,
+    excluded_pairs: int = 0,
 ) -> FellegiSunterModel:
-    """u from random pairs, then m and λ by EM on the candidates' comparison vectors."""
+    """u from random pairs, then m and λ by EM on the candidates' comparison vectors
+    (`excluded_pairs`: how many candidates the caller left out, for the record)."""
     settings = config.training
     sample_l, sample_r = sample_random_pairs(
         len(columns),
@@ -475,7 +502,8 @@ def train_model(
         "seed": seed,
         "n_records": len(columns),
         "u_sample_pairs": len(sample_l),
-        "candidate_pairs": len(candidate_gammas),
+        "candidate_pairs": len(candidate_gammas) + excluded_pairs,
+        "em_pairs": len(candidate_gammas),
         "comparable_pairs": comparable_pairs,
         "em_iterations": em.iterations,
         "em_converged": em.converged,

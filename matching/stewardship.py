@@ -98,9 +98,8 @@ def constraints_from_decisions(
     same → must-link; different → cannot-link; split of record R from golden G → cannot-link R
     with every other record now in G; merge of M into S → must-link between a record of each.
     """
-    empty = pd.DataFrame({"record_key_l": [], "record_key_r": [], "decision_id": []})
     if decisions is None or decisions.empty:
-        return Constraints(empty, empty.copy(), frozenset())
+        return Constraints(_empty_pairs(), _empty_pairs(), frozenset())
     active = decisions[decisions["status"] == "active"]
     must: list[pd.DataFrame] = []
     cannot: list[pd.DataFrame] = []
@@ -136,6 +135,17 @@ def constraints_from_decisions(
     return Constraints(_ordered(must), _ordered(cannot), frozenset(preferred))
 
 
+def _empty_pairs() -> pd.DataFrame:
+    """No pairs, with text key columns so merges on them stay well-typed."""
+    return pd.DataFrame(
+        {
+            "record_key_l": pd.Series(dtype=object),
+            "record_key_r": pd.Series(dtype=object),
+            "decision_id": pd.Series(dtype="int64"),
+        }
+    )
+
+
 def _ordered(parts: list[pd.DataFrame]) -> pd.DataFrame:
     frame = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -143,7 +153,7 @@ def _ordered(parts: list[pd.DataFrame]) -> pd.DataFrame:
         else None
     )
     if frame is None:
-        return pd.DataFrame({"record_key_l": [], "record_key_r": [], "decision_id": []})
+        return _empty_pairs()
     left = frame[["record_key_l", "record_key_r"]].min(axis=1)
     right = frame[["record_key_l", "record_key_r"]].max(axis=1)
     frame = frame.assign(record_key_l=left, record_key_r=right)
@@ -190,24 +200,15 @@ REVIEW_RECORD_FIELDS = (
 )
 
 
-def explain_pairs(model: FellegiSunterModel, scored: pd.DataFrame) -> pd.DataFrame:
-    """Each comparison's contribution in bits for every pair, vectorized; rows sum to the weight.
-
-    Plain levels contribute log2(m/u); the difference to the stored weight is the term-frequency
-    adjustment, credited to the comparison that carries it.
-    """
-    contributions = pd.DataFrame(index=scored.index)
-    contributions["prior"] = model.prior_weight
-    tf_names = []
-    for comparison in model.comparisons:
-        gamma = scored[comparison.gamma_column].to_numpy().astype(np.int64)
-        contributions[comparison.name] = comparison.bayes_factor_bits()[gamma + 1]
-        if comparison.tf_gamma is not None:
-            tf_names.append(comparison.name)
-    remainder = scored["match_weight"].to_numpy() - contributions.sum(axis=1).to_numpy()
-    if tf_names:
-        contributions[tf_names[0]] += remainder
-    return contributions
+def explain_pairs(
+    model: FellegiSunterModel, scored: pd.DataFrame, records: pd.DataFrame
+) -> pd.DataFrame:
+    """Each comparison's contribution in bits for every pair, term-frequency adjustments on
+    the comparison that carries them; every row sums to the pair's match weight."""
+    positions = pd.Index(records["record_key"])
+    idx_l = positions.get_indexer(pd.Index(scored["record_key_l"]))
+    idx_r = positions.get_indexer(pd.Index(scored["record_key_r"]))
+    return model.bits(scored, idx_l, idx_r, model.term_frequencies(records))
 
 
 def build_review_queue(
@@ -234,7 +235,7 @@ def build_review_queue(
         decided_pairs = _ordered([decided[[*PAIR_COLUMNS, "decision_id"]]])[PAIR_COLUMNS]
         flagged = queue.merge(decided_pairs.assign(_decided=True), on=PAIR_COLUMNS, how="left")
         queue = queue[flagged["_decided"].isna().to_numpy()]
-    explanation = explain_pairs(model, queue)
+    explanation = explain_pairs(model, queue, records)
     text = pd.Series("", index=queue.index, dtype=object)
     for position, name in enumerate(explanation.columns):
         separator = "" if position == 0 else ", "

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from matching import MatchingConfig
-from matching.blocking import block_pairs, prepare_records
+from matching.blocking import block_pairs, prepare_records, within_block_pairs
 
 
 def config(**overrides: Any) -> MatchingConfig:
@@ -105,3 +107,20 @@ def test_no_pairs_from_records_that_share_nothing():
     assert len(pairs) == 0
     assert report.total_pairs == 0
     assert report.reduction_ratio == 1.0
+
+
+@pytest.mark.parametrize("sorted_positions", [True, False])
+def test_within_block_pairs_lists_every_pair_of_every_block_once(sorted_positions):
+    rng = np.random.default_rng(3)
+    block = rng.integers(0, 40, 300)
+    positions = np.arange(1000, 1300) if sorted_positions else rng.permutation(300)
+    left, right = within_block_pairs(block, positions)
+    got = sorted(zip(left.tolist(), right.tolist(), strict=True))
+    expected = sorted(
+        (min(positions[i], positions[j]), max(positions[i], positions[j]))
+        for i in range(300)
+        for j in range(i + 1, 300)
+        if block[i] == block[j]
+    )
+    assert got == [(int(a), int(b)) for a, b in expected]
+    assert (left < right).all()

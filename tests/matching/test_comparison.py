@@ -122,3 +122,13 @@ def test_comparison_is_null_only_when_no_level_column_is_present_on_both_sides()
     # address missing on one side: the district still decides (1 equal, 0 different);
     # address and district missing: -1.
     assert result == [1, 0, -1, -1]
+
+
+def test_token_sort_ratio_accepts_reordered_syllables_but_not_a_missing_one():
+    level = [{"kind": "token_sort_ratio", "column": "v", "threshold": 1.0}]
+    # ZHANG WEI typed given name first; 朱秀 vs 朱秀英 are two people (token_set would say 100).
+    assert gammas(level, ["zhang wei", "zhu xiu"], ["wei zhang", "zhu xiu ying"]) == [1, 0]
+
+
+def test_full_width_space_alone_is_missing():
+    assert gammas([{"kind": "exact", "column": "v"}], ["\u3000", "a"], ["a", "\t "]) == [-1, -1]

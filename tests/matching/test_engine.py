@@ -11,7 +11,17 @@ import pytest
 import yaml
 
 from connectors.settings import PROJECT_ROOT
-from matching import FellegiSunterModel, MatchingConfig, link, scored_pair_columns
+from matching import (
+    FellegiSunterModel,
+    MatchingConfig,
+    candidate_pairs,
+    cluster,
+    compare,
+    link,
+    scored_pair_columns,
+)
+from matching.comparison import RecordColumns
+from matching.engine import rule_masks_for
 
 COLUMNS = [
     "record_key", "source_system", "name", "name_pinyin", "id_number", "id_valid",
@@ -119,7 +129,11 @@ def filler(n: int = 400) -> pd.DataFrame:
 
 
 def party_records() -> pd.DataFrame:
-    return pd.concat([pd.DataFrame(ROWS, columns=COLUMNS), filler()], ignore_index=True)
+    records = pd.concat([pd.DataFrame(ROWS, columns=COLUMNS), filler()], ignore_index=True)
+    # What the standardizer says about each ID: nothing when valid.
+    issue = np.where(records["id_number"].isna(), "missing", "bad_check_digit")
+    records["id_issue"] = pd.Series(issue, dtype=object).where(~records["id_valid"].eq(True))
+    return records
 
 
 def shipped_config(**overrides: object) -> MatchingConfig:
@@ -180,9 +194,11 @@ def test_twins_are_never_auto_merged_even_through_a_third_record(result):
     assert same_cluster(result.clusters, "core:C004", "crm:R004")
 
 
-def test_namesake_in_the_same_district_is_not_matched(result):
+def test_namesake_in_the_same_district_is_not_even_a_candidate(result):
+    # 张伟 and 张伟 share a name and a district only: no blocking rule pairs them.
     pairs = result.scored_pairs.set_index(["record_key_l", "record_key_r"])
-    assert pairs.loc[("core:C001", "core:C002"), "zone"] == "non_match"
+    assert ("core:C001", "core:C002") not in pairs.index
+    assert not same_cluster(result.clusters, "core:C001", "core:C002")
 
 
 def test_model_json_round_trip_gives_identical_predictions(result):
@@ -202,8 +218,7 @@ def test_model_artifact_names_its_config_and_tables(result):
     name = payload["comparisons"][0]
     assert name["tf"] == {"gamma": 3, "column": "name"}
     assert [level["label"] for level in name["levels"]] == [
-        "else", "name_pinyin jaro_winkler >= 0.88", "same pinyin (homophone or script)",
-        "exact name",
+        "else", "same syllables", "same pinyin", "exact name",
     ]  # fmt: skip
     assert 0 < payload["prior_match_probability"] < 1
 
@@ -221,9 +236,9 @@ def test_explain_sums_to_the_match_weight_for_every_pair(result):
 def test_explain_of_an_exact_common_name_shows_its_term_frequency(result):
     records = party_records().sort_values("record_key", ignore_index=True)
     row = result.scored_pairs.set_index(["record_key_l", "record_key_r"]).loc[
-        ("core:C001", "core:C002")
+        ("core:C001", "crm:R001")
     ]
-    row = pd.concat([row, pd.Series({"record_key_l": "core:C001", "record_key_r": "core:C002"})])
+    row = pd.concat([row, pd.Series({"record_key_l": "core:C001", "record_key_r": "crm:R001"})])
     name = dict((c, (label, bits)) for c, label, bits in result.model.explain(row, records))
     # 张伟 is 4 of the 420 names: u_tf = 4 / 420.
     assert name["name"][0] == f"exact name (term frequency {4 / 420:.3g})"
@@ -260,3 +275,35 @@ def test_same_seed_same_result():
     pd.testing.assert_frame_equal(first.scored_pairs, second.scored_pairs)
     assert first.model.to_json() == second.model.to_json()
     assert np.isfinite(first.scored_pairs["match_weight"]).all()
+
+
+def test_em_does_not_learn_from_pairs_a_never_auto_match_rule_holds_for(result):
+    config = shipped_config()
+    prepared, pairs, _ = candidate_pairs(party_records(), config)
+    columns = RecordColumns(prepared)
+    gammas = compare(prepared, pairs, config, columns=columns)
+    masks = rule_masks_for(config, columns, pairs, gammas)
+    held = np.zeros(len(pairs), dtype=bool)
+    for rule in config.deterministic_rules:
+        if rule.decision == "never_auto_match":
+            held |= masks[rule.name]
+    # The twins 李明 / 李亮 (two valid IDs) are such a pair.
+    twins = (pairs["record_key_l"] == "core:C004") & (pairs["record_key_r"] == "core:C005")
+    assert held[twins.to_numpy()].all()
+    training = result.model.training
+    assert training["candidate_pairs"] == len(pairs)
+    assert training["em_pairs"] == len(pairs) - int(held.sum()) < len(pairs)
+
+
+def test_link_times_every_stage(result):
+    stages = ["block", "compare", "train", "predict", "cluster"]
+    assert list(result.timings) == stages
+    assert list(result.cpu_timings) == stages
+    assert all(seconds >= 0 for seconds in result.timings.values())
+
+
+def test_cluster_step_accepts_the_contract_table_without_positions(result):
+    config = shipped_config()
+    prepared, _, _ = candidate_pairs(party_records(), config)
+    again = cluster(prepared, result.scored_pairs, config)  # record keys only, no idx_l/idx_r
+    pd.testing.assert_frame_equal(again.clusters, result.clusters)

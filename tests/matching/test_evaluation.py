@@ -1,4 +1,5 @@
-"""Pairwise precision / recall / F1 counted from group sizes, on a hand-computed example."""
+"""Precision / recall / F1 counted from group sizes, and the simulated-source evaluation, on
+hand-computed examples."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from matching.evaluation import (
     blocking_recall,
     evaluate_clusters,
     evaluate_pairs,
+    evaluate_simulated,
 )
 
 # Persons: P1 = a, b, c (3 true pairs: ab, ac, bc); P2 = d, e (1 pair: de); P3 = f.
@@ -67,3 +69,85 @@ def test_blocking_recall_is_the_share_of_true_pairs_among_candidates():
 def test_empty_prediction_has_precision_one_and_recall_zero():
     scores = PairwiseScores.from_counts(0, 0, 5)
     assert (scores.precision, scores.recall, scores.f1) == (1.0, 0.0, 0.0)
+
+
+# evaluate_simulated: people of the simulator and a clustering with one false merge of each kind.
+PEOPLE = pd.DataFrame(
+    {
+        "person_id": [f"P{i}" for i in range(1, 10)],
+        "name": ["李明", "李亮", "李国强", "张伟", "张伟", "王芳", "赵敏", "陈静", "周杰"],
+        # P1 and P2 are twins; with their father P3 they are household H1.
+        "household_id": ["H1", "H1", "H1", None, None, None, None, None, None],
+        "twin_person_id": ["P2", "P1", None, None, None, None, None, None, None],
+    }
+)
+SIM_TRUTH = pd.DataFrame(
+    {
+        "record_key": ["a1", "a2", "b1", "c1", "d1", "e1", "j1", "f1", "g1",
+                       "h1", "h2", "h3", "i1"],
+        "person_id": ["P1", "P1", "P2", "P3", "P4", "P5", None, "P6", "P7", "P8", "P8", "P8", "P9"],
+    }
+)  # fmt: skip
+SIM_CLUSTERS = pd.DataFrame(
+    {
+        "record_key": SIM_TRUTH["record_key"],
+        # K1 = the twins and their father, K2 = two namesakes and a junk row, K3 = two
+        # strangers, P8's third record h3 missed, i1 alone and right.
+        "cluster_id": ["a1", "a1", "a1", "a1", "d1", "d1", "d1", "f1", "f1",
+                       "h1", "h1", "h3", "i1"],
+    }
+)  # fmt: skip
+SIM_SCORED = pd.DataFrame(
+    {
+        "record_key_l": ["a1", "a1", "h1", "c1", "a2"],
+        "record_key_r": ["a2", "b1", "h2", "d1", "c1"],
+        "zone": ["auto_match", "auto_match", "auto_match", "review", "review"],
+    }
+)
+
+
+def test_simulated_evaluation_counts_false_merges_by_kind():
+    result = evaluate_simulated(
+        SIM_TRUTH[["record_key"]], SIM_SCORED, SIM_CLUSTERS, SIM_TRUTH, PEOPLE
+    )
+    # K1 {a1,a2,b1,c1}: a1-a2 true; a1-b1, a2-b1 twins (2); a1-c1, a2-c1, b1-c1 household (3:
+    # the father, and P2 with him, share H1 but are not twins). K2 {d1,e1,j1}: d1-e1 namesakes
+    # (both 张伟, no household); d1-j1, e1-j1 junk (j1 is nobody). K3 {f1,g1}: other.
+    assert result.false_merges == {
+        "twin": 2, "household": 3, "namesake": 1, "junk": 2, "other": 1,
+    }  # fmt: skip
+    assert result.twins_merged == 1  # the pair P1/P2, once however many records
+    # True pairs: P1's a1-a2 and P8's three (h1-h2, h1-h3, h2-h3). Predicted and true: a1-a2,
+    # h1-h2; the 9 false merges above are the false positives.
+    assert (result.pairwise.tp, result.pairwise.fp, result.pairwise.fn) == (2, 9, 2)
+    # Persons: P1..P9 and the junk row = 10.
+    assert (result.n_records, result.n_persons) == (13, 10)
+
+
+def test_simulated_evaluation_cluster_scores_are_b_cubed():
+    result = evaluate_simulated(
+        SIM_TRUTH[["record_key"]], SIM_SCORED, SIM_CLUSTERS, SIM_TRUTH, PEOPLE
+    )
+    # B-cubed precision per record = share of its cluster that is its person: a1, a2 2/4;
+    # b1, c1 1/4; d1, e1, j1 1/3; f1, g1 1/2; h1, h2, h3, i1 1. Sum 7.5 over 13 records.
+    assert result.clusters.precision == pytest.approx(7.5 / 13)
+    # Recall per record = share of its person in its cluster: h1, h2 2/3, h3 1/3, others 1.
+    assert result.clusters.recall == pytest.approx((10 + 5 / 3) / 13)
+    # Only P9 (i1 alone) is one cluster holding exactly its records: 1 of 10 persons.
+    assert result.clusters.exact_persons == pytest.approx(0.1)
+
+
+def test_simulated_evaluation_auto_match_precision_and_review_queue():
+    result = evaluate_simulated(
+        SIM_TRUTH[["record_key"]], SIM_SCORED, SIM_CLUSTERS, SIM_TRUTH, PEOPLE
+    )
+    # Auto-match pairs: a1-a2 and h1-h2 true, a1-b1 (twins) false.
+    assert result.auto_match.precision == pytest.approx(2 / 3)
+    # Two review pairs naming c1, d1, a2 (3 records); a2-c1 already share cluster K1,
+    # so one stays open.
+    assert (result.review_pairs, result.review_pairs_open, result.review_records) == (2, 1, 3)
+    assert result.review_share == pytest.approx(2 / 13)
+    printed = result.to_dict()
+    assert printed["false_merges"]["twin"] == 2
+    assert printed["twins_merged"] == 1
+    assert printed["review_share"] == pytest.approx(2 / 13, abs=1e-6)

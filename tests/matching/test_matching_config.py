@@ -26,7 +26,8 @@ def test_shipped_matching_section_validates_with_tf_on_the_exact_name_level():
     # Three configured levels plus "else": gamma 3 is exact name, 0 is else.
     assert name.n_levels == 4
     assert name.level_label(3) == "exact name"
-    assert name.level_label(2) == "same pinyin (homophone or script)"
+    assert name.level_label(2) == "same pinyin"
+    assert name.level_label(1) == "same syllables"
     assert name.level_label(0) == "else"
     assert name.level_label(-1) == "null"
     assert "id_valid" in config.required_columns
@@ -88,3 +89,35 @@ def test_comparisons_hash_ignores_thresholds_but_config_hash_does_not():
     other = MatchingConfig.model_validate(section)
     assert base.comparisons_hash() == other.comparisons_hash()
     assert base.config_hash() != other.config_hash()
+
+
+def test_shipped_rules_read_comparison_levels_and_the_id_issue():
+    config = MatchingConfig.model_validate(shipped_section())
+    rules = {rule.name: rule for rule in config.deterministic_rules}
+    assert rules["different_names"].when.levels == {
+        "name": ["else", "missing"],
+        "id_number": ["else", "missing"],
+    }
+    assert "id_issue" in config.required_columns  # read by different_valid_resident_ids
+    name = config.comparisons[0]
+    assert [name.gamma_of_label(x) for x in ("missing", "null", "else", "same pinyin")] == [
+        -1, -1, 0, 2,
+    ]  # fmt: skip
+
+
+def test_rule_naming_an_unknown_comparison_or_level_is_refused():
+    section = shipped_section()
+    section["deterministic_rules"][2]["when"]["levels"] = {"nmae": ["else"]}
+    with pytest.raises(ValidationError, match="no comparison named 'nmae'"):
+        MatchingConfig.model_validate(section)
+    section["deterministic_rules"][2]["when"]["levels"] = {"name": ["close"]}
+    # The message lists the labels that exist.
+    with pytest.raises(ValidationError, match=r"no level labelled 'close'.*same pinyin"):
+        MatchingConfig.model_validate(section)
+
+
+def test_rule_with_an_empty_condition_is_refused():
+    section = shipped_section()
+    section["deterministic_rules"][0]["when"] = {}
+    with pytest.raises(ValidationError, match="a rule condition needs one of"):
+        MatchingConfig.model_validate(section)

@@ -150,3 +150,51 @@ def test_unique_patterns_count_each_distinct_gamma_row():
     found = {tuple(row): int(n) for row, n in zip(patterns.tolist(), counts, strict=True)}
     # (1, 3) twice; every other row once.
     assert found == {(1, 3): 2, (-1, 0): 1, (1, -1): 1, (0, 2): 1}
+
+
+def test_bits_split_the_weight_by_comparison_with_each_ones_term_frequency():
+    config = MatchingConfig.model_validate(
+        {
+            "blocking_rules": [{"name": "name", "columns": ["name"]}],
+            "max_block_size": 100,
+            "comparisons": [
+                {
+                    "name": "name",
+                    "levels": [{"kind": "exact", "column": "name", "tf_adjust": True}],
+                },
+                {
+                    "name": "mobile",
+                    "levels": [{"kind": "exact", "column": "mobile", "tf_adjust": True}],
+                },
+            ],
+            "thresholds": {"auto_match": 0.95, "review": 0.5},
+            "max_cluster_size": 20,
+        }
+    )
+    model = build_model(
+        config,
+        m={"name": np.array([0.1, 0.9]), "mobile": np.array([0.2, 0.8])},
+        u={"name": np.array([0.95, 0.05]), "mobile": np.array([0.99, 0.01])},
+        prior_match_probability=0.01,
+    )
+    # A placeholder mobile on 4 of 8 records (tf 1/2), a real one on 2 (tf 1/4).
+    records = pd.DataFrame(
+        {
+            "record_key": [f"r{i}" for i in range(8)],
+            "name": ["张伟", "张伟", "欧阳婧", "欧阳婧", "李娜", "王芳", "赵敏", "周杰"],
+            "mobile": ["138", "138", "139", "139", "138", "138", "137", "136"],
+        }
+    )
+    gammas = pd.DataFrame(
+        {"gamma_name": np.array([1, 1], np.int8), "gamma_mobile": np.array([1, 1], np.int8)}
+    )
+    idx_l, idx_r = np.array([0, 2]), np.array([1, 3])
+    tf = model.term_frequencies(records)
+    bits = model.bits(gammas, idx_l, idx_r, tf)
+    assert bits.columns.tolist() == ["prior", "name", "mobile"]
+    # Each comparison carries its own adjustment: name tf 2/8 for both pairs, mobile 4/8 for
+    # the placeholder and 2/8 for the real number, one bit apart.
+    assert bits["name"].tolist() == pytest.approx([math.log2(0.9 / 0.25)] * 2)
+    assert bits["mobile"].tolist() == pytest.approx([math.log2(0.8 / 0.5), math.log2(0.8 / 0.25)])
+    weights = model.match_weights(gammas, idx_l, idx_r, tf)
+    assert bits.sum(axis=1).to_numpy() == pytest.approx(weights)

@@ -96,7 +96,6 @@ def scored_pairs() -> pd.DataFrame:
             "record_key_r": ["b", "c", "c"],
             "gamma_name": [1, 0, 1],
             "gamma_mobile": [1, 1, -1],
-            # The first pair's name is common: its weight is 1.5 bits below the plain sum.
             "match_weight": [np.nan, np.nan, np.nan],
             "match_probability": [0.5, 0.9, 0.6],
             "zone": ["review", "review", "review"],
@@ -106,18 +105,30 @@ def scored_pairs() -> pd.DataFrame:
 
 def test_explanation_adds_up_to_the_weight_including_term_frequency():
     scored = scored_pairs()
-    plain = MODEL.match_weights(scored)
-    scored["match_weight"] = plain - np.array([1.5, 0.0, 0.0])
-    parts = explain_pairs(MODEL, scored)
+    records = pd.DataFrame({"record_key": ["a", "b", "c"], "name": ["张伟", "张伟", "欧阳婧"]})
+    positions = pd.Index(records["record_key"])
+    idx_l = positions.get_indexer(scored["record_key_l"])
+    idx_r = positions.get_indexer(scored["record_key_r"])
+    scored["match_weight"] = MODEL.match_weights(
+        scored, idx_l, idx_r, MODEL.term_frequencies(records)
+    )
+    parts = explain_pairs(MODEL, scored, records)
     np.testing.assert_allclose(parts.sum(axis=1), scored["match_weight"])
-    assert parts.loc[0, "name"] == np.log2(0.9 / 0.1) - 1.5
+    # 张伟 is two of three names: its exact agreement weighs less than the plain m/u says.
+    assert parts.loc[0, "name"] < np.log2(0.9 / 0.1)
     assert parts.loc[2, "mobile"] == 0.0  # null level contributes nothing
 
 
 def test_review_queue_skips_decided_pairs_and_puts_valuable_uncertain_ones_first():
     scored = scored_pairs()
-    scored["match_weight"] = MODEL.match_weights(scored)
     records = pd.DataFrame({"record_key": ["a", "b", "c"], "name": ["张伟", "张伟", "张玮"]})
+    positions = pd.Index(records["record_key"])
+    scored["match_weight"] = MODEL.match_weights(
+        scored,
+        positions.get_indexer(scored["record_key_l"]),
+        positions.get_indexer(scored["record_key_r"]),
+        MODEL.term_frequencies(records),
+    )
     decided = decisions({"decision_type": "different", "record_key_l": "c", "record_key_r": "a"})
     value = pd.Series({"a": 0.0, "b": 999_999.0, "c": 0.0})
     queue = build_review_queue(

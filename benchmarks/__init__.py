@@ -1,0 +1,1 @@
+"""Benchmarks (run as scripts); `benchmarks.febrl` is shared with the test suite."""
