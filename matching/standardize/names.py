@@ -72,7 +72,21 @@ _LATIN_TITLES = re.compile(r"^(?:MR|MRS|MS|MISS|MDM|DR)\.?\s+", re.IGNORECASE)
 
 _JUNK_RE = re.compile(r"测试|(?i:\btest|\bdummy)")
 _PLACEHOLDERS = frozenset(
-    {"无", "无名", "不详", "未知", "空", "暂无", "某某", "某", "客户", "匿名", "姓名"}
+    {
+        "无",
+        "无名",
+        "不详",
+        "未知",
+        "空",
+        "暂无",
+        "某某",
+        "某",
+        "客户",
+        "匿名",
+        "姓名",
+        "临时户",
+        "临时客户",
+    }
     | {"NULL", "NONE", "NA", "N/A", "UNKNOWN", "NIL", "TBD"}
 )
 _NO_LETTERS_RE = re.compile(r"^[\W\d_]+$")
