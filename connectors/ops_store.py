@@ -165,7 +165,9 @@ class OpsStore:
         try:
             with self.engine.begin() as connection:
                 result = connection.execute(sa.insert(steward_decisions).values(**values))
-                decision_id = int(result.inserted_primary_key[0])
+                inserted = result.inserted_primary_key
+                assert inserted is not None  # an insert into a table with a primary key
+                decision_id = int(inserted[0])
                 connection.execute(
                     sa.insert(audit_log).values(
                         occurred_at=values["decided_at"],

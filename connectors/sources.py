@@ -49,7 +49,8 @@ def read_sql_table(
             result = connection.execution_options(stream_results=True).execute(query)
             columns = list(result.keys())
             while rows := result.fetchmany(chunk_size):
-                yield as_text_frame(pd.DataFrame.from_records(rows, columns=columns))
+                records = [tuple(row) for row in rows]
+                yield as_text_frame(pd.DataFrame.from_records(records, columns=columns))
     finally:
         engine.dispose()
 

@@ -29,7 +29,7 @@ def copy_tables(
                 index=False,
                 chunksize=chunk_size,
                 method="multi",
-                dtype={c: sa.Text() for c in frame.columns if frame[c].dtype == object},
+                dtype={c: sa.Text() for c in frame.columns if frame[c].dtype == object},  # type: ignore[misc]
             )
             copied[table] = len(frame)
     finally:

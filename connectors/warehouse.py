@@ -173,7 +173,7 @@ class PostgresWarehouse:
     def replace_tables(self, tables: Mapping[str, pd.DataFrame]) -> None:
         raw = self.engine.raw_connection()
         try:
-            with raw.cursor() as cursor:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
                 for qualified, frame in tables.items():
                     schema, table = _split(qualified)
                     cursor.execute(f'create schema if not exists "{schema}"')
@@ -199,7 +199,7 @@ class PostgresWarehouse:
         schema, _ = _split(qualified)
         raw = self.engine.raw_connection()
         try:
-            with raw.cursor() as cursor:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
                 cursor.execute(f'create schema if not exists "{schema}"')
                 columns = _postgres_columns(frame)
                 definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
@@ -222,7 +222,7 @@ class PostgresWarehouse:
         with self.engine.connect() as connection:
             raw = connection.connection.dbapi_connection
             assert raw is not None
-            with raw.cursor() as cursor:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
                 cursor.execute(statement, parameters or [])
                 names = [column[0] for column in cursor.description or []]
                 rows = cursor.fetchall()

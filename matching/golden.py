@@ -431,7 +431,7 @@ def update_history(
     current = golden[list(("golden_id", *HISTORY_VERSIONED))].copy()
     current["_key"] = _version_key(current).to_numpy()
     if prior_history is None or prior_history.empty:
-        opened = current.assign(valid_from=now, valid_to=pd.NaT, run_id=run_id)
+        opened = current.assign(valid_from=now, valid_to=None, run_id=run_id)
         return _history_frame(opened)
     history = prior_history.copy()
     history["valid_to"] = pd.to_datetime(history["valid_to"])
@@ -445,7 +445,7 @@ def update_history(
     closing = is_open & history["golden_id"].isin(changed_ids)
     history.loc[closing, "valid_to"] = now
     opened = current[current["golden_id"].isin(changed_ids)].assign(
-        valid_from=now, valid_to=pd.NaT, run_id=run_id
+        valid_from=now, valid_to=None, run_id=run_id
     )
     return _history_frame(pd.concat([history, opened], ignore_index=True))
 

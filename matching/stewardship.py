@@ -68,7 +68,9 @@ def survivor_map(golden: pd.DataFrame | None) -> dict[str, str]:
     """Retired golden ID → the active survivor it was (transitively) merged into."""
     if golden is None or golden.empty:
         return {}
-    pointers = golden.set_index("golden_id")["survivor_id"].dropna().to_dict()
+    pointers: dict[str, str] = {
+        str(k): str(v) for k, v in golden.set_index("golden_id")["survivor_id"].dropna().items()
+    }
     final: dict[str, str] = {}
     for start in pointers:
         current, seen = start, {start}

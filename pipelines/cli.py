@@ -128,7 +128,7 @@ def cmd_review_list(args: argparse.Namespace) -> int:
     queue = store.query(
         "select * from mdm.review_queue order by priority desc, record_key_l limit ?", [args.limit]
     )
-    total = int(store.query("select count(*) from mdm.review_queue").iloc[0, 0])
+    total = len(store.read_table("mdm.review_queue", ["record_key_l"]))
     print(f"{total} item(s) waiting for review; showing {len(queue)} by priority")
     for item in queue.to_dict("records"):
         print(

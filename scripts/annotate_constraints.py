@@ -30,7 +30,10 @@ REASONS = {
     "scipy": "connected components for clustering; resolved with numpy",
     "rapidfuzz": "batch scorers (process.cpdist) for vectorized comparisons",
     "pyarrow": "Parquet landing batches",
-    "sqlalchemy": "2.0.x: dagster-postgres writes postgresql:// URLs, which SQLAlchemy 2.1 maps to psycopg 3 (not installed); 2.0 maps them to psycopg2",
+    "sqlalchemy": (
+        "2.0.x: dagster-postgres writes postgresql:// URLs, which SQLAlchemy 2.1 maps to "
+        "psycopg 3 (not installed); 2.0 maps them to psycopg2"
+    ),
     "psycopg2-binary": "PostgreSQL driver for the warehouse, ops store and dagster-postgres",
     "pymysql": "pure-Python MariaDB/MySQL driver for SQL sources",
     "fastapi": "the read API",
