@@ -7,18 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CANONICAL_FIELDS = (
-    "name",
-    "id_type",
-    "id_number",
-    "gender",
-    "birth_date",
-    "mobile",
-    "phone",
-    "email",
-    "address",
-    "updated_at",
-)
+from matching.standardize.party import CANONICAL_FIELDS
 
 
 class IncrementalTable(BaseModel):
