@@ -77,11 +77,13 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
         batch_id = new_batch_id()
         extracted_at = datetime.now(UTC)
         store = warehouse.open()
-        watermarks = (
-            store.query(f"select * from {WATERMARKS} where system = ?", [system])
+        every_watermark = (
+            store.read_table(WATERMARKS)
             if store.table_exists(WATERMARKS)
             else pd.DataFrame(columns=list(WATERMARK_COLUMNS))
         )
+        mine = every_watermark["system"] == system
+        watermarks = every_watermark[mine]
         previous = dict(zip(watermarks["table_name"], watermarks["watermark"], strict=True))
         new_watermarks = []
         for table in source.tables:
@@ -137,18 +139,12 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
                 },
             )
         if new_watermarks:
-            kept = watermarks[~watermarks["table_name"].isin([row[1] for row in new_watermarks])]
+            replaced = mine & every_watermark["table_name"].isin([row[1] for row in new_watermarks])
+            parts = [every_watermark[~replaced]] if (~replaced).any() else []
             updated = pd.concat(
-                [kept, pd.DataFrame(new_watermarks, columns=list(WATERMARK_COLUMNS))],
+                [*parts, pd.DataFrame(new_watermarks, columns=list(WATERMARK_COLUMNS))],
                 ignore_index=True,
             )
-            others = (
-                store.query(f"select * from {WATERMARKS} where system <> ?", [system])
-                if store.table_exists(WATERMARKS)
-                else None
-            )
-            if others is not None and len(others):
-                updated = pd.concat([others, updated], ignore_index=True)
             updated["extracted_at"] = pd.to_datetime(updated["extracted_at"], utc=True)
             updated["extracted_at"] = updated["extracted_at"].dt.tz_localize(None)
             store.replace_table(WATERMARKS, updated.astype({"watermark": str}))
