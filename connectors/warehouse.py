@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -213,8 +214,43 @@ class PostgresWarehouse:
             raw.close()
 
     def read_table(self, qualified: str, columns: list[str] | None = None) -> pd.DataFrame:
-        selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        return self.query(f"select {selected} from {_quote(qualified)}")
+        """A whole table as DuckDB would return it, streamed out with COPY.
+
+        A cursor fetch builds a Python object per value, which made every stage that reads
+        the standardized records slower here than on DuckDB; COPY into an in-memory DuckDB also
+        gives both warehouses' frames the same dtypes by construction.
+        """
+        schema, table = _split(qualified)
+        described = self._columns("c.table_schema = ? and c.table_name = ?", [schema, table])
+        if described.empty:
+            raise WarehouseError(f"table {qualified} does not exist")
+        if columns is not None:
+            missing = sorted(set(columns) - set(described["column_name"]))
+            if missing:
+                raise WarehouseError(f"table {qualified} has no column(s) {', '.join(missing)}")
+            described = described.set_index("column_name").loc[columns].reset_index()
+        raw = self.engine.raw_connection()
+        local = duckdb.connect()
+        try:
+            with raw.cursor() as cursor, tempfile.TemporaryDirectory() as scratch:  # type: ignore[attr-defined]
+                _export_table(cursor, local, qualified, described, Path(scratch))
+            raw.rollback()
+            return local.execute(f"select * from {_quote(qualified)}").df()
+        finally:
+            local.close()
+            raw.close()
+
+    def _columns(self, where: str, parameters: list[Any]) -> pd.DataFrame:
+        """Columns of base tables, in order, with what `_duckdb_type` needs."""
+        return self.query(
+            "select c.table_schema, c.table_name, c.column_name, c.data_type, "
+            "c.numeric_precision, c.numeric_scale "
+            "from information_schema.columns c join information_schema.tables t "
+            "on t.table_schema = c.table_schema and t.table_name = c.table_name "
+            f"where t.table_type = 'BASE TABLE' and {where} "
+            "order by c.table_schema, c.table_name, c.ordinal_position",
+            parameters,
+        )
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         """Run SQL with `?` placeholders (the DuckDB style every caller writes)."""
@@ -258,25 +294,27 @@ class PostgresWarehouse:
         production database with its lookups.
         """
         del drop_schemas  # only tables are exported; dbt's views are not
-        tables = self.query(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('mdm', 'marts', 'dq') and table_type = 'BASE TABLE'"
-        )
+        columns = self._columns("c.table_schema in ('mdm', 'marts', 'dq')", [])
         serving_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
         temporary.unlink(missing_ok=True)
         connection = duckdb.connect(str(temporary))
+        raw = self.engine.raw_connection()
         try:
-            for schema, table in tables.itertuples(index=False, name=None):
-                frame = self.read_table(f"{schema}.{table}")
-                connection.execute(f'create schema if not exists "{schema}"')
-                connection.register("incoming_frame", frame)
-                connection.execute(
-                    f'create table "{schema}"."{table}" as select * from incoming_frame'
-                )
-                connection.unregister("incoming_frame")
+            # One repeatable-read snapshot, so the exported tables agree with each other even
+            # if a stage commits while the export runs.
+            raw.rollback()
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
+                cursor.execute("set transaction isolation level repeatable read read only")
+                for (schema, table), table_columns in columns.groupby(
+                    ["table_schema", "table_name"], sort=False
+                ):
+                    qualified = f"{schema}.{table}"
+                    _export_table(cursor, connection, qualified, table_columns, temporary.parent)
+            raw.rollback()
             connection.execute("checkpoint")
         finally:
+            raw.close()
             connection.close()
         os.replace(temporary, serving_path)
         return serving_path
@@ -339,6 +377,71 @@ def _copy(cursor: Any, qualified: str, frame: pd.DataFrame) -> None:
     cursor.copy_expert(
         f"copy {_quote(qualified)} ({names}) from stdin with (format csv, null '\\N')", buffer
     )
+
+
+def _duckdb_type(data_type: str, precision: Any, scale: Any) -> str:
+    """The DuckDB column type for a PostgreSQL one, as information_schema names it."""
+    simple = {
+        "text": "VARCHAR",
+        "character varying": "VARCHAR",
+        "character": "VARCHAR",
+        "bigint": "BIGINT",
+        "integer": "INTEGER",
+        "smallint": "SMALLINT",
+        "double precision": "DOUBLE",
+        "real": "FLOAT",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp without time zone": "TIMESTAMP",
+        "timestamp with time zone": "TIMESTAMPTZ",
+    }
+    if data_type == "numeric":
+        # An unconstrained numeric (sums, averages) has no precision; DuckDB's DECIMAL stops at
+        # 38 digits, so those become DOUBLE as psycopg2's Decimals did before.
+        if pd.notna(precision) and pd.notna(scale) and int(precision) <= 38:
+            return f"DECIMAL({int(precision)}, {int(scale)})"
+        return "DOUBLE"
+    return simple.get(data_type, "VARCHAR")
+
+
+def _export_table(
+    cursor: Any,
+    connection: duckdb.DuckDBPyConnection,
+    qualified: str,
+    columns: pd.DataFrame,
+    scratch: Path,
+) -> None:
+    """Stream one PostgreSQL table into the DuckDB snapshot through COPY TO and a CSV file.
+
+    A cursor fetch builds a Python object per value (13.8 s for the tables of 175,685 records);
+    COPY streams text to disk and DuckDB's typed CSV reader loads it in bulk.
+    """
+    schema, table = _split(qualified)
+    names = ", ".join(f'"{name}"' for name in columns["column_name"])
+    path = scratch / f".{schema}.{table}.{os.getpid()}.csv"
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            cursor.copy_expert(
+                f"copy (select {names} from {_quote(qualified)}) to stdout "
+                "with (format csv, header false, null '\\N')",
+                handle,
+            )
+        types = ", ".join(
+            "'{}': '{}'".format(
+                str(row.column_name).replace("'", "''"),
+                _duckdb_type(str(row.data_type), row.numeric_precision, row.numeric_scale),
+            )
+            for row in columns.itertuples(index=False)
+        )
+        location = str(path).replace("'", "''")
+        connection.execute(f'create schema if not exists "{schema}"')
+        connection.execute(
+            f'create table "{schema}"."{table}" as select * from read_csv(\'{location}\', '
+            f"columns = {{{types}}}, header = false, delim = ',', quote = '\"', escape = '\"', "
+            "nullstr = '\\N', allow_quoted_nulls = false, auto_detect = false)"
+        )
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _typed_frame(frame: pd.DataFrame) -> pd.DataFrame:

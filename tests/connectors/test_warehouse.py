@@ -91,6 +91,30 @@ def test_publish_swaps_in_a_read_only_snapshot_with_the_served_tables(warehouse,
     assert not list(tmp_path.glob(".serving.duckdb*.tmp"))
 
 
+def test_published_snapshot_keeps_every_value_and_type(warehouse, tmp_path):
+    written = golden_frame().assign(
+        opened_on=[pd.Timestamp("2020-01-31"), pd.NaT],
+        balance=pd.Series([12, None], dtype="Int64"),
+    )
+    warehouse.replace_tables({"mdm.golden_records": written, "dq.results": written.iloc[:0]})
+    serving = tmp_path / "serving.duckdb"
+    warehouse.publish(serving)
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        snapshot = connection.execute("select * from mdm.golden_records order by golden_id").df()
+        empty = connection.execute("select count(*) from dq.results").fetchone()
+    assert empty == (0,)
+    assert snapshot["name"].tolist()[0] == "张伟" and pd.isna(snapshot["name"][1])
+    assert snapshot["note"].tolist() == ['comma, "quote"\nnewline', ""]
+    assert snapshot["source_count"].tolist() == [2, 1]
+    assert snapshot["balance"].iloc[0] == 12 and pd.isna(snapshot["balance"].iloc[1])
+    assert snapshot["score"].iloc[0] == 0.5 and pd.isna(snapshot["score"].iloc[1])
+    assert snapshot["active"].tolist() == [True, False]
+    assert snapshot["gamma"].tolist() == [3, -1]
+    assert snapshot["updated_at"].tolist() == written["updated_at"].tolist()
+    assert snapshot["opened_on"].iloc[0] == pd.Timestamp("2020-01-31")
+    assert pd.isna(snapshot["opened_on"].iloc[1])
+
+
 def test_unknown_warehouse_url_names_the_supported_ones():
     with pytest.raises(WarehouseError, match=r"duckdb:///.*postgresql://"):
         open_warehouse("oracle://bank/core")
