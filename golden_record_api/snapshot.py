@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import duckdb
 
-from golden_record_api.normalize import latin_pinyin
 from matching.golden import GOLDEN_COLUMNS
 
 NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
@@ -254,13 +253,15 @@ class Snapshot:
         key: LookupKey,
         value: str,
         *,
+        pinyin: str | None = None,
         include_retired: bool,
         limit: int,
         offset: int,
     ) -> tuple[int, list[dict[str, Any]]]:
         """Golden records whose own value, or a linked source record's, matches `value`.
 
-        `value` is already normalized. Searching the source records too finds a customer by
+        `value` is already normalized (`matching.standardize.lookup`); a name also matches
+        on `pinyin` when given. Searching the source records too finds a customer by
         an ID or mobile that lost survivorship (an older number still on file in one system).
         """
         params: dict[str, Any] = {"value": value}
@@ -270,7 +271,7 @@ class Snapshot:
             condition = "{t}.mobile = $value"
         else:
             condition = "({t}.name = $value or {t}.name_pinyin = $pinyin)"
-            params["pinyin"] = latin_pinyin(value)
+            params["pinyin"] = pinyin
         hits = (
             "with hits as ("
             f" select golden_id from mdm.golden_records g where {condition.format(t='g')}"

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
 from golden_record_api.masking import mask_row
-from golden_record_api.normalize import normalize_mobile, normalize_name, normalize_resident_id
 from golden_record_api.schemas import (
     ErrorOut,
     GoldenEventOut,
@@ -24,13 +23,21 @@ from golden_record_api.schemas import (
     SourceRecordOut,
 )
 from golden_record_api.snapshot import LookupKey
+from matching.standardize.lookup import lookup_mobile, lookup_name, lookup_resident_id
 
 router = APIRouter(prefix="/golden-records", tags=["golden records"])
 
-NORMALIZERS: dict[LookupKey, Callable[[str], str]] = {
-    "resident_id": normalize_resident_id,
-    "mobile": normalize_mobile,
-    "name": normalize_name,
+
+NORMALIZERS: dict[LookupKey, Callable[[str], tuple[str | None, str | None]]] = {
+    "resident_id": lambda raw: (lookup_resident_id(raw), None),
+    "mobile": lambda raw: (lookup_mobile(raw), None),
+    "name": lookup_name,
+}
+# Why a value cannot be on file, by key (the 422's detail).
+UNUSABLE = {
+    "resident_id": "has no letters or digits",
+    "mobile": "is not a mainland mobile number (11 digits starting with 1, optional +86)",
+    "name": "has no letters",
 }
 
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
@@ -42,6 +49,7 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 class Lookup:
     key: LookupKey
     value: str
+    pinyin: str | None  # a latin name's pinyin, matched against name_pinyin too
     query: GoldenRecordQuery
 
 
@@ -57,12 +65,13 @@ def lookup(query: Annotated[GoldenRecordQuery, Query()]) -> Lookup:
             detail=f"give exactly one lookup key of resident_id, mobile, name (got {got})",
         )
     ((key, raw),) = given.items()
-    value = NORMALIZERS[key](raw)
+    value, pinyin = NORMALIZERS[key](raw)
     if not value:
         raise HTTPException(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"{key} is empty"
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"{key} {raw!r} {UNUSABLE[key]}",
         )
-    return Lookup(key, value, query)
+    return Lookup(key, value, pinyin, query)
 
 
 def _survivor_url(request: Request, row: dict[str, Any]) -> str | None:
@@ -87,6 +96,7 @@ def find_golden_records(
     total, rows = snapshot.find_golden_records(
         found.key,
         found.value,
+        pinyin=found.pinyin,
         include_retired=query.include_retired,
         limit=query.limit,
         offset=query.offset,

@@ -182,10 +182,26 @@ def test_lookup_with_two_keys_is_422(api: httpx.Client) -> None:
 
 
 def test_lookup_with_an_empty_key_is_422(api: httpx.Client) -> None:
-    response = api.get("/golden-records", params={"mobile": " - "})
+    response = api.get("/golden-records", params={"resident_id": " - "})
 
     assert response.status_code == 422
-    assert response.json() == {"detail": "mobile is empty"}
+    assert response.json() == {"detail": "resident_id ' - ' has no letters or digits"}
+
+
+def test_lookup_by_a_number_that_is_no_mobile_is_422(api: httpx.Client) -> None:
+    response = api.get("/golden-records", params={"mobile": "010-12345678"})
+
+    assert response.status_code == 422
+    assert "'010-12345678' is not a mainland mobile number" in response.json()["detail"]
+
+
+def test_lookup_by_name_in_traditional_characters_finds_the_simplified(
+    api: httpx.Client,
+) -> None:
+    response = api.get("/golden-records", params={"name": "張偉"})
+
+    assert response.status_code == 200
+    assert response.json()["total"] == 3
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"id": "x"}])
