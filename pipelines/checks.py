@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
+from connectors.reports import DataDocs
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
@@ -21,7 +22,6 @@ from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import StorePathsResource, WarehouseResource
 from quality.catalogue import QualityRule, pass_mark, rules_for
-from quality.docs import DataDocs
 from quality.stages import check_golden, check_owned_rows, check_raw, check_standardized
 from quality.suites import RuleOutcome, SuiteRun, combine, suite_results_frame
 

@@ -53,13 +53,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance
 
+    from connectors.reports import report_path
     from connectors.warehouse import open_warehouse
-    from pipelines.assets.report import report_sensitive_columns
+    from pipelines.assets.report import build_report, report_sensitive_columns
     from pipelines.build import FULL_RUN_JOB, build_definitions
     from pipelines.checks import quality_run_config
     from pipelines.mdm_config import ConfigError, load_config
     from pipelines.summary import print_summary
-    from quality.report import build_report, report_path
 
     settings = _settings(args.config)
     try:

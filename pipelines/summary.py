@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from connectors.reports import report_path
 from connectors.settings import PROJECT_ROOT, Settings
 from connectors.warehouse import Warehouse, open_warehouse
-from quality.report import report_path
 
 HEADLINE_SQL = PROJECT_ROOT / "dbt_project" / "analyses" / "demo_headline.sql"
 

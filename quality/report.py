@@ -1,18 +1,17 @@
 """The auditor's report: one static HTML file per run, readable without any tool.
 
-`build_report` reads the warehouse (`dq.results`, `mdm.quarantine`) through a query function
-and writes `<out_dir>/dq-<run_id>.html` and `<out_dir>/latest.html`: the scores per dimension
-and source, the trend over the last runs, every failing rule with masked examples, the
-quarantine by source and rule, the full rule catalogue and links to the Great Expectations
-Data Docs of the run (built into `<out_dir>/gx/`). Inline CSS and inline SVG only: no script,
-no external file, so it opens from a mail attachment or an archive as it is.
+`report_html` reads the warehouse (`dq.results`, `mdm.quarantine`) through a query function
+and renders the page: the scores per dimension and source, the trend over the last runs,
+every failing rule with masked examples, the quarantine by source and rule, the full rule
+catalogue and links to the Great Expectations Data Docs of the run (the caller passes them:
+`connectors.reports.docs_links`). Inline CSS and inline SVG only: no script, no external file,
+so it opens from a mail attachment or an archive as it is. Writing it is the caller's
+(`connectors.reports.write_report`): this package does no I/O.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,13 +23,14 @@ import jinja2
 import pandas as pd
 
 from quality.catalogue import DIMENSIONS, RULES_BY_ID, STAGES, QualityConfig, catalogue_frame
-from quality.docs import DataDocs, DocsPage
 from quality.masking import Sensitive, mask_payload, mask_text
 from quality.suites import RESULT_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 WarehouseQuery = Callable[[str], pd.DataFrame]
+# The run's Data Docs pages by suite ({batch, href} each) and the site index, relative hrefs.
+DocsLinks = tuple[dict[str, list[dict[str, str]]], str | None]
 
 TEMPLATE = "report_template.html"
 HISTORY_RUNS = 20
@@ -226,32 +226,17 @@ def _status(results: pd.DataFrame, run_errors: Sequence[str]) -> tuple[str, str]
     return "passed", "Every rule passed."
 
 
-def _docs(out_dir: Path, run_id: str) -> tuple[dict[str, list[dict[str, str]]], str | None]:
-    docs = DataDocs(out_dir)
-    try:
-        pages: list[DocsPage] = docs.build_run(run_id)
-    except Exception as error:  # Data Docs are the detail; the report stands without them
-        logger.warning("great expectations data docs not built: %s", error)
-        pages = []
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for page in pages:
-        grouped.setdefault(page.suite, []).append(
-            {"batch": page.batch, "href": Path(os.path.relpath(page.path, out_dir)).as_posix()}
-        )
-    index = Path(os.path.relpath(docs.index, out_dir)).as_posix() if docs.index.exists() else None
-    return grouped, index
-
-
 def collect(
     warehouse_query: WarehouseQuery,
     run_id: str,
-    out_dir: Path,
     *,
+    docs: DocsLinks = ({}, None),
     config: QualityConfig | None = None,
     run_errors: Sequence[str] = (),
     sensitive: Mapping[str, Sensitive] | None = None,
 ) -> ReportData:
-    """Everything the report shows, read from the warehouse."""
+    """Everything the report shows, read from the warehouse; `docs` are the run's Data Docs
+    pages by suite and the site index, as links relative to the report."""
     config = config or QualityConfig()
     tables = _tables(warehouse_query)
     if "dq.results" in tables:
@@ -275,7 +260,7 @@ def collect(
     dimension_totals: dict[str, ScoreCell] = {
         d: _cell(results[results["dimension"] == d]) for d in DIMENSIONS
     }
-    docs_pages, docs_index = _docs(out_dir, run_id)
+    docs_pages, docs_index = docs
     catalogue = catalogue_frame(config)
     threshold_text = dict(zip(catalogue["rule_id"], catalogue["pass_mark"], strict=True))
     stage_order = {stage: i for i, stage in enumerate(STAGES)}
@@ -362,41 +347,29 @@ def render(data: ReportData) -> str:
     return _environment().get_template(TEMPLATE).render(report=data)
 
 
-def report_path(out_dir: Path, run_id: str) -> Path:
-    return Path(out_dir) / f"dq-{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.html"
-
-
-def build_report(
+def report_html(
     warehouse_query: WarehouseQuery,
     run_id: str,
-    out_dir: Path,
     *,
+    docs: DocsLinks = ({}, None),
     config: QualityConfig | None = None,
     run_errors: Sequence[str] = (),
     sensitive: Mapping[str, Sensitive] | None = None,
-) -> Path:
-    """Write the run's report to `<out_dir>/dq-<run_id>.html` and `<out_dir>/latest.html`.
+) -> str:
+    """The run's report page.
 
     `warehouse_query` runs one SQL statement on the warehouse; `config` gives the thresholds
     the catalogue prints; `run_errors` (masked) are step failures of a run that stopped
     before its checks; `sensitive` names source columns holding IDs or phones, masked whole
-    in the quarantine's payloads. Returns the run's report path.
+    in the quarantine's payloads.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html = render(
+    return render(
         collect(
             warehouse_query,
             run_id,
-            out_dir,
+            docs=docs,
             config=config,
             run_errors=run_errors,
             sensitive=sensitive,
         )
     )
-    target = report_path(out_dir, run_id)
-    for path in (target, out_dir / "latest.html"):
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(html, encoding="utf-8")
-        os.replace(temporary, path)
-    return target

@@ -3,7 +3,7 @@
 Each call builds an ephemeral GX context, validates one DataFrame and returns one outcome per rule
 (the shape of a `dq.results` row) with a few masked failing rows for the report. The GX
 validation result itself is kept, masked, so it can be published as Data Docs
-(`quality/docs.py`).
+(`connectors/reports.py`).
 """
 
 from __future__ import annotations

@@ -1,16 +1,40 @@
-"""The auditor's data-quality report of the run, as an asset (the builder is quality/report.py)."""
+"""The auditor's data-quality report of the run, as an asset (the page is quality/report.py)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import dagster as dg
 
+from connectors.reports import docs_links, write_report
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import StorePathsResource, WarehouseResource
+from quality.catalogue import QualityConfig
 from quality.masking import Sensitive
-from quality.report import build_report
+from quality.report import WarehouseQuery, report_html
 from quality.stages import raw_sensitive
 
 REPORT = dg.AssetKey(["dq", "report"])
+
+
+def build_report(
+    warehouse_query: WarehouseQuery,
+    run_id: str,
+    reports_dir: Path,
+    *,
+    config: QualityConfig | None = None,
+    run_errors: Sequence[str] = (),
+    sensitive: Mapping[str, Sensitive] | None = None,
+) -> Path:
+    """Build the run's Data Docs pages, render the report linking them, write it; its path."""
+    html = report_html(
+        warehouse_query,
+        run_id,
+        docs=docs_links(reports_dir, run_id),
+        config=config,
+        run_errors=run_errors,
+        sensitive=sensitive,
+    )
+    return write_report(reports_dir, run_id, html)
 
 
 def report_sensitive_columns(config: MdmConfig | None) -> dict[str, Sensitive]:

@@ -33,16 +33,16 @@ import pandas as pd
 import pytest
 
 from connectors.landing import with_lineage, write_batch
+from connectors.reports import report_path
 from connectors.settings import Settings
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
 from connectors.warehouse import Warehouse, open_warehouse
 from pipelines.assets.extract import raw_asset_key, raw_table_name, read_source_table
-from pipelines.assets.report import REPORT, build_report_asset
+from pipelines.assets.report import REPORT, build_report, build_report_asset
 from pipelines.build import FULL_RUN_JOB, build_definitions
 from pipelines.checks import build_raw_checks, quality_run_config
 from pipelines.mdm_config import load_config
 from pipelines.resources import StorePathsResource, WarehouseResource
-from quality.report import build_report, report_path
 from tests.conftest import write_pipeline_config
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from connectors.reports import DataDocs
 from connectors.warehouse import Warehouse, open_warehouse
 from quality.catalogue import RULES_BY_ID, QualityConfig
-from quality.docs import DataDocs
 from quality.suites import RESULT_COLUMNS, run_suite
 
 # Unmasked C2 values planted in the inputs: none may reach the report.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from connectors.reports import report_path
+from pipelines.assets.report import build_report
 from quality.catalogue import RULES, QualityConfig
-from quality.report import build_report, report_path
 from tests.quality.conftest import MOBILE, RESIDENT_ID, ReportWarehouse
 
 UNMASKED = re.compile(r"(?<!\d)(\d{17}[\dX]|1[3-9]\d{9})(?!\d)")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.assets.report import build_report
 from quality.catalogue import QualityConfig
-from quality.report import build_report
 from tests.conftest import running_in_ci
 from tests.quality.conftest import ReportWarehouse
 

@@ -1,4 +1,8 @@
-"""Great Expectations Data Docs of every run, under `<home>/reports/gx/`.
+"""The reports folder: the auditor's HTML report of each run and the GX Data Docs site.
+
+`write_report` swaps a rendered report (`quality.report.render`) in as `dq-<run_id>.html` and
+`latest.html`. `DataDocs` keeps the Great Expectations Data Docs of every run, under
+`<home>/reports/gx/`.
 
 The checks validate with ephemeral GX contexts (fast, nothing on disk). Their (masked)
 validation results are then stored in a *file-backed* GX context under
@@ -11,19 +15,43 @@ Data Docs hold all checks of all runs. The report builds the pages of its run
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
-
-from quality.suites import SuiteRun
 
 logger = logging.getLogger(__name__)
 
 SITE_NAME = "mdm_quality"
 VALIDATION_RESULTS_KEPT = 500  # index entries; older pages stay on disk
+
+
+def report_path(reports_dir: Path, run_id: str) -> Path:
+    return Path(reports_dir) / f"dq-{re.sub(r'[^A-Za-z0-9_.-]', '_', run_id)}.html"
+
+
+def write_report(reports_dir: Path, run_id: str, html: str) -> Path:
+    """Swap `html` in as the run's report and as `latest.html`; returns the run's path."""
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    target = report_path(reports_dir, run_id)
+    for path in (target, reports_dir / "latest.html"):
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(html, encoding="utf-8")
+        os.replace(temporary, path)
+    return target
+
+
+class Validation(Protocol):
+    """What the Data Docs keep of one validation (`quality.suites.SuiteRun` is one)."""
+
+    suite: str
+    batch: str
+    gx_result: Any
 
 
 @dataclass(frozen=True)
@@ -75,7 +103,7 @@ class DataDocs:
             context.enable_analytics(False)  # a bank's quality results send nothing home
         return context
 
-    def store(self, runs: Sequence[SuiteRun], *, run_id: str, run_time: datetime) -> int:
+    def store(self, runs: Iterable[Validation], *, run_id: str, run_time: datetime) -> int:
         """Keep the validation results of `runs` (already masked); returns how many."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
@@ -127,3 +155,27 @@ class DataDocs:
                 )
             )
         return sorted(pages, key=lambda page: (page.suite, page.batch))
+
+
+def docs_links(
+    reports_dir: Path, run_id: str
+) -> tuple[dict[str, list[dict[str, str]]], str | None]:
+    """The run's Data Docs pages by suite, and the site index, relative to `reports_dir`.
+
+    Builds the run's pages first. Never raises: the Data Docs are the detail, and the report
+    stands without them.
+    """
+    docs = DataDocs(reports_dir)
+    try:
+        pages = docs.build_run(run_id)
+    except Exception as error:
+        logger.warning("great expectations data docs not built: %s", error)
+        pages = []
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for page in pages:
+        href = Path(os.path.relpath(page.path, reports_dir)).as_posix()
+        grouped.setdefault(page.suite, []).append({"batch": page.batch, "href": href})
+    index = (
+        Path(os.path.relpath(docs.index, reports_dir)).as_posix() if docs.index.exists() else None
+    )
+    return grouped, index
