@@ -458,6 +458,8 @@ def standardize_source(
         rules.GENDER_ID_MISMATCH: gender_mismatch,
         rules.GENDER_FROM_ID: gender_filled,
         rules.MOBILE_INVALID: mobiles["phone_kind"] == "invalid",
+        rules.MOBILE_PLACEHOLDER: (mobiles["phone_kind"] == "placeholder")
+        | (phones["phone_kind"] == "placeholder"),
         rules.MOBILE_NOT_MOBILE: mobiles["phone_kind"].isin(
             ["landline", "service", "international"]
         ),

@@ -6,6 +6,11 @@ is 3 digits for `010` and `02x`, 4 otherwise (the national numbering plan). Afte
 trunk `0` is often dropped (`+86 311 8555 1234`), so it is put back.
 Service numbers (`400`/`800` + 7 digits, `95xxx`) and foreign numbers (`+852…`, `00852…`)
 are kept in `phone_other` as digits (`+` prefix for foreign). Anything else is invalid.
+
+A placeholder mobile, whose last eight digits are all the same (13800000000, 13988888888), is
+what a clerk types when the form insists on a number the customer did not give. It is no
+one's number: kept, it joins strangers in blocking and can survive into a golden record, so
+it becomes NULL with kind `placeholder`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ _SERVICE = r"(?:400|800)\d{7}|95\d{3,6}"
 # uses: anything they leave unexplained goes through `_classify`.
 _ARROW_SEPARATORS = r"[\s\-()\[\]./\x{2010}-\x{2015}]"
 _ARROW_MOBILE_PREFIX = r"^(?:\+86|0086|86)(1[3-9]\d{9})$"
+_PLACEHOLDER_TAILS = frozenset(digit * 8 for digit in "0123456789")
 
 
 def _classify(texts: pd.Series) -> pd.DataFrame:
@@ -69,7 +75,8 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
 
     Returns, on the input's index: `mobile` (11 digits or NULL), `phone_other` (a landline
     `0311-85551234`, service or `+`foreign number, or NULL) and `phone_kind`: `mobile`,
-    `landline`, `service`, `international`, `invalid`, or NULL when the input was empty.
+    `landline`, `service`, `international`, `placeholder` (mobile NULL), `invalid`, or NULL
+    when the input was empty.
     """
     text = as_text(values)
     # Most values are already a bare mobile and nearly all are distinct: settle those in one
@@ -97,6 +104,9 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
         mobile[messy] = classified["mobile"].to_numpy(dtype=object)
         other[messy] = classified["phone_other"].to_numpy(dtype=object)
         kind[messy] = classified["phone_kind"].to_numpy(dtype=object)
+    placeholder = pd.Series(mobile, dtype=object).str.slice(3).isin(_PLACEHOLDER_TAILS).to_numpy()
+    mobile[placeholder] = None
+    kind[placeholder] = "placeholder"
     return pd.DataFrame(
         {"mobile": mobile, "phone_other": other, "phone_kind": kind},
         index=values.index,

@@ -323,6 +323,15 @@ MOBILE_INVALID = _rule(
     "1380013800",
     "mobile NULL",
 )
+MOBILE_PLACEHOLDER = _rule(
+    "mobile_placeholder",
+    "mobile",
+    "validity",
+    "A placeholder mobile typed for a customer who gave none (the last eight digits all the "
+    "same): no one's number, it would join strangers and could survive into a golden record.",
+    "13800000000",
+    "mobile NULL",
+)
 MOBILE_NOT_MOBILE = _rule(
     "mobile_not_mobile",
     "mobile",

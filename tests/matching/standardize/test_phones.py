@@ -51,3 +51,12 @@ def test_unusable_number_is_invalid(written):
 
 def test_empty_is_null_not_invalid():
     assert one(None) == {"mobile": None, "phone_other": None, "phone_kind": None}
+
+
+@pytest.mark.parametrize("written", ["13800000000", "+86 139-8888-8888", "１５０００００００００"])
+def test_placeholder_mobile_is_null(written):
+    assert one(written) == {"mobile": None, "phone_other": None, "phone_kind": "placeholder"}
+
+
+def test_a_number_with_seven_repeated_digits_is_a_real_mobile():
+    assert one("13810000000")["mobile"] == "13810000000"
