@@ -333,17 +333,27 @@ def standardize_source(
     emails = normalize_emails(_column(raw, source, "email"))
     addresses = parse_addresses(_column(raw, source, "address"))
 
-    # The valid resident ID is the stronger evidence for birth date and gender.
+    # A valid 18-digit resident ID is the stronger evidence for birth date and gender: its
+    # check digit proves it was copied right. A 15-digit one (upgraded) has no check digit,
+    # so a typo in it goes unseen: it fills a missing value but overrides no stated one.
+    verified = ids["id_valid"] & ids["id_issue"].ne("upgraded_from_15")
     from_id = ids["id_valid"] & ids["id_birth_date"].notna()
-    birth_date = births["value"].where(~from_id, ids["id_birth_date"])
-    birth_mismatch = from_id & births["value"].notna() & births["value"].ne(ids["id_birth_date"])
+    birth_disagrees = from_id & births["value"].notna() & births["value"].ne(ids["id_birth_date"])
     birth_filled = from_id & births["value"].isna()
+    birth_date = births["value"].where(
+        ~(birth_filled | (birth_disagrees & verified)), ids["id_birth_date"]
+    )
+    birth_mismatch = birth_disagrees & verified
     gender_from_id = ids["id_valid"] & ids["id_gender"].notna()
-    gender = genders["gender"].where(~gender_from_id, ids["id_gender"])
-    gender_mismatch = (
+    gender_disagrees = (
         gender_from_id & genders["gender"].notna() & genders["gender"].ne(ids["id_gender"])
     )
     gender_filled = gender_from_id & genders["gender"].isna()
+    gender = genders["gender"].where(
+        ~(gender_filled | (gender_disagrees & verified)), ids["id_gender"]
+    )
+    gender_mismatch = gender_disagrees & verified
+    id_unverified_mismatch = (birth_disagrees | gender_disagrees) & ~verified
 
     mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
     second_mobile = phones["mobile"].where(phones["mobile"].ne(mobile))
@@ -457,6 +467,7 @@ def standardize_source(
         rules.GENDER_UNKNOWN_CODE: genders["unknown"],
         rules.GENDER_ID_MISMATCH: gender_mismatch,
         rules.GENDER_FROM_ID: gender_filled,
+        rules.ID_UNVERIFIED_MISMATCH: id_unverified_mismatch,
         rules.MOBILE_INVALID: mobiles["phone_kind"] == "invalid",
         rules.MOBILE_PLACEHOLDER: (mobiles["phone_kind"] == "placeholder")
         | (phones["phone_kind"] == "placeholder"),

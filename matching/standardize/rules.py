@@ -269,7 +269,7 @@ BIRTH_DATE_ID_MISMATCH = _rule(
     "birth_date_id_mismatch",
     "birth_date",
     "consistency",
-    "The birth date disagrees with the valid resident ID; the ID's date is taken.",
+    "The birth date disagrees with the valid 18-digit resident ID; the ID's date is taken.",
     "19850308 with ID …19850307…",
     "birth_date 1985-03-07",
 )
@@ -293,7 +293,8 @@ GENDER_ID_MISMATCH = _rule(
     "gender_id_mismatch",
     "gender",
     "consistency",
-    "The gender disagrees with the valid resident ID (17th digit odd = M); the ID's is taken.",
+    "The gender disagrees with the valid 18-digit resident ID (17th digit odd = M); the ID's "
+    "is taken.",
     "F with ID …0307123…",
     "gender M",
 )
@@ -304,6 +305,15 @@ GENDER_FROM_ID = _rule(
     "A missing gender filled from the valid resident ID.",
     "'' with ID …0307123…",
     "gender M",
+)
+ID_UNVERIFIED_MISMATCH = _rule(
+    "id_unverified_mismatch",
+    "id_number",
+    "consistency",
+    "The birth date or gender disagrees with a resident ID upgraded from 15 digits; with no "
+    "check digit to prove the ID, the stated values are kept.",
+    "1985-03-08 with ID 130102850307123",
+    "birth_date 1985-03-08",
 )
 
 # --- phones and email ---------------------------------------------------------------------

@@ -316,3 +316,19 @@ def test_from_config_reads_codes_as_text():
 def test_every_counted_rule_is_in_the_catalogue():
     result = run(core_raw({}, {"cust_no": None}))
     assert set(result.issue_counts) == set(rule_catalogue()["id"])
+
+
+def test_fifteen_digit_id_fills_but_does_not_override_birth_date_and_gender():
+    # 130102850307123: born 1985-03-07, male; no check digit proves it was copied right.
+    result = run(
+        core_raw(
+            {"cert_no": "130102850307123", "birth_dt": "19850308", "gender_cd": "2"},
+            {"cert_no": "130102850307123", "birth_dt": None, "gender_cd": None},
+        )
+    )
+    stated, missing = result.records.iloc[0], result.records.iloc[1]
+    assert (stated["birth_date"], stated["gender"]) == (pd.Timestamp("1985-03-08"), "F")
+    assert (missing["birth_date"], missing["gender"]) == (pd.Timestamp("1985-03-07"), "M")
+    assert result.issue_counts["id_unverified_mismatch"] == 1
+    assert result.issue_counts["birth_date_id_mismatch"] == 0
+    assert result.issue_counts["gender_id_mismatch"] == 0
