@@ -36,7 +36,8 @@ NORMALIZERS: dict[LookupKey, Callable[[str], tuple[str | None, str | None]]] = {
 # Why a value cannot be on file, by key (the 422's detail).
 UNUSABLE = {
     "resident_id": "has no letters or digits",
-    "mobile": "is not a mainland mobile number (11 digits starting with 1, optional +86)",
+    "mobile": "is not a mobile a customer can have: 11 digits starting with 1[3-9] (optional"
+    " +86), not a placeholder such as 13800000000",
     "name": "has no letters",
 }
 
