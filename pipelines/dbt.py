@@ -1,6 +1,7 @@
 """The dbt project as Dagster assets; dbt tests arrive as asset checks."""
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -16,6 +17,10 @@ from connectors.urls import sqlalchemy_url
 from connectors.warehouse import duckdb_path_from_url
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# Each build's target folder (compiled SQL, run_results.json, dbt.log) stays under
+# <home>/dbt/runs/<run id> for the last few runs: enough to debug a failure, bounded on disk
+# (about 7 MB a run).
+DBT_RUNS_KEPT = 10
 
 
 def dbt_target(settings: Settings) -> str:
@@ -104,6 +109,21 @@ def build_dbt_assets(
         arguments = ["build"]
         if config.as_of_date:
             arguments += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
-        yield from dbt.cli(arguments, context=context).stream()
+        runs = settings.home / "dbt" / "runs"
+        prune_dbt_runs(runs, keep=DBT_RUNS_KEPT - 1)
+        yield from dbt.cli(arguments, context=context, target_path=runs / context.run_id).stream()
 
     return mdm_dbt_models, resource
+
+
+def prune_dbt_runs(runs: Path, *, keep: int) -> None:
+    """Remove all but the `keep` newest run folders under `runs`."""
+    if not runs.is_dir():
+        return
+    folders = sorted(
+        (path for path in runs.iterdir() if path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -81,6 +81,9 @@ def test_full_run_materializes_every_stage_with_consistent_counts(completed_run)
     marts = store.query("select count(*) as n from marts.customer_360").iloc[0]["n"]
     assert marts == len(golden)
     assert completed_run.settings.resolved_serving_path.exists()
+    # dbt's artifacts of this run sit under MDM_HOME, not in the project's source tree.
+    dbt_run = completed_run.settings.home / "dbt" / "runs" / completed_run.result.run_id
+    assert (dbt_run / "run_results.json").exists()
     dq = store.read_table("dq.results")
     assert {"raw", "standardized", "golden"} <= set(dq["stage"])
 
