@@ -639,11 +639,20 @@ def _numbered_events(events: pd.DataFrame, run_id: str, now: pd.Timestamp) -> pd
 
 def _match_evidence(clusters: pd.DataFrame, scored_pairs: pd.DataFrame | None) -> pd.DataFrame:
     """For each record, its strongest auto-match edge: which rule linked it and with what weight."""
-    empty = pd.DataFrame({"record_key": [], "match_rule": [], "match_weight": []})
+    # Typed like the evidence, so the xref's merge on record_key works with none of it.
+    empty = pd.DataFrame(
+        {
+            "record_key": pd.Series(dtype=object),
+            "match_rule": pd.Series(dtype=object),
+            "match_weight": pd.Series(dtype=float),
+        }
+    )
     if scored_pairs is None or scored_pairs.empty:
         return empty
     linked = scored_pairs[scored_pairs["zone"] == "auto_match"]
-    rule = linked["deterministic_rule"].fillna("probabilistic") if len(linked) else linked
+    if linked.empty:  # every pair uncertain or rejected: all records are linked as singletons
+        return empty
+    rule = linked["deterministic_rule"].fillna("probabilistic")
     edges = pd.concat(
         [
             pd.DataFrame(

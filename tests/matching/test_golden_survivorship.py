@@ -140,3 +140,26 @@ def test_history_opens_a_version_only_for_changed_records():
     assert list(history["run_id"]) == ["r1", "r1", "r2"]
     rerun = update_history(history, second.golden_records, now=LATER, run_id="r3")
     pd.testing.assert_frame_equal(rerun, history)
+
+
+def test_pairs_with_no_auto_match_link_every_record_as_a_singleton():
+    records = pd.DataFrame([party("core:1", name="李娜"), party("crm:2", name="李娜")])
+    review_only = pd.DataFrame(
+        {
+            "record_key_l": ["core:1"],
+            "record_key_r": ["crm:2"],
+            "zone": ["review"],
+            "deterministic_rule": [None],
+            "match_weight": [1.5],
+        }
+    )
+    result = build_golden_records(
+        records,
+        clusters_of([["core:1"], ["crm:2"]]),
+        SurvivorshipConfig(),
+        run_id="r1",
+        now=NOW,
+        scored_pairs=review_only,
+    )
+    assert result.xref["match_rule"].tolist() == ["singleton", "singleton"]
+    assert result.xref["match_weight"].isna().all()
