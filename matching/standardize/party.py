@@ -303,6 +303,23 @@ def _frame(columns: Mapping[str, Any], rows: np.ndarray, dtypes: dict[str, str])
     return pd.DataFrame(out, copy=False)
 
 
+def _reconcile_with_id(
+    stated: pd.Series, from_id: pd.Series, id_valid: pd.Series, verified: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """A field the resident ID also states (birth date, gender): (value, filled, overridden,
+    disagrees).
+
+    A valid 18-digit resident ID is the stronger evidence: its check digit proves it was
+    copied right. A 15-digit one (upgraded, `verified` False) has no check digit, so a typo in
+    it goes unseen: it fills a missing value but overrides no stated one.
+    """
+    known = id_valid & from_id.notna()
+    disagrees = known & stated.notna() & stated.ne(from_id)
+    filled = known & stated.isna()
+    overridden = disagrees & verified
+    return stated.where(~(filled | overridden), from_id), filled, overridden, disagrees
+
+
 def standardize_source(
     raw: pd.DataFrame,
     source: SourceMapping,
@@ -333,26 +350,13 @@ def standardize_source(
     emails = normalize_emails(_column(raw, source, "email"))
     addresses = parse_addresses(_column(raw, source, "address"))
 
-    # A valid 18-digit resident ID is the stronger evidence for birth date and gender: its
-    # check digit proves it was copied right. A 15-digit one (upgraded) has no check digit,
-    # so a typo in it goes unseen: it fills a missing value but overrides no stated one.
     verified = ids["id_valid"] & ids["id_issue"].ne("upgraded_from_15")
-    from_id = ids["id_valid"] & ids["id_birth_date"].notna()
-    birth_disagrees = from_id & births["value"].notna() & births["value"].ne(ids["id_birth_date"])
-    birth_filled = from_id & births["value"].isna()
-    birth_date = births["value"].where(
-        ~(birth_filled | (birth_disagrees & verified)), ids["id_birth_date"]
+    birth_date, birth_filled, birth_mismatch, birth_disagrees = _reconcile_with_id(
+        births["value"], ids["id_birth_date"], ids["id_valid"], verified
     )
-    birth_mismatch = birth_disagrees & verified
-    gender_from_id = ids["id_valid"] & ids["id_gender"].notna()
-    gender_disagrees = (
-        gender_from_id & genders["gender"].notna() & genders["gender"].ne(ids["id_gender"])
+    gender, gender_filled, gender_mismatch, gender_disagrees = _reconcile_with_id(
+        genders["gender"], ids["id_gender"], ids["id_valid"], verified
     )
-    gender_filled = gender_from_id & genders["gender"].isna()
-    gender = genders["gender"].where(
-        ~(gender_filled | (gender_disagrees & verified)), ids["id_gender"]
-    )
-    gender_mismatch = gender_disagrees & verified
     id_unverified_mismatch = (birth_disagrees | gender_disagrees) & ~verified
 
     mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
