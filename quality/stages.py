@@ -6,9 +6,9 @@ What a rule needs beyond the stored columns is derived here into `_dq_*` columns
 
 - raw: `_dq_garbled_text` (mis-decoded text), `_dq_birth_date` (the stated birth date parsed as
   written, future dates kept), `_dq_birth_date_conflict` / `_dq_gender_conflict` (the stated
-  value against the valid resident ID of the same row). The standardizer replaces a stated
-  birth date or gender that disagrees with the ID by the ID's, so these are judged on the raw
-  row, where the disagreement is still visible.
+  value against the valid resident ID of the same row, by `matching.standardize.identity`, the
+  rule's one home). The standardizer replaces a stated value that is a slip of the ID's by the
+  ID's, so these are judged on the raw row, where every disagreement is still visible.
 - standardized: `_dq_quarantined` on every raw customer row of a source.
 - golden: `_dq_source_records` per golden record, `_dq_golden_id` per party record,
   `_dq_same_person` per merged pair, `_dq_owner_in_source` / `_dq_owner_golden_id` per owned row.
@@ -24,6 +24,7 @@ import pandas as pd
 
 from connectors.config import SourceConfig
 from matching.standardize.dates import parse_dates
+from matching.standardize.identity import decode_genders, reconcile_with_id
 from matching.standardize.ids import normalize_resident_ids
 from quality.catalogue import CrossSystemLink, QualityConfig, Target, rules_for
 from quality.masking import Sensitive
@@ -43,9 +44,6 @@ def _objects(values: pd.Series) -> pd.Series:
     out = values.astype(object)
     out[out.isna()] = None
     return out
-
-
-_GENDER_CODES = {"M": "M", "F": "F", "男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
 
 
 # --------------------------------------------------------------------------- raw extracts
@@ -87,14 +85,6 @@ def garbled_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return out
 
 
-def _stated_gender(values: pd.Series, codes: Mapping[str, str] | None) -> pd.Series:
-    mapping = dict(_GENDER_CODES)
-    mapping.update({str(k).strip().upper(): str(v) for k, v in (codes or {}).items()})
-    return _objects(values).map(
-        lambda v: None if v is None else mapping.get(str(v).strip().upper())
-    )
-
-
 def prepare_party_table(raw: pd.DataFrame, source: SourceConfig, as_of: date) -> pd.DataFrame:
     """The raw customer table with the `_dq_*` columns the raw rules read."""
     frame = raw.copy()
@@ -114,10 +104,13 @@ def prepare_party_table(raw: pd.DataFrame, source: SourceConfig, as_of: date) ->
     frame["_dq_birth_date"] = stated
     frame["_dq_birth_date_text"] = stated_text
     ids = normalize_resident_ids(column("id_number"), now=now)
-    from_id = ids["id_valid"] & ids["id_birth_date"].notna()
-    comparable = from_id & stated.notna()
-    frame["_dq_birth_date_comparable"] = comparable
-    conflict = comparable & stated.ne(ids["id_birth_date"])
+    gender = decode_genders(column("gender"), source.gender_codes)["gender"]
+    verified = ids["id_valid"] & ids["id_issue"].ne("upgraded_from_15")
+    identity = reconcile_with_id(
+        stated, gender, ids["id_birth_date"], ids["id_gender"], ids["id_valid"], verified
+    )
+    frame["_dq_birth_date_comparable"] = identity["birth_agreement"].notna()
+    conflict = identity["birth_disagrees"]
     frame["_dq_birth_date_conflict"] = None
     frame.loc[conflict, "_dq_birth_date_conflict"] = (
         "stated "
@@ -125,10 +118,8 @@ def prepare_party_table(raw: pd.DataFrame, source: SourceConfig, as_of: date) ->
         + ", ID says "
         + ids.loc[conflict, "id_birth_date"].dt.strftime("%Y-%m-%d")
     )
-    gender = _stated_gender(column("gender"), source.gender_codes)
-    comparable_gender = ids["id_valid"] & ids["id_gender"].notna() & gender.notna()
-    frame["_dq_gender_comparable"] = comparable_gender
-    gender_conflict = comparable_gender & gender.ne(ids["id_gender"])
+    frame["_dq_gender_comparable"] = ids["id_valid"] & ids["id_gender"].notna() & gender.notna()
+    gender_conflict = identity["gender_disagrees"]
     frame["_dq_gender_conflict"] = None
     frame.loc[gender_conflict, "_dq_gender_conflict"] = (
         "stated " + gender[gender_conflict] + ", ID says " + ids.loc[gender_conflict, "id_gender"]

@@ -34,6 +34,7 @@ from matching.standardize._text import (
 from matching.standardize.addresses import parse_addresses
 from matching.standardize.dates import parse_dates
 from matching.standardize.emails import normalize_emails
+from matching.standardize.identity import decode_genders, reconcile_with_id
 from matching.standardize.ids import (
     RESIDENT_ID,
     UNMISTAKABLE_SHAPE,
@@ -61,6 +62,9 @@ PARTY_COLUMNS: dict[str, str] = {
     "id_issue": "object",
     "birth_date": "datetime64[ns]",
     "gender": "object",
+    "birth_date_stated": "datetime64[ns]",
+    "gender_stated": "object",
+    "id_conflict": "bool",
     "mobile": "object",
     "phone_other": "object",
     "email": "object",
@@ -96,19 +100,6 @@ CANONICAL_FIELDS = (
     "address",
     "updated_at",
 )
-
-# GB/T 2261.1 codes and the spellings every source uses; a source's gender_codes add to these.
-_DEFAULT_GENDER_CODES = {
-    "M": "M",
-    "F": "F",
-    "男": "M",
-    "女": "F",
-    "1": "M",
-    "2": "F",
-    "MALE": "M",
-    "FEMALE": "F",
-}
-
 
 @dataclass(frozen=True)
 class SourceMapping:
@@ -215,17 +206,6 @@ def _identity(raw: pd.DataFrame, source: SourceMapping, now: pd.Timestamp) -> pd
     return checked
 
 
-def _genders(values: pd.Series, gender_codes: dict[str, str] | None) -> pd.DataFrame:
-    codes = dict(_DEFAULT_GENDER_CODES)
-    codes.update({str(k).strip().upper(): v for k, v in (gender_codes or {}).items()})
-
-    def decode(distinct: pd.Series) -> pd.DataFrame:
-        gender = nfkc(distinct).str.strip().str.upper().map(codes)
-        return pd.DataFrame({"gender": none_if_nan(gender), "unknown": gender.isna()})
-
-    return on_uniques(as_text(values), decode)
-
-
 def _superseded(key: pd.Series, updated: pd.Series, repeated: pd.Series) -> pd.Series:
     """True for rows whose key repeats and that are not the most recently updated version."""
     frame = pd.DataFrame(
@@ -303,23 +283,6 @@ def _frame(columns: Mapping[str, Any], rows: np.ndarray, dtypes: dict[str, str])
     return pd.DataFrame(out, copy=False)
 
 
-def _reconcile_with_id(
-    stated: pd.Series, from_id: pd.Series, id_valid: pd.Series, verified: pd.Series
-) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """A field the resident ID also states (birth date, gender): (value, filled, overridden,
-    disagrees).
-
-    A valid 18-digit resident ID is the stronger evidence: its check digit proves it was
-    copied right. A 15-digit one (upgraded, `verified` False) has no check digit, so a typo in
-    it goes unseen: it fills a missing value but overrides no stated one.
-    """
-    known = id_valid & from_id.notna()
-    disagrees = known & stated.notna() & stated.ne(from_id)
-    filled = known & stated.isna()
-    overridden = disagrees & verified
-    return stated.where(~(filled | overridden), from_id), filled, overridden, disagrees
-
-
 def standardize_source(
     raw: pd.DataFrame,
     source: SourceMapping,
@@ -344,20 +307,22 @@ def standardize_source(
     names = standardize_names(_column(raw, source, "name"))
     ids = _identity(raw, source, now)
     births = parse_dates(_column(raw, source, "birth_date"), kind="birth_date", now=now)
-    genders = _genders(_column(raw, source, "gender"), source.gender_codes)
+    genders = decode_genders(_column(raw, source, "gender"), source.gender_codes)
     mobiles = normalize_phones(_column(raw, source, "mobile"))
     phones = normalize_phones(_column(raw, source, "phone"))
     emails = normalize_emails(_column(raw, source, "email"))
     addresses = parse_addresses(_column(raw, source, "address"))
 
     verified = ids["id_valid"] & ids["id_issue"].ne("upgraded_from_15")
-    birth_date, birth_filled, birth_mismatch, birth_disagrees = _reconcile_with_id(
-        births["value"], ids["id_birth_date"], ids["id_valid"], verified
+    identity = reconcile_with_id(
+        births["value"],
+        genders["gender"],
+        ids["id_birth_date"],
+        ids["id_gender"],
+        ids["id_valid"],
+        verified,
     )
-    gender, gender_filled, gender_mismatch, gender_disagrees = _reconcile_with_id(
-        genders["gender"], ids["id_gender"], ids["id_valid"], verified
-    )
-    id_unverified_mismatch = (birth_disagrees | gender_disagrees) & ~verified
+    birth_date, gender = identity["birth_date"], identity["gender"]
 
     mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
     second_mobile = phones["mobile"].where(phones["mobile"].ne(mobile))
@@ -411,6 +376,9 @@ def standardize_source(
             "id_issue": ids["id_issue"],
             "birth_date": birth_date.dt.normalize(),
             "gender": gender,
+            "birth_date_stated": births["value"].dt.normalize(),
+            "gender_stated": genders["gender"],
+            "id_conflict": identity["id_conflict"],
             "mobile": mobile,
             "phone_other": phone_other,
             "email": emails["email"],
@@ -466,12 +434,13 @@ def standardize_source(
         rules.BIRTH_DATE_IMPOSSIBLE: births["issue"] == "impossible",
         rules.BIRTH_DATE_FUTURE: births["issue"] == "future",
         rules.BIRTH_DATE_TOO_OLD: births["issue"] == "too_old",
-        rules.BIRTH_DATE_ID_MISMATCH: birth_mismatch,
-        rules.BIRTH_DATE_FROM_ID: birth_filled,
+        rules.BIRTH_DATE_ID_MISMATCH: identity["birth_overridden"],
+        rules.BIRTH_DATE_FROM_ID: identity["birth_filled"],
+        rules.ID_CONFLICT: identity["id_conflict"],
         rules.GENDER_UNKNOWN_CODE: genders["unknown"],
-        rules.GENDER_ID_MISMATCH: gender_mismatch,
-        rules.GENDER_FROM_ID: gender_filled,
-        rules.ID_UNVERIFIED_MISMATCH: id_unverified_mismatch,
+        rules.GENDER_ID_MISMATCH: identity["gender_overridden"],
+        rules.GENDER_FROM_ID: identity["gender_filled"],
+        rules.ID_UNVERIFIED_MISMATCH: identity["unverified_mismatch"],
         rules.MOBILE_INVALID: mobiles["phone_kind"] == "invalid",
         rules.MOBILE_PLACEHOLDER: (mobiles["phone_kind"] == "placeholder")
         | (phones["phone_kind"] == "placeholder"),

@@ -269,9 +269,21 @@ BIRTH_DATE_ID_MISMATCH = _rule(
     "birth_date_id_mismatch",
     "birth_date",
     "consistency",
-    "The birth date disagrees with the valid 18-digit resident ID; the ID's date is taken.",
+    "The birth date is a slip of the valid 18-digit resident ID's (day and month swapped, one "
+    "digit off, or within 60 days: a lunar-calendar birthday); the ID's date is taken and the "
+    "stated one kept in birth_date_stated.",
     "19850308 with ID …19850307…",
     "birth_date 1985-03-07",
+)
+ID_CONFLICT = _rule(
+    "id_conflict",
+    "id_number",
+    "consistency",
+    "The valid resident ID states a birth date far from the record's own (not a slip): the ID "
+    "is suspected to be someone else's, e.g. a relative's. The stated birth date is kept and "
+    "matching does not take an agreement on this ID as proof of identity.",
+    "born 1958-04-02 with ID …19860915…",
+    "birth_date 1958-04-02, id_conflict true",
 )
 BIRTH_DATE_FROM_ID = _rule(
     "birth_date_from_id",
@@ -294,7 +306,7 @@ GENDER_ID_MISMATCH = _rule(
     "gender",
     "consistency",
     "The gender disagrees with the valid 18-digit resident ID (17th digit odd = M); the ID's "
-    "is taken.",
+    "is taken unless the ID conflicts with the record's birth date (id_conflict).",
     "F with ID …0307123…",
     "gender M",
 )

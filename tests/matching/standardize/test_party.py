@@ -72,6 +72,9 @@ def test_a_clean_row_becomes_a_full_record():
         "id_issue": None,
         "birth_date": pd.Timestamp("1949-12-31"),
         "gender": "F",
+        "birth_date_stated": pd.Timestamp("1949-12-31"),
+        "gender_stated": "F",
+        "id_conflict": False,
         "mobile": "13800138000",
         "phone_other": None,
         "email": None,
@@ -196,6 +199,34 @@ def test_birth_date_disagreeing_with_valid_id_takes_the_ids():
     result = run(core_raw({"birth_dt": "19491230"}))
     assert result.records["birth_date"].iloc[0] == pd.Timestamp("1949-12-31")
     assert result.issue_counts["birth_date_id_mismatch"] == 1
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [
+        "19491213",  # one digit off
+        "19491031",  # 61 days before, yet one digit off (month 12 typed 10)
+        "19491115",  # 46 days before: the lunar-calendar birthday
+    ],
+)
+def test_a_slip_in_the_stated_birth_date_takes_the_ids_and_keeps_the_stated(stated):
+    record = run(core_raw({"birth_dt": stated})).records.iloc[0]
+    assert record["birth_date"] == pd.Timestamp("1949-12-31")
+    assert record["birth_date_stated"] == pd.Timestamp(stated)
+    assert not record["id_conflict"]
+
+
+def test_a_birth_date_far_from_the_ids_keeps_the_stated_and_flags_the_id():
+    # A parent's record carrying a child's ID: the ID says 1949-12-31, the record 1976-05-02.
+    result = run(core_raw({"birth_dt": "19760502", "gender_cd": "1"}))
+    record = result.records.iloc[0]
+    assert record["birth_date"] == pd.Timestamp("1976-05-02")
+    assert record["birth_date_stated"] == pd.Timestamp("1976-05-02")
+    assert record["gender"] == "M"  # the conflicted ID does not override the stated gender
+    assert record["id_conflict"]
+    assert record["id_valid"]  # the ID itself is well formed; it just is not this record's
+    assert result.issue_counts["id_conflict"] == 1
+    assert result.issue_counts["birth_date_id_mismatch"] == 0
 
 
 def test_gender_disagreeing_with_valid_id_takes_the_ids():
