@@ -43,6 +43,29 @@ _CITY_SUFFIX = re.compile(r"(?:地区|市|盟)$")
 
 _REFERENCE = resources.files("matching.standardize") / "reference"
 
+#: One-character province abbreviations (冀保定… on forms and in legacy systems). Taken only
+#: when a city or district of that province follows (津南区 is a district, not 津 + 南区).
+PROVINCE_ABBREVIATIONS = {
+    "京": "北京市", "津": "天津市", "冀": "河北省", "晋": "山西省", "蒙": "内蒙古自治区",
+    "辽": "辽宁省", "吉": "吉林省", "黑": "黑龙江省", "沪": "上海市", "苏": "江苏省",
+    "浙": "浙江省", "皖": "安徽省", "闽": "福建省", "赣": "江西省", "鲁": "山东省",
+    "豫": "河南省", "鄂": "湖北省", "湘": "湖南省", "粤": "广东省", "桂": "广西壮族自治区",
+    "琼": "海南省", "渝": "重庆市", "川": "四川省", "蜀": "四川省", "贵": "贵州省",
+    "黔": "贵州省", "云": "云南省", "滇": "云南省", "藏": "西藏自治区", "陕": "陕西省",
+    "秦": "陕西省", "甘": "甘肃省", "陇": "甘肃省", "青": "青海省", "宁": "宁夏回族自治区",
+    "新": "新疆维吾尔自治区",
+}  # fmt: skip
+
+# Building, unit and room written many ways, in one form (the one most systems write):
+# 24号楼 / 24幢 / 24# -> 24栋; 24栋5-103 -> 24栋5单元103; 5-2-301 -> 5栋2单元301; 103室 -> 103.
+# RE2 (arrow) patterns and replacements, applied in order to the part after the divisions.
+_FLAT_FORMS: tuple[tuple[str, str], ...] = (
+    (r"(\d+)(?:号楼|幢|#楼?)", r"\1栋"),
+    (r"(\d+)-(\d+)-(\d+)", r"\1栋\2单元\3"),
+    (r"栋(\d+)-(\d+)", r"栋\1单元\2"),
+    (r"单元(\d+)室", r"单元\1"),
+)
+
 
 @dataclass(frozen=True)
 class _Names:
@@ -227,6 +250,51 @@ def _combine(
     return inverse, written
 
 
+def normalize_flat_forms(detail: pa.Array) -> pa.Array:
+    """Building / unit / room in one written form (`_FLAT_FORMS`)."""
+    for pattern, replacement in _FLAT_FORMS:
+        detail = pc.replace_substring_regex(detail, pattern, replacement)
+    return detail
+
+
+def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _Names) -> pa.Array:
+    """`冀保定…` -> `河北省保定…` where a city or district of that province follows."""
+    known = set(admin_divisions()["province"])
+    abbreviations = {a: p for a, p in PROVINCE_ABBREVIATIONS.items() if p in known}
+    first = pc.utf8_slice_codeunits(body, 0, 1)
+    candidate = pc.fill_null(pc.is_in(first, value_set=pa.array(list(abbreviations))), False)
+    rows = np.flatnonzero(candidate.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return body
+    taken = body.take(pa.array(rows))
+    rest = pc.utf8_slice_codeunits(taken, 1)
+    table = admin_divisions()
+    city_index, city_used, city_list = _prefix_stage(rest, cities)
+    district_index, _, district_list = _prefix_stage(_drop(rest, city_used), districts)
+    province = pd.Series(first.take(pa.array(rows)).to_numpy(zero_copy_only=False)).map(
+        abbreviations
+    )
+    city_province = pd.Series(city_list, dtype=object).map(
+        dict(zip(table["city"], table["province"], strict=True))
+    )
+    found_city = np.where(
+        city_index >= 0, city_province.to_numpy()[np.maximum(city_index, 0)], None
+    )
+    in_province = set(table["province"] + "|" + table["district"])
+    district_name = np.array(district_list, dtype=object)[np.maximum(district_index, 0)]
+    ok = np.where(
+        city_index >= 0,
+        found_city == province.to_numpy(),
+        (district_index >= 0) & pd.Series(province + "|" + district_name).isin(in_province),
+    ).astype(bool)
+    if not ok.any():
+        return body
+    expanded = pc.binary_join_element_wise(pa.array(province), rest, "")
+    values = body.to_numpy(zero_copy_only=False).copy()
+    values[rows[ok]] = expanded.to_numpy(zero_copy_only=False)[ok]
+    return pa.array(values, type=pa.string())
+
+
 def parse_addresses(values: pd.Series) -> pd.DataFrame:
     """Parse a column of address texts.
 
@@ -242,14 +310,13 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
     normalized = nfkc(text).to_numpy(dtype=object)
     cleaned = pc.replace_substring_regex(pa.array(normalized, type=pa.string()), r"\s+", "")
     present &= pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False) > 0
-    consumed = np.zeros(len(text), dtype=np.int64)
     body = cleaned
     if pc.any(pc.starts_with(cleaned, "中")).as_py():
         body = pc.replace_substring_regex(cleaned, _COUNTRY, "")
-        length = pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False)
-        consumed = length - pc.fill_null(pc.utf8_length(body), 0).to_numpy(zero_copy_only=False)
 
     province_names, city_names, district_names = _levels()
+    body = _expand_province_abbreviations(body, city_names, district_names)
+    body_text = body
     province, p_used, p_list = _prefix_stage(body, province_names)
     body = _drop(body, p_used)
     city, c_used, c_list = _prefix_stage(body, city_names)
@@ -261,13 +328,15 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
         [_resolve(*combo) for combo in written], columns=list(_RESOLVED_COLUMNS)
     )
     district_used = resolved["district_used"].to_numpy(dtype=bool)[inverse]
-    consumed = consumed + p_used + c_used + np.where(district_used, d_used, 0)
+    consumed = p_used + c_used + np.where(district_used, d_used, 0)
     # The canonical prefix per row, as a dictionary array: one string per combination.
     prefix = pa.DictionaryArray.from_arrays(
         pa.array(inverse, type=pa.int32()),
         pa.array(resolved["prefix"].fillna("").astype(str).tolist(), type=pa.string()),
     ).cast(pa.string())
-    address = pc.binary_join_element_wise(prefix, _drop(cleaned, consumed), "")
+    address = pc.binary_join_element_wise(
+        prefix, normalize_flat_forms(_drop(body_text, consumed)), ""
+    )
 
     out = {"address": address.to_numpy(zero_copy_only=False)}
     out["address"][~present] = None

@@ -76,7 +76,9 @@ def birth_date_agreement(stated: pd.Series, from_id: pd.Series) -> pd.Series:
         digits_differing += (x % 10) != (y % 10)
         x //= 10
         y //= 10
-    swapped = (a // 10_000 == b // 10_000) & (a // 100 % 100 == b % 100) & (a % 100 == b // 100 % 100)
+    swapped = (
+        (a // 10_000 == b // 10_000) & (a // 100 % 100 == b % 100) & (a % 100 == b // 100 % 100)
+    )
     apart = np.abs(
         (pd.to_datetime(stated) - pd.to_datetime(from_id)).dt.days.to_numpy(
             dtype=np.float64, na_value=np.nan

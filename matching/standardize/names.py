@@ -215,6 +215,16 @@ def _han_pinyin(name: str) -> str:
     return f"{surname_py} {given_py}" if surname_py and given_py else surname_py or given_py
 
 
+def _drop_stray_dot(name: str) -> str:
+    """`乔·淑珍` -> `乔淑珍`: one dot after a Chinese surname, with at most two characters
+    after it, is a slip of the keyboard, not the separator of a transliterated name (those
+    have longer parts: 阿卜杜·热合曼, 玛丽·居里)."""
+    surname, dot, given = name.partition("·")
+    if not dot or "·" in given or not 1 <= len(given) <= 2:
+        return name
+    return surname + given if surname in _surname_pinyin() else name
+
+
 def _strip_accents(text: str) -> str:
     text = text.replace("ü", "v").replace("Ü", "V")
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
@@ -294,7 +304,7 @@ def _standardize_one(raw: str) -> tuple[str | None, str | None, str | None, bool
         return None, None, None, False, False, False
     if has_han and not has_latin and not has_other:
         squeezed = _DOT_BETWEEN_HAN.sub("·", _SPACES.sub("", raw))
-        compact = _DOT_RUN.sub("·", _HAN_STRAY.sub("", squeezed)).strip("·")
+        compact = _drop_stray_dot(_DOT_RUN.sub("·", _HAN_STRAY.sub("", squeezed)).strip("·"))
         name = _HAN_TITLES.sub("", compact) or compact
         simplified = _to_simplified(name)
         return (

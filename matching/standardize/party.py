@@ -26,10 +26,8 @@ from matching.standardize._text import (
     as_text,
     flag,
     is_none,
-    nfkc,
     none_for_missing,
     none_if_nan,
-    on_uniques,
 )
 from matching.standardize.addresses import parse_addresses
 from matching.standardize.dates import parse_dates
@@ -100,6 +98,7 @@ CANONICAL_FIELDS = (
     "address",
     "updated_at",
 )
+
 
 @dataclass(frozen=True)
 class SourceMapping:

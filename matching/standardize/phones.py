@@ -31,10 +31,52 @@ _SERVICE = r"(?:400|800)\d{7}|95\d{3,6}"
 # uses: anything they leave unexplained goes through `_classify`.
 _ARROW_SEPARATORS = r"[\s\-()\[\]./\x{2010}-\x{2015}]"
 _ARROW_MOBILE_PREFIX = r"^(?:\+86|0086|86)(1[3-9]\d{9})$"
+# Several numbers in one field: listed with a separator that never sits inside one number,
+# or two long digit groups apart (138… 139…; a spaced single number has shorter groups).
+_LIST_SEPARATORS = r"[,，;；、|/]"
+_MULTI_VALUE = r"[,，;；、|]|\d{6,}\s*/\s*\+?\d|\d{7,}\s+\+?\d{7,}"
 _PLACEHOLDER_TAILS = frozenset(digit * 8 for digit in "0123456789")
 
 
 def _classify(texts: pd.Series) -> pd.DataFrame:
+    """`_classify_one_number`, and a field holding several numbers (`13812345678/0311-8555…`,
+    `138…，139…`, `138… 139…`) read as the first mobile plus one other number."""
+    out = _classify_one_number(texts)
+    several = out["phone_kind"].eq("invalid") & texts.str.contains(_MULTI_VALUE, na=False)
+    if not several.any():
+        return out
+    parts = texts[several].str.split(_LIST_SEPARATORS)
+    by_space = parts.str.len() < 2
+    parts[by_space] = texts[several][by_space].str.split()
+    exploded = parts.explode()
+    exploded = exploded[exploded.notna() & exploded.astype(str).str.strip().ne("")]
+    if exploded.empty:
+        return out
+    numbers = _classify_one_number(exploded.astype(str).reset_index(drop=True))
+    numbers["row"] = exploded.index.to_numpy()
+    numbers["usable"] = numbers["phone_kind"].isin(
+        ["mobile", "landline", "service", "international"]
+    )
+    # Taken only when every part is a number: `138…、139` is a typo, not a list.
+    whole = numbers.groupby("row")["usable"].all()
+    numbers = numbers[numbers["row"].isin(whole.index[whole.to_numpy()])]
+    if numbers.empty:
+        return out
+    mobiles = numbers[numbers["phone_kind"] == "mobile"]
+    rank = mobiles.groupby("row").cumcount().to_numpy()
+    first_mobile = mobiles[rank == 0].set_index("row")["mobile"]
+    second_mobile = mobiles[rank == 1].set_index("row")["mobile"]
+    other = numbers.dropna(subset=["phone_other"]).groupby("row")["phone_other"].first()
+    other = other.combine_first(second_mobile)
+    first_kind = numbers.groupby("row")["phone_kind"].first()
+    out.loc[first_kind.index, "phone_kind"] = first_kind.to_numpy()
+    out.loc[first_mobile.index, "phone_kind"] = "mobile"
+    out.loc[first_mobile.index, "mobile"] = first_mobile.to_numpy()
+    out.loc[other.index, "phone_other"] = other.to_numpy()
+    return out
+
+
+def _classify_one_number(texts: pd.Series) -> pd.DataFrame:
     t = nfkc(texts).str.strip().str.replace(_EXTENSION, "", regex=True)
     t = t.str.replace(_SEPARATORS, "", regex=True)
     china = t.str.match(r"^(?:\+86|0086)", na=False)

@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from matching.standardize import parse_addresses
 
@@ -93,3 +94,31 @@ def test_long_address_keeps_all_of_its_text():
 
 def test_empty_address_is_null():
     assert one("  ")["address"] is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "address", "district"),
+    [
+        # The province's one-character abbreviation, full-width digits, building-unit-room.
+        (
+            "冀保定满城区育才街５３５号银行宿舍２４号楼５－１０３",
+            "河北省保定市满城区育才街535号银行宿舍24栋5单元103",
+            "满城区",
+        ),
+        ("京朝阳区建国路5-2-301室", "北京市朝阳区建国路5栋2单元301", "朝阳区"),
+        # 津南区 is a district name, not 津 + 南区: left alone (and unresolved here).
+        ("津南区幸福路1号", "津南区幸福路1号", None),
+    ],
+)
+def test_province_abbreviations_and_flat_forms_are_read(raw, address, district):
+    row = parse_addresses(pd.Series([raw])).iloc[0]
+    assert (row["address"], row["district"]) == (address, district)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["24号楼5单元103室", "24幢5单元103", "24#5-103", "24栋5-103", "24号楼5-103", "24-5-103"],
+)
+def test_building_unit_room_written_any_way_give_one_address(written):
+    row = parse_addresses(pd.Series([f"河北省石家庄市长安区育才街535号{written}"])).iloc[0]
+    assert row["address"] == "河北省石家庄市长安区育才街535号24栋5单元103"

@@ -236,3 +236,17 @@ def test_compound_surname_in_latin_agrees_with_the_characters_in_every_order(wri
 
 def test_traditional_name_with_polyphonic_surname_takes_the_surname_reading():
     assert one("曾國藩")["name_pinyin"] == "zeng guo fan"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("乔·淑珍", "乔淑珍"),  # a stray dot after the surname
+        ("欧阳·婧", "欧阳婧"),  # after a compound surname
+        ("乔 . 淑珍", "乔淑珍"),
+        ("阿卜杜·热合曼", "阿卜杜·热合曼"),  # a transliterated name keeps its separator
+        ("玛丽·居里", "玛丽·居里"),  # 玛 is no surname: kept
+    ],
+)
+def test_a_stray_dot_inside_a_chinese_name_is_dropped(raw, expected):
+    assert one(raw)["name"] == expected

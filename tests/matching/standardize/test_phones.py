@@ -60,3 +60,22 @@ def test_placeholder_mobile_is_null(written):
 
 def test_a_number_with_seven_repeated_digits_is_a_real_mobile():
     assert one("13810000000")["mobile"] == "13810000000"
+
+
+@pytest.mark.parametrize(
+    ("written", "mobile", "other"),
+    [
+        ("13812345678/0311-85551234", "13812345678", "0311-85551234"),
+        ("0311-85551234，13812345678", "13812345678", "0311-85551234"),
+        ("13812345678 13987654321", "13812345678", "13987654321"),
+        ("13812345678;13987654321", "13812345678", "13987654321"),
+        ("138 1234 5678", "13812345678", None),  # one number in groups, not a list
+    ],
+)
+def test_a_field_holding_several_numbers_gives_the_mobile_and_one_other(written, mobile, other):
+    row = one(written)
+    assert (row["mobile"], row["phone_other"], row["phone_kind"]) == (mobile, other, "mobile")
+
+
+def test_a_list_with_a_part_that_is_no_number_stays_invalid():
+    assert one("13812345678、139")["phone_kind"] == "invalid"
