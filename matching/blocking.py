@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from matching.comparison import RecordColumns
 from matching.config import BlockingRule, MatchingConfig
+from matching.keys import add_match_keys, key_inputs, optional_key_inputs
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,20 @@ class BlockingReport:
 def prepare_records(
     records: pd.DataFrame, config: MatchingConfig, *, only_needed: bool = False
 ) -> pd.DataFrame:
-    """Records sorted by `record_key` with a fresh RangeIndex; checks the needed columns.
+    """Records sorted by `record_key` with a fresh RangeIndex, the match keys the config names
+    added (`matching.keys`); checks the needed columns.
 
     With `only_needed`, just `record_key` and the columns the config uses are kept (less to
     reorder; `link` does this, as it returns no records).
     """
-    needed = ["record_key", *config.required_columns]
+    wanted = config.required_columns
+    needed = ["record_key", *key_inputs(wanted)]
     missing = [c for c in needed if c not in records.columns]
     if missing:
         raise ValueError(f"records lack the columns the matching config uses: {missing}")
     if only_needed:
-        records = records[needed]
+        extra = [c for c in optional_key_inputs(wanted) if c in records.columns]
+        records = records[list(dict.fromkeys([*needed, *extra]))]
     keys = records["record_key"]
     if keys.isna().any():
         raise ValueError("records have a null record_key")
@@ -77,7 +81,7 @@ def prepare_records(
     repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
     if len(repeated):
         raise ValueError(f"record_key is not unique, e.g. {sorted_keys[repeated[:5]].tolist()}")
-    return records
+    return add_match_keys(records, wanted)
 
 
 def comparable_pair_count(records: pd.DataFrame, config: MatchingConfig) -> int:

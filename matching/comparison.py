@@ -50,6 +50,7 @@ class RecordColumns:
         self._uniques: dict[str, pd.Index] = {}
         self._text: dict[str, np.ndarray] = {}
         self._ymd: dict[str, np.ndarray] = {}
+        self._days: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -102,6 +103,17 @@ class RecordColumns:
                 text = uniques.astype(str)
             self._text[column] = np.asarray(text, dtype=object)
         return self._text[column]
+
+    def days(self, column: str) -> np.ndarray:
+        """Distinct values as days since 1800-01-01 (-1 when not a date), indexed by code."""
+        if column not in self._days:
+            ymd = self.ymd(column)
+            text = pd.Series(ymd.astype(str), dtype=object)
+            dates = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+            dates[ymd < 0] = pd.NaT
+            days = (dates - pd.Timestamp("1800-01-01")).dt.days
+            self._days[column] = days.fillna(-1).to_numpy(dtype=np.int64)
+        return self._days[column]
 
     def ymd(self, column: str) -> np.ndarray:
         """Distinct values as yyyymmdd integers (-1 when not 8 digits), indexed by code.
@@ -160,6 +172,12 @@ def level_holds(
             & (day_a == month_b)
             & (month_a != day_a)
         )
+
+    if level.kind == "date_within_days":
+        assert level.max_days is not None
+        days = columns.days(level.column)
+        a, b = days[code_l], days[code_r]
+        return (a >= 0) & (b >= 0) & (np.abs(a - b) <= level.max_days)
 
     # Equal values satisfy every similarity level; only the rest needs a string scorer.
     holds = same.copy()

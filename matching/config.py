@@ -22,6 +22,7 @@ LevelKind = Literal[
     "token_set_ratio",
     "token_sort_ratio",
     "date_day_month_swap",
+    "date_within_days",
 ]
 
 # Which numeric parameter each level kind needs; every other parameter is refused so a typo
@@ -34,6 +35,7 @@ _LEVEL_PARAMETER: dict[str, str | None] = {
     "token_set_ratio": "threshold",
     "token_sort_ratio": "threshold",
     "date_day_month_swap": None,
+    "date_within_days": "max_days",
 }
 
 LinkType = Literal["link_and_dedupe", "dedupe_only", "link_only"]
@@ -66,6 +68,7 @@ class ComparisonLevel(_Strict):
     label: str | None = None
     max_distance: Annotated[int, Field(ge=0)] | None = None
     threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    max_days: Annotated[int, Field(ge=1)] | None = None
     # Term-frequency adjustment (Splink's `term_frequency_adjustments`): for a pair at this
     # level, u is replaced by the frequency of the pair's value, so a common value is weaker
     # evidence than a rare one. Only meaningful on an exact level.
@@ -74,7 +77,7 @@ class ComparisonLevel(_Strict):
     @model_validator(mode="after")
     def _parameters_fit_kind(self) -> Self:
         needed = _LEVEL_PARAMETER[self.kind]
-        for parameter in ("max_distance", "threshold"):
+        for parameter in ("max_distance", "threshold", "max_days"):
             given = getattr(self, parameter) is not None
             if parameter == needed and not given:
                 raise ValueError(f"level kind {self.kind!r} needs {parameter!r}")
@@ -95,6 +98,8 @@ class ComparisonLevel(_Strict):
                 return f"{self.column} {self.kind} <= {self.max_distance}"
             case "jaro_winkler" | "token_set_ratio" | "token_sort_ratio":
                 return f"{self.column} {self.kind} >= {self.threshold}"
+            case "date_within_days":
+                return f"{self.column} within {self.max_days} days"
             case _:
                 return f"{self.column} day and month swapped"
 

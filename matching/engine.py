@@ -333,6 +333,32 @@ def cluster(
     )
 
 
+#: `deterministic_rule` of an auto-match pair that clustering kept apart (a never-auto-match
+#: rule holding through a third record, a steward's cannot-link, the cluster-size guard).
+SPLIT_BY_CLUSTERING = "split_by_clustering"
+
+
+def review_split_pairs(scored: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """`scored` with every auto-match pair whose records ended in different clusters moved to
+    the review zone, `deterministic_rule` saying why: what a constraint breaks reaches a
+    steward instead of staying apart silently. `scored` carries `idx_l` / `idx_r`, positions
+    in `clusters` (sorted by record_key, as `cluster` returns it)."""
+    cluster_id = pd.factorize(clusters["cluster_id"])[0]
+    left = scored["idx_l"].to_numpy(dtype=np.int64)
+    right = scored["idx_r"].to_numpy(dtype=np.int64)
+    split = (scored["zone"] == "auto_match").to_numpy() & (cluster_id[left] != cluster_id[right])
+    if not split.any():
+        return scored
+    scored = scored.copy(deep=False)
+    zone = scored["zone"].to_numpy(dtype=object).copy()
+    rule = scored["deterministic_rule"].to_numpy(dtype=object).copy()
+    zone[split] = "review"
+    rule[split] = SPLIT_BY_CLUSTERING
+    scored["zone"], scored["deterministic_rule"] = zone, rule
+    log.info("%d auto-match pairs kept apart by clustering sent to review", int(split.sum()))
+    return scored
+
+
 def zone_counts(scored: pd.DataFrame) -> dict[str, int]:
     counts = scored["zone"].value_counts()
     return {zone: int(counts.get(zone, 0)) for zone in ("auto_match", "review", "non_match")}
@@ -392,6 +418,7 @@ def link(
         cannot_link=cannot_link,
         columns=columns,
     )
+    scored = review_split_pairs(scored, clustered.clusters)
     contract = to_contract(scored, config)
     lap("cluster")
     counts = zone_counts(contract)

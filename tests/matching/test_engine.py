@@ -194,10 +194,12 @@ def test_twins_are_never_auto_merged_even_through_a_third_record(result):
     assert same_cluster(result.clusters, "core:C004", "crm:R004")
 
 
-def test_namesake_in_the_same_district_is_not_even_a_candidate(result):
-    # 张伟 and 张伟 share a name and a district only: no blocking rule pairs them.
+def test_namesake_in_the_same_district_is_a_candidate_scored_a_non_match(result):
+    # 张伟 and 张伟 share a name and a district only: the pinyin + district rule pairs them
+    # (it finds true pairs whose ID, birth date and mobile all differ), the model keeps them
+    # apart: everything but the name disagrees.
     pairs = result.scored_pairs.set_index(["record_key_l", "record_key_r"])
-    assert ("core:C001", "core:C002") not in pairs.index
+    assert pairs.loc[("core:C001", "core:C002"), "zone"] == "non_match"
     assert not same_cluster(result.clusters, "core:C001", "core:C002")
 
 
@@ -216,9 +218,9 @@ def test_model_artifact_names_its_config_and_tables(result):
     assert payload["config_hash"] == config.config_hash()
     assert payload["comparisons_hash"] == config.comparisons_hash()
     name = payload["comparisons"][0]
-    assert name["tf"] == {"gamma": 3, "column": "name"}
+    assert name["tf"] == {"gamma": 4, "column": "name"}
     assert [level["label"] for level in name["levels"]] == [
-        "else", "same syllables", "same pinyin", "exact name",
+        "else", "one character differs", "same syllables", "same pinyin", "exact name",
     ]  # fmt: skip
     assert 0 < payload["prior_match_probability"] < 1
 

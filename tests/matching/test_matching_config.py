@@ -23,11 +23,12 @@ def test_shipped_matching_section_validates_with_tf_on_the_exact_name_level():
     name = config.comparisons[0]
     assert name.name == "name"
     assert name.levels[0].tf_adjust
-    # Three configured levels plus "else": gamma 3 is exact name, 0 is else.
-    assert name.n_levels == 4
-    assert name.level_label(3) == "exact name"
-    assert name.level_label(2) == "same pinyin"
-    assert name.level_label(1) == "same syllables"
+    # Four configured levels plus "else": gamma 4 is exact name, 0 is else.
+    assert name.n_levels == 5
+    assert name.level_label(4) == "exact name"
+    assert name.level_label(3) == "same pinyin"
+    assert name.level_label(2) == "same syllables"
+    assert name.level_label(1) == "one character differs"
     assert name.level_label(0) == "else"
     assert name.level_label(-1) == "null"
     assert "id_valid" in config.required_columns
@@ -42,8 +43,8 @@ def test_unknown_key_in_a_level_is_named():
 
 def test_level_without_its_parameter_is_refused():
     section = shipped_section()
-    del section["comparisons"][1]["levels"][1]["max_distance"]
-    with pytest.raises(ValidationError, match=r"comparisons\.1\.levels\.1(.|\n)*max_distance"):
+    del section["comparisons"][1]["levels"][2]["max_distance"]
+    with pytest.raises(ValidationError, match=r"comparisons\.1\.levels\.2(.|\n)*max_distance"):
         MatchingConfig.model_validate(section)
 
 
@@ -94,14 +95,16 @@ def test_comparisons_hash_ignores_thresholds_but_config_hash_does_not():
 def test_shipped_rules_read_comparison_levels_and_the_id_issue():
     config = MatchingConfig.model_validate(shipped_section())
     rules = {rule.name: rule for rule in config.deterministic_rules}
-    assert rules["different_names"].when.levels == {
-        "name": ["else", "missing"],
-        "id_number": ["else", "missing"],
+    # A missing name is no evidence of another person: only names that share nothing are.
+    assert rules["different_names"].when.levels == {"name": ["else"]}
+    assert rules["similar_names_without_id"].when.levels == {
+        "name": ["one character differs"],
+        "id_number": ["else", "missing", "contradicted"],
     }
-    assert "id_issue" in config.required_columns  # read by different_valid_resident_ids
+    assert "id_issue" in config.required_columns  # read by different_resident_ids_*
     name = config.comparisons[0]
     assert [name.gamma_of_label(x) for x in ("missing", "null", "else", "same pinyin")] == [
-        -1, -1, 0, 2,
+        -1, -1, 0, 3,
     ]  # fmt: skip
 
 
