@@ -109,8 +109,7 @@ class RecordColumns:
         if column not in self._days:
             ymd = self.ymd(column)
             text = pd.Series(ymd.astype(str), dtype=object)
-            dates = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-            dates[ymd < 0] = pd.NaT
+            dates = pd.to_datetime(text.where(ymd >= 0), format="%Y%m%d", errors="coerce")
             days = (dates - pd.Timestamp("1800-01-01")).dt.days
             self._days[column] = days.fillna(-1).to_numpy(dtype=np.int64)
         return self._days[column]
