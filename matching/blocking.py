@@ -154,6 +154,30 @@ def within_block_pairs(block: np.ndarray, positions: np.ndarray) -> tuple[np.nda
     return np.concatenate(lefts), np.concatenate(rights)
 
 
+def pairs_of_each_rule(
+    records: pd.DataFrame,
+    config: MatchingConfig,
+    columns: RecordColumns | None = None,
+    skipped: list[SkippedBlock] | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every pair (idx_l < idx_r) each blocking rule produces, in config order, comparable
+    under the link type; oversized blocks are appended to `skipped`. `records` prepared."""
+    columns = columns or RecordColumns(records)
+    skipped = [] if skipped is None else skipped
+    source = (
+        records[config.source_column].to_numpy() if config.link_type != "link_and_dedupe" else None
+    )
+    out = []
+    for rule in config.blocking_rules:
+        left, right = _rule_pairs(records, columns, rule, config.max_block_size, skipped)
+        if source is not None:
+            same_source = source[left] == source[right]
+            keep = same_source if config.link_type == "dedupe_only" else ~same_source
+            left, right = left[keep], right[keep]
+        out.append((left, right))
+    return out
+
+
 def block_pairs(
     records: pd.DataFrame,
     config: MatchingConfig,
@@ -168,19 +192,17 @@ def block_pairs(
     columns = columns or RecordColumns(records)
     n = len(records)
     skipped: list[SkippedBlock] = []
-    source = (
-        records[config.source_column].to_numpy() if config.link_type != "link_and_dedupe" else None
-    )
     lefts: list[np.ndarray] = []
     rights: list[np.ndarray] = []
     rule_ids: list[np.ndarray] = []
     pairs_per_rule: dict[str, int] = {}
-    for rule_id, rule in enumerate(config.blocking_rules):
-        left, right = _rule_pairs(records, columns, rule, config.max_block_size, skipped)
-        if source is not None:
-            same_source = source[left] == source[right]
-            keep = same_source if config.link_type == "dedupe_only" else ~same_source
-            left, right = left[keep], right[keep]
+    for rule_id, (rule, (left, right)) in enumerate(
+        zip(
+            config.blocking_rules,
+            pairs_of_each_rule(records, config, columns, skipped),
+            strict=True,
+        )
+    ):
         pairs_per_rule[rule.name] = len(left)
         lefts.append(left)
         rights.append(right)

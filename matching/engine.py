@@ -28,7 +28,13 @@ from matching.clustering import ClusterResult, cluster_positions, component_labe
 from matching.comparison import GAMMA_DTYPE, RecordColumns, compare_pairs
 from matching.config import MatchingConfig
 from matching.model import FellegiSunterModel, train_model
-from matching.rules import apply_rules, assign_zones, condition_mask, rule_masks
+from matching.rules import (
+    SPLIT_BY_CLUSTERING,
+    apply_rules,
+    assign_zones,
+    condition_mask,
+    rule_masks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -331,11 +337,6 @@ def cluster(
         must=must,
         cannot=cannot,
     )
-
-
-#: `deterministic_rule` of an auto-match pair that clustering kept apart (a never-auto-match
-#: rule holding through a third record, a steward's cannot-link, the cluster-size guard).
-SPLIT_BY_CLUSTERING = "split_by_clustering"
 
 
 def review_split_pairs(scored: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:

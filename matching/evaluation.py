@@ -18,6 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from matching.blocking import pairs_of_each_rule, prepare_records, within_block_pairs
+from matching.config import MatchingConfig
+from matching.rules import SPLIT_BY_CLUSTERING
+
 
 @dataclass(frozen=True)
 class PairwiseScores:
@@ -104,6 +108,185 @@ def blocking_recall(pairs: pd.DataFrame, truth: pd.DataFrame | pd.Series) -> Pai
     return PairwiseScores.from_counts(tp, int((known & ~same).sum()), true_pair_count(person) - tp)
 
 
+# ---------------------------------------------------------------------- why pairs were missed
+
+#: Why a true pair of records ended in different clusters, in the order they are decided.
+MISS_CAUSES = ("never_candidate", "below_review", "in_review", "vetoed", "split_by_clustering")
+
+
+@dataclass(frozen=True)
+class MissBreakdown:
+    """True record pairs left in different clusters, by cause: never a candidate pair, scored
+    below the review threshold, left in review by the model, capped at review by a
+    never-auto-match rule (`vetoed_by` names which), or auto-matched but kept apart by
+    clustering (a rule through a third record, a steward's cannot-link, the size guard)."""
+
+    true_pairs: int
+    missed: int
+    by_cause: dict[str, int]
+    vetoed_by: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "true_pairs": self.true_pairs,
+            "missed": self.missed,
+            "by_cause": dict(self.by_cause),
+            "vetoed_by": dict(self.vetoed_by),
+        }
+
+
+def _person_codes(keys: np.ndarray, truth: pd.DataFrame | pd.Series) -> np.ndarray:
+    """Integer person per record key, -1 where unknown (junk rows are nobody's pair)."""
+    person = _truth_series(truth).reindex(keys)
+    codes, _ = pd.factorize(person.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def true_pair_positions(keys: np.ndarray, truth: pd.DataFrame | pd.Series) -> np.ndarray:
+    """(k, 2) positions in `keys` of every pair of records of one person (low, high)."""
+    person = _person_codes(keys, truth)
+    known = np.flatnonzero(person >= 0)
+    left, right = within_block_pairs(person[known], known)
+    return np.column_stack([left, right]).astype(np.int64)
+
+
+def _pair_codes(left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+    return np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right)
+
+
+def explain_misses(
+    scored_pairs: pd.DataFrame, clusters: pd.DataFrame, truth: pd.DataFrame | pd.Series
+) -> MissBreakdown:
+    """Why each true pair that is not in one cluster was missed (see `MissBreakdown`).
+
+    `scored_pairs` as `mdm.scored_pairs` (zone, deterministic_rule); `clusters` one row per
+    record (record_key, cluster_id)."""
+    keys = clusters["record_key"].to_numpy(dtype=object)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    cluster = pd.factorize(clusters["cluster_id"].to_numpy(dtype=object)[order])[0]
+    n = len(keys)
+    true_pairs = true_pair_positions(keys, truth)
+    missed = true_pairs[cluster[true_pairs[:, 0]] != cluster[true_pairs[:, 1]]]
+    index = pd.Index(keys)
+    left = index.get_indexer(pd.Index(scored_pairs["record_key_l"]))
+    right = index.get_indexer(pd.Index(scored_pairs["record_key_r"]))
+    known = (left >= 0) & (right >= 0)
+    scored_codes = _pair_codes(left[known], right[known], n)
+    zone = scored_pairs["zone"].to_numpy(dtype=object)[known]
+    rule = (
+        scored_pairs["deterministic_rule"].to_numpy(dtype=object)[known]
+        if "deterministic_rule" in scored_pairs.columns
+        else np.full(int(known.sum()), None, dtype=object)
+    )
+    sorter = np.argsort(scored_codes, kind="stable")
+    missed_codes = _pair_codes(missed[:, 0], missed[:, 1], n)
+    at = np.searchsorted(scored_codes, missed_codes, sorter=sorter)
+    at = np.minimum(at, max(len(scored_codes) - 1, 0))
+    found = (
+        scored_codes[sorter[at]] == missed_codes
+        if len(scored_codes)
+        else np.zeros(len(missed_codes), dtype=bool)
+    )
+    row = sorter[at[found]] if len(scored_codes) else np.empty(0, dtype=np.int64)
+    zone_of, rule_of = zone[row], rule[row]
+    split = (zone_of == "auto_match") | (rule_of == SPLIT_BY_CLUSTERING)
+    review = (zone_of == "review") & ~split
+    vetoed = review & pd.notna(rule_of)
+    by_cause = {
+        "never_candidate": int((~found).sum()),
+        "below_review": int((zone_of == "non_match").sum()),
+        "in_review": int((review & ~vetoed).sum()),
+        "vetoed": int(vetoed.sum()),
+        "split_by_clustering": int(split.sum()),
+    }
+    vetoed_by = pd.Series(rule_of[vetoed], dtype=object).value_counts()
+    return MissBreakdown(
+        true_pairs=len(true_pairs),
+        missed=len(missed),
+        by_cause=by_cause,
+        vetoed_by={str(k): int(v) for k, v in vetoed_by.items()},
+    )
+
+
+@dataclass(frozen=True)
+class RuleRecall:
+    """What one blocking rule contributes: the pairs it makes, the share of true pairs among
+    its pairs' reach (recall), and the true pairs no other rule finds."""
+
+    rule: str
+    pairs: int
+    true_pairs_found: int
+    recall: float
+    only_this_rule: int
+
+
+@dataclass(frozen=True)
+class BlockingRecall:
+    true_pairs: int
+    union_recall: float
+    candidate_pairs: int
+    rules: list[RuleRecall]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "true_pairs": self.true_pairs,
+            "union_recall": round(self.union_recall, 6),
+            "candidate_pairs": self.candidate_pairs,
+            "rules": [
+                {
+                    "rule": r.rule,
+                    "pairs": r.pairs,
+                    "true_pairs_found": r.true_pairs_found,
+                    "recall": round(r.recall, 6),
+                    "only_this_rule": r.only_this_rule,
+                }
+                for r in self.rules
+            ],
+        }
+
+
+def blocking_recall_by_rule(
+    records: pd.DataFrame, config: MatchingConfig, truth: pd.DataFrame | pd.Series
+) -> BlockingRecall:
+    """Each blocking rule's pairs and recall against the truth, and the union's recall."""
+    prepared = prepare_records(records, config, only_needed=True)
+    keys = prepared["record_key"].to_numpy(dtype=object)
+    n = len(keys)
+    true_pairs = true_pair_positions(keys, truth)
+    true_codes = np.sort(_pair_codes(true_pairs[:, 0], true_pairs[:, 1], n))
+    found_by = np.zeros(len(true_codes), dtype=np.int64)
+    hits: list[np.ndarray] = []
+    counts: list[int] = []
+    every: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    for left, right in pairs_of_each_rule(prepared, config):
+        codes = np.unique(_pair_codes(left, right, n))
+        hit = np.isin(true_codes, codes, assume_unique=True)
+        found_by += hit
+        hits.append(hit)
+        counts.append(len(codes))
+        every.append(codes)
+    union = found_by > 0
+    candidate_pairs = len(np.unique(np.concatenate(every)))
+    total = max(len(true_codes), 1)
+    rules = [
+        RuleRecall(
+            rule=rule.name,
+            pairs=count,
+            true_pairs_found=int(hit.sum()),
+            recall=float(hit.sum()) / total,
+            only_this_rule=int((hit & (found_by == 1)).sum()),
+        )
+        for rule, hit, count in zip(config.blocking_rules, hits, counts, strict=True)
+    ]
+    return BlockingRecall(
+        true_pairs=len(true_codes),
+        union_recall=float(union.sum()) / total,
+        candidate_pairs=candidate_pairs,
+        rules=rules,
+    )
+
+
 # ---------------------------------------------------------------------- simulated sources
 
 FALSE_MERGE_KINDS = ("twin", "household", "namesake", "junk", "other")
@@ -134,6 +317,9 @@ class SimulatedEvaluation:
     review_records: int  # records named by at least one review pair
     false_merges: dict[str, int]  # false merged pairs by kind (FALSE_MERGE_KINDS)
     twins_merged: int  # twin pairs with records of both in one cluster
+    misses: MissBreakdown | None = None  # true pairs left apart, by cause
+    # Auto-matched pairs of two different people, by the blocking rule that found them.
+    false_auto_matches_by_rule: dict[str, int] | None = None
 
     @property
     def review_share(self) -> float:
@@ -168,6 +354,8 @@ class SimulatedEvaluation:
             "review_share": round(self.review_share, 6),
             "false_merges": dict(self.false_merges),
             "twins_merged": self.twins_merged,
+            "misses": None if self.misses is None else self.misses.to_dict(),
+            "false_auto_matches_by_rule": self.false_auto_matches_by_rule,
         }
 
 
@@ -274,6 +462,13 @@ def evaluate_simulated(
         false_pairs.loc[kinds == "twin", ["person_id_l", "person_id_r"]].to_numpy(dtype=str), axis=1
     )
     twins_merged = len(pd.DataFrame(twin_pairs).drop_duplicates())
+    auto_pairs = scored_pairs[scored_pairs["zone"] == "auto_match"]
+    known_auto, same_auto = _pair_truth(auto_pairs, person_of)
+    false_auto = (
+        auto_pairs["blocking_rule"].astype(object)[known_auto & ~same_auto]
+        if "blocking_rule" in auto_pairs.columns
+        else pd.Series(dtype=object)
+    )
     return SimulatedEvaluation(
         n_records=len(keys),
         n_persons=int(person_of.nunique()),
@@ -285,4 +480,6 @@ def evaluate_simulated(
         review_records=len(review_records),
         false_merges={kind: int(counts.get(kind, 0)) for kind in FALSE_MERGE_KINDS},
         twins_merged=twins_merged,
+        misses=explain_misses(scored_pairs, clusters, person_of),
+        false_auto_matches_by_rule={str(k): int(v) for k, v in false_auto.value_counts().items()},
     )

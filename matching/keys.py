@@ -8,7 +8,8 @@ Why these keys: a blocking rule finds a true pair only when its key survives the
 records, and every field arrives with one corruption now and then. An 18-digit resident ID is
 area (6) + birth date (8) + sequence (3) + check digit: a mistyped or transposed digit breaks
 at most one or two of those parts, so the ID with one part left out (`id_without_*`) still
-meets its twin. A mobile with one digit wrong keeps its head or its tail. A name with a typo
+meets its twin, and two swapped digits leave the multiset of digits unchanged
+(`id_sorted_digits`). A mobile with one digit wrong keeps its head or its tail. A name with a typo
 keeps its surname; a birth date with a typo keeps its year.
 """
 
@@ -54,6 +55,20 @@ def _id_parts(*parts: tuple[int, int]) -> Callable[[pd.DataFrame], np.ndarray]:
         return _values(pc.binary_join_element_wise(*pieces, ""))
 
     return derive
+
+
+def _id_sorted_digits(frame: pd.DataFrame) -> np.ndarray:
+    """Area code, then the digits of birth date and sequence in sorted order: two swapped
+    digits anywhere after the area code leave it unchanged."""
+    digits = _values(_resident_id_digits(frame))
+    out = np.full(len(digits), None, dtype=object)
+    shaped = np.flatnonzero(pd.notna(digits))
+    if len(shaped):
+        matrix = digits[shaped].astype("S17").view(np.uint8).reshape(len(shaped), 17)
+        tail = np.sort(matrix[:, 6:], axis=1)
+        key = np.ascontiguousarray(np.hstack([matrix[:, :6], tail]))
+        out[shaped] = key.view("S17").ravel().astype(str).astype(object)
+    return out
 
 
 def _id_body(frame: pd.DataFrame) -> np.ndarray:
@@ -125,6 +140,9 @@ MATCH_KEYS: dict[str, MatchKey] = {
     ),
     "id_without_sequence": MatchKey(
         ("id_number",), _id_parts((0, 14)), "area and birth date of an 18-character ID"
+    ),
+    "id_sorted_digits": MatchKey(
+        ("id_number",), _id_sorted_digits, "area code and the other digits sorted"
     ),
     "birth_year": MatchKey(
         ("birth_date",), lambda f: _date_text(f, "birth_date", "%Y"), "year of birth"

@@ -27,6 +27,9 @@ from matching.comparison import RecordColumns, compare_comparison
 from matching.config import Comparison, DeterministicRule, RuleCondition, Thresholds
 
 ZONES = ("auto_match", "review", "non_match")
+#: `deterministic_rule` of an auto-match pair that clustering kept apart (a never-auto-match
+#: rule holding through a third record, a steward's cannot-link, the cluster-size guard).
+SPLIT_BY_CLUSTERING = "split_by_clustering"
 
 
 def _both_true(columns: RecordColumns, column: str) -> np.ndarray:

@@ -151,3 +151,72 @@ def test_simulated_evaluation_auto_match_precision_and_review_queue():
     assert printed["false_merges"]["twin"] == 2
     assert printed["twins_merged"] == 1
     assert printed["review_share"] == pytest.approx(2 / 13, abs=1e-6)
+
+
+def test_misses_are_explained_by_cause():
+    from matching.evaluation import explain_misses
+
+    # Records a..h; persons: P1 = a, b, c; P2 = d, e; P3 = f, g; P4 = h alone.
+    truth = pd.DataFrame(
+        {"record_key": list("abcdefgh"), "person_id": ["P1"] * 3 + ["P2"] * 2 + ["P3"] * 2 + ["P4"]}
+    )
+    # a and b merged; c alone; d, e apart; f, g apart.
+    clusters = pd.DataFrame(
+        {"record_key": list("abcdefgh"), "cluster_id": ["a", "a", "c", "d", "e", "f", "g", "h"]}
+    )
+    scored = pd.DataFrame(
+        {
+            "record_key_l": ["a", "b", "d", "f"],
+            "record_key_r": ["b", "c", "e", "g"],
+            "zone": ["auto_match", "review", "non_match", "review"],
+            "deterministic_rule": [None, "different_names", None, "split_by_clustering"],
+        }
+    )
+    misses = explain_misses(scored, clusters, truth)
+    # True pairs: ab ac bc de fg = 5; ab is merged, so 4 missed: ac never a candidate, bc
+    # vetoed by different_names, de below review, fg split by clustering.
+    assert (misses.true_pairs, misses.missed) == (5, 4)
+    assert misses.by_cause == {
+        "never_candidate": 1,
+        "below_review": 1,
+        "in_review": 0,
+        "vetoed": 1,
+        "split_by_clustering": 1,
+    }
+    assert misses.vetoed_by == {"different_names": 1}
+
+
+def test_blocking_recall_is_measured_per_rule_and_for_the_union():
+    from matching import MatchingConfig
+    from matching.evaluation import blocking_recall_by_rule
+
+    records = pd.DataFrame(
+        {
+            "record_key": list("abcde"),
+            "mobile": ["1", "1", "2", None, "2"],
+            "name": ["x", "y", "y", "z", "z"],
+        }
+    )
+    truth = pd.DataFrame({"record_key": list("abcde"), "person_id": ["P", "P", "P", "Q", "Q"]})
+    config = MatchingConfig.model_validate(
+        {
+            "blocking_rules": [
+                {"name": "mobile", "columns": ["mobile"]},
+                {"name": "name", "columns": ["name"]},
+            ],
+            "max_block_size": 10,
+            "comparisons": [{"name": "name", "levels": [{"kind": "exact", "column": "name"}]}],
+            "thresholds": {"auto_match": 0.9, "review": 0.5},
+            "max_cluster_size": 5,
+        }
+    )
+    recall = blocking_recall_by_rule(records, config, truth)
+    # True pairs ab ac bc de = 4. mobile finds ab and ce (ce is false); name finds bc and de.
+    # ac is found by neither.
+    assert recall.true_pairs == 4
+    by_rule = {r.rule: r for r in recall.rules}
+    assert (by_rule["mobile"].pairs, by_rule["mobile"].true_pairs_found) == (2, 1)
+    assert (by_rule["name"].pairs, by_rule["name"].true_pairs_found) == (2, 2)
+    assert by_rule["name"].only_this_rule == 2
+    assert recall.union_recall == pytest.approx(3 / 4)
+    assert recall.candidate_pairs == 4
