@@ -1,7 +1,7 @@
 """Matching throughput on synthetic Chinese-like party records.
 
     .venv/bin/python benchmarks/bench_matching.py            # 200,000 records
-    .venv/bin/python benchmarks/bench_matching.py --size 1000000 --workers 2
+    .venv/bin/python benchmarks/bench_matching.py 1000000 --workers 2
 
 Builds N canonical party records (people with one to three records across three systems,
 with homophone and typo names, ID typos, day/month swaps, missing and changed mobiles,
@@ -210,11 +210,16 @@ def _peak_mb() -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=200_000, help="number of party records")
+    parser.add_argument(
+        "size", nargs="?", type=int, default=200_000, help="number of party records"
+    )
+    parser.add_argument("--size", dest="size_option", type=int, help="the same, as an option")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1, help="rapidfuzz threads (-1: all)")
     parser.add_argument("--config", type=Path, default=ROOT / "mdm.yaml")
     args = parser.parse_args(argv)
+    if args.size_option is not None:
+        args.size = args.size_option
 
     config = MatchingConfig.model_validate(
         yaml.safe_load(args.config.read_text(encoding="utf-8"))["matching"]

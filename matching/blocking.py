@@ -106,16 +106,24 @@ def _rule_pairs(
         return np.empty(0, np.int64), np.empty(0, np.int64)
     block = block[positions]
     sizes = np.bincount(block)
-    for block_id in np.flatnonzero(sizes > max_block_size):
-        first = int(positions[np.argmax(block == block_id)])
-        key: dict[str, object] = {c: records.at[first, c] for c in rule.columns}
-        size = int(sizes[block_id])
-        skipped.append(SkippedBlock(rule=rule.name, key=key, size=size))
+    oversized = np.flatnonzero(sizes > max_block_size)
+    if len(oversized):
+        # The first member of each oversized block, found in one pass over the records.
+        first_of = np.full(len(sizes), -1, dtype=np.int64)
+        first_of[block[::-1]] = positions[::-1]
+        for block_id in oversized:
+            first = int(first_of[block_id])
+            key: dict[str, object] = {c: records.at[first, c] for c in rule.columns}
+            skipped.append(SkippedBlock(rule=rule.name, key=key, size=int(sizes[block_id])))
+        # The keys are personal data (names, mobiles, IDs): counted in the log, never shown.
         log.warning(
-            "blocking rule %r: block %r has %d records (> max_block_size), skipped",
+            "blocking rule %r: %d blocks larger than max_block_size=%d skipped "
+            "(%d records, the largest %d); their pairs are not compared",
             rule.name,
-            key,
-            size,
+            len(oversized),
+            max_block_size,
+            int(sizes[oversized].sum()),
+            int(sizes[oversized].max()),
         )
     # Singleton blocks make no pairs; dropping them first keeps the work small.
     keep = (sizes[block] >= 2) & (sizes[block] <= max_block_size)

@@ -483,3 +483,37 @@ def evaluate_simulated(
         misses=explain_misses(scored_pairs, clusters, person_of),
         false_auto_matches_by_rule={str(k): int(v) for k, v in false_auto.value_counts().items()},
     )
+
+
+def describe(evaluation: SimulatedEvaluation, blocking: BlockingRecall | None = None) -> list[str]:
+    """The evaluation as lines of text for a terminal (`mdm evaluate`, the benchmarks)."""
+    e = evaluation
+    pw, cl, am = e.pairwise, e.clusters, e.auto_match
+    lines = [
+        f"pairwise      P {pw.precision:.5f}  R {pw.recall:.5f}  F1 {pw.f1:.5f}"
+        f"  (tp {pw.tp:,}, fp {pw.fp:,}, fn {pw.fn:,})",
+        f"clusters      B-cubed P {cl.precision:.5f}  R {cl.recall:.5f}  F1 {cl.f1:.5f}"
+        f"  exact persons {cl.exact_persons:.5f}",
+        f"auto-match    P {am.precision:.5f}  R {am.recall:.5f}  (fp {am.fp:,})",
+        f"review queue  {e.review_pairs:,} pairs = {e.review_share:.3%} of records"
+        f"  ({e.review_pairs_open:,} across clusters, {e.review_records:,} records)",
+        f"false merges  {e.false_merges}  twins merged {e.twins_merged}",
+    ]
+    if e.false_auto_matches_by_rule:
+        lines.append(f"  false auto-matches by blocking rule {e.false_auto_matches_by_rule}")
+    if e.misses is not None:
+        m = e.misses
+        lines.append(f"missed pairs  {m.missed:,} of {m.true_pairs:,} true pairs: {m.by_cause}")
+        if m.vetoed_by:
+            lines.append(f"  vetoed by   {m.vetoed_by}")
+    if blocking is not None:
+        lines.append(
+            f"blocking      union recall {blocking.union_recall:.5f} of {blocking.true_pairs:,}"
+            f" true pairs, {blocking.candidate_pairs:,} candidate pairs"
+        )
+        lines.append(f"  {'rule':<26}{'pairs':>12}{'recall':>9}{'only it':>9}")
+        lines += [
+            f"  {r.rule:<26}{r.pairs:>12,}{r.recall:>9.4f}{r.only_this_rule:>9,}"
+            for r in blocking.rules
+        ]
+    return lines

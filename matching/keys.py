@@ -24,98 +24,151 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
+class Records:
+    """The records a key is derived from, with what several keys share computed once."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._id_digits: tuple[np.ndarray, np.ndarray] | None = None
+
+    def text(self, column: str) -> pa.Array:
+        return pa.array(
+            self.frame[column].to_numpy(dtype=object), type=pa.string(), from_pandas=True
+        )
+
+    def id_digits(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, digits): the rows whose ID is 17 digits and a check character, and those
+        17 digits as an (n, 17) int64 matrix."""
+        if self._id_digits is None:
+            ids = self.text("id_number")
+            shaped = pc.fill_null(pc.match_substring_regex(ids, r"^\d{17}[\dX]$"), False)
+            rows = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
+            body = pc.utf8_slice_codeunits(ids.take(pa.array(rows)), 0, 17)
+            raw = np.asarray(body.to_numpy(zero_copy_only=False), dtype="S17")
+            digits = raw.view(np.uint8).reshape(len(rows), 17).astype(np.int64) - ord("0")
+            self._id_digits = (rows, digits)
+        return self._id_digits
+
+
 @dataclass(frozen=True)
 class MatchKey:
     inputs: tuple[str, ...]  # canonical columns the key is derived from
-    derive: Callable[[pd.DataFrame], np.ndarray]
+    derive: Callable[[Records], np.ndarray | pd.api.extensions.ExtensionArray]
     meaning: str
     optional_inputs: tuple[str, ...] = ()  # used when the records carry them
 
 
-def _text(frame: pd.DataFrame, column: str) -> pa.Array:
-    return pa.array(frame[column].to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-
-
 def _values(array: pa.Array) -> np.ndarray:
-    out = array.to_numpy(zero_copy_only=False)
-    return np.asarray(out, dtype=object)
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _resident_id_digits(frame: pd.DataFrame) -> pa.Array:
-    """The 17 digits before the check character of an 18-character number, else NULL."""
-    ids = _text(frame, "id_number")
-    shaped = pc.fill_null(pc.match_substring_regex(ids, r"^\d{17}[\dX]$"), False)
-    return pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), pa.scalar(None, pa.string()))
+def _integer_key(n: int, rows: np.ndarray, values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A nullable integer column: `values` at `rows`, NULL elsewhere. Integer keys factorize
+    several times faster than strings and need no blank check."""
+    data = np.zeros(n, dtype=np.int64)
+    mask = np.ones(n, dtype=bool)
+    data[rows] = values
+    mask[rows] = False
+    return pd.arrays.IntegerArray(data, mask)
 
 
-def _id_parts(*parts: tuple[int, int]) -> Callable[[pd.DataFrame], np.ndarray]:
-    def derive(frame: pd.DataFrame) -> np.ndarray:
-        digits = _resident_id_digits(frame)
-        pieces = [pc.utf8_slice_codeunits(digits, start, stop) for start, stop in parts]
-        return _values(pc.binary_join_element_wise(*pieces, ""))
+def _as_number(digits: np.ndarray) -> np.ndarray:
+    """Each row of a digit matrix as one integer (at most 18 digits fit in int64)."""
+    powers = 10 ** np.arange(digits.shape[1] - 1, -1, -1, dtype=np.int64)
+    return digits @ powers
+
+
+def _id_parts(*parts: tuple[int, int]) -> Callable[[Records], pd.api.extensions.ExtensionArray]:
+    columns = np.concatenate([np.arange(start, stop) for start, stop in parts])
+
+    def derive(records: Records) -> pd.api.extensions.ExtensionArray:
+        rows, digits = records.id_digits()
+        return _integer_key(len(records.frame), rows, _as_number(digits[:, columns]))
 
     return derive
 
 
-def _id_sorted_digits(frame: pd.DataFrame) -> np.ndarray:
+def _id_sorted_digits(records: Records) -> pd.api.extensions.ExtensionArray:
     """Area code, then the digits of birth date and sequence in sorted order: two swapped
     digits anywhere after the area code leave it unchanged."""
-    digits = _values(_resident_id_digits(frame))
-    out = np.full(len(digits), None, dtype=object)
-    shaped = np.flatnonzero(pd.notna(digits))
-    if len(shaped):
-        matrix = digits[shaped].astype("S17").view(np.uint8).reshape(len(shaped), 17)
-        tail = np.sort(matrix[:, 6:], axis=1)
-        key = np.ascontiguousarray(np.hstack([matrix[:, :6], tail]))
-        out[shaped] = key.view("S17").ravel().astype(str).astype(object)
-    return out
+    rows, digits = records.id_digits()
+    key = np.hstack([digits[:, :6], np.sort(digits[:, 6:], axis=1)])
+    return _integer_key(len(records.frame), rows, _as_number(key))
 
 
-def _id_body(frame: pd.DataFrame) -> np.ndarray:
+def _id_body(records: Records) -> np.ndarray:
     """The number without its check character when it has one, so that an upgraded 15-digit
     ID with a typo (whose recomputed check character differs too) is one edit away."""
-    ids = _text(frame, "id_number")
-    body = _resident_id_digits(frame)
-    return _values(pc.if_else(pc.is_null(body), ids, body))
+    ids = records.text("id_number")
+    shaped = pc.fill_null(pc.match_substring_regex(ids, r"^\d{17}[\dX]$"), False)
+    return _values(pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids))
 
 
-def _id_consistent(frame: pd.DataFrame) -> np.ndarray:
+def _id_consistent(records: Records) -> np.ndarray:
     """The ID where the record's stated birth date does not contradict it (`id_conflict`)."""
+    frame = records.frame
     ids = frame["id_number"].to_numpy(dtype=object).copy()
     if "id_conflict" in frame.columns:
         ids[frame["id_conflict"].eq(True).to_numpy(dtype=bool)] = None
     return ids
 
 
-def _date_text(frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:
-    dates = pd.to_datetime(frame[column], errors="coerce")
-    out = dates.dt.strftime(fmt).to_numpy(dtype=object)
-    out[dates.isna().to_numpy()] = None
-    return out
+def _birth_year(records: Records) -> pd.api.extensions.ExtensionArray:
+    dates = pd.to_datetime(records.frame["birth_date"], errors="coerce")
+    known = np.flatnonzero(dates.notna().to_numpy())
+    years = dates.to_numpy()[known].astype("datetime64[Y]").astype(np.int64) + 1970
+    return _integer_key(len(dates), known, years)
 
 
-def _first_token(frame: pd.DataFrame) -> np.ndarray:
-    first = pc.extract_regex(_text(frame, "name_pinyin"), r"^(?P<token>\S+)")
-    return _values(pc.struct_field(first, "token"))
+def _birth_year_month(records: Records) -> pd.api.extensions.ExtensionArray:
+    dates = pd.to_datetime(records.frame["birth_date"], errors="coerce")
+    known = np.flatnonzero(dates.notna().to_numpy())
+    months = dates.to_numpy()[known].astype("datetime64[M]").astype(np.int64)
+    return _integer_key(len(dates), known, months)
 
 
-def _mobile_slice(start: int, stop: int) -> Callable[[pd.DataFrame], np.ndarray]:
-    def derive(frame: pd.DataFrame) -> np.ndarray:
-        return _values(pc.utf8_slice_codeunits(_text(frame, "mobile"), start, stop))
+def _on_distinct(
+    column: str, derive: Callable[[pa.Array], pa.Array]
+) -> Callable[[Records], np.ndarray]:
+    """A string key that depends on one column only, derived once per distinct value."""
+
+    def run(records: Records) -> np.ndarray:
+        codes, uniques = pd.factorize(records.frame[column], use_na_sentinel=True)
+        if not len(uniques):
+            return np.full(len(codes), None, dtype=object)
+        derived = _values(derive(pa.array(np.asarray(uniques, dtype=object), type=pa.string())))
+        with_null = np.empty(len(derived) + 1, dtype=object)
+        with_null[:-1] = derived
+        return with_null[np.where(codes >= 0, codes, len(derived))]
+
+    return run
+
+
+def _surname(pinyin: pa.Array) -> pa.Array:
+    return pc.struct_field(pc.extract_regex(pinyin, r"^(?P<token>\S+)"), "token")
+
+
+def _mobile_slice(start: int, stop: int) -> Callable[[Records], pd.api.extensions.ExtensionArray]:
+    def derive(records: Records) -> pd.api.extensions.ExtensionArray:
+        mobile = records.text("mobile")
+        mobile_shaped = pc.fill_null(pc.match_substring_regex(mobile, r"^\d{11}$"), False)
+        rows = np.flatnonzero(mobile_shaped.to_numpy(zero_copy_only=False))
+        raw = np.asarray(mobile.take(pa.array(rows)).to_numpy(zero_copy_only=False), dtype="S11")
+        digits = raw.view(np.uint8).reshape(len(rows), 11).astype(np.int64) - ord("0")
+        return _integer_key(len(records.frame), rows, _as_number(digits[:, start:stop]))
 
     return derive
 
 
-def _address_numbers(frame: pd.DataFrame) -> np.ndarray:
+def _address_numbers(records: Records) -> np.ndarray:
     """District (else city) and the address's digit runs: `满城区|535-24-5-103`. The numbers
     of an address survive every way of writing it (号楼 or 栋, abbreviations, full-width);
     NULL when the address has no number (a village) or no district or city."""
-    address = _text(frame, "address")
-    numbers = pc.replace_substring_regex(address, r"\D+", "-")
+    numbers = pc.replace_substring_regex(records.text("address"), r"\D+", "-")
     numbers = pc.utf8_trim(numbers, "-")
-    place = _text(frame, "district")
-    if "city" in frame.columns:
-        place = pc.coalesce(place, _text(frame, "city"))
+    place = records.text("district")
+    if "city" in records.frame.columns:
+        place = pc.coalesce(place, records.text("city"))
     key = pc.binary_join_element_wise(place, numbers, "|")
     usable = pc.and_(pc.is_valid(place), pc.greater(pc.utf8_length(numbers), 0))
     return _values(pc.if_else(pc.fill_null(usable, False), key, pa.scalar(None, pa.string())))
@@ -144,14 +197,12 @@ MATCH_KEYS: dict[str, MatchKey] = {
     "id_sorted_digits": MatchKey(
         ("id_number",), _id_sorted_digits, "area code and the other digits sorted"
     ),
-    "birth_year": MatchKey(
-        ("birth_date",), lambda f: _date_text(f, "birth_date", "%Y"), "year of birth"
-    ),
-    "birth_year_month": MatchKey(
-        ("birth_date",), lambda f: _date_text(f, "birth_date", "%Y-%m"), "year and month"
-    ),
+    "birth_year": MatchKey(("birth_date",), _birth_year, "year of birth"),
+    "birth_year_month": MatchKey(("birth_date",), _birth_year_month, "year and month of birth"),
     "surname_pinyin": MatchKey(
-        ("name_pinyin",), _first_token, "the first pinyin syllable (the surname)"
+        ("name_pinyin",),
+        _on_distinct("name_pinyin", _surname),
+        "the first pinyin syllable (the surname)",
     ),
     "mobile_head": MatchKey(("mobile",), _mobile_slice(0, 7), "the mobile's first 7 digits"),
     "mobile_tail": MatchKey(("mobile",), _mobile_slice(3, 11), "the mobile's last 8 digits"),
@@ -185,5 +236,6 @@ def add_match_keys(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     todo = [c for c in columns if c in MATCH_KEYS and c not in records.columns]
     if not todo:
         return records
-    derived = {name: MATCH_KEYS[name].derive(records) for name in todo}
+    source = Records(records)
+    derived = {name: MATCH_KEYS[name].derive(source) for name in todo}
     return records.assign(**derived)
