@@ -46,6 +46,7 @@ class RecordColumns:
 
     def __init__(self, records: pd.DataFrame) -> None:
         self._records = records
+        self._added: dict[str, np.ndarray] = {}
         self._codes: dict[str, np.ndarray] = {}
         self._uniques: dict[str, pd.Index] = {}
         self._text: dict[str, np.ndarray] = {}
@@ -59,10 +60,29 @@ class RecordColumns:
     def frame(self) -> pd.DataFrame:
         return self._records
 
+    def has(self, column: str) -> bool:
+        return column in self._added or column in self._records.columns
+
+    def add_column(self, column: str, values: np.ndarray) -> None:
+        """Offer a column computed from the records and their pairs (one value per record,
+        in the records' order) to every level, without changing the records' frame."""
+        if len(values) != len(self._records):
+            raise ValueError(f"{column}: {len(values)} values for {len(self._records)} records")
+        self._added[column] = values
+        for cache in (self._codes, self._uniques, self._text, self._ymd, self._days):
+            cache.pop(column, None)
+
+    def _column(self, column: str) -> pd.Series | np.ndarray:
+        if column in self._added:
+            return self._added[column]
+        if column not in self._records.columns:
+            raise KeyError(f"no column {column!r} among the records (nor added for matching)")
+        return self._records[column]
+
     def codes(self, column: str) -> np.ndarray:
         """Missing means null, or a string that is empty once stripped."""
         if column not in self._codes:
-            codes, uniques = pd.factorize(self._records[column], use_na_sentinel=True)
+            codes, uniques = pd.factorize(self._column(column), use_na_sentinel=True)
             codes = codes.astype(np.int64)
             uniques = pd.Index(uniques)
             if uniques.dtype == object or pd.api.types.is_string_dtype(uniques.dtype):

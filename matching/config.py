@@ -220,6 +220,9 @@ class Training(_Strict):
     u_sample_pairs: int = Field(default=200_000, ge=100)
     em_max_iterations: int = Field(default=100, ge=1)
     em_tolerance: float = Field(default=1e-6, gt=0.0)
+    # A character substitution becomes a look-alike (`name_lookalike`) once this many
+    # candidate pairs agreeing on ID and birth date show it (matching/lookalikes.py).
+    lookalike_min_support: int = Field(default=2, ge=1)
 
 
 class MatchingConfig(_Strict):

@@ -27,6 +27,7 @@ from matching.blocking import (
 from matching.clustering import ClusterResult, cluster_positions, component_labels
 from matching.comparison import GAMMA_DTYPE, RecordColumns, compare_pairs
 from matching.config import MatchingConfig
+from matching.lookalikes import LOOKALIKE_COLUMN, add_lookalike_names
 from matching.model import FellegiSunterModel, train_model
 from matching.rules import (
     SPLIT_BY_CLUSTERING,
@@ -77,6 +78,19 @@ class LinkResult:
     cpu_timings: dict[str, float] = field(default_factory=dict)  # CPU seconds, all threads
 
 
+def learn_from_pairs(
+    config: MatchingConfig, columns: RecordColumns, idx_l: np.ndarray, idx_r: np.ndarray
+) -> None:
+    """Offer the columns learned from the candidate pairs that the config compares on
+    (`name_lookalike`: look-alike characters) unless `columns` has them already."""
+    uses = any(level.column == LOOKALIKE_COLUMN for c in config.comparisons for level in c.levels)
+    if uses and not columns.has(LOOKALIKE_COLUMN):
+        substitutions = add_lookalike_names(
+            columns, idx_l, idx_r, min_support=config.training.lookalike_min_support
+        )
+        log.info("learned %d look-alike character substitutions", len(substitutions))
+
+
 def candidate_pairs(
     records: pd.DataFrame, config: MatchingConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame, BlockingReport]:
@@ -99,6 +113,7 @@ def compare(
     columns = columns or RecordColumns(records)
     idx_l = pairs["idx_l"].to_numpy(dtype=np.int64)
     idx_r = pairs["idx_r"].to_numpy(dtype=np.int64)
+    learn_from_pairs(config, columns, idx_l, idx_r)
     chunks = [
         compare_pairs(
             columns,
@@ -140,6 +155,13 @@ def train(
     source = (
         records[config.source_column].to_numpy() if config.link_type != "link_and_dedupe" else None
     )
+    if pairs is not None:
+        learn_from_pairs(
+            config,
+            columns,
+            pairs["idx_l"].to_numpy(dtype=np.int64),
+            pairs["idx_r"].to_numpy(dtype=np.int64),
+        )
     if masks is None and pairs is not None:
         masks = rule_masks_for(config, columns, pairs, gammas)
     excluded = _never_auto_match(config, masks, len(gammas))
@@ -326,6 +348,18 @@ def cluster(
     known = (left >= 0) & (right >= 0)
     edge_pairs = np.column_stack([np.minimum(left, right), np.maximum(left, right)])[known]
     weights = weights[known]
+    if {"idx_l", "idx_r"} <= set(scored.columns):
+        learn_from_pairs(
+            config,
+            columns,
+            scored["idx_l"].to_numpy(dtype=np.int64),
+            scored["idx_r"].to_numpy(dtype=np.int64),
+        )
+    else:
+        every_l = index.get_indexer(pd.Index(scored["record_key_l"].to_numpy()))
+        every_r = index.get_indexer(pd.Index(scored["record_key_r"].to_numpy()))
+        found = (every_l >= 0) & (every_r >= 0)
+        learn_from_pairs(config, columns, every_l[found], every_r[found])
     must = _steward_positions(index, must_link)
     derived = _rule_cannot_positions(columns, edge_pairs, must, config)
     cannot = np.concatenate([_steward_positions(index, cannot_link), derived])

@@ -215,25 +215,39 @@ MATCH_KEYS: dict[str, MatchKey] = {
 }
 
 
+#: Keys learned from the records *and their candidate pairs* (so computed when comparing, not
+#: here: `matching.lookalikes`), with the columns and match keys they are learned from.
+LEARNED_KEYS: dict[str, tuple[str, ...]] = {
+    "name_lookalike": ("name", "id_consistent", "birth_date"),
+}
+
+
+def without_learned_keys(columns: list[str]) -> list[str]:
+    """`columns` with every learned key replaced by what it is learned from."""
+    out: list[str] = []
+    for column in columns:
+        out += list(LEARNED_KEYS[column]) if column in LEARNED_KEYS else [column]
+    return list(dict.fromkeys(out))
+
+
 def key_inputs(columns: list[str]) -> list[str]:
     """`columns` with every match key replaced by the canonical columns it is derived from."""
     out: list[str] = []
-    for column in columns:
+    for column in without_learned_keys(columns):
         out += list(MATCH_KEYS[column].inputs) if column in MATCH_KEYS else [column]
     return list(dict.fromkeys(out))
 
 
 def optional_key_inputs(columns: list[str]) -> list[str]:
     """Columns the match keys among `columns` use when present."""
-    out = [
-        c for column in columns if column in MATCH_KEYS for c in MATCH_KEYS[column].optional_inputs
-    ]
+    keys = [column for column in without_learned_keys(columns) if column in MATCH_KEYS]
+    out = [c for column in keys for c in MATCH_KEYS[column].optional_inputs]
     return list(dict.fromkeys(out))
 
 
 def add_match_keys(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """`records` with the match keys among `columns` it does not carry yet (a new frame)."""
-    todo = [c for c in columns if c in MATCH_KEYS and c not in records.columns]
+    todo = [c for c in without_learned_keys(columns) if c in MATCH_KEYS and c not in records]
     if not todo:
         return records
     source = Records(records)

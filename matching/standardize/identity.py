@@ -13,10 +13,13 @@ record around it. When they disagree, the kind of disagreement says which one is
   that exposes it, so the stated date is kept and the record is flagged `id_conflict`:
   matching then does not count an agreement on that ID as proof of identity.
 
-A gender that disagrees with a verified, unconflicted ID is replaced by the ID's (gender codes
-are mis-mapped far more often than IDs are borrowed); with a conflicted or unverified ID the
-stated gender stays. An ID upgraded from 15 digits has no check digit of its own, so it only
-fills values the record does not state.
+A stated gender that disagrees with the ID is the same kind of evidence (a husband's record
+carrying his wife's ID; twins of either sex, whose birth dates agree): the ID conflicts with
+its record. Unless the whole batch disagrees too often (`MAX_GENDER_DISAGREEMENT`): then the
+source's gender codes are mapped the wrong way round, the stated genders are what is wrong,
+and the ID's replace them. With a conflicted or unverified ID the stated gender stays. An ID
+upgraded from 15 digits has no check digit of its own, so it only fills values the record
+does not state.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques
 #: A stated birth date at most this many days from the ID's is a slip, not another person: the
 #: lunar-calendar birthday falls 15-50 days before the solar one.
 NEAR_BIRTH_DATE_DAYS = 60
+
+#: Above this share of disagreeing genders among a batch's records with a valid ID (and at
+#: least `MIN_GENDER_SAMPLE` of them), the gender codes are taken to be mis-mapped.
+MAX_GENDER_DISAGREEMENT = 0.2
+MIN_GENDER_SAMPLE = 20
 
 #: GB/T 2261.1 codes and the spellings every source uses; a source's `gender_codes` add to these.
 GENDER_CODES: dict[str, str] = {
@@ -107,7 +115,8 @@ def reconcile_with_id(
     - `birth_date`, `gender`: the values to use (see the module docstring);
     - `birth_agreement`: `same` / `near` / `far` / None;
     - `birth_disagrees`, `gender_disagrees`: stated and ID values both known and different;
-    - `id_conflict`: a valid ID whose birth date is far from the stated one;
+    - `id_conflict`: a valid ID whose birth date is far from the stated one, or whose gender
+      differs from the stated one (unless the batch's gender codes look mis-mapped);
     - `birth_filled`, `gender_filled`: taken from the ID because none was stated;
     - `birth_overridden`, `gender_overridden`: the stated value replaced by the ID's;
     - `unverified_mismatch`: a disagreement with an upgraded 15-digit ID (stated kept).
@@ -116,13 +125,20 @@ def reconcile_with_id(
     verified = verified.astype(bool) & valid
     agreement = birth_date_agreement(stated_birth, id_birth.where(valid))
     birth_disagrees = agreement.isin(["near", "far"])
-    id_conflict = agreement.eq("far") & valid
+    known_gender = valid & id_gender.notna()
+    comparable_gender = known_gender & stated_gender.notna()
+    gender_disagrees = comparable_gender & stated_gender.ne(id_gender)
+    compared = int(comparable_gender.sum())
+    codes_mismapped = (
+        compared >= MIN_GENDER_SAMPLE
+        and int(gender_disagrees.sum()) > MAX_GENDER_DISAGREEMENT * compared
+    )
+    id_conflict = valid & (agreement.eq("far") | (gender_disagrees & (not codes_mismapped)))
+
     birth_filled = valid & id_birth.notna() & stated_birth.isna()
-    birth_overridden = agreement.eq("near") & verified
+    birth_overridden = agreement.eq("near") & verified & ~id_conflict
     birth_date = stated_birth.where(~(birth_filled | birth_overridden), id_birth)
 
-    known_gender = valid & id_gender.notna()
-    gender_disagrees = known_gender & stated_gender.notna() & stated_gender.ne(id_gender)
     gender_filled = known_gender & stated_gender.isna()
     gender_overridden = gender_disagrees & verified & ~id_conflict
     gender = stated_gender.where(~(gender_filled | gender_overridden), id_gender)

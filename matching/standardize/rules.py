@@ -279,9 +279,11 @@ ID_CONFLICT = _rule(
     "id_conflict",
     "id_number",
     "consistency",
-    "The valid resident ID states a birth date far from the record's own (not a slip): the ID "
-    "is suspected to be someone else's, e.g. a relative's. The stated birth date is kept and "
-    "matching does not take an agreement on this ID as proof of identity.",
+    "The valid resident ID states a birth date far from the record's own (not a slip), or "
+    "another gender: the ID is suspected to be someone else's, e.g. a relative's. The stated "
+    "birth date and gender are kept and matching does not take an agreement on this ID as "
+    "proof of identity. (When most of a batch's genders disagree with the IDs, the source's "
+    "gender codes are taken to be mis-mapped instead.)",
     "born 1958-04-02 with ID …19860915…",
     "birth_date 1958-04-02, id_conflict true",
 )
@@ -305,8 +307,9 @@ GENDER_ID_MISMATCH = _rule(
     "gender_id_mismatch",
     "gender",
     "consistency",
-    "The gender disagrees with the valid 18-digit resident ID (17th digit odd = M); the ID's "
-    "is taken unless the ID conflicts with the record's birth date (id_conflict).",
+    "The gender disagrees with the valid 18-digit resident ID (17th digit odd = M) in a batch "
+    "where most genders do: the source's codes are mis-mapped, and the ID's is taken. (A lone "
+    "disagreement is an id_conflict instead.)",
     "F with ID …0307123…",
     "gender M",
 )

@@ -260,3 +260,44 @@ def test_a_record_without_a_name_is_not_taken_for_a_different_person(name):
     )
     scored = pair(result, "core:N1", "crm:N1")
     assert scored["deterministic_rule"] is None or pd.isna(scored["deterministic_rule"])
+
+
+def test_a_look_alike_character_learned_from_other_customers_still_matches():
+    # Two customers whose copies agree on ID and birth date show 玉 typed as 王: a slip this
+    # bank's clerks make (unlike 淑 / 叔 the pinyin differs too). A third customer's copy has
+    # no ID and the same slip: it still matches, while twins one character apart (子豪 /
+    # 子杰) stay apart.
+    one, two = resident_id("130102", "1950-02-03", 402), resident_id("130102", "1951-04-05", 404)
+    twin_a, twin_b = (
+        resident_id("130102", "1990-06-07", 111),
+        resident_id("130102", "1990-06-07", 113),
+    )
+    home = "河北省石家庄市长安区建设路20号"
+    _, result = run(
+        [
+            ("K1", "张玉兰", one, "1950-02-03", "女", None, None),
+            ("K2", "李玉芬", two, "1951-04-05", "女", None, None),
+            (
+                "K3",
+                "赵玉华",
+                resident_id("130102", "1952-06-07", 406),
+                "1952-06-07",
+                "女",
+                "13611112222",
+                home,
+            ),
+            ("W1", "钱子豪", twin_a, "1990-06-07", "男", "13622223333", home),
+            ("W2", "钱子杰", twin_b, "1990-06-07", "男", "13622223333", home),
+        ],
+        [
+            ("K1", "张王兰", one, "1950-02-03", "女", None, None),
+            ("K2", "李王芬", two, "1951-04-05", "女", None, None),
+            ("K3", "赵王华", None, "1952-06-07", "女", "13611112222", home),
+            ("W2", "钱子杰", None, "1990-06-07", "男", "13622223333", home),
+        ],
+    )
+    assert pair(result, "core:K3", "crm:K3")["gamma_name"] == 2  # the look-alike level
+    assert cluster_of(result, "core:K3") == cluster_of(result, "crm:K3")
+    assert pair(result, "core:W1", "core:W2")["zone"] != "auto_match"
+    assert cluster_of(result, "core:W1") != cluster_of(result, "core:W2")
+    assert cluster_of(result, "core:W2") == cluster_of(result, "crm:W2")

@@ -218,9 +218,10 @@ def test_model_artifact_names_its_config_and_tables(result):
     assert payload["config_hash"] == config.config_hash()
     assert payload["comparisons_hash"] == config.comparisons_hash()
     name = payload["comparisons"][0]
-    assert name["tf"] == {"gamma": 4, "column": "name"}
+    assert name["tf"] == {"gamma": 5, "column": "name"}
     assert [level["label"] for level in name["levels"]] == [
-        "else", "one character differs", "same syllables", "same pinyin", "exact name",
+        "else", "one character differs", "look-alike character", "same syllables",
+        "same pinyin", "exact name",
     ]  # fmt: skip
     assert 0 < payload["prior_match_probability"] < 1
 

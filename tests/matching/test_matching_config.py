@@ -23,11 +23,12 @@ def test_shipped_matching_section_validates_with_tf_on_the_exact_name_level():
     name = config.comparisons[0]
     assert name.name == "name"
     assert name.levels[0].tf_adjust
-    # Four configured levels plus "else": gamma 4 is exact name, 0 is else.
-    assert name.n_levels == 5
-    assert name.level_label(4) == "exact name"
-    assert name.level_label(3) == "same pinyin"
-    assert name.level_label(2) == "same syllables"
+    # Five configured levels plus "else": gamma 5 is exact name, 0 is else.
+    assert name.n_levels == 6
+    assert name.level_label(5) == "exact name"
+    assert name.level_label(4) == "same pinyin"
+    assert name.level_label(3) == "same syllables"
+    assert name.level_label(2) == "look-alike character"
     assert name.level_label(1) == "one character differs"
     assert name.level_label(0) == "else"
     assert name.level_label(-1) == "null"
@@ -97,14 +98,11 @@ def test_shipped_rules_read_comparison_levels_and_the_id_issue():
     rules = {rule.name: rule for rule in config.deterministic_rules}
     # A missing name is no evidence of another person: only names that share nothing are.
     assert rules["different_names"].when.levels == {"name": ["else"]}
-    assert rules["similar_names_without_id"].when.levels == {
-        "name": ["one character differs"],
-        "id_number": ["else", "missing", "contradicted"],
-    }
+    assert rules["names_one_character_apart"].when.levels == {"name": ["one character differs"]}
     assert "id_issue" in config.required_columns  # read by different_resident_ids_*
     name = config.comparisons[0]
     assert [name.gamma_of_label(x) for x in ("missing", "null", "else", "same pinyin")] == [
-        -1, -1, 0, 3,
+        -1, -1, 0, 4,
     ]  # fmt: skip
 
 

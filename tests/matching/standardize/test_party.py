@@ -229,10 +229,20 @@ def test_a_birth_date_far_from_the_ids_keeps_the_stated_and_flags_the_id():
     assert result.issue_counts["birth_date_id_mismatch"] == 0
 
 
-def test_gender_disagreeing_with_valid_id_takes_the_ids():
-    result = run(core_raw({"gender_cd": "1"}))  # the ID's sequence 002 is even: F
-    assert result.records["gender"].iloc[0] == "F"
-    assert result.issue_counts["gender_id_mismatch"] == 1
+def test_a_gender_disagreeing_with_the_id_flags_the_id_as_someone_elses():
+    # A husband's record carrying his wife's ID: the ID's sequence 002 is even (F).
+    result = run(core_raw({"gender_cd": "1"}))
+    record = result.records.iloc[0]
+    assert (record["gender"], record["gender_stated"], record["id_conflict"]) == ("M", "M", True)
+    assert result.issue_counts["gender_id_mismatch"] == 0
+
+
+def test_genders_disagreeing_in_most_of_a_batch_are_mis_mapped_codes_and_take_the_ids():
+    # 30 rows whose gender code says M while every ID says F: the codes are the wrong way round.
+    result = run(core_raw(*[{"gender_cd": "1"}] * 30))
+    assert (result.records["gender"] == "F").all()
+    assert not result.records["id_conflict"].any()
+    assert result.issue_counts["gender_id_mismatch"] == 30
 
 
 def test_missing_birth_date_and_gender_are_filled_from_the_id():
