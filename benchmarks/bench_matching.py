@@ -195,6 +195,7 @@ def synthesize_party_records(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
             "birth_date": birth_values,
             "gender": gender,
             "mobile": mobile_text,
+            "phone_other": np.full(m, None, dtype=object),
             "address": address,
             "district": dist,
         }

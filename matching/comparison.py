@@ -112,6 +112,21 @@ class RecordColumns:
             key[present] = pd.factorize(combined)[0]
         return key
 
+    def joint_codes(self, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of two columns in one numbering (equal values, equal codes; -1 missing)."""
+        key = f"{first}\x00{second}"
+        if key not in self._codes:
+            values = np.concatenate(
+                [
+                    np.asarray(self._column(first), dtype=object),
+                    np.asarray(self._column(second), dtype=object),
+                ]
+            )
+            codes, _ = pd.factorize(values, use_na_sentinel=True)
+            self._codes[key] = codes.astype(np.int64)
+        codes = self._codes[key]
+        return codes[: len(self)], codes[len(self) :]
+
     def text(self, column: str) -> np.ndarray:
         """Distinct values as strings (dates as YYYY-MM-DD), indexed by code."""
         if column not in self._text:
@@ -221,6 +236,17 @@ def level_holds(
     return holds
 
 
+def _cross_equal(
+    columns: RecordColumns, level: ComparisonLevel, idx_l: np.ndarray, idx_r: np.ndarray
+) -> np.ndarray:
+    """`level.column` of one record equals `level.other_column` of the other, either way."""
+    assert level.other_column is not None
+    own, other = columns.joint_codes(level.column, level.other_column)
+    forward = (own[idx_l] >= 0) & (own[idx_l] == other[idx_r])
+    backward = (other[idx_l] >= 0) & (other[idx_l] == own[idx_r])
+    return forward | backward
+
+
 def compare_comparison(
     comparison: Comparison,
     columns: RecordColumns,
@@ -236,6 +262,11 @@ def compare_comparison(
     any_present = np.zeros(n, dtype=bool)
     pair_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for position, level in enumerate(comparison.levels):
+        if level.other_column is not None:
+            hit = np.flatnonzero(undecided & _cross_equal(columns, level, idx_l, idx_r))
+            gamma[hit] = comparison.level_number(position)
+            undecided[hit] = False
+            continue
         if level.column not in pair_codes:
             codes = columns.codes(level.column)
             pair_codes[level.column] = (codes[idx_l], codes[idx_r])

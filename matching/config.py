@@ -69,6 +69,10 @@ class ComparisonLevel(_Strict):
     max_distance: Annotated[int, Field(ge=0)] | None = None
     threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     max_days: Annotated[int, Field(ge=1)] | None = None
+    # `exact` only: the value of `column` on one side equals `other_column` on the other (a
+    # mobile written among a record's other numbers). A cross level never counts as present
+    # for the comparison's null: only the same column on both sides does.
+    other_column: str | None = None
     # Term-frequency adjustment (Splink's `term_frequency_adjustments`): for a pair at this
     # level, u is replaced by the frequency of the pair's value, so a common value is weaker
     # evidence than a rare one. Only meaningful on an exact level.
@@ -85,6 +89,8 @@ class ComparisonLevel(_Strict):
                 raise ValueError(f"level kind {self.kind!r} takes no {parameter!r}")
         if self.tf_adjust and self.kind != "exact":
             raise ValueError("tf_adjust is only allowed on an exact level")
+        if self.other_column is not None and (self.kind != "exact" or self.tf_adjust):
+            raise ValueError("other_column is only allowed on an exact level without tf_adjust")
         return self
 
     @property
@@ -92,6 +98,8 @@ class ComparisonLevel(_Strict):
         if self.label:
             return self.label
         match self.kind:
+            case "exact" if self.other_column:
+                return f"{self.column} among the other's {self.other_column}"
             case "exact":
                 return f"exact {self.column}"
             case "levenshtein" | "damerau_levenshtein":
@@ -154,7 +162,8 @@ class Comparison(_Strict):
 
     @property
     def columns(self) -> list[str]:
-        return list(dict.fromkeys(level.column for level in self.levels))
+        named = [c for level in self.levels for c in (level.column, level.other_column) if c]
+        return list(dict.fromkeys(named))
 
 
 class RuleCondition(_Strict):

@@ -2,6 +2,7 @@
 
 mdm simulate --people 10000 --seed 42 --out var/sources
 mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
+mdm evaluate                        # the last run against the simulator's ground truth
 mdm api --port 8000
 """
 
@@ -26,15 +27,29 @@ def _settings(config: str | None) -> Settings:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from connectors.simulated import simulate
+    from connectors.simulated import load_noise_profile, simulate
 
+    try:
+        noise = load_noise_profile(args.profile).scaled(args.noise_multiplier)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     manifest = simulate(
-        Path(args.out), people=args.people, seed=args.seed, as_of=date.fromisoformat(args.as_of)
+        Path(args.out),
+        people=args.people,
+        seed=args.seed,
+        as_of=date.fromisoformat(args.as_of),
+        noise=noise,
+        profile=args.profile,
     )
     elapsed = time.perf_counter() - started
     counts = manifest.get("row_counts", {})
-    print(f"simulated {args.people:,} people (seed {args.seed}) into {args.out} in {elapsed:.1f} s")
+    scale = "" if args.noise_multiplier == 1 else f" x{args.noise_multiplier:g}"
+    print(
+        f"simulated {args.people:,} people (seed {args.seed}, noise profile {args.profile}"
+        f"{scale}) into {args.out} in {elapsed:.1f} s"
+    )
     for system, tables in counts.items():
         for table, rows in tables.items():
             print(f"  {system + '.' + table:<40} {rows:>10,}")
@@ -189,6 +204,19 @@ def cmd_review_decide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipelines.evaluate import EvaluationUnavailable, evaluate_last_run
+    from pipelines.mdm_config import ConfigError
+
+    try:
+        lines = evaluate_last_run(_settings(args.config), Path(args.json) if args.json else None)
+    except (ConfigError, EvaluationUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -205,6 +233,18 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--seed", type=int, default=42)
     simulate.add_argument("--as-of", default="2026-11-28", help="business date, YYYY-MM-DD")
     simulate.add_argument("--out", default="var/sources")
+    simulate.add_argument(
+        "--profile",
+        default="default",
+        help="noise profile: a shipped name (default, legacy_hebei) or a YAML file; "
+        "see docs/SIMULATOR_PROFILES.md",
+    )
+    simulate.add_argument(
+        "--noise-multiplier",
+        type=float,
+        default=1.0,
+        help="every rate of the profile times this, capped at 1 (default 1)",
+    )
     simulate.add_argument(
         "--core-url",
         default=None,
@@ -247,6 +287,15 @@ def main(argv: list[str] | None = None) -> int:
         if name == "merge":
             decide.add_argument("--survivor", required=True, help="golden ID that stays")
             decide.add_argument("--merged", required=True, help="golden ID that is retired")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="the last run's matching against the ground truth: scores, misses by cause, "
+        "false merges by kind, recall per blocking rule",
+    )
+    evaluate.add_argument("--config", default=None, help="mdm.yaml (default: the shipped one)")
+    evaluate.add_argument("--json", default=None, help="also write the figures to this file")
+    evaluate.set_defaults(handler=cmd_evaluate)
 
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")

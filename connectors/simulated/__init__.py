@@ -6,8 +6,14 @@ record belongs to), every person's true attributes (`people.parquet`) and a mani
 arguments, same output: every random draw comes from a generator seeded by `seed` and the
 component's name.
 
-    from connectors.simulated import NoiseConfig, simulate
+    from connectors.simulated import NoiseConfig, load_noise_profile, simulate
     manifest = simulate(Path("var/sources"), people=10_000, seed=42)
+    manifest = simulate(Path("var/legacy"), profile="legacy_hebei")
+    manifest = simulate(Path("var/x2"), noise=load_noise_profile("default").scaled(2),
+                        profile="default")
+
+The noise comes from a profile (`profiles/*.yaml`, docs/SIMULATOR_PROFILES.md); the default
+profile is `NoiseConfig()` itself.
 """
 
 from __future__ import annotations
@@ -21,13 +27,13 @@ import pandas as pd
 
 from . import schema
 from .activity import deposit_accounts, loans, service_tickets
-from .config import GENERATOR_VERSION, NoiseConfig
+from .config import GENERATOR_VERSION, PROFILES, NoiseConfig, load_noise_profile
 from .population import generate_population
 from .records import assign_holdings
 from .systems import core_customers, credit_borrowers, crm_customers, relationship_managers
 from .write import write_csv, write_ground_truth, write_manifest, write_people, write_sqlite
 
-__all__ = ["GENERATOR_VERSION", "NoiseConfig", "simulate"]
+__all__ = ["GENERATOR_VERSION", "PROFILES", "NoiseConfig", "load_noise_profile", "simulate"]
 
 DEFAULT_AS_OF = date(2026, 11, 28)
 
@@ -38,9 +44,16 @@ def simulate(
     seed: int = 42,
     as_of: date = DEFAULT_AS_OF,
     noise: NoiseConfig | None = None,
+    profile: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Generate the population and the three systems into `out_dir`; return the manifest."""
-    noise = noise or NoiseConfig()
+    """Generate the population and the three systems into `out_dir`; return the manifest.
+
+    `profile` is the name or path of the noise profile, recorded in the manifest; when
+    `noise` is not given, the profile is loaded (`load_noise_profile`), and without either
+    the noise is `NoiseConfig()`, the default profile.
+    """
+    if noise is None:
+        noise = load_noise_profile(profile) if profile is not None else NoiseConfig()
     out = Path(out_dir)
     (out / schema.CRM_DIR).mkdir(parents=True, exist_ok=True)
 
@@ -101,6 +114,7 @@ def simulate(
         "seed": seed,
         "people": people,
         "as_of": as_of.isoformat(),
+        "profile": None if profile is None else str(profile),
         "noise": asdict(noise),
         "row_counts": counts,
         "ground_truth": {

@@ -22,6 +22,7 @@ FULL_WIDTH = str.maketrans(
     "0123456789Xx+- ",
     "０１２３４５６７８９Ｘｘ＋－\u3000",
 )
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def child_rng(seed: int, name: str) -> np.random.Generator:
@@ -84,12 +85,15 @@ def set_missing(values: np.ndarray, mask: np.ndarray, blank: object = None) -> n
     return out
 
 
-def full_width(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Digits (and +, -, space, X) typed with a Chinese input method's full-width forms."""
+def full_width(
+    values: np.ndarray, mask: np.ndarray, table: dict[int, int] = FULL_WIDTH
+) -> np.ndarray:
+    """Digits (and +, -, space, X) typed with a Chinese input method's full-width forms;
+    `table=FULL_WIDTH_DIGITS` widens the digits only."""
     out = np.asarray(values, dtype=object).copy()
     idx = np.flatnonzero(mask & pd.notna(out))
     if len(idx):
-        out[idx] = pd.Series(out[idx], dtype=object).str.translate(FULL_WIDTH).to_numpy()
+        out[idx] = pd.Series(out[idx], dtype=object).str.translate(table).to_numpy()
     return out
 
 

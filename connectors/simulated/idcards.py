@@ -56,22 +56,40 @@ def to_fifteen(matrix: np.ndarray) -> np.ndarray:
     return to_strings(np.ascontiguousarray(matrix[:, FIFTEEN_COLUMNS]))
 
 
-def change_one_digit(rng: np.random.Generator, matrix: np.ndarray, rows: np.ndarray) -> None:
-    """A mistyped digit among the first 17 (which always breaks the check digit)."""
+def change_one_digit(
+    rng: np.random.Generator, matrix: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A mistyped digit among the first 17 (which always breaks the check digit).
+
+    Returns the (column, step) of each change, so `apply_digit_change` can repeat it."""
     col = rng.integers(17, size=len(rows))
+    step = rng.integers(1, 10, size=len(rows))
+    apply_digit_change(matrix, rows, col, step)
+    return col, step
+
+
+def apply_digit_change(
+    matrix: np.ndarray, rows: np.ndarray, col: np.ndarray, step: np.ndarray
+) -> None:
     old = matrix[rows, col].astype(np.int64) - ZERO
-    new = (old + rng.integers(1, 10, size=len(rows))) % 10
-    matrix[rows, col] = (new + ZERO).astype(np.uint8)
+    matrix[rows, col] = ((old + step) % 10 + ZERO).astype(np.uint8)
 
 
-def swap_adjacent(rng: np.random.Generator, matrix: np.ndarray, rows: np.ndarray) -> None:
-    """Two neighbouring digits typed in the wrong order (where they differ)."""
+def swap_adjacent(rng: np.random.Generator, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Two neighbouring digits typed in the wrong order (where they differ).
+
+    Returns the column of each swap, so `apply_swap` can repeat it."""
     col = rng.integers(16, size=len(rows))
     for _ in range(5):
         same = matrix[rows, col] == matrix[rows, col + 1]
         if not same.any():
             break
         col[same] = rng.integers(16, size=int(same.sum()))
+    apply_swap(matrix, rows, col)
+    return col
+
+
+def apply_swap(matrix: np.ndarray, rows: np.ndarray, col: np.ndarray) -> None:
     a = matrix[rows, col].copy()
     matrix[rows, col] = matrix[rows, col + 1]
     matrix[rows, col + 1] = a

@@ -100,6 +100,22 @@ HOMOPHONES: dict[str, tuple[str, ...]] = {
     ch: tuple(other for other in group if other != ch) for group in HOMOPHONE_GROUPS for ch in group
 }
 
+# Characters a clerk may misread or mistype for one another because they look alike (形近字),
+# each pair both ways. Unlike homophones most differ in pinyin too, so a pinyin comparison
+# does not rescue them. Every character is in GBK (the legacy CRM stores GBK).
+SIMILAR_CHAR_PAIRS: tuple[str, ...] = (
+    "己已", "未末", "土士", "日曰", "戊戌", "人入", "王玉", "大太", "天夭", "贝见", "侯候",
+    "晴睛", "峰锋", "玲铃", "娟涓", "淑叔", "琳淋", "辉挥", "洁沽", "婷停", "丽俪", "莉利",
+    "明朋", "宇字", "梅海", "永水", "金全", "少小", "思恩", "春舂", "子孑", "丹舟", "云去",
+    "力刀", "雨两", "亚业", "泽译", "悦说", "怡治", "佳住", "桂挂", "美姜", "民氏", "生牛",
+    "伟传", "昊吴", "帅师", "嘉喜", "晶品", "颖频", "珍玲", "雪雷", "博傅", "国固", "华毕",
+    "军车", "成戍",
+)  # fmt: skip
+# Stray dots typed between surname and given name (乔·淑珍), most common first; `•` is not in
+# GBK, so the CRM never gets it.
+NAME_DOTS = ("·", ".", "•")
+NAME_DOT_P = (0.7, 0.15, 0.15)
+
 TITLES = ("先生", "女士")  # male, female
 JUNK_NAMES = ("测试客户", "测试", "1234", "test", "TEST客户", "张三测试", "aaa", "临时户")
 
@@ -134,6 +150,36 @@ def homophone_variants(rng: np.random.Generator, given: np.ndarray) -> np.ndarra
             return None
         i = positions[int(rng.integers(len(positions)))]
         options = HOMOPHONES[name[i]]
+        return name[:i] + options[int(rng.integers(len(options)))] + name[i + 1 :]
+
+    return map_unique(given, variant)
+
+
+@lru_cache(maxsize=1)
+def similar_chars() -> dict[str, tuple[str, ...]]:
+    """Each confusable character's look-alikes, those read differently preferred."""
+    partners: dict[str, list[str]] = {}
+    for pair in SIMILAR_CHAR_PAIRS:
+        a, b = pair[0], pair[1]
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    out = {}
+    for ch, others in partners.items():
+        differ = [o for o in others if lazy_pinyin(o) != lazy_pinyin(ch)]
+        out[ch] = tuple(differ or others)
+    return out
+
+
+def similar_char_variants(rng: np.random.Generator, given: np.ndarray) -> np.ndarray:
+    """For each given name, one character replaced by a look-alike (None if none has one)."""
+    table = similar_chars()
+
+    def variant(name: str) -> str | None:
+        positions = [i for i, ch in enumerate(name) if ch in table]
+        if not positions:
+            return None
+        i = positions[int(rng.integers(len(positions)))]
+        options = table[name[i]]
         return name[:i] + options[int(rng.integers(len(options)))] + name[i + 1 :]
 
     return map_unique(given, variant)

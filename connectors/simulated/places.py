@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._arrays import cat, num, zpad
+from ._arrays import STR, cat, num, zpad
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DIVISIONS_CSV = PROJECT_ROOT / "matching" / "standardize" / "reference" / "admin_divisions.csv"
@@ -42,6 +42,30 @@ COMMUNITIES = (
     "世纪花园", "金色家园", "幸福小区", "丽景苑", "锦绣江南", "东方明珠", "紫金山庄",
     "青年城", "祥和家园", "铁路宿舍", "电力小区", "棉一生活区", "春江花月",
 )  # fmt: skip
+
+# One-character province abbreviations, as on licence plates and in legacy forms (冀保定…).
+PROVINCE_ABBREVIATIONS = {
+    "北京市": "京", "天津市": "津", "河北省": "冀", "山西省": "晋", "内蒙古自治区": "蒙",
+    "辽宁省": "辽", "吉林省": "吉", "黑龙江省": "黑", "上海市": "沪", "江苏省": "苏",
+    "浙江省": "浙", "安徽省": "皖", "福建省": "闽", "江西省": "赣", "山东省": "鲁",
+    "河南省": "豫", "湖北省": "鄂", "湖南省": "湘", "广东省": "粤", "广西壮族自治区": "桂",
+    "海南省": "琼", "重庆市": "渝", "四川省": "川", "贵州省": "贵", "云南省": "云",
+    "西藏自治区": "藏", "陕西省": "陕", "甘肃省": "甘", "青海省": "青", "宁夏回族自治区": "宁",
+    "新疆维吾尔自治区": "新", "香港特别行政区": "港", "澳门特别行政区": "澳", "台湾省": "台",
+}  # fmt: skip
+
+# Address styles of `render_address`.
+FULL, SHORT, NO_PROVINCE, PROVINCE_ABBREVIATED = range(4)
+
+# The ways a flat (today's `5栋2单元301`) gets written: what replaces 栋, what replaces 单元,
+# what follows the room number.
+FLAT_FORMS = (
+    ("号楼", "单元", ""),  # 5号楼2单元301
+    ("幢", "单元", "室"),  # 5幢2单元301室
+    ("#", "-", ""),  # 5#2-301
+    ("号楼", "-", ""),  # 5号楼2-301
+    ("-", "-", ""),  # 5-2-301
+)
 
 # Long-distance area codes by city; a landline is `<code>-<8 digits>`.
 AREA_CODES = {
@@ -87,6 +111,7 @@ class Divisions:
     full_prefix: np.ndarray  # 河北省石家庄市长安区 / 北京市海淀区
     short_prefix: np.ndarray  # 河北石家庄长安区 / 北京海淀区
     no_province_prefix: np.ndarray  # 石家庄市长安区 / 北京市海淀区
+    abbreviated_prefix: np.ndarray  # 冀石家庄长安区 / 京海淀区
     residence_p: np.ndarray
     birthplace_p: np.ndarray
     area_code: np.ndarray  # landline area code of the division's city
@@ -117,6 +142,13 @@ def divisions() -> Divisions:
         for p, c, d, m in zip(province, city, district, municipal, strict=True)
     ]
     no_prov = [c + d for c, d in zip(city, district, strict=True)]
+    # Where a province has no abbreviation on file, the short form stands in.
+    abbreviated = [
+        PROVINCE_ABBREVIATIONS[p] + ("" if m else _strip_suffix(c)) + d
+        if p in PROVINCE_ABBREVIATIONS
+        else s
+        for p, c, d, m, s in zip(province, city, district, municipal, short, strict=True)
+    ]
     hebei = np.array([p == "河北省" for p in province])
     weight = np.array([POPULOUS_DISTRICTS.get(r["adcode"], 1.0) for r in rows])
     residence = _mix(weight, hebei, RESIDENT_OUTSIDE_HEBEI)
@@ -134,6 +166,7 @@ def divisions() -> Divisions:
         full_prefix=np.array(full, dtype=object),
         short_prefix=np.array(short, dtype=object),
         no_province_prefix=np.array(no_prov, dtype=object),
+        abbreviated_prefix=np.array(abbreviated, dtype=object),
         residence_p=residence,
         birthplace_p=birthplace,
         area_code=np.array([AREA_CODES.get(c, "0311") for c in city], dtype=object),
@@ -171,14 +204,42 @@ def draw_divisions(rng: np.random.Generator, n: int, p: np.ndarray) -> np.ndarra
 
 
 def render_address(div_idx: np.ndarray, detail: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """style 0 = full (河北省石家庄市…), 1 = short (河北石家庄…), 2 = without province."""
+    """style FULL (河北省石家庄市…), SHORT (河北石家庄…), NO_PROVINCE (石家庄市…) or
+    PROVINCE_ABBREVIATED (冀石家庄…)."""
+    prefixes = _prefix_table()
+    return cat(prefixes[np.asarray(style, dtype=np.int64), div_idx], detail)
+
+
+@lru_cache(maxsize=1)
+def _prefix_table() -> np.ndarray:
+    """(style, division) -> prefix: one gather per address, whatever the style."""
     d = divisions()
-    prefix = np.where(
-        style == 0,
-        d.full_prefix[div_idx],
-        np.where(style == 1, d.short_prefix[div_idx], d.no_province_prefix[div_idx]),
-    )
-    return cat(prefix, detail)
+    return np.stack([d.full_prefix, d.short_prefix, d.no_province_prefix, d.abbreviated_prefix])
+
+
+def rewrite_flats(rng: np.random.Generator, detail: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`detail` with the flat of the given rows written in one of FLAT_FORMS (rows without a
+    flat, a house on the street, stay as they are)."""
+    out = np.asarray(detail, dtype=object).copy()
+    if not len(rows):
+        return out
+    text = out[rows].astype(STR)
+    flat = np.strings.find(text, "栋") >= 0
+    form = rng.integers(len(FLAT_FORMS), size=len(rows))
+    for k, (building, unit, tail) in enumerate(FLAT_FORMS):
+        pick = np.flatnonzero(flat & (form == k))
+        written = np.strings.replace(np.strings.replace(text[pick], "栋", building), "单元", unit)
+        if tail:
+            written = np.strings.add(written, tail)
+        out[rows[pick]] = written.astype(object)
+    return out
+
+
+def has_flat(detail: np.ndarray) -> np.ndarray:
+    """Whether each street detail names a building and flat (not a house on the street)."""
+    if not len(detail):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(np.strings.find(np.asarray(detail, dtype=object).astype(STR), "栋") >= 0)
 
 
 def branches_for(rng: np.random.Generator, div_idx: np.ndarray) -> np.ndarray:

@@ -71,6 +71,32 @@ class Population:
     def passports(self, index: np.ndarray) -> np.ndarray:
         return cat("E", zpad(self.passport_no[index], 8))
 
+    def relatives(self, rng: np.random.Generator, index: np.ndarray) -> np.ndarray:
+        """For each person, another member of their household picked at random (spouse,
+        parent, child or twin); -1 for a person living alone."""
+        index = np.asarray(index, dtype=np.int64)
+        out = np.full(len(index), -1, dtype=np.int64)
+        members = np.flatnonzero(self.household >= 0)
+        if not len(members) or not len(index):
+            return out
+        # Members grouped by household: a household is the slice [left, left + size).
+        order = members[np.argsort(self.household[members], kind="stable")]
+        grouped = self.household[order]
+        rows = np.flatnonzero(self.household[index] >= 0)
+        household = self.household[index[rows]]
+        left = np.searchsorted(grouped, household, side="left")
+        size = np.searchsorted(grouped, household, side="right") - left
+        keep = size >= 2
+        rows, left, size = rows[keep], left[keep], size[keep]
+        position = np.empty(len(self), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        own = position[index[rows]] - left
+        # One of the other size - 1 members: draw among them, then step over oneself.
+        other = np.floor(rng.random(len(rows)) * (size - 1)).astype(np.int64)
+        other += other >= own
+        out[rows] = order[left + other]
+        return out
+
     def attributes(self) -> pd.DataFrame:
         """The true attributes of every person, as `people.parquet` holds them.
 

@@ -63,9 +63,9 @@ def end_of_day(as_of: date) -> np.datetime64:
 
 
 def _records(
-    pop: Population, holdings: Holdings, system: str, noise: NoiseConfig, seed: int
+    pop: Population, holdings: Holdings, system: str, noise: NoiseConfig, seed: int, as_of: date
 ) -> PartyFields:
-    fields = noisy_fields(pop, holdings, system, noise, seed)
+    fields = noisy_fields(pop, holdings, system, noise, seed, as_of=as_of)
     return PartyFields.concat([fields, junk_fields(system, len(fields), noise, seed)])
 
 
@@ -120,7 +120,7 @@ def core_customers(
     pop: Population, holdings: Holdings, noise: NoiseConfig, seed: int, as_of: date
 ) -> Customers:
     rng = child_rng(seed, "core-customers")
-    f = _records(pop, holdings, "core", noise, seed)
+    f = _records(pop, holdings, "core", noise, seed, as_of)
     f, since = _ordered(rng, f, _since(rng, pop, f, "core", as_of))
     branch = places.branches_for(rng, f.div)
     frame = pd.DataFrame(
@@ -146,7 +146,7 @@ def credit_borrowers(
     pop: Population, holdings: Holdings, noise: NoiseConfig, seed: int, as_of: date
 ) -> Customers:
     rng = child_rng(seed, "credit-borrowers")
-    f = _records(pop, holdings, "credit", noise, seed)
+    f = _records(pop, holdings, "credit", noise, seed, as_of)
     f, since = _ordered(rng, f, _since(rng, pop, f, "credit", as_of))
     branch = places.branches_for(rng, f.div)
     # Two front ends fed this system over the years, each writing dates its own way.
@@ -199,7 +199,7 @@ def crm_customers(
     as_of: date,
 ) -> Customers:
     rng = child_rng(seed, "crm-customers")
-    f = _records(pop, holdings, "crm", noise, seed)
+    f = _records(pop, holdings, "crm", noise, seed, as_of)
     f, since = _ordered(rng, f, _since(rng, pop, f, "crm", as_of))
     n = len(f)
     branch = places.branches_for(rng, f.div)

@@ -304,15 +304,18 @@ def _standardize_one(raw: str) -> tuple[str | None, str | None, str | None, bool
         return None, None, None, False, False, False
     if has_han and not has_latin and not has_other:
         squeezed = _DOT_BETWEEN_HAN.sub("·", _SPACES.sub("", raw))
-        compact = _drop_stray_dot(_DOT_RUN.sub("·", _HAN_STRAY.sub("", squeezed)).strip("·"))
+        compact = _DOT_RUN.sub("·", _HAN_STRAY.sub("", squeezed)).strip("·")
         name = _HAN_TITLES.sub("", compact) or compact
         simplified = _to_simplified(name)
+        traditional = simplified != name
+        # After simplification: the surname table holds simplified characters (楊 -> 杨).
+        simplified = _drop_stray_dot(simplified)
         return (
             simplified,
             _han_pinyin(simplified),
             "han",
             name != compact,
-            simplified != name,
+            traditional,
             False,
         )
     if has_latin and not has_han and not has_other:

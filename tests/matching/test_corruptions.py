@@ -220,7 +220,7 @@ def test_a_lunar_calendar_birthday_and_a_second_number_in_the_phone_field_still_
     )
     scored = pair(result, "core:L1", "crm:L1")
     assert scored["gamma_birth_date"] == 1  # within 60 days
-    assert scored["gamma_mobile"] == 2  # the mobile found among the two numbers
+    assert scored["gamma_mobile"] == 3  # exact: the mobile found among the two numbers
     assert scored["zone"] == "auto_match"
 
 
@@ -301,3 +301,15 @@ def test_a_look_alike_character_learned_from_other_customers_still_matches():
     assert pair(result, "core:W1", "core:W2")["zone"] != "auto_match"
     assert cluster_of(result, "core:W1") != cluster_of(result, "core:W2")
     assert cluster_of(result, "core:W2") == cluster_of(result, "crm:W2")
+
+
+def test_a_mobile_written_as_the_second_of_two_numbers_still_counts():
+    # The CRM's phone field holds a new mobile first and the one the core knows second.
+    ident = resident_id("130102", "1966-01-20", 318)
+    _, result = run(
+        [("M1", "吴永刚", ident, "1966-01-20", "男", "13700003333", None)],
+        [("M1", "吴永刚", None, "1966-01-20", "男", "13800009999，13700003333", None)],
+    )
+    scored = pair(result, "core:M1", "crm:M1")
+    assert scored["gamma_mobile"] == 1  # the other's second number
+    assert scored["zone"] == "auto_match"

@@ -133,6 +133,7 @@ def party_records() -> pd.DataFrame:
     # What the standardizer says about each ID: nothing when valid.
     issue = np.where(records["id_number"].isna(), "missing", "bad_check_digit")
     records["id_issue"] = pd.Series(issue, dtype=object).where(~records["id_valid"].eq(True))
+    records["phone_other"] = None
     return records
 
 

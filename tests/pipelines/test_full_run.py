@@ -95,6 +95,36 @@ def test_full_run_matches_the_ground_truth_well(completed_run):
     assert evaluation["recall"] >= 0.85
 
 
+def test_mdm_evaluate_explains_the_last_runs_misses_by_cause(completed_run, tmp_path, capsys):
+    import json
+
+    from pipelines.cli import main
+
+    settings = completed_run.settings
+    # The CLI reads the environment's settings: point it at this run's home and warehouse.
+    env = {"MDM_HOME": str(settings.home)}
+    if settings.warehouse_url:
+        env["MDM_WAREHOUSE_URL"] = settings.warehouse_url
+    from connectors.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()  # settings are read once per process
+        code = main(
+            ["evaluate", "--config", str(settings.config_path), "--json", str(tmp_path / "e.json")]
+        )
+    get_settings.cache_clear()
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "missed pairs" in printed and "union recall" in printed
+    figures = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
+    misses = figures["evaluation"]["misses"]
+    assert sum(misses["by_cause"].values()) == misses["missed"]
+    assert figures["evaluation"]["pairwise"]["fn"] == misses["missed"]
+    assert [rule["rule"] for rule in figures["blocking"]["rules"]][:2] == ["id_number", "mobile"]
+
+
 GOLDEN_COMPARED = [
     "golden_id",
     "name",

@@ -244,6 +244,7 @@ def test_traditional_name_with_polyphonic_surname_takes_the_surname_reading():
         ("乔·淑珍", "乔淑珍"),  # a stray dot after the surname
         ("欧阳·婧", "欧阳婧"),  # after a compound surname
         ("乔 . 淑珍", "乔淑珍"),
+        ("楊·建華", "杨建华"),  # traditional characters: the surname is known once simplified
         ("阿卜杜·热合曼", "阿卜杜·热合曼"),  # a transliterated name keeps its separator
         ("玛丽·居里", "玛丽·居里"),  # 玛 is no surname: kept
     ],

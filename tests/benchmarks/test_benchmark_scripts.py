@@ -1,0 +1,90 @@
+"""Every benchmark `make bench` runs, run the way the Makefile runs it, at a tiny size.
+
+Regression: `make bench` stopped at bench_matching.py, which refused the positional size the
+Makefile passed, so the pipeline and FEBRL benchmarks had not run from it for a while. Each
+script here is called with the Makefile's own arguments (its sizes made small), so a script
+and its recipe cannot drift apart again, and none can rot unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connectors.settings import PROJECT_ROOT
+
+# The smallest size each script is exercised at (people or records).
+SMALL = {
+    "bench_simulate.py": "300",
+    "bench_standardize.py": "300",
+    "bench_matching.py": "3000",
+    "bench_pipeline.py": "400",
+    "bench_warehouses.py": "200",
+}
+
+
+def recipe(target: str) -> list[list[str]]:
+    """The benchmark commands of a Makefile target, `$(BIN)/python` made this interpreter."""
+    text = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    body = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", text, re.MULTILINE)
+    assert body, f"no {target} target in the Makefile"
+    commands = []
+    for line in body.group(1).splitlines():
+        words = shlex.split(line.strip())
+        if len(words) >= 2 and words[0] == "$(BIN)/python" and words[1].startswith("benchmarks/"):
+            commands.append([sys.executable, *words[1:]])
+    return commands
+
+
+def shrink(command: list[str]) -> list[str]:
+    """The command with every size (a number of 5+ digits) replaced by the script's small one."""
+    script = Path(command[1]).name
+    small = SMALL.get(script)
+    return [small if small and re.fullmatch(r"\d{5,}", word) else word for word in command]
+
+
+def run(command: list[str], timeout: int = 600) -> str:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"{shlex.join(command)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+BENCH = recipe("bench")
+
+
+def test_make_bench_runs_every_benchmark_script():
+    scripts = {Path(command[1]).name for command in BENCH}
+    on_disk = {p.name for p in (PROJECT_ROOT / "benchmarks").glob("*.py")} - {"__init__.py"}
+    # bench_warehouses needs PostgreSQL: `make bench-warehouses` runs it.
+    assert scripts == on_disk - {"bench_warehouses.py"}
+
+
+@pytest.mark.parametrize("command", BENCH, ids=[" ".join(c[1:]) for c in BENCH])
+def test_each_make_bench_command_runs_at_a_small_size(command: list[str]):
+    output = run(shrink(command))
+    assert output.strip(), "the benchmark printed nothing"
+
+
+def test_the_pipeline_benchmark_prints_recall_per_rule_and_misses_by_cause():
+    output = run(
+        [sys.executable, "benchmarks/bench_pipeline.py", "--people", "400", "--workers", "1"]
+    )
+    assert "union recall" in output
+    assert "id_without_area" in output
+    assert "missed pairs" in output
+
+
+@pytest.mark.postgres
+def test_the_warehouse_benchmark_runs_at_a_small_size(postgres_database: str):
+    (command,) = recipe("bench-warehouses")
+    output = run([*shrink(command), "--postgres", postgres_database], timeout=900)
+    assert "FAILED" not in output
