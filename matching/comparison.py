@@ -116,11 +116,9 @@ class RecordColumns:
         """Codes of two columns in one numbering (equal values, equal codes; -1 missing)."""
         key = f"{first}\x00{second}"
         if key not in self._codes:
-            values = np.concatenate(
-                [
-                    np.asarray(self._column(first), dtype=object),
-                    np.asarray(self._column(second), dtype=object),
-                ]
+            values = pd.concat(
+                [pd.Series(self._column(first)), pd.Series(self._column(second))],
+                ignore_index=True,
             )
             codes, _ = pd.factorize(values, use_na_sentinel=True)
             self._codes[key] = codes.astype(np.int64)

@@ -135,7 +135,8 @@ def reconcile_with_id(
     )
     id_conflict = valid & (agreement.eq("far") | (gender_disagrees & (not codes_mismapped)))
 
-    birth_filled = valid & id_birth.notna() & stated_birth.isna()
+    # An ID that is not the record's own (its gender disagrees) fills nothing either.
+    birth_filled = valid & id_birth.notna() & stated_birth.isna() & ~id_conflict
     birth_overridden = agreement.eq("near") & verified & ~id_conflict
     birth_date = stated_birth.where(~(birth_filled | birth_overridden), id_birth)
 
