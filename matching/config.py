@@ -210,6 +210,11 @@ class DeterministicRule(_Strict):
     name: str = Field(min_length=1)
     decision: Literal["match", "never_auto_match"]
     when: RuleCondition
+    # never_auto_match only: EM leaves the pairs the rule holds for out of training (the
+    # default), because they are correlated non-matches the model's independence assumption
+    # cannot explain (relatives sharing phone, address and surname). A rule whose pairs are
+    # mostly plain non-matches, or matches m should learn from, sets it false.
+    exclude_from_training: bool = True
 
 
 class Thresholds(_Strict):

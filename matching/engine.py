@@ -201,7 +201,8 @@ def _never_auto_match(
 ) -> np.ndarray:
     excluded = np.zeros(n, dtype=bool)
     for rule in config.deterministic_rules:
-        if rule.decision == "never_auto_match" and masks is not None:
+        held = rule.decision == "never_auto_match" and rule.exclude_from_training
+        if held and masks is not None:
             excluded |= masks[rule.name]
     return excluded
 
