@@ -50,12 +50,14 @@ ui: $(STAMP) var/dagster/dagster.yaml
 api: $(STAMP)
 	$(BIN)/mdm api --host 127.0.0.1 --port 8000
 
-## bench: throughput and peak memory per stage (minutes; not part of the tests)
+## bench: throughput and peak memory per stage, matching quality on both simulator profiles at
+## x1 and x2 noise with recall per blocking rule and misses by cause, FEBRL (not part of the tests)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py 1000000
 	$(BIN)/python benchmarks/bench_standardize.py 600000
 	$(BIN)/python benchmarks/bench_matching.py 200000
 	$(BIN)/python benchmarks/bench_pipeline.py --people 1150000
+	$(BIN)/python benchmarks/bench_pipeline.py --people 100000 --matrix
 	$(BIN)/python benchmarks/febrl.py
 
 ## bench-warehouses: the whole job on DuckDB and PostgreSQL side by side (about 1M records)

@@ -117,4 +117,5 @@ def print_summary(
     print("  read API         make api  → http://127.0.0.1:8000/docs")
     print(f"  quality report   {report_path(settings.reports_dir, run_id)} (open in a browser)")
     print(f"  serving snapshot {settings.resolved_serving_path}")
+    print("  match quality    .venv/bin/mdm evaluate (misses by cause, recall per blocking rule)")
     print(f"  warehouse        {settings.resolved_warehouse_url}")
