@@ -313,3 +313,20 @@ def test_a_mobile_written_as_the_second_of_two_numbers_still_counts():
     scored = pair(result, "core:M1", "crm:M1")
     assert scored["gamma_mobile"] == 1  # the other's second number
     assert scored["zone"] == "auto_match"
+
+
+def test_a_mistyped_fifteen_digit_id_and_a_mobile_one_digit_off_still_match():
+    # The CRM still holds the first-generation 15-digit ID, with one digit mistyped: upgraded
+    # to 18 digits its recomputed check character differs too, so the IDs are compared
+    # without it. The mobile has one digit wrong.
+    ident = resident_id("130102", "1958-03-09", 215)
+    fifteen = ident[:6] + ident[8:17]
+    typo = fifteen[:12] + str((int(fifteen[12]) + 1) % 10) + fifteen[13:]
+    _, result = run(
+        [("U1", "冯德明", ident, "1958-03-09", "男", "13912340000", None)],
+        [("U1", "冯德明", typo, "1958-03-09", "男", "13912340008", None)],
+    )
+    scored = pair(result, "core:U1", "crm:U1")
+    assert scored["gamma_id_number"] == 2  # one-digit typo, check character left out
+    assert scored["gamma_mobile"] == 2  # one digit apart
+    assert scored["zone"] == "auto_match"
