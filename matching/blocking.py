@@ -26,6 +26,8 @@ from matching.keys import add_match_keys, key_inputs, optional_key_inputs
 log = logging.getLogger(__name__)
 
 PAIR_COLUMNS = ["idx_l", "idx_r", "record_key_l", "record_key_r", "blocking_rule"]
+#: Per rule, how many of its skipped blocks the report names (the largest).
+SKIPPED_BLOCKS_KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,12 @@ def _rule_pairs(
     sizes = np.bincount(block)
     oversized = np.flatnonzero(sizes > max_block_size)
     if len(oversized):
-        # The first member of each oversized block, found in one pass over the records.
+        # The first member of each oversized block, found in one pass over the records; the
+        # report keeps the largest blocks' keys (for a steward to see), the log only counts.
         first_of = np.full(len(sizes), -1, dtype=np.int64)
         first_of[block[::-1]] = positions[::-1]
-        for block_id in oversized:
+        largest = oversized[np.argsort(-sizes[oversized], kind="stable")[:SKIPPED_BLOCKS_KEPT]]
+        for block_id in largest:
             first = int(first_of[block_id])
             key: dict[str, object] = {c: records.at[first, c] for c in rule.columns}
             skipped.append(SkippedBlock(rule=rule.name, key=key, size=int(sizes[block_id])))
@@ -177,7 +181,8 @@ def pairs_of_each_rule(
     )
     out = []
     for rule in config.blocking_rules:
-        left, right = _rule_pairs(records, columns, rule, config.max_block_size, skipped)
+        cap = rule.max_block_size or config.max_block_size
+        left, right = _rule_pairs(records, columns, rule, cap, skipped)
         if source is not None:
             same_source = source[left] == source[right]
             keep = same_source if config.link_type == "dedupe_only" else ~same_source
@@ -220,8 +225,11 @@ def block_pairs(
     right = np.concatenate(rights).astype(np.int64)
     rule_of_pair = np.concatenate(rule_ids)
     # Rules were concatenated in config order, so the first occurrence of a pair carries the
-    # first rule that found it.
-    _, first = np.unique(left * max(n, 1) + right, return_index=True)
+    # first rule that found it; a hash pass finds it (cheaper than sorting every rule's pairs),
+    # then the distinct pairs are sorted by (l, r).
+    code = left * max(n, 1) + right
+    first = np.flatnonzero(~pd.Series(code).duplicated(keep="first").to_numpy())
+    first = first[np.argsort(code[first], kind="stable")]
     left, right, rule_of_pair = left[first], right[first], rule_of_pair[first]
 
     names = [rule.name for rule in config.blocking_rules]

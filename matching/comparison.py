@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
@@ -30,11 +32,11 @@ def _blank_positions(uniques: pd.Index) -> np.ndarray:
     """Positions of the values that are empty once whitespace is stripped."""
     values = uniques.to_numpy(dtype=object)
     try:
-        # One C-level str method per distinct value: faster than converting them to Arrow.
-        blank = np.fromiter((not v or v.isspace() for v in values), bool, len(values))
-    except AttributeError:  # not all strings: the slow, general way
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings: the slow, general way
         return np.flatnonzero(uniques.astype(str).str.strip() == "")
-    return np.flatnonzero(blank)
+    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+    return np.flatnonzero(pc.fill_null(blank, False).to_numpy(zero_copy_only=False))
 
 
 class RecordColumns:
@@ -82,7 +84,14 @@ class RecordColumns:
     def codes(self, column: str) -> np.ndarray:
         """Missing means null, or a string that is empty once stripped."""
         if column not in self._codes:
-            codes, uniques = pd.factorize(self._column(column), use_na_sentinel=True)
+            values = self._column(column)
+            if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+                # Already coded (the match keys): its codes are the codes.
+                categorical = pd.Categorical(values)
+                self._codes[column] = np.asarray(categorical.codes, dtype=np.int64)
+                self._uniques[column] = pd.Index(categorical.categories)
+                return self._codes[column]
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
             codes = codes.astype(np.int64)
             uniques = pd.Index(uniques)
             if uniques.dtype == object or pd.api.types.is_string_dtype(uniques.dtype):

@@ -58,6 +58,9 @@ class BlockingRule(_Strict):
 
     name: str = Field(min_length=1)
     columns: list[str] = Field(min_length=1)
+    # A smaller cap than the section's `max_block_size` for a rule whose big blocks are common
+    # names (pinyin + birth year): their pairs cost most and are the weakest evidence.
+    max_block_size: int | None = Field(default=None, ge=2)
 
 
 class ComparisonLevel(_Strict):

@@ -30,11 +30,21 @@ class Records:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self._id_digits: tuple[np.ndarray, np.ndarray] | None = None
+        self._text: dict[str, pa.Array] = {}
+        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, distinct values) of a column, -1 where missing; computed once."""
+        if column not in self._factorized:
+            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+            self._factorized[column] = (codes, np.asarray(uniques, dtype=object))
+        return self._factorized[column]
 
     def text(self, column: str) -> pa.Array:
-        return pa.array(
-            self.frame[column].to_numpy(dtype=object), type=pa.string(), from_pandas=True
-        )
+        if column not in self._text:
+            values = self.frame[column].to_numpy(dtype=object)
+            self._text[column] = pa.array(values, type=pa.string(), from_pandas=True)
+        return self._text[column]
 
     def id_digits(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, digits): the rows whose ID is 17 digits and a check character, and those
@@ -104,13 +114,15 @@ def _id_body(records: Records) -> np.ndarray:
     return _values(pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids))
 
 
-def _id_consistent(records: Records) -> np.ndarray:
-    """The ID where the record's stated birth date does not contradict it (`id_conflict`)."""
+def _id_consistent(records: Records) -> pd.api.extensions.ExtensionArray:
+    """The ID where the record's stated birth date does not contradict it (`id_conflict`), as
+    integer codes (compared for equality and term frequency only)."""
     frame = records.frame
-    ids = frame["id_number"].to_numpy(dtype=object).copy()
+    codes, _ = records.factorized("id_number")
+    missing = codes < 0
     if "id_conflict" in frame.columns:
-        ids[frame["id_conflict"].eq(True).to_numpy(dtype=bool)] = None
-    return ids
+        missing |= frame["id_conflict"].eq(True).to_numpy(dtype=bool)
+    return pd.arrays.IntegerArray(np.where(missing, 0, codes).astype(np.int64), missing)
 
 
 def _birth_year(records: Records) -> pd.api.extensions.ExtensionArray:
@@ -127,21 +139,42 @@ def _birth_year_month(records: Records) -> pd.api.extensions.ExtensionArray:
     return _integer_key(len(dates), known, months)
 
 
+def _as_codes(array: pa.Array) -> pd.Categorical:
+    """A string key as a categorical: the distinct strings hashed once by Arrow, the records
+    holding codes into them (`RecordColumns.codes` takes those codes as they are: no second
+    hashing of two million strings)."""
+    encoded = array.dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    categories = pd.Index(np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), object))
+    return pd.Categorical.from_codes(codes, categories=categories)
+
+
 def _on_distinct(
     column: str, derive: Callable[[pa.Array], pa.Array]
-) -> Callable[[Records], np.ndarray]:
-    """A string key that depends on one column only, derived once per distinct value."""
+) -> Callable[[Records], pd.Categorical]:
+    """An equality key that depends on one column only, derived once per distinct value (as
+    a categorical: see `_as_codes`)."""
 
-    def run(records: Records) -> np.ndarray:
-        codes, uniques = pd.factorize(records.frame[column], use_na_sentinel=True)
-        if not len(uniques):
-            return np.full(len(codes), None, dtype=object)
-        derived = _values(derive(pa.array(np.asarray(uniques, dtype=object), type=pa.string())))
-        with_null = np.empty(len(derived) + 1, dtype=object)
-        with_null[:-1] = derived
-        return with_null[np.where(codes >= 0, codes, len(derived))]
+    def run(records: Records) -> pd.Categorical:
+        codes, uniques = records.factorized(column)
+        derived = _as_codes(derive(pa.array(uniques, type=pa.string())))
+        per_unique = np.append(np.asarray(derived.codes, dtype=np.int64), -1)
+        key = per_unique[np.where(codes >= 0, codes, len(uniques))]
+        return pd.Categorical.from_codes(key, categories=derived.categories)
 
     return run
+
+
+def _name_masked(position: int) -> Callable[[pa.Array], pa.Array]:
+    """The name with its character at `position` (0-based) replaced by `_`; NULL when the name
+    is too short to have one there beside at least one other character."""
+
+    def derive(names: pa.Array) -> pa.Array:
+        long_enough = pc.greater(pc.utf8_length(names), max(position, 1))
+        masked = pc.utf8_replace_slice(names, position, position + 1, "_")
+        return pc.if_else(pc.fill_null(long_enough, False), masked, pa.scalar(None, pa.string()))
+
+    return derive
 
 
 def _surname(pinyin: pa.Array) -> pa.Array:
@@ -158,20 +191,6 @@ def _mobile_slice(start: int, stop: int) -> Callable[[Records], pd.api.extension
         return _integer_key(len(records.frame), rows, _as_number(digits[:, start:stop]))
 
     return derive
-
-
-def _address_numbers(records: Records) -> np.ndarray:
-    """District (else city) and the address's digit runs: `满城区|535-24-5-103`. The numbers
-    of an address survive every way of writing it (号楼 or 栋, abbreviations, full-width);
-    NULL when the address has no number (a village) or no district or city."""
-    numbers = pc.replace_substring_regex(records.text("address"), r"\D+", "-")
-    numbers = pc.utf8_trim(numbers, "-")
-    place = records.text("district")
-    if "city" in records.frame.columns:
-        place = pc.coalesce(place, records.text("city"))
-    key = pc.binary_join_element_wise(place, numbers, "|")
-    usable = pc.and_(pc.is_valid(place), pc.greater(pc.utf8_length(numbers), 0))
-    return _values(pc.if_else(pc.fill_null(usable, False), key, pa.scalar(None, pa.string())))
 
 
 MATCH_KEYS: dict[str, MatchKey] = {
@@ -204,14 +223,16 @@ MATCH_KEYS: dict[str, MatchKey] = {
         _on_distinct("name_pinyin", _surname),
         "the first pinyin syllable (the surname)",
     ),
+    **{
+        f"name_masked_{position + 1}": MatchKey(
+            ("name",),
+            _on_distinct("name", _name_masked(position)),
+            f"the name with character {position + 1} masked (乔_珍): a one-character slip",
+        )
+        for position in range(3)
+    },
     "mobile_head": MatchKey(("mobile",), _mobile_slice(0, 7), "the mobile's first 7 digits"),
     "mobile_tail": MatchKey(("mobile",), _mobile_slice(3, 11), "the mobile's last 8 digits"),
-    "address_numbers": MatchKey(
-        ("address", "district"),
-        _address_numbers,
-        "district (else city) and house numbers",
-        optional_inputs=("city",),
-    ),
 }
 
 
@@ -252,4 +273,7 @@ def add_match_keys(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         return records
     source = Records(records)
     derived = {name: MATCH_KEYS[name].derive(source) for name in todo}
-    return records.assign(**derived)
+    # A new frame of the same column objects plus the keys: no consolidating copy (`assign`
+    # copies every block of a wide frame).
+    columns = {name: records[name] for name in records.columns} | derived
+    return pd.DataFrame(columns, index=records.index, copy=False)
