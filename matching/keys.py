@@ -160,7 +160,7 @@ def _on_distinct(
         derived = _as_codes(derive(pa.array(uniques, type=pa.string())))
         per_unique = np.append(np.asarray(derived.codes, dtype=np.int64), -1)
         key = per_unique[np.where(codes >= 0, codes, len(uniques))]
-        return pd.Categorical.from_codes(key, categories=derived.categories)
+        return pd.Categorical.from_codes(key, categories=derived.categories)  # type: ignore[arg-type]  # stubs want a list; an array is faster
 
     return run
 
@@ -275,5 +275,5 @@ def add_match_keys(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     derived = {name: MATCH_KEYS[name].derive(source) for name in todo}
     # A new frame of the same column objects plus the keys: no consolidating copy (`assign`
     # copies every block of a wide frame).
-    columns = {name: records[name] for name in records.columns} | derived
-    return pd.DataFrame(columns, index=records.index, copy=False)
+    every = {name: records[name] for name in records.columns} | derived
+    return pd.DataFrame(every, index=records.index, copy=False)
