@@ -122,17 +122,19 @@ class RecordColumns:
         return key
 
     def joint_codes(self, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
-        """Codes of two columns in one numbering (equal values, equal codes; -1 missing)."""
+        """Codes of two columns in one numbering: `second`'s values are looked up among
+        `first`'s distinct values (equal values, equal codes; -1 missing or not among them)."""
         key = f"{first}\x00{second}"
         if key not in self._codes:
-            values = pd.concat(
-                [pd.Series(self._column(first)), pd.Series(self._column(second))],
-                ignore_index=True,
-            )
-            codes, _ = pd.factorize(values, use_na_sentinel=True)
-            self._codes[key] = codes.astype(np.int64)
-        codes = self._codes[key]
-        return codes[: len(self)], codes[len(self) :]
+            self.codes(first)
+            self.codes(second)
+            position = self._uniques[first].get_indexer(self._uniques[second])
+            codes = self._codes[second]
+            translated = np.full(len(codes), -1, dtype=np.int64)
+            present = codes >= 0
+            translated[present] = position[codes[present]]
+            self._codes[key] = translated
+        return self._codes[first], self._codes[key]
 
     def text(self, column: str) -> np.ndarray:
         """Distinct values as strings (dates as YYYY-MM-DD), indexed by code."""

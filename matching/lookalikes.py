@@ -109,10 +109,16 @@ def canonical_spelling(substitutions: pd.DataFrame, names: pd.Series) -> dict[in
     groups: dict[str, list[str]] = {}
     for c in list(parent):
         groups.setdefault(find(c), []).append(c)
-    counts = pd.Series(list("".join(names.dropna().astype(str)))).value_counts()
+    # How many names hold each look-alike character: once per distinct name, weighted.
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    counts: dict[str, int] = dict.fromkeys(parent, 0)
+    for name, weight in zip(uniques, weights, strict=True):
+        for c in set(str(name)) & counts.keys():
+            counts[c] += int(weight)
     table: dict[int, str] = {}
     for members in groups.values():
-        canonical = max(sorted(members), key=lambda c: int(counts.get(c, 0)))
+        canonical = max(sorted(members), key=lambda c: counts[c])
         table.update({ord(c): canonical for c in members if c != canonical})
     return table
 
