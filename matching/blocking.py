@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from matching.comparison import RecordColumns
 from matching.config import BlockingRule, MatchingConfig
-from matching.keys import add_match_keys, key_inputs, optional_key_inputs
+from matching.keys import key_inputs, optional_key_inputs
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ class BlockingReport:
 def prepare_records(
     records: pd.DataFrame, config: MatchingConfig, *, only_needed: bool = False
 ) -> pd.DataFrame:
-    """Records sorted by `record_key` with a fresh RangeIndex, the match keys the config names
-    added (`matching.keys`); checks the needed columns.
+    """Records sorted by `record_key` with a fresh RangeIndex; checks that the columns the
+    config names, or those its match keys derive from (`matching.keys`), are there.
 
     With `only_needed`, just `record_key` and the columns the config uses are kept (less to
     reorder; `link` does this, as it returns no records).
@@ -83,7 +83,7 @@ def prepare_records(
     repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
     if len(repeated):
         raise ValueError(f"record_key is not unique, e.g. {sorted_keys[repeated[:5]].tolist()}")
-    return add_match_keys(records, wanted)
+    return records
 
 
 def comparable_pair_count(records: pd.DataFrame, config: MatchingConfig) -> int:
@@ -117,7 +117,7 @@ def _rule_pairs(
         largest = oversized[np.argsort(-sizes[oversized], kind="stable")[:SKIPPED_BLOCKS_KEPT]]
         for block_id in largest:
             first = int(first_of[block_id])
-            key: dict[str, object] = {c: records.at[first, c] for c in rule.columns}
+            key: dict[str, object] = {c: columns.value(c, first) for c in rule.columns}
             skipped.append(SkippedBlock(rule=rule.name, key=key, size=int(sizes[block_id])))
         # The keys are personal data (names, mobiles, IDs): counted in the log, never shown.
         log.warning(

@@ -15,6 +15,7 @@ district.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
 from matching.config import Comparison, ComparisonLevel
+from matching.keys import MATCH_KEYS, Records
 
 GAMMA_DTYPE = np.int8
 
@@ -48,7 +50,8 @@ class RecordColumns:
 
     def __init__(self, records: pd.DataFrame) -> None:
         self._records = records
-        self._added: dict[str, np.ndarray] = {}
+        self._added: dict[str, Any] = {}
+        self._keys = Records(records, self._factorized)
         self._codes: dict[str, np.ndarray] = {}
         self._uniques: dict[str, pd.Index] = {}
         self._text: dict[str, np.ndarray] = {}
@@ -65,6 +68,10 @@ class RecordColumns:
     def has(self, column: str) -> bool:
         return column in self._added or column in self._records.columns
 
+    def _factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        codes = self.codes(column)
+        return codes, np.asarray(self._uniques[column], dtype=object)
+
     def add_column(self, column: str, values: np.ndarray) -> None:
         """Offer a column computed from the records and their pairs (one value per record,
         in the records' order) to every level, without changing the records' frame."""
@@ -74,12 +81,22 @@ class RecordColumns:
         for cache in (self._codes, self._uniques, self._text, self._ymd, self._days):
             cache.pop(column, None)
 
-    def _column(self, column: str) -> pd.Series | np.ndarray:
+    def value(self, column: str, position: int) -> object:
+        """One record's value of a column or match key (for reports, not for matching)."""
+        values = self._column(column)
+        return values.iloc[position] if isinstance(values, pd.Series) else values[position]
+
+    def _column(self, column: str) -> Any:
+        """A column of the records, a match key derived from them (`matching.keys`, on first
+        use), or a column added for matching."""
         if column in self._added:
             return self._added[column]
-        if column not in self._records.columns:
-            raise KeyError(f"no column {column!r} among the records (nor added for matching)")
-        return self._records[column]
+        if column in self._records.columns:
+            return self._records[column]
+        if column in MATCH_KEYS:
+            self._added[column] = MATCH_KEYS[column].derive(self._keys)
+            return self._added[column]
+        raise KeyError(f"no column {column!r} among the records (nor added for matching)")
 
     def codes(self, column: str) -> np.ndarray:
         """Missing means null, or a string that is empty once stripped."""

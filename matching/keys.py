@@ -23,22 +23,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+Factorize = Callable[[str], tuple[np.ndarray, np.ndarray]]
+
+
+def _factorize(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
 
 class Records:
-    """The records a key is derived from, with what several keys share computed once."""
+    """The records a key is derived from, with what several keys share computed once.
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+    `factorize(column)` -> (codes, distinct values), -1 where missing: the caller's own cache
+    (`RecordColumns`, which derives the keys on demand), so no column is hashed twice."""
+
+    def __init__(self, frame: pd.DataFrame, factorize: Factorize | None = None) -> None:
         self.frame = frame
+        self._factorize = factorize or (lambda column: _factorize(frame, column))
         self._id_digits: tuple[np.ndarray, np.ndarray] | None = None
         self._text: dict[str, pa.Array] = {}
-        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """(codes, distinct values) of a column, -1 where missing; computed once."""
-        if column not in self._factorized:
-            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
-            self._factorized[column] = (codes, np.asarray(uniques, dtype=object))
-        return self._factorized[column]
+        return self._factorize(column)
 
     def text(self, column: str) -> pa.Array:
         if column not in self._text:
@@ -106,12 +112,11 @@ def _id_sorted_digits(records: Records) -> pd.api.extensions.ExtensionArray:
     return _integer_key(len(records.frame), rows, _as_number(key))
 
 
-def _id_body(records: Records) -> np.ndarray:
+def _id_body(ids: pa.Array) -> pa.Array:
     """The number without its check character when it has one, so that an upgraded 15-digit
     ID with a typo (whose recomputed check character differs too) is one edit away."""
-    ids = records.text("id_number")
     shaped = pc.fill_null(pc.match_substring_regex(ids, r"^\d{17}[\dX]$"), False)
-    return _values(pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids))
+    return pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids)
 
 
 def _id_consistent(records: Records) -> pd.api.extensions.ExtensionArray:
@@ -194,7 +199,9 @@ def _mobile_slice(start: int, stop: int) -> Callable[[Records], pd.api.extension
 
 
 MATCH_KEYS: dict[str, MatchKey] = {
-    "id_body": MatchKey(("id_number",), _id_body, "the ID without its check character"),
+    "id_body": MatchKey(
+        ("id_number",), _on_distinct("id_number", _id_body), "the ID without its check character"
+    ),
     "id_consistent": MatchKey(
         ("id_number",),
         _id_consistent,
@@ -264,16 +271,3 @@ def optional_key_inputs(columns: list[str]) -> list[str]:
     keys = [column for column in without_learned_keys(columns) if column in MATCH_KEYS]
     out = [c for column in keys for c in MATCH_KEYS[column].optional_inputs]
     return list(dict.fromkeys(out))
-
-
-def add_match_keys(records: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """`records` with the match keys among `columns` it does not carry yet (a new frame)."""
-    todo = [c for c in without_learned_keys(columns) if c in MATCH_KEYS and c not in records]
-    if not todo:
-        return records
-    source = Records(records)
-    derived = {name: MATCH_KEYS[name].derive(source) for name in todo}
-    # A new frame of the same column objects plus the keys: no consolidating copy (`assign`
-    # copies every block of a wide frame).
-    every = {name: records[name] for name in records.columns} | derived
-    return pd.DataFrame(every, index=records.index, copy=False)

@@ -44,10 +44,10 @@ def learn_substitutions(
     """The character substitutions (`a`, `b`, `support`) seen between names of pairs that
     agree on an unconflicted ID and on the birth date, kept where support >= min_support."""
     empty = pd.DataFrame({"a": [], "b": [], "support": []}).astype({"support": "int64"})
-    needed = ("name", "id_consistent", "birth_date")
-    if any(c not in columns.frame.columns for c in needed):
+    try:
+        names, ids, births = (columns.codes(c) for c in ("name", "id_consistent", "birth_date"))
+    except KeyError:  # records without an ID or a birth date: nothing to learn from
         return empty
-    names, ids, births = (columns.codes(c) for c in needed)
     anchored = (
         (ids[idx_l] >= 0)
         & (ids[idx_l] == ids[idx_r])

@@ -39,7 +39,6 @@ import pandas as pd
 
 from matching.comparison import RecordColumns, compare_pairs
 from matching.config import Comparison, LinkType, MatchingConfig
-from matching.keys import add_match_keys
 
 MODEL_FORMAT = "bank-mdm/fellegi-sunter"
 MODEL_VERSION = 1
@@ -88,10 +87,7 @@ class FellegiSunterModel:
 
     def term_frequencies(self, records: pd.DataFrame | RecordColumns) -> dict[str, np.ndarray]:
         """Per tf-adjusted comparison, tf(value) of each prepared record (NaN where null)."""
-        if not isinstance(records, RecordColumns):
-            tf_columns = [c.tf_column for c in self.comparisons if c.tf_column is not None]
-            records = RecordColumns(add_match_keys(records, tf_columns))
-        columns = records
+        columns = records if isinstance(records, RecordColumns) else RecordColumns(records)
         return {
             c.name: _record_frequencies(columns, c.tf_column)
             for c in self.comparisons
