@@ -208,10 +208,13 @@ class RuleCondition(_Strict):
 class DeterministicRule(_Strict):
     """`match`: the pair is a match (probability 1, auto_match), whatever the model says.
     `never_auto_match`: the pair may not be auto-matched (capped at review) nor end up in the
-    same cluster through other records."""
+    same cluster through other records.
+    `never_chained`: the pair keeps its own zone, but its two records share a cluster only
+    through their own auto-match, never through other records (namesakes born the same day,
+    each with a valid ID of their own, bridged by a record that has no ID)."""
 
     name: str = Field(min_length=1)
-    decision: Literal["match", "never_auto_match"]
+    decision: Literal["match", "never_auto_match", "never_chained"]
     when: RuleCondition
     # never_auto_match only: EM leaves the pairs the rule holds for out of training (the
     # default), because they are correlated non-matches the model's independence assumption

@@ -302,7 +302,9 @@ def _rule_cannot_positions(
     columns: RecordColumns, edge_pairs: np.ndarray, must: np.ndarray, config: MatchingConfig
 ) -> np.ndarray:
     """`rule_cannot_links` on positions: (k, 2) array of forbidden (low, high) pairs."""
-    rules = [r for r in config.deterministic_rules if r.decision == "never_auto_match"]
+    rules = [
+        r for r in config.deterministic_rules if r.decision in ("never_auto_match", "never_chained")
+    ]
     if not rules or len(edge_pairs) + len(must) == 0:
         return np.empty((0, 2), dtype=np.int64)
     n = len(columns)
@@ -312,10 +314,14 @@ def _rule_cannot_positions(
     in_small = np.flatnonzero((sizes[labels] >= 2) & (sizes[labels] <= config.max_cluster_size))
     idx_l, idx_r = within_block_pairs(labels[in_small], in_small)
     forbidden = np.zeros(len(idx_l), dtype=bool)
+    direct = None
     for rule in rules:
-        forbidden |= condition_mask(
-            rule.when, columns, idx_l, idx_r, comparisons=config.comparisons
-        )
+        holds = condition_mask(rule.when, columns, idx_l, idx_r, comparisons=config.comparisons)
+        if rule.decision == "never_chained":
+            if direct is None:  # the pairs that are auto-match edges themselves
+                direct = np.isin(idx_l * n + idx_r, edge_pairs[:, 0] * n + edge_pairs[:, 1])
+            holds &= ~direct
+        forbidden |= holds
     if len(must):
         # Exempt steward must-links, matched on ordered position codes.
         forbidden &= ~np.isin(idx_l * n + idx_r, must[:, 0] * n + must[:, 1])

@@ -5,6 +5,8 @@ pairs at once. For each pair the first rule (in config order) whose condition ho
 
 * `match`: probability 1, zone `auto_match`, `deterministic_rule` = the rule's name. The
   match weight stays the model's so the pair is still explainable.
+* `never_chained`: nothing about the pair itself; clustering keeps its records apart unless
+  the pair is itself an auto-match (see `engine`).
 * `never_auto_match`: if the model would auto-match, the zone is capped at `review` and
   `deterministic_rule` names the rule; otherwise the pair keeps its score and zone, and no
   rule is recorded (it decided nothing). Clustering also uses these rules to keep such records
@@ -122,6 +124,9 @@ def apply_rules(
     for rule in rules:
         holds = masks[rule.name] & undecided
         undecided &= ~holds
+        if rule.decision == "never_chained":  # decides nothing about the pair itself
+            undecided |= holds
+            continue
         if rule.decision == "match":
             probability[holds] = 1.0
             zone[holds] = "auto_match"

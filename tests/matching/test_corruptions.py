@@ -330,3 +330,37 @@ def test_a_mistyped_fifteen_digit_id_and_a_mobile_one_digit_off_still_match():
     assert scored["gamma_id_number"] == 2  # one-digit typo, check character left out
     assert scored["gamma_mobile"] == 2  # one digit apart
     assert scored["zone"] == "auto_match"
+
+
+def test_namesakes_born_the_same_day_are_not_bridged_by_a_record_without_an_id():
+    # Two 王伟 born on the same day, each with a valid ID of his own; a CRM copy of the first
+    # has no ID. Name and birth date alone auto-match it to either: the two IDs must still
+    # not end up in one cluster through it (two_resident_ids: never_chained).
+    first, second = (
+        resident_id("130203", "1998-02-18", 361),
+        resident_id("130303", "1998-02-18", 777),
+    )
+    _, result = run(
+        [
+            (
+                "A1",
+                "王伟",
+                first,
+                "1998-02-18",
+                "男",
+                "13778774681",
+                "河北省唐山市路北区团结路89号",
+            ),
+            (
+                "A2",
+                "王伟",
+                second,
+                "1998-02-18",
+                "男",
+                "18202815695",
+                "河北省唐山市路北区塔南路291号",
+            ),
+        ],
+        [("A1", "王伟", None, "1998-02-18", "男", None, None)],
+    )
+    assert cluster_of(result, "core:A1") != cluster_of(result, "core:A2")
