@@ -12,6 +12,7 @@ Records are addressed by position in the frame sorted by `record_key` (see
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,15 +172,15 @@ def pairs_of_each_rule(
     config: MatchingConfig,
     columns: RecordColumns | None = None,
     skipped: list[SkippedBlock] | None = None,
-) -> list[tuple[np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every pair (idx_l < idx_r) each blocking rule produces, in config order, comparable
-    under the link type; oversized blocks are appended to `skipped`. `records` prepared."""
+    under the link type, one rule at a time; oversized blocks are appended to `skipped`.
+    `records` prepared."""
     columns = columns or RecordColumns(records)
     skipped = [] if skipped is None else skipped
     source = (
         records[config.source_column].to_numpy() if config.link_type != "link_and_dedupe" else None
     )
-    out = []
     for rule in config.blocking_rules:
         cap = rule.max_block_size or config.max_block_size
         left, right = _rule_pairs(records, columns, rule, cap, skipped)
@@ -187,8 +188,7 @@ def pairs_of_each_rule(
             same_source = source[left] == source[right]
             keep = same_source if config.link_type == "dedupe_only" else ~same_source
             left, right = left[keep], right[keep]
-        out.append((left, right))
-    return out
+        yield left, right
 
 
 def block_pairs(
@@ -204,9 +204,11 @@ def block_pairs(
     """
     columns = columns or RecordColumns(records)
     n = len(records)
+    width = max(n, 1)
     skipped: list[SkippedBlock] = []
-    lefts: list[np.ndarray] = []
-    rights: list[np.ndarray] = []
+    # Each rule's pairs as one int64 code (l * n + r), built rule by rule so that only the
+    # codes, not the position arrays, are held for every rule at once.
+    codes: list[np.ndarray] = []
     rule_ids: list[np.ndarray] = []
     pairs_per_rule: dict[str, int] = {}
     for rule_id, (rule, (left, right)) in enumerate(
@@ -217,20 +219,20 @@ def block_pairs(
         )
     ):
         pairs_per_rule[rule.name] = len(left)
-        lefts.append(left)
-        rights.append(right)
+        codes.append(left.astype(np.int64) * width + right)
         rule_ids.append(np.full(len(left), rule_id, dtype=np.int16))
-
-    left = np.concatenate(lefts).astype(np.int64)
-    right = np.concatenate(rights).astype(np.int64)
-    rule_of_pair = np.concatenate(rule_ids)
+        del left, right
+    code = np.concatenate(codes) if codes else np.empty(0, dtype=np.int64)
+    rule_of_pair = np.concatenate(rule_ids) if rule_ids else np.empty(0, dtype=np.int16)
+    del codes, rule_ids
     # Rules were concatenated in config order, so the first occurrence of a pair carries the
     # first rule that found it; a hash pass finds it (cheaper than sorting every rule's pairs),
     # then the distinct pairs are sorted by (l, r).
-    code = left * max(n, 1) + right
-    first = np.flatnonzero(~pd.Series(code).duplicated(keep="first").to_numpy())
+    first = np.flatnonzero(~pd.Series(code, copy=False).duplicated(keep="first").to_numpy())
     first = first[np.argsort(code[first], kind="stable")]
-    left, right, rule_of_pair = left[first], right[first], rule_of_pair[first]
+    code, rule_of_pair = code[first], rule_of_pair[first]
+    del first
+    left, right = np.divmod(code, width)
 
     names = [rule.name for rule in config.blocking_rules]
     keys = records["record_key"].to_numpy()

@@ -57,10 +57,11 @@ def scored_pair_columns(config: MatchingConfig) -> list[str]:
 
 
 def to_contract(scored: pd.DataFrame, config: MatchingConfig) -> pd.DataFrame:
-    """`mdm.scored_pairs` exactly: contract columns in order, plain strings (no categoricals)."""
-    contract = scored[scored_pair_columns(config)].reset_index(drop=True)
-    contract["blocking_rule"] = contract["blocking_rule"].astype(object)
-    return contract
+    """`mdm.scored_pairs` exactly: contract columns in order, plain strings (no categoricals).
+    Built from the columns' arrays, not a selection of the frame (no copy of every block)."""
+    data = {name: scored[name].to_numpy() for name in scored_pair_columns(config)}
+    data["blocking_rule"] = scored["blocking_rule"].to_numpy(dtype=object)
+    return pd.DataFrame(data, copy=False)
 
 
 @dataclass
@@ -449,8 +450,9 @@ def link(
         model.check_compatible(config)
     lap("train")
     scored = predict(prepared, pairs, gammas, model, columns=columns)
-    del gammas
+    del gammas, pairs  # held by `scored` now
     scored = decide(prepared, scored, config, masks=masks, columns=columns)
+    del masks
     lap("predict")
     clustered = cluster(
         prepared,
@@ -460,13 +462,18 @@ def link(
         cannot_link=cannot_link,
         columns=columns,
     )
+    n_records = len(prepared)
+    # Every column encoding and the prepared copy of the records go before the contract
+    # table is built: at millions of records they are the largest things held.
+    del columns, prepared
     scored = review_split_pairs(scored, clustered.clusters)
     contract = to_contract(scored, config)
+    del scored
     lap("cluster")
     counts = zone_counts(contract)
     log.info(
         "matched %d records: %d candidate pairs, zones %s, %d clusters for review",
-        len(prepared),
+        n_records,
         len(contract),
         counts,
         len(clustered.review_clusters),
