@@ -61,25 +61,26 @@ def prepare_records(
     """Records sorted by `record_key` with a fresh RangeIndex; checks that the columns the
     config names, or those its match keys derive from (`matching.keys`), are there.
 
-    With `only_needed`, just `record_key` and the columns the config uses are kept (less to
-    reorder; `link` does this, as it returns no records).
+    With `only_needed`, records that must be reordered keep just `record_key` and the columns
+    the config uses (less to reorder; `link` does this, as it returns no records).
     """
     wanted = config.required_columns
     needed = ["record_key", *key_inputs(wanted)]
     missing = [c for c in needed if c not in records.columns]
     if missing:
         raise ValueError(f"records lack the columns the matching config uses: {missing}")
-    if only_needed:
-        extra = [c for c in optional_key_inputs(wanted) if c in records.columns]
-        records = records[list(dict.fromkeys([*needed, *extra]))]
     keys = records["record_key"]
     if keys.isna().any():
         raise ValueError("records have a null record_key")
     if not (keys.is_monotonic_increasing and records.index.equals(pd.RangeIndex(len(records)))):
+        if only_needed:  # fewer columns to reorder
+            extra = [c for c in optional_key_inputs(wanted) if c in records.columns]
+            records = records[list(dict.fromkeys([*needed, *extra]))]
         # Arrow's sort of strings is several times faster than NumPy's on object arrays; the
         # order is the same (UTF-8 bytes sort like code points) and stable.
         order = pc.sort_indices(pa.array(keys.to_numpy(dtype=object), type=pa.string()))
         records = records.take(order.to_numpy()).reset_index(drop=True)
+    # Already in order: the frame itself, not a copy (the encodings read only what they need).
     sorted_keys = records["record_key"].to_numpy(dtype=object)
     repeated = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
     if len(repeated):

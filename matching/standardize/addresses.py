@@ -65,6 +65,7 @@ _FLAT_FORMS: tuple[tuple[str, str], ...] = (
     (r"栋(\d+)-(\d+)", r"栋\1单元\2"),
     (r"单元(\d+)室", r"单元\1"),
 )
+_OTHER_FLAT_FORM = r"号楼|幢|#|-|单元\d+室"
 
 
 @dataclass(frozen=True)
@@ -251,10 +252,16 @@ def _combine(
 
 
 def normalize_flat_forms(detail: pa.Array) -> pa.Array:
-    """Building / unit / room in one written form (`_FLAT_FORMS`)."""
+    """Building / unit / room in one written form (`_FLAT_FORMS`), rewriting only the texts
+    that hold another form (most already read 5栋2单元301)."""
+    other = pc.fill_null(pc.match_substring_regex(detail, _OTHER_FLAT_FORM), False)
+    rows = np.flatnonzero(other.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return detail
+    rewritten = detail.take(pa.array(rows))
     for pattern, replacement in _FLAT_FORMS:
-        detail = pc.replace_substring_regex(detail, pattern, replacement)
-    return detail
+        rewritten = pc.replace_substring_regex(rewritten, pattern, replacement)
+    return pc.replace_with_mask(detail, other, rewritten)
 
 
 def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _Names) -> pa.Array:
