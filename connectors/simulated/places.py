@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from matching.standardize.addresses import PROVINCE_ABBREVIATIONS as ABBREVIATION_PROVINCES
+
 from ._arrays import STR, cat, num, zpad
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -43,16 +45,11 @@ COMMUNITIES = (
     "青年城", "祥和家园", "铁路宿舍", "电力小区", "棉一生活区", "春江花月",
 )  # fmt: skip
 
-# One-character province abbreviations, as on licence plates and in legacy forms (冀保定…).
-PROVINCE_ABBREVIATIONS = {
-    "北京市": "京", "天津市": "津", "河北省": "冀", "山西省": "晋", "内蒙古自治区": "蒙",
-    "辽宁省": "辽", "吉林省": "吉", "黑龙江省": "黑", "上海市": "沪", "江苏省": "苏",
-    "浙江省": "浙", "安徽省": "皖", "福建省": "闽", "江西省": "赣", "山东省": "鲁",
-    "河南省": "豫", "湖北省": "鄂", "湖南省": "湘", "广东省": "粤", "广西壮族自治区": "桂",
-    "海南省": "琼", "重庆市": "渝", "四川省": "川", "贵州省": "贵", "云南省": "云",
-    "西藏自治区": "藏", "陕西省": "陕", "甘肃省": "甘", "青海省": "青", "宁夏回族自治区": "宁",
-    "新疆维吾尔自治区": "新", "香港特别行政区": "港", "澳门特别行政区": "澳", "台湾省": "台",
-}  # fmt: skip
+# One-character province abbreviations, as on licence plates and in legacy forms (冀保定…): the
+# standardizer's table read the other way, its usual abbreviation for each province.
+PROVINCE_ABBREVIATIONS: dict[str, str] = {}
+for _abbreviation, _province in ABBREVIATION_PROVINCES.items():
+    PROVINCE_ABBREVIATIONS.setdefault(_province, _abbreviation)
 
 # Address styles of `render_address`.
 FULL, SHORT, NO_PROVINCE, PROVINCE_ABBREVIATED = range(4)

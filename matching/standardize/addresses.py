@@ -43,8 +43,9 @@ _CITY_SUFFIX = re.compile(r"(?:地区|市|盟)$")
 
 _REFERENCE = resources.files("matching.standardize") / "reference"
 
-#: One-character province abbreviations (冀保定… on forms and in legacy systems). Taken only
-#: when a city or district of that province follows (津南区 is a district, not 津 + 南区).
+#: One-character province abbreviations (冀保定… on forms and in legacy systems), the usual
+#: one first where a province has two (川 / 蜀). Taken only when a city or district of that
+#: province follows (津南区 is a district, not 津 + 南区).
 PROVINCE_ABBREVIATIONS = {
     "京": "北京市", "津": "天津市", "冀": "河北省", "晋": "山西省", "蒙": "内蒙古自治区",
     "辽": "辽宁省", "吉": "吉林省", "黑": "黑龙江省", "沪": "上海市", "苏": "江苏省",
@@ -53,7 +54,7 @@ PROVINCE_ABBREVIATIONS = {
     "琼": "海南省", "渝": "重庆市", "川": "四川省", "蜀": "四川省", "贵": "贵州省",
     "黔": "贵州省", "云": "云南省", "滇": "云南省", "藏": "西藏自治区", "陕": "陕西省",
     "秦": "陕西省", "甘": "甘肃省", "陇": "甘肃省", "青": "青海省", "宁": "宁夏回族自治区",
-    "新": "新疆维吾尔自治区",
+    "新": "新疆维吾尔自治区", "港": "香港特别行政区", "澳": "澳门特别行政区", "台": "台湾省",
 }  # fmt: skip
 
 # Building, unit and room written many ways, in one form (the one most systems write):
