@@ -7,6 +7,7 @@ and namesakes are exactly what a matcher must not merge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
@@ -141,18 +142,26 @@ def draw_given_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     return intern(out)
 
 
-def homophone_variants(rng: np.random.Generator, given: np.ndarray) -> np.ndarray:
-    """For each given name, a homophone variant (None if no character has one)."""
+def _one_character_replaced(
+    rng: np.random.Generator, given: np.ndarray, table: Mapping[str, tuple[str, ...]]
+) -> np.ndarray:
+    """For each given name, one character that `table` knows replaced by one of its
+    alternatives, both drawn at random (None if no character is in the table)."""
 
     def variant(name: str) -> str | None:
-        positions = [i for i, ch in enumerate(name) if ch in HOMOPHONES]
+        positions = [i for i, ch in enumerate(name) if ch in table]
         if not positions:
             return None
         i = positions[int(rng.integers(len(positions)))]
-        options = HOMOPHONES[name[i]]
+        options = table[name[i]]
         return name[:i] + options[int(rng.integers(len(options)))] + name[i + 1 :]
 
     return map_unique(given, variant)
+
+
+def homophone_variants(rng: np.random.Generator, given: np.ndarray) -> np.ndarray:
+    """For each given name, a homophone variant (None if no character has one)."""
+    return _one_character_replaced(rng, given, HOMOPHONES)
 
 
 @lru_cache(maxsize=1)
@@ -172,17 +181,7 @@ def similar_chars() -> dict[str, tuple[str, ...]]:
 
 def similar_char_variants(rng: np.random.Generator, given: np.ndarray) -> np.ndarray:
     """For each given name, one character replaced by a look-alike (None if none has one)."""
-    table = similar_chars()
-
-    def variant(name: str) -> str | None:
-        positions = [i for i, ch in enumerate(name) if ch in table]
-        if not positions:
-            return None
-        i = positions[int(rng.integers(len(positions)))]
-        options = table[name[i]]
-        return name[:i] + options[int(rng.integers(len(options)))] + name[i + 1 :]
-
-    return map_unique(given, variant)
+    return _one_character_replaced(rng, given, similar_chars())
 
 
 @lru_cache(maxsize=1)
