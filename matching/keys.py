@@ -25,10 +25,8 @@ import pyarrow.compute as pc
 
 Factorize = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
-
-def _factorize(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-    return codes, np.asarray(uniques, dtype=object)
+#: An ID shaped like a second-generation resident ID: 17 digits and a check character.
+_EIGHTEEN_CHARACTERS = r"^\d{17}[\dX]$"
 
 
 class Records:
@@ -37,9 +35,9 @@ class Records:
     `factorize(column)` -> (codes, distinct values), -1 where missing: the caller's own cache
     (`RecordColumns`, which derives the keys on demand), so no column is hashed twice."""
 
-    def __init__(self, frame: pd.DataFrame, factorize: Factorize | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, factorize: Factorize) -> None:
         self.frame = frame
-        self._factorize = factorize or (lambda column: _factorize(frame, column))
+        self._factorize = factorize
         self._id_digits: tuple[np.ndarray, np.ndarray] | None = None
         self._text: dict[str, pa.Array] = {}
 
@@ -57,7 +55,7 @@ class Records:
         17 digits as an (n, 17) int64 matrix."""
         if self._id_digits is None:
             ids = self.text("id_number")
-            shaped = pc.fill_null(pc.match_substring_regex(ids, r"^\d{17}[\dX]$"), False)
+            shaped = pc.fill_null(pc.match_substring_regex(ids, _EIGHTEEN_CHARACTERS), False)
             rows = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
             body = pc.utf8_slice_codeunits(ids.take(pa.array(rows)), 0, 17)
             raw = np.asarray(body.to_numpy(zero_copy_only=False), dtype="S17")
@@ -72,10 +70,6 @@ class MatchKey:
     derive: Callable[[Records], np.ndarray | pd.api.extensions.ExtensionArray]
     meaning: str
     optional_inputs: tuple[str, ...] = ()  # used when the records carry them
-
-
-def _values(array: pa.Array) -> np.ndarray:
-    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _integer_key(n: int, rows: np.ndarray, values: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -115,7 +109,7 @@ def _id_sorted_digits(records: Records) -> pd.api.extensions.ExtensionArray:
 def _id_body(ids: pa.Array) -> pa.Array:
     """The number without its check character when it has one, so that an upgraded 15-digit
     ID with a typo (whose recomputed check character differs too) is one edit away."""
-    shaped = pc.fill_null(pc.match_substring_regex(ids, r"^\d{17}[\dX]$"), False)
+    shaped = pc.fill_null(pc.match_substring_regex(ids, _EIGHTEEN_CHARACTERS), False)
     return pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids)
 
 
