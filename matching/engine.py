@@ -345,29 +345,20 @@ def cluster(
     """
     columns = columns or RecordColumns(records)
     index = pd.Index(records["record_key"])
-    auto = (scored["zone"] == "auto_match").to_numpy()
+    # Every scored pair's record positions, looked up once: the look-alike characters are
+    # learned from all of them, the clusters built from the auto-match ones.
     if {"idx_l", "idx_r"} <= set(scored.columns):
-        left = scored["idx_l"].to_numpy(dtype=np.int64)[auto]
-        right = scored["idx_r"].to_numpy(dtype=np.int64)[auto]
-    else:
-        left = index.get_indexer(pd.Index(scored["record_key_l"].to_numpy()[auto]))
-        right = index.get_indexer(pd.Index(scored["record_key_r"].to_numpy()[auto]))
-    weights = scored["match_weight"].to_numpy(dtype=np.float64)[auto]
-    known = (left >= 0) & (right >= 0)
-    edge_pairs = np.column_stack([np.minimum(left, right), np.maximum(left, right)])[known]
-    weights = weights[known]
-    if {"idx_l", "idx_r"} <= set(scored.columns):
-        learn_from_pairs(
-            config,
-            columns,
-            scored["idx_l"].to_numpy(dtype=np.int64),
-            scored["idx_r"].to_numpy(dtype=np.int64),
-        )
+        every_l = scored["idx_l"].to_numpy(dtype=np.int64)
+        every_r = scored["idx_r"].to_numpy(dtype=np.int64)
     else:
         every_l = index.get_indexer(pd.Index(scored["record_key_l"].to_numpy()))
         every_r = index.get_indexer(pd.Index(scored["record_key_r"].to_numpy()))
-        found = (every_l >= 0) & (every_r >= 0)
-        learn_from_pairs(config, columns, every_l[found], every_r[found])
+    known = (every_l >= 0) & (every_r >= 0)
+    learn_from_pairs(config, columns, every_l[known], every_r[known])
+    auto = known & (scored["zone"] == "auto_match").to_numpy()
+    left, right = every_l[auto], every_r[auto]
+    edge_pairs = np.column_stack([np.minimum(left, right), np.maximum(left, right)])
+    weights = scored["match_weight"].to_numpy(dtype=np.float64)[auto]
     must = _steward_positions(index, must_link)
     derived = _rule_cannot_positions(columns, edge_pairs, must, config)
     cannot = np.concatenate([_steward_positions(index, cannot_link), derived])
