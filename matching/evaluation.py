@@ -193,13 +193,8 @@ def explain_misses(
     split = (zone_of == "auto_match") | (rule_of == SPLIT_BY_CLUSTERING)
     review = (zone_of == "review") & ~split
     vetoed = review & pd.notna(rule_of)
-    by_cause = {
-        "never_candidate": int((~found).sum()),
-        "below_review": int((zone_of == "non_match").sum()),
-        "in_review": int((review & ~vetoed).sum()),
-        "vetoed": int(vetoed.sum()),
-        "split_by_clustering": int(split.sum()),
-    }
+    counts = (~found, zone_of == "non_match", review & ~vetoed, vetoed, split)
+    by_cause = {cause: int(hit.sum()) for cause, hit in zip(MISS_CAUSES, counts, strict=True)}
     vetoed_by = pd.Series(rule_of[vetoed], dtype=object).value_counts()
     return MissBreakdown(
         true_pairs=len(true_pairs),
@@ -211,8 +206,8 @@ def explain_misses(
 
 @dataclass(frozen=True)
 class RuleRecall:
-    """What one blocking rule contributes: the pairs it makes, the share of true pairs among
-    its pairs' reach (recall), and the true pairs no other rule finds."""
+    """What one blocking rule contributes: the pairs it makes, the share of all true pairs
+    among them (recall), and the true pairs no other rule finds."""
 
     rule: str
     pairs: int
