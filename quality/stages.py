@@ -105,10 +105,7 @@ def prepare_party_table(raw: pd.DataFrame, source: SourceConfig, as_of: date) ->
     frame["_dq_birth_date_text"] = stated_text
     ids = normalize_resident_ids(column("id_number"), now=now)
     gender = decode_genders(column("gender"), source.gender_codes)["gender"]
-    verified = ids["id_valid"] & ids["id_issue"].ne("upgraded_from_15")
-    identity = reconcile_with_id(
-        stated, gender, ids["id_birth_date"], ids["id_gender"], ids["id_valid"], verified
-    )
+    identity = reconcile_with_id(stated, gender, ids)
     frame["_dq_birth_date_comparable"] = identity["birth_agreement"].notna()
     conflict = identity["birth_disagrees"]
     frame["_dq_birth_date_conflict"] = None

@@ -99,18 +99,14 @@ def birth_date_agreement(stated: pd.Series, from_id: pd.Series) -> pd.Series:
 
 
 def reconcile_with_id(
-    stated_birth: pd.Series,
-    stated_gender: pd.Series,
-    id_birth: pd.Series,
-    id_gender: pd.Series,
-    id_valid: pd.Series,
-    verified: pd.Series,
+    stated_birth: pd.Series, stated_gender: pd.Series, ids: pd.DataFrame
 ) -> pd.DataFrame:
     """The record's birth date and gender after holding them against its resident ID.
 
-    Inputs on one index: the stated values (parsed), the ID's (NaT / None unless the ID is
-    valid), `id_valid` and `verified` (valid with a check digit of its own, i.e. not upgraded
-    from 15 digits). Columns returned:
+    Inputs on one index: the stated values (parsed) and `ids` as `normalize_resident_ids`
+    returns them (`id_birth_date` and `id_gender` are NaT / None unless the ID is valid; an ID
+    is verified when valid with a check digit of its own, not upgraded from 15 digits).
+    Columns returned:
 
     - `birth_date`, `gender`: the values to use (see the module docstring);
     - `birth_agreement`: `same` / `near` / `far` / None;
@@ -121,8 +117,9 @@ def reconcile_with_id(
     - `birth_overridden`, `gender_overridden`: the stated value replaced by the ID's;
     - `unverified_mismatch`: a disagreement with an upgraded 15-digit ID (stated kept).
     """
-    valid = id_valid.astype(bool)
-    verified = verified.astype(bool) & valid
+    id_birth, id_gender = ids["id_birth_date"], ids["id_gender"]
+    valid = ids["id_valid"].astype(bool)
+    verified = valid & ids["id_issue"].ne("upgraded_from_15")
     agreement = birth_date_agreement(stated_birth, id_birth.where(valid))
     birth_disagrees = agreement.isin(["near", "far"])
     known_gender = valid & id_gender.notna()

@@ -312,15 +312,7 @@ def standardize_source(
     emails = normalize_emails(_column(raw, source, "email"))
     addresses = parse_addresses(_column(raw, source, "address"))
 
-    verified = ids["id_valid"] & ids["id_issue"].ne("upgraded_from_15")
-    identity = reconcile_with_id(
-        births["value"],
-        genders["gender"],
-        ids["id_birth_date"],
-        ids["id_gender"],
-        ids["id_valid"],
-        verified,
-    )
+    identity = reconcile_with_id(births["value"], genders["gender"], ids)
     birth_date, gender = identity["birth_date"], identity["gender"]
 
     mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
