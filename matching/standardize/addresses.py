@@ -267,7 +267,8 @@ def normalize_flat_forms(detail: pa.Array) -> pa.Array:
 
 def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _Names) -> pa.Array:
     """`冀保定…` -> `河北省保定…` where a city or district of that province follows."""
-    known = set(admin_divisions()["province"])
+    table = admin_divisions()
+    known = set(table["province"])
     abbreviations = {a: p for a, p in PROVINCE_ABBREVIATIONS.items() if p in known}
     first = pc.utf8_slice_codeunits(body, 0, 1)
     candidate = pc.fill_null(pc.is_in(first, value_set=pa.array(list(abbreviations))), False)
@@ -276,15 +277,12 @@ def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _N
         return body
     taken = body.take(pa.array(rows))
     rest = pc.utf8_slice_codeunits(taken, 1)
-    table = admin_divisions()
     city_index, city_used, city_list = _prefix_stage(rest, cities)
     district_index, _, district_list = _prefix_stage(_drop(rest, city_used), districts)
     province = pd.Series(first.take(pa.array(rows)).to_numpy(zero_copy_only=False)).map(
         abbreviations
     )
-    city_province = pd.Series(city_list, dtype=object).map(
-        dict(zip(table["city"], table["province"], strict=True))
-    )
+    city_province = pd.Series(city_list, dtype=object).map(_lookup()["city"]["province"])
     found_city = np.where(
         city_index >= 0, city_province.to_numpy()[np.maximum(city_index, 0)], None
     )
@@ -297,10 +295,10 @@ def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _N
     ).astype(bool)
     if not ok.any():
         return body
-    expanded = pc.binary_join_element_wise(pa.array(province), rest, "")
-    values = body.to_numpy(zero_copy_only=False).copy()
-    values[rows[ok]] = expanded.to_numpy(zero_copy_only=False)[ok]
-    return pa.array(values, type=pa.string())
+    expanded = pc.binary_join_element_wise(pa.array(province), rest, "").filter(pa.array(ok))
+    mask = np.zeros(len(body), dtype=bool)
+    mask[rows[ok]] = True
+    return pc.replace_with_mask(body, pa.array(mask), expanded)
 
 
 def parse_addresses(values: pd.Series) -> pd.DataFrame:
