@@ -86,18 +86,23 @@ QUARANTINE_COLUMNS: dict[str, str] = {
     "quarantined_at": "datetime64[ns]",
 }
 
-CANONICAL_FIELDS = (
-    "name",
-    "id_type",
-    "id_number",
-    "gender",
-    "birth_date",
-    "mobile",
-    "phone",
-    "email",
-    "address",
-    "updated_at",
-)
+#: The party fields a source's `mapping` may name, with what each holds (the config reference,
+#: docs/CONFIG_REFERENCE.md, is generated from this).
+CANONICAL_FIELDS: dict[str, str] = {
+    "name": "the customer's name as written, Chinese or latin (titles and spaces removed)",
+    "name_latin": "a second, latin name (a card's embossed name); stands in for an empty name",
+    "id_type": "the identity document's type code (decoded by `id_type_codes`)",
+    "id_number": "the identity document's number; a partially masked one is kept as masked",
+    "gender": "the gender code (decoded by `gender_codes`)",
+    "birth_date": "the birth date in any common format",
+    "mobile": "the mobile number; a field with several numbers or a landline is split",
+    "phone": "another phone column (mobile or landline): a mobile found here fills `mobile`",
+    "email": "e-mail address",
+    "address": "postal address text",
+    "updated_at": "when the source last changed the row (latest wins; survivorship recency)",
+    "branch_no": "the branch that serves the customer",
+    "relationship_manager_id": "the customer's relationship manager",
+}
 
 
 @dataclass(frozen=True)
