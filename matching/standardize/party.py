@@ -72,6 +72,8 @@ PARTY_COLUMNS: dict[str, str] = {
     "city": "object",
     "district": "object",
     "adcode": "object",
+    "branch_no": "object",
+    "relationship_manager_id": "object",
     "source_trust": "int64",
 }
 
@@ -384,6 +386,10 @@ def standardize_source(
             "city": addresses["city"],
             "district": addresses["district"],
             "adcode": addresses["adcode"],
+            "branch_no": as_text(_column(raw, source, "branch_no"), strip=True),
+            "relationship_manager_id": as_text(
+                _column(raw, source, "relationship_manager_id"), strip=True
+            ),
             "source_trust": source.trust_rank,
         },
         np.flatnonzero(kept.to_numpy()),

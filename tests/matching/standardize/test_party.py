@@ -84,6 +84,8 @@ def test_a_clean_row_becomes_a_full_record():
         "city": "石家庄市",
         "district": "长安区",
         "adcode": "130102",
+        "branch_no": "B0001",
+        "relationship_manager_id": None,
         "source_trust": 1,
     }
 
