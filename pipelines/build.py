@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from connectors.settings import Settings
+from pipelines.assets.canonical import build_canonical_asset
 from pipelines.assets.extract import build_extract_asset
 from pipelines.assets.golden import build_golden_asset
 from pipelines.assets.match import build_match_asset
@@ -25,9 +26,11 @@ FULL_RUN_JOB = "mdm_full_run"
 
 
 def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:
-    """The Python stages: extract every source, standardize, match, golden records, review."""
+    """The Python stages: extract every source, standardize (party records and the canonical
+    activity tables), match, golden records, review."""
     return [
         *(build_extract_asset(system, source) for system, source in config.sources.items()),
+        build_canonical_asset(config),
         build_standardize_asset(config),
         build_match_asset(config),
         build_golden_asset(config),
