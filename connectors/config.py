@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.entities import ENTITIES, EntityName
 from matching.standardize.party import CANONICAL_FIELDS
+from quality.catalogue import SourceQualityConfig
 
 
 class IncrementalTable(BaseModel):
@@ -53,24 +54,6 @@ class IdentifierTable(BaseModel):
     )
     default_type: str | None = Field(
         default=None, description="the type of a row without a type code"
-    )
-
-
-class SourceQuality(BaseModel):
-    """Per-source overrides of the `quality:` section (a legacy source may be held to less)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min_valid_id_rate: float | None = Field(
-        default=None, ge=0, le=1, description="overrides quality.min_valid_id_rate"
-    )
-    max_quarantine_rate: float | None = Field(
-        default=None, ge=0, le=1, description="overrides quality.max_quarantine_rate"
-    )
-    severity: dict[str, Literal["blocking", "warning"]] = Field(
-        default_factory=dict,
-        description="rule id -> severity for this source's results, e.g. "
-        "{standardized.valid_id_rate: blocking}",
     )
 
 
@@ -119,7 +102,10 @@ class SourceConfig(BaseModel):
         description="activity tables mapped onto canonical entities (account, loan, "
         "loan_application, service_ticket, relationship_manager)",
     )
-    quality: SourceQuality = Field(default_factory=SourceQuality)
+    quality: SourceQualityConfig = Field(
+        default_factory=SourceQualityConfig,
+        description="this source's own thresholds and rule severities over `quality:`",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SourceConfig:

@@ -17,7 +17,12 @@ from pipelines.assets.stewardship import (
     build_decisions_sensor,
     build_review_queue_asset,
 )
-from pipelines.checks import build_golden_checks, build_raw_checks, build_standardized_checks
+from pipelines.checks import (
+    build_activity_checks,
+    build_golden_checks,
+    build_raw_checks,
+    build_standardized_checks,
+)
 from pipelines.dbt import build_dbt_assets
 from pipelines.mdm_config import MdmConfig, load_config
 from pipelines.resources import OpsStoreResource, StorePathsResource, WarehouseResource
@@ -67,6 +72,7 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
         asset_checks=[
             *build_raw_checks(config),
             build_standardized_checks(config),
+            build_activity_checks(config),
             build_golden_checks(config),
         ],
         jobs=[full_run, apply_decisions],

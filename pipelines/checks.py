@@ -14,15 +14,23 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
+from connectors.entities import ENTITIES
 from connectors.reports import DataDocs
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
+from pipelines.assets.canonical import ENTITY_COVERAGE, ROW_CHECKS, canonical_asset_key
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import StorePathsResource, WarehouseResource
-from quality.catalogue import QualityRule, pass_mark, rules_for
-from quality.stages import check_golden, check_owned_rows, check_raw, check_standardized
+from quality.catalogue import CrossSystemLink, QualityRule, for_source, pass_mark, rules_for
+from quality.stages import (
+    check_activity,
+    check_golden,
+    check_owned_rows,
+    check_raw,
+    check_standardized,
+)
 from quality.suites import RuleOutcome, SuiteRun, combine, suite_results_frame
 
 DQ_RESULTS = "dq.results"
@@ -56,13 +64,29 @@ def quality_run_config(config: MdmConfig, as_of_date: str) -> dict[str, dict[str
 
 
 def _spec(
-    rule: QualityRule, asset: dg.AssetKey, additional_deps: Sequence[dg.AssetKey] = ()
+    rule: QualityRule,
+    asset: dg.AssetKey,
+    additional_deps: Sequence[dg.AssetKey] = (),
+    config: MdmConfig | None = None,
+    systems: Sequence[str] | None = None,
 ) -> dg.AssetCheckSpec:
+    """The rule's check; blocking where the rule blocks for any of the sources (every source
+    unless `systems` names some): `quality.severity` and `sources.<name>.quality.severity`
+    override the catalogue."""
+    severities = {rule.severity}
+    if config is not None:
+        severities = {
+            for_source(config.quality, config.sources[system].quality)[1].get(
+                rule.rule_id, rule.severity
+            )
+            for system in (systems if systems is not None else list(config.sources))
+        }
     return dg.AssetCheckSpec(
         name=check_name(rule),
         asset=asset,
-        description=f"[{rule.dimension}, {rule.severity}] {rule.description}. {rule.reason}",
-        blocking=rule.severity == "blocking",
+        description=f"[{rule.dimension}, {'/'.join(sorted(severities))}] {rule.description}. "
+        f"{rule.reason}",
+        blocking="blocking" in severities,
         additional_deps=list(additional_deps),
     )
 
@@ -73,9 +97,12 @@ def _result(
     """One check result from a rule's outcome on one or several sources (or tables)."""
     outcome = combine(list(parts.values()))
     rule = outcome.rule
+    # Each part carries its source's severity: the check blocks only where a part that
+    # blocks failed; a failure of a part held to a warning is reported, and the run goes on.
+    blocked = any(not part.passed and part.rule.severity == "blocking" for part in parts.values())
     metadata: dict[str, dg.RawMetadataValue] = {
         "dimension": rule.dimension,
-        "severity": rule.severity,
+        "severity": "blocking" if blocked else "warning",
         "pass_mark": pass_mark(rule, config.quality),
         "evaluated": dg.MetadataValue.int(outcome.evaluated),
         "failed": dg.MetadataValue.int(outcome.failed),
@@ -99,11 +126,7 @@ def _result(
         check_name=check_name(rule),
         asset_key=asset,
         passed=outcome.passed,
-        severity=(
-            dg.AssetCheckSeverity.ERROR
-            if rule.severity == "blocking"
-            else dg.AssetCheckSeverity.WARN
-        ),
+        severity=dg.AssetCheckSeverity.ERROR if blocked else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
     )
 
@@ -187,8 +210,12 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
         source = mdm_config.sources[system]
         party_asset = raw_asset_key(system, source.party_table)
         table_assets = {table: raw_asset_key(system, table) for table in source.tables}
-        specs = [_spec(rule, party_asset) for rule in party_rules] + [
-            _spec(rule, asset) for asset in table_assets.values() for rule in count_rules
+        specs = [
+            _spec(rule, party_asset, config=mdm_config, systems=[system]) for rule in party_rules
+        ] + [
+            _spec(rule, asset, config=mdm_config, systems=[system])
+            for asset in table_assets.values()
+            for rule in count_rules
         ]
 
         @dg.multi_asset_check(
@@ -234,10 +261,10 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
 def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
     """Standardized rules per source; each check passes only if it passes for every source."""
     mdm_config = config
-    rules = rules_for("standardized")
+    rules = [rule for rule in rules_for("standardized") if rule.target != "activity_rows"]
 
     @dg.multi_asset_check(
-        specs=[_spec(rule, PARTY_RECORDS) for rule in rules],
+        specs=[_spec(rule, PARTY_RECORDS, config=mdm_config) for rule in rules],
         name="standardized_quality",
         description="Standardized party-record rules, per source: keys, valid IDs, mobiles, "
         "birth dates, timeliness and the quarantine rate.",
@@ -255,12 +282,58 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
             list(mdm_config.sources),
             mdm_config.quality,
             config.as_of(),
+            {system: source.quality for system, source in mdm_config.sources.items()},
         )
         _record(context, warehouse, stores, runs)
         for rule in rules:
             yield _result(_parts(runs, rule), PARTY_RECORDS, mdm_config)
 
     return standardized_quality
+
+
+def build_activity_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
+    """Activity rules per source and entity: values that parse, codes in the lists."""
+    mdm_config = config
+    rules = rules_for("standardized", "activity_rows")
+    coverage = canonical_asset_key(ENTITY_COVERAGE)
+
+    @dg.multi_asset_check(
+        specs=[_spec(rule, coverage, config=mdm_config) for rule in rules],
+        name="activity_quality",
+        description="Canonical activity rows: every mapped value parses, every code is listed.",
+    )
+    def activity_quality(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        stores: StorePathsResource,
+    ) -> Iterator[dg.AssetCheckResult]:
+        store = warehouse.open()
+        runs = check_activity(
+            store.read_table(ROW_CHECKS),
+            mdm_config.quality,
+            {system: source.quality for system, source in mdm_config.sources.items()},
+        )
+        _record(context, warehouse, stores, runs)
+        for rule in rules:
+            parts = _parts(runs, rule)
+            if parts:
+                yield _result(parts, coverage, mdm_config)
+            else:
+                yield _not_evaluated(rule, coverage, "no source maps an activity entity")
+
+    return activity_quality
+
+
+def owned_tables(config: MdmConfig) -> list[CrossSystemLink]:
+    """Tables whose rows belong to a source's customer: every mapped entity with an owner,
+    and the further ones `quality.cross_system_links` lists."""
+    links = [
+        CrossSystemLink(system=system, table=mapping.table, column=mapping.mapping[owner.name])
+        for system, source in config.sources.items()
+        for name, mapping in source.entities.items()
+        if (owner := ENTITIES[name].owner) is not None
+    ]
+    return [*links, *(link for link in config.quality.cross_system_links if link not in links)]
 
 
 def _golden_asset(rule: QualityRule) -> dg.AssetKey:
@@ -270,18 +343,16 @@ def _golden_asset(rule: QualityRule) -> dg.AssetKey:
 def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
     """Golden records, cross-reference, cross-system links and (with a reference set) accuracy."""
     mdm_config = config
-    links = list(mdm_config.quality.cross_system_links)
-    for link in links:
-        source = mdm_config.sources.get(link.system)
-        if source is None or link.table not in source.tables:
-            raise ValueError(
-                f"quality.cross_system_links: {link.system}.{link.table} is not a table of a "
-                f"source in `sources:`"
-            )
+    links = owned_tables(mdm_config)
     owned_assets = [raw_asset_key(link.system, link.table) for link in links]
     rules = [rule for rule in rules_for("golden") if rule.target != "owned_rows" or links]
     specs = [
-        _spec(rule, _golden_asset(rule), owned_assets if rule.target == "owned_rows" else ())
+        _spec(
+            rule,
+            _golden_asset(rule),
+            owned_assets if rule.target == "owned_rows" else (),
+            config=mdm_config,
+        )
         for rule in rules
     ]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.config import SourceConfig
+from connectors.settings import PROJECT_ROOT
 from matching.config import MatchingConfig
 from matching.golden import SurvivorshipConfig
 from quality.catalogue import QualityConfig
@@ -21,6 +22,13 @@ class EvaluationConfig(BaseModel):
     ground_truth: Path | None = None
 
 
+#: The shipped configuration: a bank's own file may leave out `matching:`, `survivorship:` and
+#: `quality:`, which are then the shipped ones (rules learned from each run's data, nothing
+#: tuned to the demo bank's sources).
+SHIPPED_CONFIG = PROJECT_ROOT / "mdm.yaml"
+DEFAULTED_SECTIONS = ("matching", "survivorship", "quality")
+
+
 class MdmConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +37,23 @@ class MdmConfig(BaseModel):
     survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+
+    @model_validator(mode="after")
+    def _links_name_sources(self) -> MdmConfig:
+        for position, link in enumerate(self.quality.cross_system_links):
+            source = self.sources.get(link.system)
+            if source is None or link.table not in source.tables:
+                raise ValueError(
+                    f"quality.cross_system_links.{position}: {link.system}.{link.table} is not "
+                    f"a table of a source in `sources:` (mapped entities are checked without "
+                    f"being listed)"
+                )
+        return self
+
+
+def _shipped_sections() -> dict[str, object]:
+    document = yaml.safe_load(SHIPPED_CONFIG.read_text(encoding="utf-8"))
+    return {name: document[name] for name in DEFAULTED_SECTIONS if name in document}
 
 
 class ConfigError(ValueError):
@@ -45,11 +70,16 @@ def load_config(path: Path) -> MdmConfig:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    missing = [name for name in DEFAULTED_SECTIONS if name not in document]
+    if missing and path.resolve() != SHIPPED_CONFIG.resolve():
+        shipped = _shipped_sections()
+        document = {**document, **{name: shipped[name] for name in missing if name in shipped}}
     try:
         config = MdmConfig.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: "
+            f"{issue['msg'].removeprefix('Value error, ')}"
             for issue in error.errors()
         )
         raise ConfigError(f"{path}: {problems}") from error

@@ -13,6 +13,7 @@ Each rule runs on one *target*, a table the stage prepares (`quality/stages.py`)
 | raw          | every_table    | extracted table (row count against the source)     |
 | standardized | party_records  | party record of one source                          |
 | standardized | source_rows    | raw customer row of one source: kept or quarantined |
+| standardized | activity_rows  | activity row of one source's canonical entity       |
 | golden       | golden_records | active golden record                                |
 | golden       | xref           | cross-reference row                                 |
 | golden       | linkage        | party record, with the golden record it points to   |
@@ -22,11 +23,12 @@ Each rule runs on one *target*, a table the stage prepares (`quality/stages.py`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Stage = Literal["raw", "standardized", "golden"]
 Dimension = Literal[
@@ -38,6 +40,7 @@ Target = Literal[
     "every_table",
     "party_records",
     "source_rows",
+    "activity_rows",
     "golden_records",
     "xref",
     "linkage",
@@ -84,7 +87,83 @@ class QualityConfig(BaseModel):
     min_key_attribute_completeness: float = Field(default=0.95, ge=0, le=1)
     min_cross_system_link_rate: float = Field(default=0.99, ge=0, le=1)
     min_match_precision: float = Field(default=0.95, ge=0, le=1)
-    cross_system_links: list[CrossSystemLink] = Field(default_factory=list)
+    min_activity_parse_rate: float = Field(
+        default=0.99, ge=0, le=1, description="activity rows whose every mapped value parses"
+    )
+    min_activity_code_coverage: float = Field(
+        default=0.99, ge=0, le=1, description="activity rows whose codes are all in the lists"
+    )
+    cross_system_links: list[CrossSystemLink] = Field(
+        default_factory=list,
+        description="further owned tables beyond the mapped entities (whose owners are checked "
+        "without being listed here)",
+    )
+    severity: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="rule id -> blocking or warning, overriding the catalogue for every source",
+    )
+
+    @field_validator("severity")
+    @classmethod
+    def _known_rules(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        return _check_rule_ids(value)
+
+
+class SourceQualityConfig(BaseModel):
+    """A source's own thresholds and severities (`sources.<name>.quality`), over `quality:`:
+    a legacy system may be migrated with fewer valid IDs than the core is held to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_quarantine_rate: float | None = Field(default=None, ge=0, le=1)
+    max_duplicate_key_rate: float | None = Field(default=None, ge=0, le=1)
+    max_garbled_text_rate: float | None = Field(default=None, ge=0, le=1)
+    min_valid_id_rate: float | None = Field(default=None, ge=0, le=1)
+    min_name_completeness: float | None = Field(default=None, ge=0, le=1)
+    min_mobile_validity: float | None = Field(default=None, ge=0, le=1)
+    min_id_consistency: float | None = Field(default=None, ge=0, le=1)
+    min_timely_share: float | None = Field(default=None, ge=0, le=1)
+    min_activity_parse_rate: float | None = Field(default=None, ge=0, le=1)
+    min_activity_code_coverage: float | None = Field(default=None, ge=0, le=1)
+    severity: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="rule id -> blocking or warning for this source's results, e.g. "
+        "{std.valid_resident_id_share: blocking}",
+    )
+
+    @field_validator("severity")
+    @classmethod
+    def _known_rules(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        return _check_rule_ids(value)
+
+
+def _check_rule_ids(value: dict[str, Severity]) -> dict[str, Severity]:
+    unknown = sorted(set(value) - {rule.rule_id for rule in RULES})
+    if unknown:
+        raise ValueError(f"unknown rule ids {unknown}; see `mdm check` or docs/CONFIG_REFERENCE.md")
+    return value
+
+
+def for_source(
+    config: QualityConfig, source: SourceQualityConfig | None
+) -> tuple[QualityConfig, dict[str, Severity]]:
+    """The thresholds a source is held to, and the severity of each rule overridden for it."""
+    severity = dict(config.severity)
+    if source is None:
+        return config, severity
+    overrides = source.model_dump(exclude={"severity"}, exclude_none=True)
+    severity.update(source.severity)
+    return config.model_copy(update=overrides), severity
+
+
+def with_severity(
+    rules: Sequence[QualityRule], severity: Mapping[str, Severity]
+) -> list[QualityRule]:
+    """The rules, each with its severity as configured (the catalogue's where none is)."""
+    return [
+        replace(rule, severity=severity[rule.rule_id]) if rule.rule_id in severity else rule
+        for rule in rules
+    ]
 
 
 @dataclass(frozen=True)
@@ -256,7 +335,9 @@ RULES: tuple[QualityRule, ...] = (
         "standardized",
         "party_records",
         "validity",
-        "blocking",
+        # A legacy source with many bad IDs is migrated with them flagged (id_valid false,
+        # id_issue): a bank that would rather stop sets this rule's severity to blocking.
+        "warning",
         "share of records with a resident ID whose check digit and birth date are right",
         GB11643 + "; " + EAST,
         "ExpectColumnValuesToBeInSet",
@@ -316,6 +397,36 @@ RULES: tuple[QualityRule, ...] = (
         params={"value_set": [False]},
         threshold="max_quarantine_rate",
         show=("rule",),
+    ),
+    QualityRule(
+        "std.activity_values_parse",
+        "standardized",
+        "activity_rows",
+        "validity",
+        "warning",
+        "activity rows (accounts, loans, tickets ...) whose every mapped value parses: a date, "
+        "amount or time that does not is stored as NULL and counted here, never silently",
+        CBIRC,
+        "ExpectColumnValuesToBeInSet",
+        column="_dq_values_parse",
+        params={"value_set": [True]},
+        threshold="min_activity_parse_rate",
+        show=("entity",),
+    ),
+    QualityRule(
+        "std.activity_codes_known",
+        "standardized",
+        "activity_rows",
+        "validity",
+        "warning",
+        "activity rows whose codes (account type, ticket category ...) are all in the source's "
+        "code lists (`entities.<entity>.codes`): an unlisted code is stored as `other`",
+        CBIRC,
+        "ExpectColumnValuesToBeInSet",
+        column="_dq_codes_known",
+        params={"value_set": [True]},
+        threshold="min_activity_code_coverage",
+        show=("entity",),
     ),
     # --- golden: golden records, cross-reference, cross-system ------------------------------
     QualityRule(

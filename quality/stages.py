@@ -26,7 +26,15 @@ from connectors.config import SourceConfig
 from matching.standardize.dates import parse_dates
 from matching.standardize.identity import decode_genders, reconcile_with_id
 from matching.standardize.ids import normalize_resident_ids
-from quality.catalogue import CrossSystemLink, QualityConfig, Target, rules_for
+from quality.catalogue import (
+    CrossSystemLink,
+    QualityConfig,
+    SourceQualityConfig,
+    Target,
+    for_source,
+    rules_for,
+    with_severity,
+)
 from quality.masking import Sensitive
 from quality.suites import RuleOutcome, SuiteRun, run_suite
 
@@ -142,12 +150,14 @@ def check_raw(
     """Raw rules on one source: the customer table's rules, and every table's row count.
 
     `table_rows` holds each extracted table (any columns: only its rows are counted) and
-    `source_rows` the source's own count per table, or why it could not be counted.
+    `source_rows` the source's own count per table, or why it could not be counted. The
+    source's own thresholds and severities (`sources.<name>.quality`) apply.
     """
+    config, severity = for_source(config, source.quality)
     mapped = [source.key_column, *(source.mapping[c] for c in sorted(source.mapping))]
     context = {
         "key_column": source.key_column,
-        "name_column": source.mapping["name"],
+        "name_column": source.mapping.get("name") or source.mapping["name_latin"],
         "mapped_columns": list(dict.fromkeys(mapped)),
         "as_of": as_of.isoformat(),
     }
@@ -155,7 +165,7 @@ def check_raw(
     runs = [
         run_suite(
             prepare_party_table(party_table, source, as_of),
-            rules_for("raw", "party_table"),
+            with_severity(rules_for("raw", "party_table"), severity),
             config,
             suite=suite,
             batch=source.party_table,
@@ -165,7 +175,7 @@ def check_raw(
             sensitive=raw_sensitive(source),
         )
     ]
-    count_rules = rules_for("raw", "every_table")
+    count_rules = with_severity(rules_for("raw", "every_table"), severity)
     for table, rows in table_rows.items():
         counted = source_rows.get(table, "not counted")
         if isinstance(counted, str):
@@ -204,20 +214,24 @@ def check_standardized(
     systems: Sequence[str],
     config: QualityConfig,
     as_of: date,
+    source_quality: Mapping[str, SourceQualityConfig] | None = None,
 ) -> list[SuiteRun]:
-    """Standardized rules per source: its party records, and its rows kept or quarantined."""
+    """Standardized rules per source: its party records, and its rows kept or quarantined,
+    each source held to its own thresholds and severities where `source_quality` gives them."""
     context = {
         "as_of": as_of.isoformat(),
         "timely_since": (as_of - timedelta(days=config.timeliness_days)).isoformat(),
     }
     runs = []
+    overall = config
     for system in systems:
+        config, severity = for_source(overall, (source_quality or {}).get(system))
         records = party[party["source_system"] == system].reset_index(drop=True)
         rejected = quarantine[quarantine["source_system"] == system]
         runs.append(
             run_suite(
                 records,
-                rules_for("standardized", "party_records"),
+                with_severity(rules_for("standardized", "party_records"), severity),
                 config,
                 suite=f"standardized.{system}",
                 batch="party_records",
@@ -248,12 +262,37 @@ def check_standardized(
         runs.append(
             run_suite(
                 rows,
-                rules_for("standardized", "source_rows"),
+                with_severity(rules_for("standardized", "source_rows"), severity),
                 config,
                 suite=f"standardized.{system}",
                 batch="source_rows",
                 source_system=system,
                 key_column="source_record_id",
+            )
+        )
+    return runs
+
+
+def check_activity(
+    row_checks: pd.DataFrame,
+    config: QualityConfig,
+    source_quality: Mapping[str, SourceQualityConfig] | None = None,
+) -> list[SuiteRun]:
+    """Activity rules per source and canonical entity, on the flags `canonicalize` set for
+    every row it kept (`record_key`, `entity`, `source_system`, `_dq_*`)."""
+    runs = []
+    overall = config
+    for (system, entity), rows in row_checks.groupby(["source_system", "entity"], sort=True):
+        config, severity = for_source(overall, (source_quality or {}).get(str(system)))
+        runs.append(
+            run_suite(
+                rows.reset_index(drop=True),
+                with_severity(rules_for("standardized", "activity_rows"), severity),
+                config,
+                suite=f"standardized.{system}",
+                batch=str(entity),
+                source_system=str(system),
+                key_column="record_key",
             )
         )
     return runs
@@ -314,7 +353,7 @@ def check_golden(
         runs.append(
             run_suite(
                 frame,
-                rules_for("golden", target),
+                with_severity(rules_for("golden", target), config.severity),
                 config,
                 suite="golden.all",
                 batch=target,
@@ -352,7 +391,7 @@ def check_owned_rows(
     )
     return run_suite(
         frame,
-        rules_for("golden", "owned_rows"),
+        with_severity(rules_for("golden", "owned_rows"), config.severity),
         config,
         suite=f"golden.{link.system}",
         batch=link.table,
