@@ -17,8 +17,8 @@ class IncrementalTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str
-    watermark: str
+    key: str = Field(description="the table's key column (a changed row replaces its key's)")
+    watermark: str = Field(description="the column that grows when a row changes")
 
 
 class EntityMapping(BaseModel):
@@ -62,19 +62,30 @@ class SourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    description: str = ""
+    description: str = Field(default="", description="what the system is, for people")
     trust_rank: int = Field(ge=1, description="1 = most trusted; breaks survivorship ties")
-    connector: Literal["sql", "csv", "excel", "parquet"]
+    connector: Literal["sql", "csv", "excel", "parquet"] = Field(
+        description="sql: any SQLAlchemy URL (SQLite, PostgreSQL, MySQL/MariaDB, Oracle ...); "
+        "csv / excel / parquet: a folder holding one `<table>.<suffix>` file per table"
+    )
     url: str | None = Field(default=None, description="SQLAlchemy URL (sql connector)")
     path: Path | None = Field(default=None, description="Folder of the files (file connectors)")
-    encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gbk", "gb18030"] = Field(
+        default="auto", description="CSV text encoding; auto tries UTF-8 then GB18030"
+    )
     sheet: str | int | None = Field(
         default=None, description="Excel sheet to read (name or 0-based index; default first)"
     )
     party_table: str = Field(description="the table (or file, without suffix) of customers")
     key_column: str = Field(description="the party table's key column")
-    watermark_column: str | None = None
-    tables: list[str] = Field(default_factory=list)
+    watermark_column: str | None = Field(
+        default=None, description="the party table's last-change column, for incremental runs"
+    )
+    tables: list[str] = Field(
+        default_factory=list,
+        description="further tables to extract as they are (the party, identifier and entity "
+        "tables are always extracted)",
+    )
     incremental: dict[str, IncrementalTable] = Field(
         default_factory=dict,
         description="Tables extracted by watermark in incremental runs (sql sources); the party "

@@ -19,7 +19,11 @@ class EvaluationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ground_truth: Path | None = None
+    ground_truth: Path | None = Field(
+        default=None,
+        description="parquet of record_key, person_id (the simulator writes one); drop for real "
+        "sources",
+    )
 
 
 #: The shipped configuration: a bank's own file may leave out `matching:`, `survivorship:` and
@@ -32,11 +36,22 @@ DEFAULTED_SECTIONS = ("matching", "survivorship", "quality")
 class MdmConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sources: dict[str, SourceConfig] = Field(min_length=1)
-    matching: MatchingConfig
-    survivorship: SurvivorshipConfig = Field(default_factory=SurvivorshipConfig)
-    quality: QualityConfig = Field(default_factory=QualityConfig)
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    sources: dict[str, SourceConfig] = Field(
+        min_length=1, description="source systems by name (the name prefixes record keys)"
+    )
+    matching: MatchingConfig = Field(
+        description="blocking rules, comparisons, deterministic rules and thresholds"
+    )
+    survivorship: SurvivorshipConfig = Field(
+        default_factory=SurvivorshipConfig,
+        description="which source value each golden attribute takes",
+    )
+    quality: QualityConfig = Field(
+        default_factory=QualityConfig, description="quality rule thresholds and severities"
+    )
+    evaluation: EvaluationConfig = Field(
+        default_factory=EvaluationConfig, description="a reference set to measure matching"
+    )
 
     @model_validator(mode="after")
     def _links_name_sources(self) -> MdmConfig:
