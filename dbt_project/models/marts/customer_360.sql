@@ -3,11 +3,15 @@
     rating derived from them, relationship manager and branch, service history, household and
     value tier. Amounts in CNY (USD at var usd_cny), measured as of var as_of_date.
 
-    risk_rating, from the credit data (first rule that holds):
+    Activity comes from the canonical tables, whichever sources map them. An entity no
+    source maps leaves its columns NULL (unknown), not 0: holdings, value_tier and AUM without
+    accounts; loans and risk_rating without loans; ticket counts without service tickets.
+
+    risk_rating, from the loans (first rule that holds):
       none    no loans
       high    a loan classed 次级, 可疑 or 损失 (non-performing under the five-tier rules)
       medium  a loan classed 关注 (special mention), or loan_outstanding above
-              var risk_outstanding_to_aum_ratio (3) times total_aum
+              var risk_outstanding_to_aum_ratio (3) times total_aum (when accounts are mapped)
       low     every loan 正常 and loan_outstanding within that multiple of total_aum
 -#}
 
@@ -57,6 +61,12 @@ branches as (
 households as (
 
     select * from {{ ref('int_households_grouped') }}
+
+),
+
+entities as (
+
+    select * from {{ ref('int_entities_mapped') }}
 
 ),
 
@@ -128,16 +138,24 @@ joined as (
         golden_records.adcode,
         golden_records.source_count,
         golden_records.source_systems,
-        coalesce(account_summary.demand_balance, 0) as demand_balance,
-        coalesce(account_summary.time_deposit_balance, 0) as time_deposit_balance,
-        coalesce(account_summary.wealth_balance, 0) as wealth_balance,
-        coalesce(account_summary.demand_balance, 0)
-            + coalesce(account_summary.time_deposit_balance, 0)
-            + coalesce(account_summary.wealth_balance, 0) as total_aum,
+        case when entities.accounts_mapped then coalesce(account_summary.demand_balance, 0) end
+            as demand_balance,
+        case when entities.accounts_mapped then coalesce(account_summary.time_deposit_balance, 0) end
+            as time_deposit_balance,
+        case when entities.accounts_mapped then coalesce(account_summary.wealth_balance, 0) end
+            as wealth_balance,
+        case
+            when entities.accounts_mapped then
+                coalesce(account_summary.demand_balance, 0)
+                + coalesce(account_summary.time_deposit_balance, 0)
+                + coalesce(account_summary.wealth_balance, 0)
+        end as total_aum,
         account_summary.nearest_maturity_date,
-        coalesce(account_summary.account_count, 0) as account_count,
-        coalesce(loan_summary.loan_count, 0) as loan_count,
-        coalesce(loan_summary.loan_outstanding, 0) as loan_outstanding,
+        case when entities.accounts_mapped then coalesce(account_summary.account_count, 0) end
+            as account_count,
+        case when entities.loans_mapped then coalesce(loan_summary.loan_count, 0) end as loan_count,
+        case when entities.loans_mapped then coalesce(loan_summary.loan_outstanding, 0) end
+            as loan_outstanding,
         loan_summary.worst_five_tier_rank,
         {{ mdm.loan_class_label('loan_summary.worst_five_tier_rank') }} as worst_loan_class,
         assignments.relationship_manager_id,
@@ -145,12 +163,15 @@ joined as (
         branches.branch_no,
         coalesce(households.household_key, golden_records.golden_id) as household_key,
         coalesce(households.household_size, 1) as household_size,
-        coalesce(ticket_summary.tickets_last_90d, 0) as tickets_last_90d,
-        coalesce(ticket_summary.open_complaints, 0) as open_complaints,
+        case when entities.service_tickets_mapped then coalesce(ticket_summary.tickets_last_90d, 0) end
+            as tickets_last_90d,
+        case when entities.service_tickets_mapped then coalesce(ticket_summary.open_complaints, 0) end
+            as open_complaints,
         ticket_summary.last_contact_at,
         ticket_summary.avg_csat
 
     from golden_records
+    cross join entities
     left join account_summary
         on account_summary.golden_id = golden_records.golden_id
     left join loan_summary
@@ -198,6 +219,7 @@ final as (
             as loan_to_aum_ratio,
         cast(
             case
+                when loan_count is null then null
                 when loan_count = 0 then 'none'
                 when worst_five_tier_rank >= 3 then 'high'
                 when worst_five_tier_rank = 2 then 'medium'
@@ -217,6 +239,7 @@ final as (
         cast(household_size as integer) as household_size,
         cast(
             case
+                when total_aum is null then null
                 when total_aum >= {{ var('vip_aum_threshold') }} then 'VIP'
                 when total_aum >= {{ var('priority_aum_threshold') }} then 'priority'
                 else 'standard'

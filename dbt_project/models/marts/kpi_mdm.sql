@@ -1,10 +1,10 @@
 {#-
     One row for the run's as-of date: how much the MDM engine took in, how many golden
     customers it made of it, how much is waiting for a steward, and what the latest run did to
-    the golden records.
+    the golden records. The same figures per source are in kpi_mdm_sources (one row each,
+    whatever the sources are called).
 -#}
 
-{%- set systems = ['core', 'credit', 'crm'] -%}
 {%- set zones = ['auto_match', 'review', 'non_match'] -%}
 {%- set event_types = ['create', 'update', 'merge', 'split', 'retire'] -%}
 
@@ -42,11 +42,7 @@ golden_events as (
 
 source_summary as (
 
-    select
-        count(*) as source_records,
-        {%- for system in systems %}
-        sum(case when source_system = '{{ system }}' then 1 else 0 end) as source_records_{{ system }}{{ "," if not loop.last }}
-        {%- endfor %}
+    select count(*) as source_records
 
     from party_records
 
@@ -120,9 +116,6 @@ final as (
         {{ mdm.as_of_date() }} as as_of_date,
         cast(event_summary.run_id as {{ dbt.type_string() }}) as run_id,
         cast(source_summary.source_records as integer) as source_records,
-        {%- for system in systems %}
-        cast(coalesce(source_summary.source_records_{{ system }}, 0) as integer) as source_records_{{ system }},
-        {%- endfor %}
         cast(quarantine_summary.quarantined_records as integer) as quarantined_records,
         cast(coalesce(golden_summary.golden_records, 0) as integer) as golden_records,
         cast(coalesce(golden_summary.retired_golden_records, 0) as integer) as retired_golden_records,

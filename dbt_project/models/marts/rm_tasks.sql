@@ -10,18 +10,21 @@
     complaint_escalation  a complaint with no first response and no resolution var
                           complaint_first_response_hours (24) after creation: escalated to the
                           branch manager. Due on as_of_date, always high. The manager is the
-                          ticket's 客户经理, else the customer's; the branch the ticket's, else
-                          the customer's.
+                          ticket's, else the customer's; the branch the ticket's, else the
+                          customer's.
     vip_contact           a VIP customer (customer_360.value_tier) with no contact (service
                           ticket) in the var vip_contact_gap_days (90) days ending on
                           as_of_date. Due var vip_contact_due_days (7) after as_of_date. medium
                           when never contacted or not for twice the gap (180 days), else low.
+                          Only when some source maps service tickets: without them every VIP
+                          would look never contacted.
 
     A customer without a relationship manager gets its tasks with a NULL manager, assigned to
     its branch (customer_360.branch_no; for an account or ticket of a source record without a
     golden ID, the account's or ticket's branch). task_id is the md5 of the task's natural key
     (type and account + maturity date, ticket, or customer + last contact day), so the same
-    task keeps its ID from one run to the next while its cause persists.
+    task keeps its ID from one run to the next while its cause persists. Accounts and tickets
+    are keyed by their record_key (`<source>:<key>`): two sources may use the same numbers.
 -#}
 
 {%- set cut_off = dbt.dateadd('day', 1, mdm.as_of_date()) -%}
@@ -48,7 +51,13 @@ tickets as (
 
 relationship_managers as (
 
-    select * from {{ ref('stg_crm__relationship_managers') }}
+    select * from {{ ref('int_relationship_managers_deduplicated') }}
+
+),
+
+entities as (
+
+    select * from {{ ref('int_entities_mapped') }}
 
 ),
 
@@ -56,7 +65,7 @@ maturity_followups as (
 
     select
         'maturity_followup' as task_type,
-        {{ dbt.concat(["'maturity_followup|'", 'accounts.account_no', "'|'", 'cast(accounts.maturity_date as ' ~ dbt.type_string() ~ ')']) }} as task_key,
+        {{ dbt.concat(["'maturity_followup|'", 'accounts.record_key', "'|'", 'cast(accounts.maturity_date as ' ~ dbt.type_string() ~ ')']) }} as task_key,
         customers.relationship_manager_id,
         coalesce(customers.branch_no, accounts.branch_no) as branch_no,
         cast(null as {{ dbt.type_string() }}) as escalate_to,
@@ -99,7 +108,7 @@ complaint_escalations as (
 
     select
         'complaint_escalation' as task_type,
-        {{ dbt.concat(["'complaint_escalation|'", 'tickets.ticket_id']) }} as task_key,
+        {{ dbt.concat(["'complaint_escalation|'", 'tickets.record_key']) }} as task_key,
         coalesce(tickets.relationship_manager_id, customers.relationship_manager_id) as relationship_manager_id,
         coalesce(tickets.branch_no, customers.branch_no) as branch_no,
         'branch_manager' as escalate_to,
@@ -163,7 +172,9 @@ vip_contacts as (
         ]) }} as reason
 
     from customers
-    where customers.value_tier = 'VIP'
+    cross join entities
+    where entities.service_tickets_mapped
+        and customers.value_tier = 'VIP'
         and (
             customers.last_contact_at is null
             or customers.last_contact_at < {{ dbt.dateadd('day', 1 - var('vip_contact_gap_days'), mdm.as_of_date()) }}

@@ -1,26 +1,27 @@
-{#- Core accounts with the golden customer that owns them and their balance in CNY. -#}
+{#- Accounts of every source with the golden customer that owns them and their balance in CNY. -#}
 
 with
 
 accounts as (
 
-    select * from {{ ref('stg_core__accounts') }}
+    select * from {{ ref('stg_canonical__accounts') }}
 
 ),
 
-core_xrefs as (
+xrefs as (
 
     select * from {{ ref('stg_mdm__xrefs') }}
-    where source_system = 'core'
 
 ),
 
 linked as (
 
     select
+        accounts.record_key,
         accounts.account_no,
-        core_xrefs.golden_id,
-        accounts.customer_no,
+        xrefs.golden_id,
+        accounts.source_system,
+        accounts.owner_record_key,
         accounts.account_type,
         accounts.product_code,
         accounts.currency,
@@ -36,11 +37,12 @@ linked as (
         accounts.maturity_date,
         accounts.branch_no,
         accounts.account_status,
-        accounts.account_status = 'ACTIVE' as is_active
+        -- a source that maps no status exports open accounts only
+        coalesce(accounts.account_status, 'ACTIVE') = 'ACTIVE' as is_active
 
     from accounts
-    left join core_xrefs
-        on core_xrefs.source_record_id = accounts.customer_no
+    left join xrefs
+        on xrefs.record_key = accounts.owner_record_key
 
 )
 

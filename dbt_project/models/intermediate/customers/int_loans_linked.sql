@@ -1,26 +1,27 @@
-{#- Credit loans with the golden customer of their borrower and the rank of their five-tier class. -#}
+{#- Loans of every source with the golden customer of their borrower and the rank of their five-tier class. -#}
 
 with
 
 loans as (
 
-    select * from {{ ref('stg_credit__loans') }}
+    select * from {{ ref('stg_canonical__loans') }}
 
 ),
 
-credit_xrefs as (
+xrefs as (
 
     select * from {{ ref('stg_mdm__xrefs') }}
-    where source_system = 'credit'
 
 ),
 
 linked as (
 
     select
+        loans.record_key,
         loans.loan_id,
-        credit_xrefs.golden_id,
-        loans.borrower_id,
+        xrefs.golden_id,
+        loans.source_system,
+        loans.owner_record_key,
         loans.application_id,
         loans.principal,
         loans.outstanding,
@@ -32,8 +33,8 @@ linked as (
         loans.branch_no
 
     from loans
-    left join credit_xrefs
-        on credit_xrefs.source_record_id = loans.borrower_id
+    left join xrefs
+        on xrefs.record_key = loans.owner_record_key
 
 )
 

@@ -1,49 +1,48 @@
 {#-
-    One row per golden customer that has a CRM record: its relationship manager and branch.
-    A golden customer with several CRM records takes the one that names a manager, then the
-    most recently updated, then the smallest CRM number. branch_no is the CRM customer's own
-    branch (所属网点), else the manager's branch.
+    One row per golden customer whose party records name a relationship manager: that
+    manager, from the most trusted source (source_trust 1 first), then the most recently
+    updated record, then the smallest record_key. Records naming no manager take no part, so
+    a customer whose trusted record is silent keeps the manager a less trusted one names.
 -#}
 
 with
 
-crm_customers as (
+party_records as (
 
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('stg_mdm__party_records') }}
+    where relationship_manager_id is not null
 
 ),
 
-crm_xrefs as (
+xrefs as (
 
     select * from {{ ref('stg_mdm__xrefs') }}
-    where source_system = 'crm'
 
 ),
 
 relationship_managers as (
 
-    select * from {{ ref('stg_crm__relationship_managers') }}
+    select * from {{ ref('int_relationship_managers_deduplicated') }}
 
 ),
 
 ranked as (
 
     select
-        crm_xrefs.golden_id,
-        crm_customers.crm_customer_no,
-        crm_customers.relationship_manager_id,
-        crm_customers.branch_no,
+        xrefs.golden_id,
+        party_records.record_key,
+        party_records.relationship_manager_id,
         row_number() over (
-            partition by crm_xrefs.golden_id
+            partition by xrefs.golden_id
             order by
-                case when crm_customers.relationship_manager_id is null then 1 else 0 end,
-                crm_customers.updated_at desc nulls last,
-                crm_customers.crm_customer_no
+                party_records.source_trust asc nulls last,
+                party_records.source_updated_at desc nulls last,
+                party_records.record_key
         ) as preference
 
-    from crm_customers
-    inner join crm_xrefs
-        on crm_xrefs.source_record_id = crm_customers.crm_customer_no
+    from party_records
+    inner join xrefs
+        on xrefs.record_key = party_records.record_key
 
 ),
 
@@ -51,10 +50,10 @@ assigned as (
 
     select
         ranked.golden_id,
-        ranked.crm_customer_no,
+        ranked.record_key,
         ranked.relationship_manager_id,
         relationship_managers.relationship_manager_name,
-        coalesce(ranked.branch_no, relationship_managers.branch_no) as branch_no
+        relationship_managers.branch_no as relationship_manager_branch_no
 
     from ranked
     left join relationship_managers

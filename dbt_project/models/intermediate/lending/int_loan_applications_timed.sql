@@ -1,5 +1,5 @@
 {#-
-    Credit loan applications with the golden customer of the applicant, the hours from
+    Loan applications of every source with the golden customer of the applicant, the hours from
     submission to each stage reached (pre-review, credit review, approval, disbursement) and
     the decision: approved (APPROVED or DISBURSED), rejected (REJECTED), or undecided
     (SUBMITTED, IN_REVIEW).
@@ -16,23 +16,24 @@ with
 
 applications as (
 
-    select * from {{ ref('stg_credit__loan_applications') }}
+    select * from {{ ref('stg_canonical__loan_applications') }}
 
 ),
 
-credit_xrefs as (
+xrefs as (
 
     select * from {{ ref('stg_mdm__xrefs') }}
-    where source_system = 'credit'
 
 ),
 
 timed as (
 
     select
+        applications.record_key,
         applications.application_id,
-        credit_xrefs.golden_id,
-        applications.borrower_id,
+        xrefs.golden_id,
+        applications.source_system,
+        applications.owner_record_key,
         applications.product,
         applications.branch_no,
         applications.amount,
@@ -51,8 +52,8 @@ timed as (
         applications.application_status = 'DISBURSED' as is_disbursed
 
     from applications
-    left join credit_xrefs
-        on credit_xrefs.source_record_id = applications.borrower_id
+    left join xrefs
+        on xrefs.record_key = applications.owner_record_key
 
 )
 

@@ -1,8 +1,11 @@
 {#-
-    CRM service tickets with their golden customer, elapsed minutes and SLA outcome.
+    Service tickets of every source with their golden customer, elapsed minutes and SLA outcome.
+
+    A ticket is resolved when its status says so; where the status is unknown (not mapped, or
+    a code the source's list does not map) when it has a resolution time.
 
     SLA: a ticket must be resolved within var complaint_sla_hours (48 h) of creation when it is
-    a complaint (投诉), var default_sla_hours (24 h) otherwise. Outcome, judged at the end of the
+    a complaint (category = complaint), var default_sla_hours (24 h) otherwise. Outcome, judged at the end of the
     business date (as_of_date + 1 day, 00:00):
       met      resolved at or before the deadline
       breached resolved after the deadline, or unresolved with the deadline passed
@@ -13,28 +16,33 @@ with
 
 tickets as (
 
-    select * from {{ ref('stg_crm__service_tickets') }}
+    select * from {{ ref('stg_canonical__service_tickets') }}
 
 ),
 
-crm_xrefs as (
+xrefs as (
 
     select * from {{ ref('stg_mdm__xrefs') }}
-    where source_system = 'crm'
 
 ),
 
 linked as (
 
     select
+        tickets.record_key,
         tickets.ticket_id,
-        crm_xrefs.golden_id,
-        tickets.crm_customer_no,
+        xrefs.golden_id,
+        tickets.source_system,
+        tickets.owner_record_key,
         tickets.channel,
         tickets.category,
         tickets.ticket_status,
-        tickets.category = '投诉' as is_complaint,
-        coalesce(tickets.ticket_status = '已解决', false) as is_resolved,
+        coalesce(tickets.category = 'complaint', false) as is_complaint,
+        case
+            when tickets.ticket_status is not null and tickets.ticket_status <> 'other'
+                then tickets.ticket_status = 'resolved'
+            else tickets.resolved_at is not null
+        end as is_resolved,
         tickets.created_at,
         cast(tickets.created_at as date) as created_on,
         tickets.first_response_at,
@@ -43,13 +51,13 @@ linked as (
         tickets.relationship_manager_id,
         tickets.branch_no,
         case
-            when tickets.category = '投诉' then {{ var('complaint_sla_hours') }}
+            when tickets.category = 'complaint' then {{ var('complaint_sla_hours') }}
             else {{ var('default_sla_hours') }}
         end as sla_hours
 
     from tickets
-    left join crm_xrefs
-        on crm_xrefs.source_record_id = tickets.crm_customer_no
+    left join xrefs
+        on xrefs.record_key = tickets.owner_record_key
 
 ),
 

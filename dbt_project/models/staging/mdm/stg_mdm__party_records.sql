@@ -33,6 +33,8 @@ renamed as (
         city,
         district,
         adcode,
+        cast(branch_no as {{ dbt.type_string() }}) as branch_no,
+        cast(relationship_manager_id as {{ dbt.type_string() }}) as relationship_manager_id,
         cast(source_trust as integer) as source_trust
 
     from source
