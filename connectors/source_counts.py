@@ -14,8 +14,14 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from connectors.config import SourceConfig
-from connectors.sources import AUTO_ENCODINGS, find_file
-from connectors.urls import sqlalchemy_url
+from connectors.sources import (
+    AUTO_ENCODINGS,
+    SourceReadError,
+    excel_sheet,
+    find_file,
+    open_source_engine,
+    reflect_table,
+)
 
 #: The materialization metadata key under which an extract records `count_source_rows`.
 SOURCE_ROW_COUNT = "source_row_count"
@@ -33,7 +39,7 @@ def _count_csv(path: Path, encoding: str) -> int:
             return max(records - 1, 0)
         except UnicodeDecodeError as error:
             last_error = error
-    raise ValueError(f"{path} cannot be decoded as {' or '.join(encodings)}: {last_error}")
+    raise SourceReadError(f"{path} cannot be decoded as {' or '.join(encodings)}: {last_error}")
 
 
 def count_source_rows(
@@ -47,13 +53,13 @@ def count_source_rows(
     changed after `since` (what an incremental extract reads). Files are always read whole."""
     if source.connector == "sql":
         assert source.url is not None  # validated by SourceConfig
-        engine = sa.create_engine(sqlalchemy_url(source.url))
+        engine = open_source_engine(source.url)
         try:
-            reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
-            query = sa.select(sa.func.count()).select_from(reflected)
-            if watermark_column and since is not None:
-                query = query.where(reflected.c[watermark_column] > since)
             with engine.connect() as connection:
+                reflected = reflect_table(connection, table, source.url)
+                query = sa.select(sa.func.count()).select_from(reflected)
+                if watermark_column and since is not None:
+                    query = query.where(reflected.c[watermark_column] > since)
                 count = connection.execute(query).scalar_one()
             return int(count)
         finally:
@@ -66,9 +72,10 @@ def count_source_rows(
     if suffix in {".xlsx", ".xlsm"}:
         from openpyxl import load_workbook
 
+        chosen = excel_sheet(path, source.sheet)
         workbook = load_workbook(path, read_only=True)
         try:
-            sheet = workbook.worksheets[0]
+            sheet = workbook.worksheets[chosen] if isinstance(chosen, int) else workbook[chosen]
             rows = sum(
                 1 for row in sheet.iter_rows(values_only=True) if any(v is not None for v in row)
             )
@@ -78,5 +85,5 @@ def count_source_rows(
     if suffix == ".xls":
         import pandas as pd
 
-        return len(pd.read_excel(path, dtype=str))
+        return len(pd.read_excel(path, sheet_name=excel_sheet(path, source.sheet), dtype=str))
     return _count_csv(path, source.encoding)

@@ -88,7 +88,13 @@ class DuckDBWarehouse:
         self.replace_tables({qualified: frame})
 
     def append_rows(self, qualified: str, frame: pd.DataFrame) -> None:
-        """Append to a history table (dq.results, golden events), creating it on first use."""
+        """Append to a history table (dq.results, golden events), creating it on first use.
+
+        No rows append nothing: a table created from an empty frame would get untyped (NULL)
+        columns that later, real rows cannot be inserted into.
+        """
+        if frame.empty:
+            return
         schema, _ = _split(qualified)
         with self.connect() as connection:
             connection.execute(f"create schema if not exists {schema}")
@@ -196,6 +202,8 @@ class PostgresWarehouse:
         self.replace_tables({qualified: frame})
 
     def append_rows(self, qualified: str, frame: pd.DataFrame) -> None:
+        if frame.empty:  # as on DuckDB: no table from an empty, untyped frame
+            return
         schema, _ = _split(qualified)
         raw = self.engine.raw_connection()
         try:

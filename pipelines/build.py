@@ -46,7 +46,9 @@ def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """The stores every stage writes to, located by the settings (dbt's resource aside)."""
     return {
-        "warehouse": WarehouseResource(url=settings.resolved_warehouse_url),
+        "warehouse": WarehouseResource(
+            url=settings.resolved_warehouse_url, home=str(settings.home)
+        ),
         "ops": OpsStoreResource(url=settings.resolved_ops_url),
         "stores": StorePathsResource(
             home=str(settings.home), serving_path=str(settings.resolved_serving_path)

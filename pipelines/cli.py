@@ -1,6 +1,7 @@
 """`mdm`: the command line for what people do outside the Dagster UI.
 
 mdm simulate --people 10000 --seed 42 --out var/sources
+mdm check --config mdm.yaml         # preflight: every source read against its mapping
 mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
 mdm evaluate                        # the last run against the simulator's ground truth
 mdm api --port 8000
@@ -27,10 +28,16 @@ def _settings(config: str | None) -> Settings:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from connectors.simulated import load_noise_profile, simulate
+    from connectors.simulated import SHAPES, load_noise_profile, simulate
+    from connectors.simulated.second_bank import parse_activity
 
     try:
+        if args.shape not in SHAPES:
+            raise ValueError(f"unknown --shape {args.shape!r}; shapes: {', '.join(SHAPES)}")
         noise = load_noise_profile(args.profile).scaled(args.noise_multiplier)
+        activity = parse_activity(args.activity)
+        if activity and args.shape != "second_bank":
+            raise ValueError("--activity is for --shape second_bank (the demo writes them all)")
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -42,13 +49,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         as_of=date.fromisoformat(args.as_of),
         noise=noise,
         profile=args.profile,
+        shape=args.shape,
+        activity=activity,
     )
     elapsed = time.perf_counter() - started
     counts = manifest.get("row_counts", {})
     scale = "" if args.noise_multiplier == 1 else f" x{args.noise_multiplier:g}"
     print(
         f"simulated {args.people:,} people (seed {args.seed}, noise profile {args.profile}"
-        f"{scale}) into {args.out} in {elapsed:.1f} s"
+        f"{scale}, {args.shape} shape) into {args.out} in {elapsed:.1f} s"
     )
     for system, tables in counts.items():
         for table, rows in tables.items():
@@ -56,27 +65,99 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.core_url:
         from connectors.sql_copy import copy_tables
 
-        core_file = Path(args.out).resolve() / "core_banking.sqlite"
-        copied = copy_tables(
-            f"sqlite:///{core_file}", args.core_url, ["cif_customer", "dep_account"]
-        )
+        core = "core" if args.shape == "demo" else "cbs"  # the SQLite core of either bank
+        core_file = Path(args.out).resolve() / manifest["files"][core]
+        copied = copy_tables(f"sqlite:///{core_file}", args.core_url, list(counts[core]))
         print(f"core banking loaded into {args.core_url}: {copied}")
-        print("  point `sources.core.url` in your mdm.yaml at it to extract from the server")
+        print(f"  point `sources.{core}.url` in your mdm.yaml at it to extract from the server")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from connectors.preflight import preflight
+    from pipelines.mdm_config import ConfigError, load_config
+
+    settings = _settings(args.config)
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as error:
+        print(f"error: {error}")
+        return 2
+    report = preflight(config.sources, config.quality, sample_rows=args.sample_rows)
+    print("\n".join(report.lines()))
+    if not report.ok:
+        failing = len({problem.source for problem in report.problems})
+        print(
+            f"{len(report.problems)} problem(s) in {failing} of {len(config.sources)} source(s) "
+            f"of {settings.config_path}: fix them, then run `mdm check` again"
+        )
+        return 2
+    print(f"all {len(config.sources)} source(s) of {settings.config_path} ready to run")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import uuid
+
+    from connectors import run_lock
+    from pipelines.mdm_config import ConfigError, load_config
+
+    settings = _settings(args.config)
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    run_id = str(uuid.uuid4())
+
+    def waiting(holder: run_lock.RunHolder | None) -> None:
+        running = holder.describe() if holder else "another run"
+        print(f"waiting: {settings.home} is in use by {running}", flush=True)
+
+    try:
+        run_lock.acquire(
+            settings.home,
+            run_id=run_id,
+            command=run_lock.this_command(),
+            wait=args.wait,
+            on_wait=waiting,
+        )
+    except run_lock.RunLockBusy as busy:
+        print(f"refused: {busy}; let it finish, or `mdm run --wait`", file=sys.stderr)
+        return 3
+    try:
+        return _run_holding_lock(args, settings, config, run_id)
+    finally:
+        run_lock.release(settings.home)
+
+
+def _run_holding_lock(
+    args: argparse.Namespace, settings: Settings, config: Any, run_id: str
+) -> int:
     from dagster import DagsterInstance
 
+    from connectors.preflight import preflight
     from connectors.reports import report_path
     from connectors.warehouse import open_warehouse
     from pipelines.assets.report import build_report, report_sensitive_columns
     from pipelines.build import FULL_RUN_JOB, build_definitions
     from pipelines.checks import quality_run_config
-    from pipelines.mdm_config import ConfigError, load_config
-    from pipelines.summary import print_summary
+    from pipelines.mdm_config import ConfigError
+    from pipelines.summary import RunProgress, print_summary, step_failures
 
-    settings = _settings(args.config)
+    if not args.no_check:
+        report = preflight(config.sources, config.quality)
+        for warning in report.warnings:
+            print(f"warning: {warning.line()}")
+        if not report.ok:
+            for problem in report.problems:
+                print(problem.line(), file=sys.stderr)
+            print(
+                f"not started: {len(report.problems)} problem(s) in the sources of "
+                f"{settings.config_path} (`mdm check` lists them)",
+                file=sys.stderr,
+            )
+            return 2
     try:
         definitions = build_definitions(settings, prepare_dbt=True)
     except ConfigError as error:
@@ -88,40 +169,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not instance_config.exists():
         shutil.copyfile(Path(__file__).with_name("dagster.yaml"), instance_config)
     instance = DagsterInstance.from_ref(_instance_ref(dagster_home))
-    log_level = "INFO" if args.verbose else "WARNING"
+    # Without --verbose the console shows a line per stage (RunProgress) and the causes of a
+    # failure (print_summary); Dagster's own lines, stack traces and dbt's output go to the
+    # run log (the UI) and <home>/dbt/runs/<run id>/.
+    log_level = "INFO" if args.verbose else "CRITICAL"
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    dbt_config: dict[str, Any] = {"console_output": bool(args.verbose)}
     ops: dict[str, Any] = {}
-    config = load_config(settings.config_path)
     if args.as_of:
-        ops["mdm_dbt_models"] = {"config": {"as_of_date": args.as_of}}
+        dbt_config["as_of_date"] = args.as_of
         ops.update(quality_run_config(config, args.as_of))
+    ops["mdm_dbt_models"] = {"config": dbt_config}
     if args.incremental:
         for system in config.sources:
             ops[f"extract_{system}"] = {"config": {"mode": "incremental"}}
-    if ops:
-        run_config["ops"] = ops
+    run_config["ops"] = ops
+    progress = RunProgress()
+    if not args.verbose:
+        instance.add_event_listener(run_id, progress)
+        print(f"run {run_id} on {settings.home}")
     started = time.perf_counter()
     result = definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False
+        instance=instance, run_config=run_config, raise_on_error=False, run_id=run_id
     )
     elapsed = time.perf_counter() - started
+    if not args.verbose:
+        progress.finish()
+    failures = step_failures(result.all_events)
     if not report_path(settings.reports_dir, result.run_id).exists():
         # A run stopped before the report asset (a blocking check, a failed step) still gets
         # a report: it is then what an auditor needs most.
-        errors = [
-            f"{event.step_key}: {event.event_specific_data.error.message.strip()}"  # type: ignore[union-attr]
-            for event in result.all_events
-            if event.is_step_failure and event.event_specific_data is not None
-        ]
         build_report(
             open_warehouse(settings.resolved_warehouse_url).query,
             result.run_id,
             settings.reports_dir,
             config=config.quality,
-            run_errors=errors,
+            run_errors=[failure.line() for failure in failures],
             sensitive=report_sensitive_columns(config),
         )
-    print_summary(settings, run_id=result.run_id, elapsed_seconds=elapsed, success=result.success)
+    print_summary(
+        settings,
+        run_id=result.run_id,
+        elapsed_seconds=elapsed,
+        success=result.success,
+        config=config,
+        failures=failures,
+        warnings=progress.warnings,
+    )
     return 0 if result.success else 1
 
 
@@ -250,16 +344,55 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also load the core banking system into this database (mysql://… or postgresql://…)",
     )
+    simulate.add_argument(
+        "--shape",
+        default="demo",
+        help="demo: the demo bank's three systems; second_bank: four systems shaped unlike "
+        "them, customer tables only (docs/CONTRACTS.md §1)",
+    )
+    simulate.add_argument(
+        "--activity",
+        default=None,
+        help="second_bank only: comma list of activity tables to add (accounts, "
+        "loan_applications, loans, tickets, relationship_managers)",
+    )
     simulate.set_defaults(handler=cmd_simulate)
 
-    run = commands.add_parser("run", help="run the whole pipeline (the mdm_full_run job)")
+    check = commands.add_parser(
+        "check",
+        help="preflight: read every source's headers and a sample, and say what in mdm.yaml "
+        "does not fit (writes nothing; exit 2 on a problem)",
+    )
+    check.add_argument("--config", default=None, help="an mdm.yaml (default: the shipped one)")
+    check.add_argument(
+        "--sample-rows", type=int, default=1000, help="rows read from each table (default 1000)"
+    )
+    check.set_defaults(handler=cmd_check)
+
+    run = commands.add_parser(
+        "run",
+        help="run the whole pipeline (the mdm_full_run job): `mdm check` first, then the job; "
+        "exit 2 when the check finds a problem, 3 when another run holds the home",
+    )
     run.add_argument("--config", default=None, help="an mdm.yaml (default: the shipped one)")
     run.add_argument("--as-of", default=None, help="business date for the marts, YYYY-MM-DD")
-    run.add_argument("--verbose", action="store_true", help="show every step's log")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show every step's log, stack traces and dbt's output (otherwise a line per stage)",
+    )
     run.add_argument(
         "--incremental",
         action="store_true",
         help="extract only rows changed since the last run (sources with a watermark)",
+    )
+    run.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run holds the home (MDM_HOME), wait for it instead of refusing",
+    )
+    run.add_argument(
+        "--no-check", action="store_true", help="skip the preflight (`mdm check`) before the run"
     )
     run.set_defaults(handler=cmd_run)
 

@@ -1,11 +1,12 @@
 """The dbt project as Dagster assets; dbt tests arrive as asset checks."""
 
+import contextlib
 import json
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import dagster as dg
 import yaml
@@ -21,6 +22,10 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # <home>/dbt/runs/<run id> for the last few runs: enough to debug a failure, bounded on disk
 # (about 7 MB a run).
 DBT_RUNS_KEPT = 10
+#: dbt's console output of a run, in the run's folder beside dbt.log.
+DBT_CONSOLE_LOG = "console.log"
+
+_Event = TypeVar("_Event")
 
 
 def dbt_target(settings: Settings) -> str:
@@ -56,8 +61,9 @@ def write_dbt_profiles(settings: Settings) -> Path:
 
 
 class MdmDbtTranslator(DagsterDbtTranslator):
-    """Groups dbt models by layer; sources keep dbt's default keys (`raw/…`, `mdm/…`), which
-    are exactly the keys of the Python assets that write those tables."""
+    """Groups dbt models by layer; sources keep dbt's default keys (`canonical/…`, `mdm/…`),
+    which are exactly the keys of the Python assets that write those tables
+    (tests/dbt/test_dbt_reads_canonical_only.py holds them to it)."""
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -70,9 +76,47 @@ class MdmDbtTranslator(DagsterDbtTranslator):
 
 
 class DbtRunConfig(dg.Config):
-    """The business date the marts are computed for (empty: the project's default)."""
+    """The business date the marts are computed for (empty: the project's default), and
+    whether dbt's console output is shown as well as written to the run's console.log."""
 
     as_of_date: str = ""
+    console_output: bool = True
+
+
+class _Tee:
+    """A text stream writing to several streams at once."""
+
+    def __init__(self, *streams: IO[str]) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def logged_output(events: Iterable[_Event], log: Path, *, echo: bool) -> Iterator[_Event]:
+    """`events`, with what producing them prints (dagster-dbt prints dbt's console lines to
+    stdout as it streams them) written to `log`, and to the console too when `echo`.
+
+    stdout is redirected only while the next event is produced, never while the consumer
+    runs between two events, so nothing else the run prints ends up in the log.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as handle:
+        sink: IO[str] = _Tee(handle, sys.stdout) if echo else handle  # type: ignore[assignment]
+        iterator = iter(events)
+        while True:
+            with contextlib.redirect_stdout(sink):
+                try:
+                    event = next(iterator)
+                except StopIteration:
+                    return
+            yield event
 
 
 def build_dbt_assets(
@@ -111,7 +155,9 @@ def build_dbt_assets(
             arguments += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
         runs = settings.home / "dbt" / "runs"
         prune_dbt_runs(runs, keep=DBT_RUNS_KEPT - 1)
-        yield from dbt.cli(arguments, context=context, target_path=runs / context.run_id).stream()
+        target = runs / context.run_id
+        events = dbt.cli(arguments, context=context, target_path=target).stream()
+        yield from logged_output(events, target / DBT_CONSOLE_LOG, echo=config.console_output)
 
     return mdm_dbt_models, resource
 
