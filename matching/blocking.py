@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from matching.comparison import RecordColumns
 from matching.config import BlockingRule, MatchingConfig
-from matching.keys import key_inputs, optional_key_inputs
+from matching.keys import is_many, key_inputs, optional_key_inputs
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,9 @@ def _rule_pairs(
     max_block_size: int,
     skipped: list[SkippedBlock],
 ) -> tuple[np.ndarray, np.ndarray]:
-    block = columns.block_codes(rule.columns)
-    positions = np.flatnonzero(block >= 0)
+    positions, block = columns.block_members(rule.columns)
     if len(positions) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    block = block[positions]
     sizes = np.bincount(block)
     oversized = np.flatnonzero(sizes > max_block_size)
     if len(oversized):
@@ -133,7 +131,17 @@ def _rule_pairs(
         )
     # Singleton blocks make no pairs; dropping them first keeps the work small.
     keep = (sizes[block] >= 2) & (sizes[block] <= max_block_size)
-    return within_block_pairs(block[keep], positions[keep])
+    block, positions = block[keep], positions[keep]
+    left, right = within_block_pairs(block, positions)
+    if any(is_many(column) for column in rule.columns) and (positions[1:] == positions[:-1]).any():
+        # A record in several blocks (one per item: positions come sorted) pairs twice with a
+        # record sharing two of its items.
+        width = max(len(records), 1)
+        code = np.sort(left * width + right)
+        distinct = np.ones(len(code), dtype=bool)
+        distinct[1:] = code[1:] != code[:-1]
+        left, right = np.divmod(code[distinct], width)
+    return left, right
 
 
 def within_block_pairs(block: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

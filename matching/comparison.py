@@ -25,7 +25,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
 from matching.config import Comparison, ComparisonLevel
-from matching.keys import MATCH_KEYS, Records
+from matching.keys import MATCH_KEYS, Items, Records, is_many
+from matching.standardize.ids import MASK
 
 GAMMA_DTYPE = np.int8
 
@@ -57,6 +58,7 @@ class RecordColumns:
         self._text: dict[str, np.ndarray] = {}
         self._ymd: dict[str, np.ndarray] = {}
         self._days: dict[str, np.ndarray] = {}
+        self._masked: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -78,13 +80,71 @@ class RecordColumns:
         if len(values) != len(self._records):
             raise ValueError(f"{column}: {len(values)} values for {len(self._records)} records")
         self._added[column] = values
-        for cache in (self._codes, self._uniques, self._text, self._ymd, self._days):
+        for cache in (self._codes, self._uniques, self._text, self._ymd, self._days, self._masked):
             cache.pop(column, None)
 
     def value(self, column: str, position: int) -> object:
-        """One record's value of a column or match key (for reports, not for matching)."""
+        """One record's value of a column or match key (for reports, not for matching); a
+        key with several values gives them joined by `;`."""
         values = self._column(column)
+        if isinstance(values, Items):
+            mine = values.codes[values.positions == position]
+            return ";".join(str(v) for v in values.values[mine])
         return values.iloc[position] if isinstance(values, pd.Series) else values[position]
+
+    def items(self, column: str) -> Items:
+        """The items of a key with several values per record (`matching.keys.Items`)."""
+        values = self._column(column)
+        if not isinstance(values, Items):
+            raise ValueError(f"{column!r} has one value per record, not several")
+        return values
+
+    def item_counts(self, column: str) -> np.ndarray:
+        """How many items of `column` each record has."""
+        key = f"{column}\x00count"
+        if key not in self._codes:
+            self._codes[key] = np.bincount(self.items(column).positions, minlength=len(self))
+        return self._codes[key]
+
+    def share_item(self, column: str, idx_l: np.ndarray, idx_r: np.ndarray) -> np.ndarray:
+        """Whether the records of each pair share an item of `column`: each of the left
+        record's items looked up among the right one's, in one sorted search."""
+        items = self.items(column)
+        shares = np.zeros(len(idx_l), dtype=bool)
+        if len(items.positions) == 0:
+            return shares
+        width = len(items.values) + 1
+        owned = items.positions * width + items.codes  # sorted: by position, then code
+        counts = self.item_counts(column)
+        starts = np.cumsum(counts) - counts
+        per_pair = counts[idx_l]
+        pair = np.repeat(np.arange(len(idx_l)), per_pair)
+        within = np.arange(len(pair)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+        wanted = idx_r[pair] * width + items.codes[starts[idx_l][pair] + within]
+        found = np.minimum(np.searchsorted(owned, wanted), len(owned) - 1)
+        shares[pair[owned[found] == wanted]] = True
+        return shares
+
+    def block_members(self, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, block code) of the records with all of `columns` present, as
+        `block_codes` gives them; with a key of several values among `columns` (one at most),
+        a record is a member of one block per item."""
+        many = [column for column in columns if is_many(column)]
+        if not many:
+            block = self.block_codes(columns)
+            positions = np.flatnonzero(block >= 0)
+            return positions, block[positions]
+        if len(many) > 1:
+            raise ValueError(f"at most one key with several values per rule: {many}")
+        items = self.items(many[0])
+        positions, block = items.positions, items.codes
+        rest = [column for column in columns if column != many[0]]
+        if rest:
+            other = self.block_codes(rest)[positions]
+            present = other >= 0
+            positions, block, other = positions[present], block[present], other[present]
+            block = pd.factorize(block * (int(other.max(initial=0)) + 1) + other)[0]
+        return positions, block.astype(np.int64)
 
     def _column(self, column: str) -> Any:
         """A column of the records, a match key derived from them (`matching.keys`, on first
@@ -102,6 +162,8 @@ class RecordColumns:
         """Missing means null, or a string that is empty once stripped."""
         if column not in self._codes:
             values = self._column(column)
+            if isinstance(values, Items):
+                raise ValueError(f"{column!r} has several values per record: no single code")
             if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
                 # Already coded (the match keys): its codes are the codes.
                 categorical = pd.Categorical(values)
@@ -175,6 +237,14 @@ class RecordColumns:
             self._days[column] = days.fillna(-1).to_numpy(dtype=np.int64)
         return self._days[column]
 
+    def masked(self, column: str) -> np.ndarray:
+        """Whether each distinct value holds a masked position (`MASK`), indexed by code."""
+        if column not in self._masked:
+            text = pa.array(self.text(column), type=pa.string())
+            found = pc.fill_null(pc.match_substring(text, MASK), False)
+            self._masked[column] = found.to_numpy(zero_copy_only=False)
+        return self._masked[column]
+
     def ymd(self, column: str) -> np.ndarray:
         """Distinct values as yyyymmdd integers (-1 when not 8 digits), indexed by code.
 
@@ -239,6 +309,10 @@ def level_holds(
         a, b = days[code_l], days[code_r]
         return (a >= 0) & (b >= 0) & (np.abs(a - b) <= level.max_days)
 
+    if level.kind == "visible_agree":
+        assert level.min_visible is not None
+        return _visible_agree(columns, level.column, code_l, code_r, level.min_visible)
+
     # Equal values satisfy every similarity level; only the rest needs a string scorer.
     holds = same.copy()
     todo = np.flatnonzero(~same)
@@ -259,6 +333,35 @@ def level_holds(
         ratio = fuzz.token_set_ratio if level.kind == "token_set_ratio" else fuzz.token_sort_ratio
         score = _similar(ratio, left, right, cutoff, workers)
         holds[todo] = score >= cutoff
+    return holds
+
+
+def _visible_agree(
+    columns: RecordColumns, column: str, code_l: np.ndarray, code_r: np.ndarray, min_visible: int
+) -> np.ndarray:
+    """Values of one length agree at every position visible (not `MASK`) in both, and at least
+    `min_visible` positions are visible in both. Values without a mask: equal and that long."""
+    text = columns.text(column)
+    masked = columns.masked(column)
+    either = masked[code_l] | masked[code_r]
+    holds = np.zeros(len(code_l), dtype=bool)
+    plain = np.flatnonzero(~either & (code_l == code_r))
+    if len(plain):
+        length = pc.utf8_length(pa.array(text[code_l[plain]], type=pa.string()))
+        holds[plain] = length.to_numpy(zero_copy_only=False) >= min_visible
+    todo = np.flatnonzero(either)
+    if len(todo) == 0:
+        return holds
+    # A character matrix over the distinct values these pairs hold (zero-padded to the longest).
+    needed, inverse = np.unique(np.concatenate([code_l[todo], code_r[todo]]), return_inverse=True)
+    chars = text[needed].astype(str)
+    matrix = chars.view(np.uint32).reshape(len(needed), -1)
+    length = (matrix != 0).sum(axis=1)
+    visible = (matrix != ord(MASK)) & (matrix != 0)
+    left, right = inverse[: len(todo)], inverse[len(todo) :]
+    both = visible[left] & visible[right]
+    agree = ((matrix[left] == matrix[right]) | ~both).all(axis=1)
+    holds[todo] = agree & (length[left] == length[right]) & (both.sum(axis=1) >= min_visible)
     return holds
 
 
@@ -290,6 +393,15 @@ def compare_comparison(
     for position, level in enumerate(comparison.levels):
         if level.other_column is not None:
             hit = np.flatnonzero(undecided & _cross_equal(columns, level, idx_l, idx_r))
+            gamma[hit] = comparison.level_number(position)
+            undecided[hit] = False
+            continue
+        if is_many(level.column):  # `exact` on a key of several values: an item shared
+            counts = columns.item_counts(level.column)
+            present = (counts[idx_l] > 0) & (counts[idx_r] > 0)
+            any_present |= present
+            todo = np.flatnonzero(undecided & present)
+            hit = todo[columns.share_item(level.column, idx_l[todo], idx_r[todo])]
             gamma[hit] = comparison.level_number(position)
             undecided[hit] = False
             continue

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from matching.keys import is_many
+
 LevelKind = Literal[
     "exact",
     "levenshtein",
@@ -23,6 +25,7 @@ LevelKind = Literal[
     "token_sort_ratio",
     "date_day_month_swap",
     "date_within_days",
+    "visible_agree",
 ]
 
 # Which numeric parameter each level kind needs; every other parameter is refused so a typo
@@ -36,6 +39,7 @@ _LEVEL_PARAMETER: dict[str, str | None] = {
     "token_sort_ratio": "threshold",
     "date_day_month_swap": None,
     "date_within_days": "max_days",
+    "visible_agree": "min_visible",
 }
 
 LinkType = Literal["link_and_dedupe", "dedupe_only", "link_only"]
@@ -62,6 +66,13 @@ class BlockingRule(_Strict):
     # names (pinyin + birth year): their pairs cost most and are the weakest evidence.
     max_block_size: int | None = Field(default=None, ge=2)
 
+    @model_validator(mode="after")
+    def _one_key_of_several_values(self) -> Self:
+        many = [column for column in self.columns if is_many(column)]
+        if len(many) > 1:
+            raise ValueError(f"at most one key with several values per record in a rule: {many}")
+        return self
+
 
 class ComparisonLevel(_Strict):
     """One level of a comparison: a similarity test on one column."""
@@ -72,6 +83,10 @@ class ComparisonLevel(_Strict):
     max_distance: Annotated[int, Field(ge=0)] | None = None
     threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     max_days: Annotated[int, Field(ge=1)] | None = None
+    # `visible_agree`: values of one length in which `*` marks a position the source masked
+    # (`matching.keys.id_visible`); every position visible in both agrees and at least this
+    # many are visible in both. Never an exact match: a level of its own, below the exact one.
+    min_visible: Annotated[int, Field(ge=1)] | None = None
     # `exact` only: the value of `column` on one side equals `other_column` on the other (a
     # mobile written among a record's other numbers). A cross level never counts as present
     # for the comparison's null: only the same column on both sides does.
@@ -84,7 +99,7 @@ class ComparisonLevel(_Strict):
     @model_validator(mode="after")
     def _parameters_fit_kind(self) -> Self:
         needed = _LEVEL_PARAMETER[self.kind]
-        for parameter in ("max_distance", "threshold", "max_days"):
+        for parameter in ("max_distance", "threshold", "max_days", "min_visible"):
             given = getattr(self, parameter) is not None
             if parameter == needed and not given:
                 raise ValueError(f"level kind {self.kind!r} needs {parameter!r}")
@@ -94,6 +109,19 @@ class ComparisonLevel(_Strict):
             raise ValueError("tf_adjust is only allowed on an exact level")
         if self.other_column is not None and (self.kind != "exact" or self.tf_adjust):
             raise ValueError("other_column is only allowed on an exact level without tf_adjust")
+        return self
+
+    @model_validator(mode="after")
+    def _several_values_only_shared(self) -> Self:
+        # A key with several values per record (`matching.keys.Items`) has no single value to
+        # measure a distance or a frequency on: the only test is whether the two share one.
+        if is_many(self.column) and (
+            self.kind != "exact" or self.tf_adjust or self.other_column is not None
+        ):
+            raise ValueError(
+                f"{self.column!r} has several values per record: only a plain exact level "
+                "(an item shared) may use it"
+            )
         return self
 
     @property
@@ -111,6 +139,8 @@ class ComparisonLevel(_Strict):
                 return f"{self.column} {self.kind} >= {self.threshold}"
             case "date_within_days":
                 return f"{self.column} within {self.max_days} days"
+            case "visible_agree":
+                return f"{self.column} visible positions agree (at least {self.min_visible})"
             case _:
                 return f"{self.column} day and month swapped"
 
@@ -199,6 +229,13 @@ class RuleCondition(_Strict):
                 raise ValueError(f"levels.{comparison}: list at least one level")
         return self
 
+    @model_validator(mode="after")
+    def _single_valued(self) -> Self:
+        many = [c for c in (*self.equal, *self.different, *self.both_missing) if is_many(c)]
+        if many:
+            raise ValueError(f"keys with several values per record cannot be compared: {many}")
+        return self
+
     @property
     def columns(self) -> list[str]:
         extra = ["id_valid"] if self.id_valid is not None else []
@@ -211,10 +248,13 @@ class DeterministicRule(_Strict):
     same cluster through other records.
     `never_chained`: the pair keeps its own zone, but its two records share a cluster only
     through their own auto-match, never through other records (namesakes born the same day,
-    each with a valid ID of their own, bridged by a record that has no ID)."""
+    each with a valid ID of their own, bridged by a record that has no ID).
+    `cap_at_review`: the pair itself may not be auto-matched (capped at review), but its
+    records may share a cluster through other records: the evidence between the two is too
+    thin to merge on, not evidence of two people (a masked ID's few visible digits alone)."""
 
     name: str = Field(min_length=1)
-    decision: Literal["match", "never_auto_match", "never_chained"]
+    decision: Literal["match", "never_auto_match", "never_chained", "cap_at_review"]
     when: RuleCondition
     # never_auto_match only: EM leaves the pairs the rule holds for out of training (the
     # default), because they are correlated non-matches the model's independence assumption

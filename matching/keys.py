@@ -11,6 +11,19 @@ at most one or two of those parts, so the ID with one part left out (`id_without
 meets its twin, and two swapped digits leave the multiset of digits unchanged
 (`id_sorted_digits`). A mobile with one digit wrong keeps its head or its tail. A name with a typo
 keeps its surname; a birth date with a typo keeps its year.
+
+A partially masked ID (`440***********1234`, `matching.standardize.ids`) is no ID: every key
+that stands for the whole ID (`id_full`, `id_consistent`, `id_body`) and every part of one is
+NULL for it, so two masked IDs written alike are never an exact match. What it shows is compared
+position by position (`id_visible`, the `visible_agree` level: the visible digits must agree)
+and blocked on with its sequence digits (`id_sequence`), which a masked ID of either length
+shows and a full one has, or with them and the check character (`id_tail`: ten times fewer
+strangers share it, for rules whose other half namesakes share).
+
+A customer may hold several documents (a source's identifiers table: `other_ids`), and the
+one a source took as its ID need not be the one another took. `id_numbers` holds them all, so
+it has several values per record (`Items`): a blocking rule on it pairs records that share
+any one, an `exact` level holds when they do; nothing else can use it.
 """
 
 from __future__ import annotations
@@ -22,6 +35,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from matching.standardize.ids import MASK
 
 Factorize = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
@@ -39,6 +54,7 @@ class Records:
         self.frame = frame
         self._factorize = factorize
         self._id_digits: tuple[np.ndarray, np.ndarray] | None = None
+        self._id_masked: np.ndarray | None = None
         self._text: dict[str, pa.Array] = {}
 
     def factorized(self, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -63,13 +79,36 @@ class Records:
             self._id_digits = (rows, digits)
         return self._id_digits
 
+    def id_masked(self) -> np.ndarray:
+        """Per record: its ID is partially masked (holds `MASK`)."""
+        if self._id_masked is None:
+            codes, uniques = self.factorized("id_number")
+            text = pa.array(uniques, type=pa.string())
+            masked = pc.fill_null(pc.match_substring(text, MASK), False)
+            per_unique = np.append(masked.to_numpy(zero_copy_only=False), False)
+            self._id_masked = per_unique[np.where(codes >= 0, codes, len(uniques))]
+        return self._id_masked
+
+
+@dataclass(frozen=True)
+class Items:
+    """A key with several values per record (a record's document numbers), exploded: item i
+    is `values[codes[i]]` of the record at `positions[i]`; sorted by position, each value at
+    most once per record. A blocking rule on it pairs records sharing any item; an `exact`
+    level holds when the two records share one."""
+
+    positions: np.ndarray  # int64
+    codes: np.ndarray  # int64, into `values`
+    values: np.ndarray  # object: the distinct values
+
 
 @dataclass(frozen=True)
 class MatchKey:
     inputs: tuple[str, ...]  # canonical columns the key is derived from
-    derive: Callable[[Records], np.ndarray | pd.api.extensions.ExtensionArray]
+    derive: Callable[[Records], np.ndarray | pd.api.extensions.ExtensionArray | Items]
     meaning: str
     optional_inputs: tuple[str, ...] = ()  # used when the records carry them
+    many: bool = False  # derives `Items`: several values per record
 
 
 def _integer_key(n: int, rows: np.ndarray, values: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -108,20 +147,97 @@ def _id_sorted_digits(records: Records) -> pd.api.extensions.ExtensionArray:
 
 def _id_body(ids: pa.Array) -> pa.Array:
     """The number without its check character when it has one, so that an upgraded 15-digit
-    ID with a typo (whose recomputed check character differs too) is one edit away."""
+    ID with a typo (whose recomputed check character differs too) is one edit away; NULL for
+    a masked ID."""
     shaped = pc.fill_null(pc.match_substring_regex(ids, _EIGHTEEN_CHARACTERS), False)
-    return pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids)
+    body = pc.if_else(shaped, pc.utf8_slice_codeunits(ids, 0, 17), ids)
+    masked = pc.fill_null(pc.match_substring(ids, MASK), False)
+    return pc.if_else(masked, pa.scalar(None, pa.string()), body)
 
 
-def _id_consistent(records: Records) -> pd.api.extensions.ExtensionArray:
-    """The ID where the record's stated birth date does not contradict it (`id_conflict`), as
-    integer codes (compared for equality and term frequency only)."""
+def _id_codes(*, consistent: bool) -> Callable[[Records], pd.api.extensions.ExtensionArray]:
+    """The ID as integer codes (compared for equality and term frequency only), NULL where it
+    is masked and, when `consistent`, where the record's stated birth date contradicts it
+    (`id_conflict`)."""
+
+    def derive(records: Records) -> pd.api.extensions.ExtensionArray:
+        frame = records.frame
+        codes, _ = records.factorized("id_number")
+        missing = (codes < 0) | records.id_masked()
+        if consistent and "id_conflict" in frame.columns:
+            missing |= frame["id_conflict"].eq(True).to_numpy(dtype=bool)
+        return pd.arrays.IntegerArray(np.where(missing, 0, codes).astype(np.int64), missing)
+
+    return derive
+
+
+def _id_visible(ids: pa.Array) -> pa.Array:
+    """The resident ID's 18 positions as far as the record shows them, `MASK` where it does not:
+    an 18-position ID as written, a 15-position one (masked or not upgraded) with `MASK` for
+    the century and the check character it lacks; NULL for any other number."""
+    eighteen = pc.fill_null(pc.match_substring_regex(ids, r"^[0-9*]{17}[0-9X*]$"), False)
+    fifteen = pc.fill_null(pc.match_substring_regex(ids, r"^[0-9*]{15}$"), False)
+    widened = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(ids, 0, 6),
+        pc.utf8_slice_codeunits(ids, 6, 15),
+        MASK * 2,
+    )
+    widened = pc.binary_join_element_wise(widened, MASK, "")
+    nothing = pa.scalar(None, pa.string())
+    return pc.if_else(eighteen, ids, pc.if_else(fifteen, widened, nothing))
+
+
+def _id_sequence(ids: pa.Array) -> pa.Array:
+    """The 3 sequence digits (positions 15-17 of 18) where visible. A masked ID shows its last
+    4 positions, which for a 15-digit one are a birth-day digit and the sequence, for an
+    18-digit one the sequence and the check character: the sequence is what both show."""
+    sequence = pc.utf8_slice_codeunits(_id_visible(ids), 14, 17)
+    hidden = pc.fill_null(pc.match_substring(sequence, MASK), True)
+    return pc.if_else(hidden, pa.scalar(None, pa.string()), sequence)
+
+
+def _id_tail(ids: pa.Array) -> pa.Array:
+    """The last 4 of the 18 positions (sequence and check character) where all are visible:
+    what an 18-position masked ID shows (a 15-position one has no check character)."""
+    tail = pc.utf8_slice_codeunits(_id_visible(ids), 14, 18)
+    hidden = pc.fill_null(pc.match_substring(tail, MASK), True)
+    return pc.if_else(hidden, pa.scalar(None, pa.string()), tail)
+
+
+def _id_numbers(records: Records) -> Items:
+    """The record's ID (unless masked or contradicted by its record, as `id_consistent`) and
+    the number of each of its other documents (`other_ids`, `type:number;…`, masked ones left
+    out), in one numbering with `id_number`'s distinct values (no second hashing of them)."""
     frame = records.frame
-    codes, _ = records.factorized("id_number")
-    missing = codes < 0
+    codes, uniques = records.factorized("id_number")
+    keep = (codes >= 0) & ~records.id_masked()
     if "id_conflict" in frame.columns:
-        missing |= frame["id_conflict"].eq(True).to_numpy(dtype=bool)
-    return pd.arrays.IntegerArray(np.where(missing, 0, codes).astype(np.int64), missing)
+        keep &= ~frame["id_conflict"].eq(True).to_numpy(dtype=bool)
+    positions = [np.flatnonzero(keep)]
+    item_codes = [codes[keep].astype(np.int64)]
+    values = np.asarray(uniques, dtype=object)
+    if "other_ids" in frame.columns:
+        lists = pc.split_pattern(records.text("other_ids"), ";")
+        owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+        numbers = pc.replace_substring_regex(pc.list_flatten(lists), r"^[^:]*:", "")
+        shown = pc.invert(pc.match_substring(numbers, MASK))
+        shown = pc.and_(shown, pc.greater(pc.utf8_length(numbers), 0))
+        shown = pc.fill_null(shown, False).to_numpy(zero_copy_only=False)
+        texts = np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=object)[shown]
+        found = pd.Index(values).get_indexer(texts).astype(np.int64)
+        new, fresh = pd.factorize(texts[found < 0])
+        found[found < 0] = len(values) + new
+        values = np.concatenate([values, np.asarray(fresh, dtype=object)])
+        positions.append(owner[shown])
+        item_codes.append(found)
+    if len(positions) == 1:  # one ID per record at most, in record order already
+        return Items(positions=positions[0], codes=item_codes[0], values=values)
+    width = len(values) + 1
+    combined = np.sort(np.concatenate(positions) * width + np.concatenate(item_codes))
+    distinct = np.ones(len(combined), dtype=bool)  # each value once per record
+    distinct[1:] = combined[1:] != combined[:-1]
+    position, code = np.divmod(combined[distinct], width)
+    return Items(positions=position, codes=code, values=values)
 
 
 def _birth_year(records: Records) -> pd.api.extensions.ExtensionArray:
@@ -196,11 +312,37 @@ MATCH_KEYS: dict[str, MatchKey] = {
     "id_body": MatchKey(
         ("id_number",), _on_distinct("id_number", _id_body), "the ID without its check character"
     ),
+    "id_full": MatchKey(
+        ("id_number",), _id_codes(consistent=False), "the ID, NULL where it is masked"
+    ),
     "id_consistent": MatchKey(
         ("id_number",),
-        _id_consistent,
-        "the ID, NULL where the record's own birth date contradicts it",
+        _id_codes(consistent=True),
+        "the ID, NULL where it is masked or the record's own birth date contradicts it",
         optional_inputs=("id_conflict",),
+    ),
+    "id_visible": MatchKey(
+        ("id_number",),
+        _on_distinct("id_number", _id_visible),
+        "the ID's 18 positions, `*` where masked (a 15-digit one widened)",
+    ),
+    "id_sequence": MatchKey(
+        ("id_number",),
+        _on_distinct("id_number", _id_sequence),
+        "the ID's 3 sequence digits where visible: what a masked ID shows and a full one has",
+    ),
+    "id_tail": MatchKey(
+        ("id_number",),
+        _on_distinct("id_number", _id_tail),
+        "the ID's sequence digits and check character where visible (18 positions only)",
+    ),
+    "id_numbers": MatchKey(
+        ("id_number",),
+        _id_numbers,
+        "the ID (as id_consistent) and every other document's number (other_ids): several "
+        "values per record",
+        optional_inputs=("id_conflict", "other_ids"),
+        many=True,
     ),
     "id_without_area": MatchKey(
         ("id_number",), _id_parts((6, 17)), "birth date and sequence of an 18-character ID"
@@ -242,6 +384,12 @@ MATCH_KEYS: dict[str, MatchKey] = {
 LEARNED_KEYS: dict[str, tuple[str, ...]] = {
     "name_lookalike": ("name", "id_consistent", "birth_date"),
 }
+
+
+def is_many(column: str) -> bool:
+    """Whether `column` is a match key with several values per record (`Items`)."""
+    key = MATCH_KEYS.get(column)
+    return key is not None and key.many
 
 
 def without_learned_keys(columns: list[str]) -> list[str]:

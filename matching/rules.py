@@ -12,6 +12,8 @@ pairs at once. For each pair the first rule (in config order) whose condition ho
   rule is recorded (it decided nothing). Clustering also uses these rules to keep such records
   out of one cluster when other records would chain them together, and training leaves the
   pairs they hold for out of EM (see `engine`).
+* `cap_at_review`: the same cap on the pair itself, and nothing more: its records may still
+  share a cluster through other records, and EM learns from the pair.
 
 A condition may test columns (`equal`, `different`, `both_missing`, `id_valid`) and the
 pair's comparison levels (`levels`: e.g. names at `else` and IDs at `else` or `missing`, the
@@ -131,7 +133,7 @@ def apply_rules(
             probability[holds] = 1.0
             zone[holds] = "auto_match"
             decided_by[holds] = rule.name
-        else:
+        else:  # never_auto_match, cap_at_review
             capped = holds & (zone == "auto_match")
             zone[capped] = "review"
             decided_by[capped] = rule.name

@@ -30,6 +30,8 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from matching.standardize.phones import MOBILE_PATTERN
+
 Stage = Literal["raw", "standardized", "golden"]
 Dimension = Literal[
     "completeness", "validity", "uniqueness", "consistency", "timeliness", "accuracy"
@@ -352,11 +354,11 @@ RULES: tuple[QualityRule, ...] = (
         "party_records",
         "validity",
         "warning",
-        "mobiles are 11-digit mainland numbers",
+        "mobiles are 11-digit mainland numbers, or Hong Kong / Macao mobiles in E.164 form",
         MIIT + "; " + JRT0171,
         "ExpectColumnValuesToMatchRegex",
         column="mobile",
-        params={"regex": r"^1[3-9]\d{9}$"},
+        params={"regex": MOBILE_PATTERN},
         threshold="min_mobile_validity",
     ),
     QualityRule(

@@ -15,6 +15,7 @@ from matching.standardize.names import standardize_names
 from matching.standardize.party import (
     PARTY_COLUMNS,
     QUARANTINE_COLUMNS,
+    IdentifierMapping,
     SourceMapping,
     StandardizeResult,
     standardize_source,
@@ -26,6 +27,7 @@ __all__ = [
     "ACCURACY_FIELDS",
     "PARTY_COLUMNS",
     "QUARANTINE_COLUMNS",
+    "IdentifierMapping",
     "Rule",
     "SourceMapping",
     "StandardizeResult",

@@ -53,14 +53,21 @@ GENDER_CODES: dict[str, str] = {
 }
 
 
+#: A source's code mapped to this says nothing about the gender (`U`, `0`, `9` 未说明): NULL,
+#: and not counted as a code nobody explained.
+UNKNOWN_CODE = "unknown"
+
+
 def decode_genders(values: pd.Series, source_codes: Mapping[str, str] | None) -> pd.DataFrame:
-    """`gender` (`M` / `F` / None) and `unknown` (a value no code explains), per row."""
+    """`gender` (`M` / `F` / None) and `unknown` (a value no code explains), per row; a code
+    the source declares `unknown` gives None without being counted."""
     codes = dict(GENDER_CODES)
     codes.update({str(k).strip().upper(): str(v) for k, v in (source_codes or {}).items()})
 
     def decode(distinct: pd.Series) -> pd.DataFrame:
-        gender = nfkc(distinct).str.strip().str.upper().map(codes)
-        return pd.DataFrame({"gender": none_if_nan(gender), "unknown": gender.isna()})
+        decoded = nfkc(distinct).str.strip().str.upper().map(codes)
+        gender = decoded.where(decoded != UNKNOWN_CODE)
+        return pd.DataFrame({"gender": none_if_nan(gender), "unknown": decoded.isna()})
 
     return on_uniques(as_text(values), decode)
 

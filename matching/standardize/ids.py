@@ -20,6 +20,12 @@ them apart when the source does not say:
 - `passport`: 1-2 letters + 6-8 digits (`E12345678`, `EA1234567`, `G12345678`), or 6-10
   letters and digits mixed (foreign passports).
 
+A mobile-banking or call-centre export may print an ID **partially masked**: `440***********1234`,
+`4403********1234X`, the mask written `*`, `＊`, `#` or a run of `x`. Such a number in the shape
+of a resident ID (15 or 18 positions) is kept as written with every masked position as `*`
+(`MASK`), typed `resident_id`, never valid (`id_issue` `masked`) and never checked: its visible
+digits are evidence for matching (they must agree, `matching.keys.id_visible`), not an ID.
+
 IDs are nearly all distinct, so nothing here deduplicates: the shapes are told by RE2 regexes
 on arrow arrays, and the 15 or 18 plain digits that nearly every number is are checked (area,
 birth date, check digit, gender) as columns of one numpy byte matrix; only the few other
@@ -54,6 +60,20 @@ _DIGITS_THEN_X = re.compile(r"[0-9]*X?")
 _SEPARATORS = r"[\s\-‐‑–—_.·()]"
 MIN_ID_BIRTH_DATE = pd.Timestamp("1900-01-01")
 
+#: How a masked position of an ID is written once cleaned (`440***********1234`).
+MASK = "*"
+#: `id_issue` of a partially masked resident ID: kept, never checked, never valid.
+MASKED = "masked"
+# What sources mask with, after NFKC and upper case (＊ is *, x is X). X masks only in a run:
+# a single final X is an 18-digit ID's check character. RE2, for the pass over every number.
+_MASK_CANDIDATE = r"[*#●•]|XX"
+_CLEAN = r"^(?:[0-9A-WYZ]|X[0-9A-WYZ])*X?$"
+_MASK_POSITIONS = r"[0-9X*#●•]{15}|[0-9X*#●•]{18}"
+#: A cleaned number that is a masked resident ID: 15 or 18 positions, digits or MASK, an 18's
+#: last one may be its check character X (a plain 15- or 18-digit ID matches too: test those
+#: apart first).
+MASKED_SHAPE = r"[0-9*]{15}|[0-9*]{17}[0-9X*]"
+
 RESIDENT_ID = "resident_id"
 #: Documents told apart by their shape, tried in this order; the first that fits wins.
 #: RE2 syntax (arrow): no lookarounds.
@@ -62,7 +82,7 @@ DOCUMENT_SHAPES: tuple[tuple[str, str], ...] = (
     ("foreign_permanent_residence", r"9\d{16}[\dX]|[A-Z]{3}\d{12}"),
     # Clean resident IDs, then near misses (a digit dropped or doubled): a long run of digits
     # is a mistyped resident ID far more often than any other document.
-    (RESIDENT_ID, r"\d{15}|\d{17}[\dX]|\d{14,19}|\d{13,16}X"),
+    (RESIDENT_ID, r"\d{15}|\d{17}[\dX]|\d{14,19}|\d{13,16}X|" + MASKED_SHAPE),
     ("hk_macao_permit", r"[HM]\d{8}|[HM]\d{10}"),
     ("taiwan_permit", r"\d{8}|\d{10}|\d{8}[A-Z]"),
     # 1-2 letters + digits (E12345678, EA1234567, G12345678), else letters and digits mixed.
@@ -121,7 +141,8 @@ def _digit_matrix(documents: np.ndarray, width: int) -> np.ndarray:
 
 
 def clean_document_numbers(values: pd.Series) -> pd.Series:
-    """NFKC, spaces and dashes removed, upper case; None when nothing is left."""
+    """NFKC, spaces and dashes removed, upper case, a masked resident ID's mask written `MASK`;
+    None when nothing is left."""
     return clean_with_arrow(values)[0]
 
 
@@ -129,17 +150,37 @@ def clean_with_arrow(values: pd.Series) -> tuple[pd.Series, pa.Array]:
     """`clean_document_numbers`, and the same values as an arrow array for the shape passes."""
     s = as_text(values)
     text = _arrow(s.to_numpy(dtype=object))
-    # Already-clean numbers (nearly all: ASCII digits and capitals) skip the passes below.
-    messy = pc.is_valid(text).to_numpy(zero_copy_only=False) & ~_matches(text, r"^[0-9A-Z]+$")
+    # Already-clean numbers (nearly all: ASCII digits and capitals, no run of X that would be a
+    # mask) skip the passes below.
+    messy = pc.is_valid(text).to_numpy(zero_copy_only=False) & ~_matches(text, _CLEAN)
     if messy.any():
         rows = np.flatnonzero(messy)
         cleaned = nfkc(s.iloc[rows]).str.replace(_SEPARATORS, "", regex=True).str.upper()
-        fixed = set_null(cleaned, cleaned.str.len() == 0).to_numpy(dtype=object)
+        cleaned = _write_masks(set_null(cleaned, cleaned.str.len() == 0))
+        fixed = cleaned.to_numpy(dtype=object)
         array = s.to_numpy(dtype=object).copy()
         array[rows] = fixed
         s = pd.Series(array, index=s.index, dtype=object)
         text = pc.replace_with_mask(text, pa.array(messy), _arrow(fixed))
     return s, text
+
+
+def _write_masks(numbers: pd.Series) -> pd.Series:
+    """Cleaned numbers (or None) with every masked position of a masked resident ID written
+    `MASK`; any other number is returned as it is."""
+    text = arrow(numbers)
+    shaped = flag(text.str.fullmatch(_MASK_POSITIONS)) & flag(text.str.contains(_MASK_CANDIDATE))
+    if not shaped.any():
+        return numbers
+    masked = numbers[shaped].str.replace(r"[#●•]", MASK, regex=True)
+    # A run of X reaching the end masks the check character too; X before the end is a mask.
+    masked = masked.str.replace(r"(?<=X)X$", MASK, regex=True)
+    masked = masked.str.replace(r"X(?=.)", MASK, regex=True)
+    # A 15-digit ID has no check character: a final X there is a mask as well.
+    masked = masked.where(masked.str.len() != 15, masked.str.replace(r"X$", MASK, regex=True))
+    out = numbers.copy()
+    out[shaped] = masked
+    return out
 
 
 def document_types_by_shape(documents: pd.Series) -> pd.Series:
@@ -200,7 +241,7 @@ def normalize_resident_ids(values: pd.Series, *, now: pd.Timestamp | None = None
     """Normalize and validate resident ID numbers.
 
     Returns, on the input's index: `id_number` (cleaned, 15-digit ones upgraded to 18),
-    `id_valid` (bool), `id_issue` (one of ISSUE_ORDER or NULL), and from valid IDs only
+    `id_valid` (bool), `id_issue` (one of ISSUE_ORDER, `masked` or NULL), and from valid IDs only
     `id_birth_date` (datetime64) and `id_gender` (`M`/`F`).
     An invalid ID keeps its cleaned text in `id_number` so stewards and fuzzy matching see it.
     """
@@ -218,7 +259,10 @@ def normalize_cleaned(documents: pd.Series, text: pa.Array, today: pd.Timestamp)
     issue[~present] = "missing"
     lengths = _plain_lengths(text)
     misshapen = np.flatnonzero(present & (lengths == 0))
-    issue[misshapen] = [_shape_issue(v) for v in ids[misshapen]]
+    # A masked ID is kept as written and never checked (module docstring).
+    masked = _matches(text.take(pa.array(misshapen)), f"^(?:{MASKED_SHAPE})$")
+    issue[misshapen[masked]] = MASKED
+    issue[misshapen[~masked]] = [_shape_issue(v) for v in ids[misshapen[~masked]]]
 
     # Everything else is 18 or 15 ASCII digits (18: the last may be X): a byte matrix.
     rows18, rows15 = np.flatnonzero(lengths == 18), np.flatnonzero(lengths == 15)

@@ -70,9 +70,22 @@ _ALL_HAN = re.compile(f"[{_HAN}]+")
 _HAN_TITLES = re.compile(r"(?:先生|女士|小姐|夫人|太太)$")
 _LATIN_TITLES = re.compile(r"^(?:MR|MRS|MS|MISS|MDM|DR)\.?\s+", re.IGNORECASE)
 
-_JUNK_RE = re.compile(r"测试|(?i:\btest|\bdummy)")
+# 张某 / 张某某: a name withheld (the way court papers write one), nobody's own.
+_JUNK_RE = re.compile(rf"测试|(?i:\btest|\bdummy)|^[{_HAN}]{{0,2}}某+$")
 _PLACEHOLDERS = frozenset(
     {
+        # The stock names of forms and examples (John Doe), typed for test customers.
+        "张三",
+        "李四",
+        "王五",
+        "赵六",
+        "钱七",
+        "孙八",
+        # A title with no name: what a clerk types when the customer's name was not asked.
+        "先生",
+        "女士",
+        "小姐",
+        "顾客",
         "无",
         "无名",
         "不详",

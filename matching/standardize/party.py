@@ -8,6 +8,11 @@ the bad field is NULL (or corrected) and the rule is counted in `issue_counts`.
 Duplicate keys are settled before the content rules: the latest version of a source record
 is the record, so an older version is a `duplicate_key` even when the latest is junk (which
 is then quarantined as junk: the source currently holds junk for that key).
+
+A source may keep a customer's documents in a table of their own, one row each (`identifiers`:
+a resident ID, the old 15-digit one, a passport, a permit). The record's `id_number` is then
+the best of them and of the party table's own (`_preference`), the others are kept in
+`other_ids` for matching, and no document is lost.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from matching.standardize._text import (
 from matching.standardize.addresses import parse_addresses
 from matching.standardize.dates import parse_dates
 from matching.standardize.emails import normalize_emails
-from matching.standardize.identity import decode_genders, reconcile_with_id
+from matching.standardize.identity import UNKNOWN_CODE, decode_genders, reconcile_with_id
 from matching.standardize.ids import (
+    MASKED,
     RESIDENT_ID,
     UNMISTAKABLE_SHAPE,
     clean_with_arrow,
@@ -54,10 +60,12 @@ PARTY_COLUMNS: dict[str, str] = {
     "name": "object",
     "name_pinyin": "object",
     "name_script": "object",
+    "name_latin": "object",
     "id_type": "object",
     "id_number": "object",
     "id_valid": "bool",
     "id_issue": "object",
+    "other_ids": "object",
     "birth_date": "datetime64[ns]",
     "gender": "object",
     "birth_date_stated": "datetime64[ns]",
@@ -107,6 +115,32 @@ CANONICAL_FIELDS: dict[str, str] = {
 }
 
 
+#: Documents other than a resident ID, most useful first: the one a record keeps as its
+#: `id_number` when it has no resident ID. Residence permits carry an 18-digit number with a
+#: check digit that does not change for life; travel permits and passports are renewed under
+#: new numbers. A type not listed (a source's own) ranks with `other`.
+DOCUMENT_PREFERENCE: tuple[str, ...] = (
+    "hmt_residence_permit",
+    "foreign_permanent_residence",
+    "hk_macao_permit",
+    "taiwan_permit",
+    "passport",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class IdentifierMapping:
+    """A party's documents kept in their own one-to-many table (a source's `identifiers:`)."""
+
+    table: str
+    key_column: str  # the owning party's key
+    number_column: str
+    type_column: str | None = None
+    type_codes: dict[str, str] | None = None  # `unknown`: the number's shape decides
+    default_type: str | None = None
+
+
 @dataclass(frozen=True)
 class SourceMapping:
     """How one source's party table maps onto the canonical record (a `sources:` entry)."""
@@ -118,6 +152,7 @@ class SourceMapping:
     id_type_codes: dict[str, str] | None = None
     default_id_type: str | None = None
     gender_codes: dict[str, str] | None = None
+    identifiers: IdentifierMapping | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.mapping) - set(CANONICAL_FIELDS)
@@ -128,18 +163,32 @@ class SourceMapping:
     def from_config(cls, source_system: str, config: Mapping[str, Any]) -> SourceMapping:
         """From one `sources:` entry of mdm.yaml (YAML may read codes as ints: keys become str)."""
 
-        def codes(key: str) -> dict[str, str] | None:
-            value = config.get(key)
+        def codes(section: Mapping[str, Any], key: str) -> dict[str, str] | None:
+            value = section.get(key)
             return None if value is None else {str(k): str(v) for k, v in value.items()}
 
+        table = config.get("identifiers")
+        identifiers = (
+            None
+            if table is None
+            else IdentifierMapping(
+                table=str(table["table"]),
+                key_column=str(table["key_column"]),
+                number_column=str(table["number_column"]),
+                type_column=table.get("type_column"),
+                type_codes=codes(table, "type_codes"),
+                default_type=table.get("default_type"),
+            )
+        )
         return cls(
             source_system=source_system,
             key_column=str(config["key_column"]),
             mapping={str(k): str(v) for k, v in config.get("mapping", {}).items()},
             trust_rank=int(config["trust_rank"]),
-            id_type_codes=codes("id_type_codes"),
+            id_type_codes=codes(config, "id_type_codes"),
             default_id_type=config.get("default_id_type"),
-            gender_codes=codes("gender_codes"),
+            gender_codes=codes(config, "gender_codes"),
+            identifiers=identifiers,
         )
 
 
@@ -160,27 +209,48 @@ def _column(raw: pd.DataFrame, source: SourceMapping, canonical: str) -> pd.Seri
 
 
 def _identity(raw: pd.DataFrame, source: SourceMapping, now: pd.Timestamp) -> pd.DataFrame:
-    """id_type, id_number, id_valid, id_issue, id_birth_date, id_gender, id_type_unknown and
-    id_type_corrected.
+    """The party table's own document, per row: see `_documents`."""
+    return _documents(
+        _column(raw, source, "id_number"),
+        _column(raw, source, "id_type"),
+        source.id_type_codes,
+        source.default_id_type,
+        now,
+    )
 
-    The type is the row's code (`id_type_codes`; an unknown code is `other`), else the
-    source's `default_id_type`, else the number's shape. A resident ID by code or default
-    whose number no resident ID can be (`UNMISTAKABLE_SHAPE`: 810000…, 9…, E12345678,
-    H12345678…) is the document its shape says, and counted as corrected.
+
+def _documents(
+    numbers: pd.Series,
+    type_codes: pd.Series,
+    codes_map: Mapping[str, str] | None,
+    default_type: str | None,
+    now: pd.Timestamp,
+) -> pd.DataFrame:
+    """id_type, id_number, id_valid, id_issue, id_birth_date, id_gender, id_type_unknown and
+    id_type_corrected of document numbers and their type codes (a party table's own column,
+    or the rows of its identifiers table).
+
+    The type is the row's code (`codes_map`; a code not listed is `other` and counted, a code
+    listed as `unknown` says nothing), else `default_type` for a row without a code, else the
+    number's shape. A resident ID by code or default whose number no resident ID can be
+    (`UNMISTAKABLE_SHAPE`: 810000…, 9…, E12345678, H12345678…) is the document its shape
+    says, and counted as corrected.
     """
-    documents, text = clean_with_arrow(_column(raw, source, "id_number"))
+    documents, text = clean_with_arrow(numbers)
     number = documents.to_numpy(dtype=object)
     present = ~is_none(number)
-    type_text = as_text(_column(raw, source, "id_type"), strip=True)
+    type_text = as_text(type_codes, strip=True)
     typed = ~is_none(type_text.to_numpy(dtype=object))
-    codes = {str(k).strip(): v for k, v in (source.id_type_codes or {}).items()}
+    codes = {str(k).strip(): v for k, v in (codes_map or {}).items()}
     id_type = np.full(len(number), None, dtype=object)
     if codes and typed.any():
         id_type = none_for_missing(type_text.map(codes).to_numpy(dtype=object))
     unknown_type = typed & is_none(id_type)
     id_type[unknown_type] = "other"
-    if source.default_id_type is not None:
-        id_type[is_none(id_type)] = source.default_id_type
+    declared_unknown = id_type == UNKNOWN_CODE
+    id_type[declared_unknown] = None
+    if default_type is not None:
+        id_type[is_none(id_type) & ~declared_unknown] = default_type
     shape_type = shape_types(number, text)
     id_type = np.where(is_none(id_type), shape_type, id_type)
     id_type[~present] = None
@@ -210,6 +280,101 @@ def _identity(raw: pd.DataFrame, source: SourceMapping, now: pd.Timestamp) -> pd
     checked["id_type_unknown"] = unknown_type & present
     checked["id_type_corrected"] = corrected
     return checked
+
+
+def _preference(docs: pd.DataFrame) -> np.ndarray:
+    """Each document's rank as a record's primary one, lowest first: a valid 18-digit
+    resident ID, one upgraded from 15 digits, any other resident ID (a typo is still the
+    person's number), the other documents by `DOCUMENT_PREFERENCE`, a masked resident ID
+    (only its visible digits are evidence), no number at all."""
+    kind = docs["id_type"].to_numpy(dtype=object)
+    issue = docs["id_issue"].to_numpy(dtype=object)
+    valid = docs["id_valid"].to_numpy(dtype=bool)
+    resident = kind == RESIDENT_ID
+    first_other = 3
+    rank = np.full(len(docs), first_other + len(DOCUMENT_PREFERENCE) + 1, dtype=np.int64)
+    rank[~is_none(kind)] = first_other + DOCUMENT_PREFERENCE.index("other")
+    for position, name in enumerate(DOCUMENT_PREFERENCE):
+        rank[kind == name] = first_other + position
+    rank[resident] = 2
+    rank[resident & valid & (issue == "upgraded_from_15")] = 1
+    rank[resident & valid & is_none(issue)] = 0
+    rank[resident & (issue == MASKED)] = first_other + len(DOCUMENT_PREFERENCE)
+    return rank
+
+
+def _with_identifier_table(
+    own: pd.DataFrame,
+    key: pd.Series,
+    table: pd.DataFrame,
+    mapping: IdentifierMapping,
+    source_system: str,
+    now: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.Series, int]:
+    """Each party row's primary document, chosen by `_preference` among its own (`own`,
+    from `_identity`) and its rows in the identifiers table (ties: its own first, then the
+    table's order); the other documents as `other_ids` (`type:number` sorted, joined by `;`,
+    None when there are none); and how many identifier rows no party row owns."""
+    needed = (mapping.key_column, mapping.number_column, mapping.type_column)
+    for column in needed:
+        if column is not None and column not in table.columns:
+            raise KeyError(
+                f"{source_system}: identifiers column {column!r} not in table {mapping.table!r}"
+            )
+    table = table.reset_index(drop=True)
+    types = (
+        table[mapping.type_column]
+        if mapping.type_column is not None
+        else pd.Series(None, index=table.index, dtype=object)
+    )
+    extra = _documents(
+        table[mapping.number_column], types, mapping.type_codes, mapping.default_type, now
+    )
+    owners = pd.DataFrame(
+        {"key": as_text(table[mapping.key_column], strip=True), "doc": np.arange(len(table))}
+    )
+    parties = pd.DataFrame({"key": key.to_numpy(dtype=object), "row": np.arange(len(key))})
+    # A key repeated in the party table (an older version, quarantined later) gets the
+    # documents too: whichever version is kept has them.
+    links = owners.merge(parties.dropna(subset=["key"]), on="key", how="left")
+    orphaned = int(links["row"].isna().sum())
+    links = links.dropna(subset=["row"])
+
+    n = len(own)
+    docs = pd.concat([own.reset_index(drop=True), extra.reset_index(drop=True)], ignore_index=True)
+    row = np.concatenate([np.arange(n), links["row"].to_numpy(dtype=np.int64)])
+    doc = np.concatenate([np.arange(n), n + links["doc"].to_numpy(dtype=np.int64)])
+    order = np.lexsort((doc, _preference(docs)[doc], row))
+    row, doc = row[order], doc[order]
+    first = np.ones(len(row), dtype=bool)
+    first[1:] = row[1:] != row[:-1]
+    primary = doc[first]  # every row has its own document among the candidates: n of them
+
+    chosen = docs.iloc[primary].reset_index(drop=True).set_axis(own.index)
+    for column in ("id_type_unknown", "id_type_corrected"):
+        hit = docs[column].to_numpy(dtype=bool)[doc]
+        chosen[column] = np.bincount(row[hit], minlength=n) > 0
+
+    number = docs["id_number"].to_numpy(dtype=object)
+    primary_number = number[primary]
+    rest = ~first & ~is_none(number[doc])
+    rest[rest] = number[doc[rest]] != primary_number[row[rest]]
+    items = pd.DataFrame(
+        {
+            "row": row[rest],
+            "number": pd.Series(number[doc[rest]], dtype=object).str.replace(
+                "[;:]", "", regex=True
+            ),
+            "type": docs["id_type"].to_numpy(dtype=object)[doc[rest]],
+        }
+    )
+    # Already in preference order within a row: a number listed twice keeps its best type.
+    items = items.drop_duplicates(["row", "number"])
+    items = (items["type"] + ":" + items["number"]).to_frame("item").assign(row=items["row"])
+    joined = items.sort_values(["row", "item"]).groupby("row")["item"].agg(";".join)
+    other_ids = np.full(n, None, dtype=object)
+    other_ids[joined.index.to_numpy(dtype=np.int64)] = joined.to_numpy(dtype=object)
+    return chosen, pd.Series(other_ids, index=own.index, dtype=object), orphaned
 
 
 def _superseded(key: pd.Series, updated: pd.Series, repeated: pd.Series) -> pd.Series:
@@ -289,29 +454,63 @@ def _frame(columns: Mapping[str, Any], rows: np.ndarray, dtypes: dict[str, str])
     return pd.DataFrame(out, copy=False)
 
 
+def _names(raw: pd.DataFrame, source: SourceMapping) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """`standardize_names` of the name, where a latin name (`name_latin`: a card's embossed
+    name) stands in for an empty or placeholder one; the standardized latin name (NULL
+    unless latin script and no placeholder); and the raw text the name came from."""
+    given = _column(raw, source, "name")
+    names = standardize_names(given)
+    name_raw = none_if_nan(given)
+    if "name_latin" not in source.mapping:
+        return names, pd.Series(None, index=raw.index, dtype=object), name_raw
+    latin_given = _column(raw, source, "name_latin")
+    latin = standardize_names(latin_given)
+    usable = latin["name"].notna() & ~latin["name_is_junk"]
+    stand_in = (names["name"].isna() | names["name_is_junk"]) & usable
+    if stand_in.any():
+        names = names.copy()
+        names.loc[stand_in] = latin.loc[stand_in]
+        name_raw = name_raw.where(~stand_in, none_if_nan(latin_given))
+    name_latin = latin["name"].where(usable & latin["name_script"].eq("latin"))
+    return names, none_if_nan(name_latin), name_raw
+
+
 def standardize_source(
     raw: pd.DataFrame,
     source: SourceMapping,
     *,
     batch_id: str,
     now: pd.Timestamp | None = None,
+    identifiers: pd.DataFrame | None = None,
 ) -> StandardizeResult:
     """Standardize one batch of one source's party rows.
 
     `raw` holds the source's own columns (strings or None) plus `_batch_id`, `_row_hash` and
     `_extracted_at`. A row's own `_batch_id` is its provenance; `batch_id` fills it when the
     column is absent or empty. `now` is the run time: future birth dates are judged against
-    it and it stamps `quarantined_at` (default: the current time).
+    it and it stamps `quarantined_at` (default: the current time). `identifiers` is the raw
+    identifiers table when the source maps one (`source.identifiers`; required then).
     """
     now = (pd.Timestamp.now() if now is None else pd.Timestamp(now)).floor("s")
     raw = raw.reset_index(drop=True)
     if source.key_column not in raw.columns:
         raise KeyError(f"{source.source_system}: key column {source.key_column!r} not in raw")
+    if source.identifiers is not None and identifiers is None:
+        raise ValueError(
+            f"{source.source_system}: maps the identifiers table "
+            f"{source.identifiers.table!r} but its rows were not given"
+        )
 
     key = as_text(raw[source.key_column], strip=True)
     updated = parse_dates(_column(raw, source, "updated_at"), kind="timestamp", now=now)
-    names = standardize_names(_column(raw, source, "name"))
+    names, name_latin, name_raw = _names(raw, source)
     ids = _identity(raw, source, now)
+    other_ids = pd.Series(None, index=raw.index, dtype=object)
+    orphaned_identifiers = 0
+    if source.identifiers is not None and identifiers is not None:
+        ids, other_ids, orphaned_identifiers = _with_identifier_table(
+            ids, key, identifiers, source.identifiers, source.source_system, now
+        )
     births = parse_dates(_column(raw, source, "birth_date"), kind="birth_date", now=now)
     genders = decode_genders(_column(raw, source, "gender"), source.gender_codes)
     mobiles = normalize_phones(_column(raw, source, "mobile"))
@@ -355,7 +554,6 @@ def standardize_source(
         row_batch = pd.Series(np.array(decoded, dtype=object)[codes], index=raw.index)
     else:
         row_batch = pd.Series(batch_id, index=raw.index, dtype=object)
-    name_raw = none_if_nan(_column(raw, source, "name"))
 
     records = _frame(
         {
@@ -368,10 +566,12 @@ def standardize_source(
             "name": names["name"],
             "name_pinyin": names["name_pinyin"],
             "name_script": names["name_script"],
+            "name_latin": name_latin,
             "id_type": ids["id_type"],
             "id_number": ids["id_number"],
             "id_valid": ids["id_valid"],
             "id_issue": ids["id_issue"],
+            "other_ids": other_ids,
             "birth_date": birth_date.dt.normalize(),
             "gender": gender,
             "birth_date_stated": births["value"].dt.normalize(),
@@ -436,6 +636,7 @@ def standardize_source(
         rules.BIRTH_DATE_IMPOSSIBLE: births["issue"] == "impossible",
         rules.BIRTH_DATE_FUTURE: births["issue"] == "future",
         rules.BIRTH_DATE_TOO_OLD: births["issue"] == "too_old",
+        rules.UPDATED_AT_UNPARSEABLE: updated["issue"].notna(),
         rules.BIRTH_DATE_ID_MISMATCH: identity["birth_overridden"],
         rules.BIRTH_DATE_FROM_ID: identity["birth_filled"],
         rules.ID_CONFLICT: identity["id_conflict"],
@@ -459,7 +660,7 @@ def standardize_source(
     if "address" in mapped:
         field_issues[rules.ADDRESS_MISSING] = addresses["address"].isna()
     if "updated_at" in mapped:
-        field_issues[rules.UPDATED_AT_INVALID] = updated["value"].isna()
+        field_issues[rules.UPDATED_AT_MISSING] = updated["value"].isna() & updated["issue"].isna()
     for code, rule in rules.ID_ISSUE_RULES.items():
         field_issues[rule] = ids["id_issue"] == code
 
@@ -468,5 +669,6 @@ def standardize_source(
         issue_counts[rule.id] = int((flagged.astype(bool) & kept).sum())
     for rule in rules.QUARANTINE_ORDER:
         issue_counts[rule.id] = int((rule_of_row == rule.id).sum())
+    issue_counts[rules.IDENTIFIER_WITHOUT_PARTY.id] = orphaned_identifiers
 
     return StandardizeResult(records=records, quarantine=quarantine, issue_counts=issue_counts)

@@ -1,11 +1,17 @@
-"""Phone numbers: mainland mobiles to 11 digits, everything else usable to `phone_other`.
+"""Phone numbers: mobiles to one form each, everything else usable to `phone_other`.
 
-Mobile: `1[3-9]` + 9 digits, after removing separators, `+86` / `0086` / a bare `86` prefix.
+Mobile: `1[3-9]` + 9 digits, after removing separators, `+86` / `0086` / a bare `86` prefix;
+kept as the 11 digits. Hong Kong and Macao mobiles are mobiles too (a bank's customers from
+there give them as their only number), kept in E.164 form: `+852` + 8 digits starting 4-9
+(OFCA's plan: 4, 5, 6, 7, 8 and 9 numbers are mobile, 2 and 3 fixed), `+853` + 8 digits
+starting 6 (Macao's mobiles); written `+852 9123 4567`, `00852-91234567` or a bare
+`85291234567` (no mainland number starts 85).
 Landline: a trunk `0` + area code + 7-8 digit number, written `0311-85551234`; the area code
 is 3 digits for `010` and `02x`, 4 otherwise (the national numbering plan). After `+86` the
 trunk `0` is often dropped (`+86 311 8555 1234`), so it is put back.
-Service numbers (`400`/`800` + 7 digits, `95xxx`) and foreign numbers (`+852…`, `00852…`)
-are kept in `phone_other` as digits (`+` prefix for foreign). Anything else is invalid.
+Service numbers (`400`/`800` + 7 digits, `95xxx`) are kept in `phone_other` as digits, other
+foreign numbers (`+886 912 345 678`, `+1 415 555 0100`, an HK landline) in E.164 form
+(`+886912345678`). Anything else is invalid.
 
 A placeholder mobile, whose last eight digits are all the same (13800000000, 13988888888), is
 what a clerk types when the form insists on a number the customer did not give. It is no
@@ -25,6 +31,11 @@ from matching.standardize._text import as_text, nfkc, none_if_nan, none_where, o
 _EXTENSION = r"(?i)(?:转|分机|ext\.?|x|#)\d{1,6}$"
 _SEPARATORS = r"[\s\-()\[\].\u2010-\u2015/]"
 _MOBILE = r"1[3-9]\d{9}"
+# Country code included, without the `+`.
+_HK_MACAO_MOBILE = r"852[4-9]\d{7}|8536\d{7}"
+#: What `mobile` holds once standardized: a mainland mobile's 11 digits, or an HK / Macao
+#: mobile in E.164 form (the quality rule on party records checks this; docs/CONTRACTS.md §3).
+MOBILE_PATTERN = rf"^(?:{_MOBILE}|\+(?:{_HK_MACAO_MOBILE}))$"
 _LANDLINE = r"(0(?:10|2\d|[3-9]\d{2}))(\d{7,8})"
 _SERVICE = r"(?:400|800)\d{7}|95\d{3,6}"
 # The same separators and country prefixes for RE2 (arrow), which only the mobile pre-pass
@@ -87,11 +98,13 @@ def _classify_one_number(texts: pd.Series) -> pd.DataFrame:
     digits = digits.where(~(china & ~digits.str.match(r"^[01]", na=False)), "0" + digits)
 
     only_digits = digits.str.fullmatch(r"\d+", na=False)
-    mobile = only_digits & ~foreign & digits.str.fullmatch(_MOBILE, na=False)
+    mainland = only_digits & ~foreign & digits.str.fullmatch(_MOBILE, na=False)
+    hk_macao = only_digits & ~china & digits.str.fullmatch(_HK_MACAO_MOBILE, na=False)
+    mobile = mainland | hk_macao
     landline_parts = digits.str.extract("^" + _LANDLINE + "$")
     landline = only_digits & ~foreign & ~mobile & landline_parts[0].notna()
     service = only_digits & ~foreign & ~mobile & ~landline & digits.str.fullmatch(_SERVICE)
-    international = only_digits & foreign & digits.str.len().between(7, 15)
+    international = only_digits & foreign & ~mobile & digits.str.len().between(7, 15)
 
     kind = pd.Series("invalid", index=t.index, dtype=object)
     kind[mobile] = "mobile"
@@ -105,7 +118,7 @@ def _classify_one_number(texts: pd.Series) -> pd.DataFrame:
     other[international] = "+" + digits
     return pd.DataFrame(
         {
-            "mobile": none_if_nan(digits.where(mobile)),
+            "mobile": none_if_nan(digits.where(mainland, "+" + digits).where(mobile)),
             "phone_other": none_if_nan(other),
             "phone_kind": kind,
         }
@@ -115,10 +128,10 @@ def _classify_one_number(texts: pd.Series) -> pd.DataFrame:
 def normalize_phones(values: pd.Series) -> pd.DataFrame:
     """Classify and normalize a column of phone texts.
 
-    Returns, on the input's index: `mobile` (11 digits or NULL), `phone_other` (a landline
-    `0311-85551234`, service or `+`foreign number, or NULL) and `phone_kind`: `mobile`,
-    `landline`, `service`, `international`, `placeholder` (mobile NULL), `invalid`, or NULL
-    when the input was empty.
+    Returns, on the input's index: `mobile` (11 digits, `+852…` / `+853…`, or NULL),
+    `phone_other` (a landline `0311-85551234`, service or `+`foreign number, or NULL) and
+    `phone_kind`: `mobile`, `landline`, `service`, `international`, `placeholder` (mobile
+    NULL), `invalid`, or NULL when the input was empty.
     """
     text = as_text(values)
     # Most values are already a bare mobile and nearly all are distinct: settle those in one
@@ -146,7 +159,7 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
         mobile[messy] = classified["mobile"].to_numpy(dtype=object)
         other[messy] = classified["phone_other"].to_numpy(dtype=object)
         kind[messy] = classified["phone_kind"].to_numpy(dtype=object)
-    placeholder = pd.Series(mobile, dtype=object).str.slice(3).isin(_PLACEHOLDER_TAILS).to_numpy()
+    placeholder = pd.Series(mobile, dtype=object).str.slice(-8).isin(_PLACEHOLDER_TAILS).to_numpy()
     mobile[placeholder] = None
     kind[placeholder] = "placeholder"
     return pd.DataFrame(

@@ -76,7 +76,9 @@ JUNK_NAME = _rule(
     "name",
     "validity",
     "Test or placeholder name: contains 测试/TEST/DUMMY, is a placeholder (无, 不详, 未知, "
-    "某某, NULL, N/A…), has no letters (digits or punctuation only) or is one letter repeated.",
+    "某某, NULL, N/A…), a stock name (张三, 李四, 王五, 赵六…), a withheld one (张某, 李某某), "
+    "a title alone (先生, 女士), has no letters (digits or punctuation only) or is one letter "
+    "repeated.",
     "测试用户01",
     "quarantined",
     kind="quarantine",
@@ -194,6 +196,16 @@ ID_UPGRADED_FROM_15 = _rule(
     "130102850307123",
     "130102198503071235, id_issue upgraded_from_15",
 )
+ID_MASKED = _rule(
+    "id_masked",
+    "id_number",
+    "validity",
+    "A resident ID printed partially masked (15 or 18 positions, masked ones as * # ● •) is "
+    "kept with its mask as `*`, never valid and never checked; its visible digits (area, "
+    "birth date, tail) still count as evidence in matching.",
+    "440************234",
+    "440************234, id_issue masked",
+)
 ID_NOT_RESIDENT_ID = _rule(
     "id_not_resident_id",
     "id_number",
@@ -208,7 +220,8 @@ ID_TYPE_UNKNOWN = _rule(
     "id_type_unknown",
     "id_type",
     "validity",
-    "The source's document type code is not in `id_type_codes`.",
+    "The source's document type code is not in `id_type_codes` (or the identifiers table's "
+    "`type_codes`); a code mapped to `unknown` is not counted: the number's shape decides.",
     "cert_type='99'",
     "id_type other",
 )
@@ -299,7 +312,8 @@ GENDER_UNKNOWN_CODE = _rule(
     "gender_unknown_code",
     "gender",
     "validity",
-    "A gender value not in the source's `gender_codes` (nor M/F/男/女).",
+    "A gender value not in the source's `gender_codes` (nor M/F/男/女); a code mapped to "
+    "`unknown` gives NULL without being counted.",
     "'9'",
     "gender NULL",
 )
@@ -409,13 +423,33 @@ ADDRESS_INCONSISTENT = _rule(
 )
 
 # --- source timestamp ---------------------------------------------------------------------
-UPDATED_AT_INVALID = _rule(
-    "updated_at_invalid",
+UPDATED_AT_MISSING = _rule(
+    "updated_at_missing",
+    "source_updated_at",
+    "completeness",
+    "The mapped update timestamp is empty: survivorship cannot tell this record's recency.",
+    "''",
+    "source_updated_at NULL",
+)
+UPDATED_AT_UNPARSEABLE = _rule(
+    "updated_at_unparseable",
     "source_updated_at",
     "validity",
-    "The source's update timestamp is missing or cannot be parsed.",
+    "The update timestamp matches none of the known formats or is no calendar time (a zone "
+    "such as +08 is read and converted to China time).",
     "2024-13-01 10:00",
     "source_updated_at NULL",
+)
+
+# --- identifiers table ----------------------------------------------------------------------
+IDENTIFIER_WITHOUT_PARTY = _rule(
+    "identifier_without_party",
+    "other_ids",
+    "consistency",
+    "A row of the source's identifiers table whose owner key is in no row of its party table "
+    "(counted over the identifier rows): the document belongs to nobody mastered.",
+    "T_CUST_CERT.CUST_ID='C999' with no such customer",
+    "row not used",
 )
 
 #: id_issue code written in the record -> the rule counted for it.
@@ -428,6 +462,7 @@ ID_ISSUE_RULES: dict[str, Rule] = {
     "bad_check_digit": ID_BAD_CHECK_DIGIT,
     "upgraded_from_15": ID_UPGRADED_FROM_15,
     "not_resident_id": ID_NOT_RESIDENT_ID,
+    "masked": ID_MASKED,
 }
 
 #: quarantine rules in the order they are tried; a row gets the first one that applies.

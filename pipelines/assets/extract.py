@@ -39,15 +39,21 @@ def read_source_table(
     *,
     watermark_column: str | None = None,
     since: str | None = None,
+    system: str | None = None,
 ) -> pd.DataFrame:
+    """One table of a source, whole (or changed since a watermark); `system` names it in errors."""
     if source.connector == "sql":
         assert source.url is not None  # validated by SourceConfig
         chunks = list(
-            read_sql_table(source.url, table, watermark_column=watermark_column, since=since)
+            read_sql_table(
+                source.url, table, watermark_column=watermark_column, since=since, source=system
+            )
         )
         return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     assert source.path is not None
-    return read_file_table(find_file(source.path, table), encoding=source.encoding)
+    return read_file_table(
+        find_file(source.path, table), encoding=source.encoding, sheet=source.sheet
+    )
 
 
 def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinition:
@@ -103,7 +109,7 @@ def build_extract_asset(system: str, source: SourceConfig) -> dg.AssetsDefinitio
                 source, table, watermark_column=watermark_column, since=since
             )
             extract = read_source_table(
-                source, table, watermark_column=watermark_column, since=since
+                source, table, watermark_column=watermark_column, since=since, system=system
             )
             frame = with_lineage(extract, batch_id, extracted_at)
             landed = write_batch(

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from matching.standardize import SourceMapping, standardize_source
+from matching.standardize import IdentifierMapping, SourceMapping, standardize_source
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import WarehouseResource
@@ -16,6 +16,7 @@ QUARANTINE = dg.AssetKey(["mdm", "quarantine"])
 
 def source_mapping(system: str, config: MdmConfig) -> SourceMapping:
     source = config.sources[system]
+    table = source.identifiers
     return SourceMapping(
         source_system=system,
         key_column=source.key_column,
@@ -24,11 +25,25 @@ def source_mapping(system: str, config: MdmConfig) -> SourceMapping:
         id_type_codes=source.id_type_codes,
         default_id_type=source.default_id_type,
         gender_codes=source.gender_codes,
+        identifiers=None
+        if table is None
+        else IdentifierMapping(
+            table=table.table,
+            key_column=table.key_column,
+            number_column=table.number_column,
+            type_column=table.type_column,
+            type_codes=table.type_codes,
+            default_type=table.default_type,
+        ),
     )
 
 
 def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
-    party_tables = [raw_asset_key(s, c.party_table) for s, c in config.sources.items()]
+    raw_tables = [raw_asset_key(s, c.party_table) for s, c in config.sources.items()] + [
+        raw_asset_key(s, c.identifiers.table)
+        for s, c in config.sources.items()
+        if c.identifiers is not None
+    ]
 
     @dg.multi_asset(
         name="standardize_party_records",
@@ -39,7 +54,7 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 group_name="standardize",
                 kinds={"duckdb", "pandas"},
                 owners=["team:data-engineering"],
-                deps=party_tables,
+                deps=raw_tables,
             ),
             dg.AssetSpec(
                 QUARANTINE,
@@ -47,7 +62,7 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 group_name="standardize",
                 kinds={"duckdb"},
                 owners=["team:data-stewards"],
-                deps=party_tables,
+                deps=raw_tables,
             ),
         ],
         pool="warehouse",
@@ -62,9 +77,18 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
         issues: dict[str, int] = {}
         for system, source in config.sources.items():
             raw = store.read_table(f"raw.{raw_table_name(system, source.party_table)}")
+            identifiers = (
+                store.read_table(f"raw.{raw_table_name(system, source.identifiers.table)}")
+                if source.identifiers is not None
+                else None
+            )
             batch_id = str(raw["_batch_id"].iloc[0]) if len(raw) else "empty"
             result = standardize_source(
-                raw, source_mapping(system, config), batch_id=batch_id, now=now
+                raw,
+                source_mapping(system, config),
+                batch_id=batch_id,
+                now=now,
+                identifiers=identifiers,
             )
             records.append(result.records)
             quarantined.append(result.quarantine)
@@ -73,6 +97,8 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 "records": len(result.records),
                 "quarantined": len(result.quarantine),
             }
+            if identifiers is not None:
+                per_source[system]["identifier_rows"] = len(identifiers)
             for rule, count in result.issue_counts.items():
                 issues[f"{system}:{rule}"] = int(count)
         party = pd.concat(records, ignore_index=True)

@@ -44,8 +44,12 @@ def test_unknown_key_in_a_level_is_named():
 
 def test_level_without_its_parameter_is_refused():
     section = shipped_section()
-    del section["comparisons"][1]["levels"][2]["max_distance"]
-    with pytest.raises(ValidationError, match=r"comparisons\.1\.levels\.2(.|\n)*max_distance"):
+    levels = section["comparisons"][1]["levels"]
+    typo = next(i for i, level in enumerate(levels) if "max_distance" in level)
+    del levels[typo]["max_distance"]
+    with pytest.raises(
+        ValidationError, match=rf"comparisons\.1\.levels\.{typo}(.|\n)*max_distance"
+    ):
         MatchingConfig.model_validate(section)
 
 

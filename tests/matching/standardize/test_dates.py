@@ -79,3 +79,55 @@ def test_future_timestamps_are_not_birth_date_errors():
 def test_empty_is_null_without_issue():
     row = one(None)
     assert pd.isna(row["value"]) and row["issue"] is None
+
+
+@pytest.mark.parametrize(
+    ("written", "china_time"),
+    [
+        # PostgreSQL's own text form: +08 is China time, kept as written to the microsecond.
+        ("2025-07-30 18:38:09.096169+08", "2025-07-30 18:38:09.096169"),
+        ("2025-07-30T18:38:09+08:00", "2025-07-30 18:38:09"),
+        ("2025-07-30 18:38:09+0800", "2025-07-30 18:38:09"),
+        ("2025-07-30 18:38:09 +08", "2025-07-30 18:38:09"),
+        # Other zones are converted to China time (UTC+8).
+        ("2025-07-30 10:38:09Z", "2025-07-30 18:38:09"),
+        ("2025-07-30 10:38:09 UTC", "2025-07-30 18:38:09"),
+        ("2025-07-30 05:38:09.5-05:00", "2025-07-30 18:38:09.5"),
+        ("2025-07-30 16:08:09+05:30", "2025-07-30 18:38:09"),
+        ("2025-12-31 20:00:00Z", "2026-01-01 04:00:00"),
+        # The slow path (other separators, no seconds, Chinese clock) reads zones the same way.
+        ("2025/07/30 18:38+08:00", "2025-07-30 18:38:00"),
+        ("2025年7月30日 10时38分09秒Z", "2025-07-30 18:38:09"),
+        ("20250730103809Z", "2025-07-30 18:38:09"),
+    ],
+)
+def test_timestamps_with_a_zone_are_china_time(written, china_time):
+    assert one(written, kind="timestamp") == {"value": pd.Timestamp(china_time), "issue": None}
+
+
+def test_a_column_of_zoned_timestamps_parses_whole_and_exact():
+    # Every value distinct (an update timestamp): the whole column, no row lost or rounded.
+    stamps = pd.Timestamp("2025-07-30 18:38:09") + pd.to_timedelta(range(0, 5000, 7), unit="us")
+    written = pd.Series(stamps.strftime("%Y-%m-%d %H:%M:%S.%f") + "+08", dtype=object)
+    parsed = parse_dates(written, kind="timestamp", now=NOW)
+    assert parsed["issue"].isna().all()
+    assert (parsed["value"].to_numpy() == stamps.to_numpy()).all()
+
+
+@pytest.mark.parametrize(
+    ("written", "issue"),
+    [
+        ("2025-02-30 18:38:09+08", "impossible"),  # the zone does not excuse the calendar
+        ("2025-07-30 24:38:09+08", "impossible"),
+        ("2025-07-30 18:38:09+25", "unparseable"),  # no zone is 25 hours from UTC
+        ("1985-03-07-08", "unparseable"),  # a date's last part is no offset
+    ],
+)
+def test_zoned_timestamps_that_are_no_time_say_why(written, issue):
+    row = one(written, kind="timestamp")
+    assert pd.isna(row["value"]) and row["issue"] == issue
+
+
+def test_a_birth_date_written_as_utc_midnight_of_china_is_its_day():
+    # A JavaScript export of 1985-03-07 00:00 China time.
+    assert one("1985-03-06T16:00:00Z")["value"] == BIRTH

@@ -251,3 +251,21 @@ def test_traditional_name_with_polyphonic_surname_takes_the_surname_reading():
 )
 def test_a_stray_dot_inside_a_chinese_name_is_dropped(raw, expected):
     assert one(raw)["name"] == expected
+
+
+@pytest.mark.parametrize(
+    "name", ["张三", "李四", "王五", "赵六", "某某", "张某", "欧阳某某", "先生", "女士", "Test 01"]
+)
+def test_stock_withheld_and_title_only_names_are_junk(name):
+    assert one(name)["name_is_junk"] is True
+
+
+@pytest.mark.parametrize("name", ["张三丰", "李四光", "王五一", "张伟"])
+def test_real_names_beginning_like_a_stock_name_are_people(name):
+    row = one(name)
+    assert (row["name_is_junk"], row["name_is_org"]) == (False, False)
+
+
+def test_an_organization_with_a_withheld_name_part_is_still_an_organization():
+    row = one("石家庄某某商贸有限公司")
+    assert (row["name_is_junk"], row["name_is_org"]) == (False, True)

@@ -1,7 +1,12 @@
+from datetime import date
+
 import pandas as pd
 import pytest
 
 from matching.standardize import normalize_phones
+from matching.standardize.phones import MOBILE_PATTERN
+from quality.catalogue import RULES_BY_ID, QualityConfig
+from quality.stages import check_standardized
 
 
 def one(value: str | None) -> dict:
@@ -40,7 +45,7 @@ def test_landline_goes_to_phone_other(written, other):
 
 def test_service_and_foreign_numbers_go_to_phone_other():
     assert one("400-812-3123")["phone_other"] == "4008123123"
-    assert one("+852 9123 4567")["phone_other"] == "+85291234567"
+    assert one("+886 912 345 678")["phone_other"] == "+886912345678"
 
 
 @pytest.mark.parametrize("written", ["1380013800", "12345678901", "abc", "85551234"])
@@ -79,3 +84,72 @@ def test_a_field_holding_several_numbers_gives_the_mobile_and_one_other(written,
 
 def test_a_list_with_a_part_that_is_no_number_stays_invalid():
     assert one("13812345678、139")["phone_kind"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("written", "mobile"),
+    [
+        ("+852 9123 4567", "+85291234567"),
+        ("00852-91234567", "+85291234567"),
+        ("+852 5123-4567", "+85251234567"),
+        ("85291234567", "+85291234567"),  # no mainland number starts 85
+        ("+853 6612 3456", "+85366123456"),
+        ("(+853) 66123456", "+85366123456"),
+    ],
+)
+def test_hong_kong_and_macao_mobiles_are_mobiles_in_e164(written, mobile):
+    assert one(written) == {"mobile": mobile, "phone_other": None, "phone_kind": "mobile"}
+
+
+@pytest.mark.parametrize(
+    ("written", "other"),
+    [
+        ("+852 2123 4567", "+85221234567"),  # a Hong Kong landline (2/3)
+        ("+853 2812 3456", "+85328123456"),  # a Macao landline
+        ("+886 912 345 678", "+886912345678"),
+        ("+1 415 555 0100", "+14155550100"),
+        ("0044 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_other_foreign_numbers_go_to_phone_other_in_e164(written, other):
+    assert one(written) == {"mobile": None, "phone_other": other, "phone_kind": "international"}
+
+
+def test_a_hong_kong_placeholder_is_no_ones_number():
+    assert one("+852 8888 8888") == {
+        "mobile": None,
+        "phone_other": None,
+        "phone_kind": "placeholder",
+    }
+
+
+def test_a_field_with_a_mainland_and_a_hong_kong_mobile_keeps_both():
+    assert one("13812345678 / +852 9123 4567") == {
+        "mobile": "13812345678",
+        "phone_other": "+85291234567",
+        "phone_kind": "mobile",
+    }
+
+
+def test_every_mobile_the_standardizer_writes_passes_the_mobile_quality_rule():
+    written = ["13800138000", "+86 139-1234-5678", "+852 9123 4567", "+853 6612 3456"]
+    mobiles = [*normalize_phones(pd.Series(written))["mobile"].tolist(), "+85221234567"]
+    party = pd.DataFrame(
+        {
+            "record_key": [f"core:{i}" for i in range(len(mobiles))],
+            "source_system": "core",
+            "source_record_id": [str(i) for i in range(len(mobiles))],
+            "id_valid": True,
+            "id_number": None,
+            "id_issue": None,
+            "mobile": mobiles,
+            "birth_date": pd.NaT,
+            "source_updated_at": pd.Timestamp("2026-01-01"),
+        }
+    )
+    quarantine = pd.DataFrame(columns=["source_system", "source_record_id", "rule"])
+    runs = check_standardized(party, quarantine, ["core"], QualityConfig(), date(2026, 11, 28))
+    outcome = next(o for run in runs for o in run.outcomes if o.rule.rule_id == "std.mobile_format")
+    # Only the Hong Kong landline, which the standardizer never writes into `mobile`, fails.
+    assert (outcome.evaluated, outcome.failed) == (5, 1)
+    assert RULES_BY_ID["std.mobile_format"].params["regex"] == MOBILE_PATTERN
