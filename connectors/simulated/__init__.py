@@ -18,6 +18,7 @@ profile is `NoiseConfig()` itself.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -30,12 +31,24 @@ from .activity import deposit_accounts, loans, service_tickets
 from .config import GENERATOR_VERSION, PROFILES, NoiseConfig, load_noise_profile
 from .population import generate_population
 from .records import assign_holdings
+from .second_bank import ACTIVITY, simulate_second_bank
 from .systems import core_customers, credit_borrowers, crm_customers, relationship_managers
 from .write import write_csv, write_ground_truth, write_manifest, write_people, write_sqlite
 
-__all__ = ["GENERATOR_VERSION", "PROFILES", "NoiseConfig", "load_noise_profile", "simulate"]
+__all__ = [
+    "ACTIVITY",
+    "GENERATOR_VERSION",
+    "PROFILES",
+    "SHAPES",
+    "NoiseConfig",
+    "load_noise_profile",
+    "simulate",
+]
 
 DEFAULT_AS_OF = date(2026, 11, 28)
+#: The banks the simulator can write: the demo's three systems, or a second bank shaped
+#: unlike it (second_bank.py).
+SHAPES = ("demo", "second_bank")
 
 
 def simulate(
@@ -45,15 +58,25 @@ def simulate(
     as_of: date = DEFAULT_AS_OF,
     noise: NoiseConfig | None = None,
     profile: str | Path | None = None,
+    shape: str = "demo",
+    activity: Collection[str] | str | None = None,
 ) -> dict[str, Any]:
-    """Generate the population and the three systems into `out_dir`; return the manifest.
+    """Generate the population and the bank's systems into `out_dir`; return the manifest.
 
     `profile` is the name or path of the noise profile, recorded in the manifest; when
     `noise` is not given, the profile is loaded (`load_noise_profile`), and without either
-    the noise is `NoiseConfig()`, the default profile.
+    the noise is `NoiseConfig()`, the default profile. `shape` is one of SHAPES; the second
+    bank writes customer tables only unless `activity` names some of ACTIVITY (a list or a
+    comma-separated string). The demo always writes all its activity tables.
     """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; shapes: {', '.join(SHAPES)}")
     if noise is None:
         noise = load_noise_profile(profile) if profile is not None else NoiseConfig()
+    if shape == "second_bank":
+        return simulate_second_bank(Path(out_dir), people, seed, as_of, noise, profile, activity)
+    if activity:
+        raise ValueError("activity tables are chosen for the second_bank shape only")
     out = Path(out_dir)
     (out / schema.CRM_DIR).mkdir(parents=True, exist_ok=True)
 

@@ -23,8 +23,17 @@ from .config import NoiseConfig
 from .population import Population
 from .records import Holdings, PartyFields, junk_fields, noisy_fields
 
-# When each system went live: nobody can be its customer earlier.
-SYSTEM_START = {"core": "1998-01-01", "credit": "2012-01-01", "crm": "2008-01-01"}
+# When each system went live: nobody can be its customer earlier. The second bank's systems
+# (second_bank.py) are listed too.
+SYSTEM_START = {
+    "core": "1998-01-01",
+    "credit": "2012-01-01",
+    "crm": "2008-01-01",
+    "cbs": "2003-06-01",
+    "card": "2009-03-01",
+    "wealth": "2014-01-01",
+    "mbank": "2016-09-01",
+}
 ADULT_DAYS = 18 * 365
 RM_COUNT = 20
 RM_UNASSIGNED = 0.08  # CRM customers nobody was assigned to
@@ -44,8 +53,11 @@ class Customers:
     def junk(self) -> np.ndarray:
         return self.person < 0
 
-    def ground_truth(self, pop: Population) -> pd.DataFrame:
-        _, key = schema.PARTY_TABLES[self.system]
+    def ground_truth(self, pop: Population, key: str | None = None) -> pd.DataFrame:
+        """`record_key` (`<system>:<key>`) and `person_id` of every row; `key` is the key
+        column, by default the demo system's (schema.PARTY_TABLES)."""
+        if key is None:
+            _, key = schema.PARTY_TABLES[self.system]
         person_id = np.full(len(self.person), None, dtype=object)
         real = self.person >= 0
         person_id[real] = pop.person_ids(self.person[real])
@@ -62,14 +74,14 @@ def end_of_day(as_of: date) -> np.datetime64:
     return np.datetime64(as_of + timedelta(days=1), "s") - np.timedelta64(1, "s")
 
 
-def _records(
+def system_records(
     pop: Population, holdings: Holdings, system: str, noise: NoiseConfig, seed: int, as_of: date
 ) -> PartyFields:
     fields = noisy_fields(pop, holdings, system, noise, seed, as_of=as_of)
     return PartyFields.concat([fields, junk_fields(system, len(fields), noise, seed)])
 
 
-def _since(
+def customer_since(
     rng: np.random.Generator, pop: Population, f: PartyFields, system: str, as_of: date
 ) -> np.ndarray:
     """Customer-since dates: after the system went live and the person came of age; a
@@ -89,7 +101,7 @@ def _since(
     return since
 
 
-def _updated(
+def update_times(
     rng: np.random.Generator, since: np.ndarray, stale: np.ndarray, as_of: date
 ) -> np.ndarray:
     """Last-update timestamps, skewed towards recent so incremental extracts find changes;
@@ -101,7 +113,7 @@ def _updated(
     return (start + (frac * (end - start)).astype(np.int64)).astype("datetime64[s]")
 
 
-def _ordered(
+def in_numbering_order(
     rng: np.random.Generator, f: PartyFields, since: np.ndarray
 ) -> tuple[PartyFields, np.ndarray]:
     """Rows in the order the system numbered them: by customer-since date."""
@@ -109,7 +121,7 @@ def _ordered(
     return f.take(order), since[order]
 
 
-def _gender(values: np.ndarray, male: str, female: str) -> np.ndarray:
+def render_gender(values: np.ndarray, male: str, female: str) -> np.ndarray:
     out = np.full(len(values), None, dtype=object)
     out[values == 1] = male
     out[values == 0] = female
@@ -120,8 +132,8 @@ def core_customers(
     pop: Population, holdings: Holdings, noise: NoiseConfig, seed: int, as_of: date
 ) -> Customers:
     rng = child_rng(seed, "core-customers")
-    f = _records(pop, holdings, "core", noise, seed, as_of)
-    f, since = _ordered(rng, f, _since(rng, pop, f, "core", as_of))
+    f = system_records(pop, holdings, "core", noise, seed, as_of)
+    f, since = in_numbering_order(rng, f, customer_since(rng, pop, f, "core", as_of))
     branch = places.branches_for(rng, f.div)
     frame = pd.DataFrame(
         {
@@ -130,13 +142,13 @@ def core_customers(
             "cert_type": f.cert_type,
             # The core system's certificate column is NOT NULL: a missing number is blank.
             "cert_no": np.where(pd.isna(f.cert_no), "", f.cert_no).astype(object),
-            "gender_cd": _gender(f.gender, "1", "2"),
+            "gender_cd": render_gender(f.gender, "1", "2"),
             "birth_dt": fmt_date(f.birth, "compact"),
             "mobile_no": f.phone,
             "addr": f.address,
             "open_branch_no": branch,
             "open_dt": fmt_date(since, "iso"),
-            "last_upd_ts": fmt_ts(_updated(rng, since, f.stale, as_of), "space"),
+            "last_upd_ts": fmt_ts(update_times(rng, since, f.stale, as_of), "space"),
         }
     )
     return Customers("core", frame[list(schema.columns("cif_customer"))], f.person, since, branch)
@@ -146,8 +158,8 @@ def credit_borrowers(
     pop: Population, holdings: Holdings, noise: NoiseConfig, seed: int, as_of: date
 ) -> Customers:
     rng = child_rng(seed, "credit-borrowers")
-    f = _records(pop, holdings, "credit", noise, seed, as_of)
-    f, since = _ordered(rng, f, _since(rng, pop, f, "credit", as_of))
+    f = system_records(pop, holdings, "credit", noise, seed, as_of)
+    f, since = in_numbering_order(rng, f, customer_since(rng, pop, f, "credit", as_of))
     branch = places.branches_for(rng, f.div)
     # Two front ends fed this system over the years, each writing dates its own way.
     slash = rng.random(len(f)) < 0.3
@@ -159,10 +171,10 @@ def credit_borrowers(
             "ID_CARD_NO": f.cert_no,
             "PHONE": f.phone,
             "BIRTHDAY": birthday.astype(object),
-            "SEX": _gender(f.gender, "M", "F"),
+            "SEX": render_gender(f.gender, "M", "F"),
             "HOME_ADDRESS": f.address,
             "EMPLOYER": f.employer,
-            "UPDATED_AT": fmt_ts(_updated(rng, since, f.stale, as_of), "iso_t"),
+            "UPDATED_AT": fmt_ts(update_times(rng, since, f.stale, as_of), "iso_t"),
         }
     )
     return Customers("credit", frame[list(schema.columns("BORROWER"))], f.person, since, branch)
@@ -190,6 +202,19 @@ def relationship_managers(seed: int) -> pd.DataFrame:
     )
 
 
+def assign_managers(
+    rng: np.random.Generator, branch: np.ndarray, managers: pd.DataFrame
+) -> np.ndarray:
+    """A relationship manager of the customer's branch per row (`relationship_managers`
+    columns), None for the customers nobody was assigned to."""
+    rm = np.full(len(branch), None, dtype=object)
+    for code, group in managers.groupby("所属网点"):
+        rows = np.flatnonzero(branch == code)
+        ids = group["客户经理编号"].to_numpy(dtype=object)
+        rm[rows] = ids[rng.integers(len(ids), size=len(rows))]
+    return set_missing(rm, rng.random(len(branch)) < RM_UNASSIGNED)
+
+
 def crm_customers(
     pop: Population,
     holdings: Holdings,
@@ -199,23 +224,18 @@ def crm_customers(
     as_of: date,
 ) -> Customers:
     rng = child_rng(seed, "crm-customers")
-    f = _records(pop, holdings, "crm", noise, seed, as_of)
-    f, since = _ordered(rng, f, _since(rng, pop, f, "crm", as_of))
+    f = system_records(pop, holdings, "crm", noise, seed, as_of)
+    f, since = in_numbering_order(rng, f, customer_since(rng, pop, f, "crm", as_of))
     n = len(f)
     branch = places.branches_for(rng, f.div)
-    rm = np.full(n, None, dtype=object)
-    for code, group in managers.groupby("所属网点"):
-        rows = np.flatnonzero(branch == code)
-        ids = group["客户经理编号"].to_numpy(dtype=object)
-        rm[rows] = ids[rng.integers(len(ids), size=len(rows))]
-    rm = set_missing(rm, rng.random(n) < RM_UNASSIGNED)
+    rm = assign_managers(rng, branch, managers)
     style = rng.choice(3, size=n, p=[0.4, 0.35, 0.25])
     birth = np.choose(
         style, [fmt_date(f.birth, "cn"), fmt_date(f.birth, "iso"), fmt_date(f.birth, "compact")]
     )
     # The CRM export rewrote every row in its last migration, so update times are recent-ish
     # but never before the customer existed.
-    updated = _updated(rng, since, f.stale, as_of)
+    updated = update_times(rng, since, f.stale, as_of)
     frame = pd.DataFrame(
         {
             "客户编号": cat("CRM", zpad(sequential_ids(rng, n, 1_000_000, max_gap=2), 7)),
@@ -224,7 +244,7 @@ def crm_customers(
             "手机": f.phone,
             "联系地址": f.address,
             "出生日期": birth.astype(object),
-            "性别": _gender(f.gender, "男", "女"),
+            "性别": render_gender(f.gender, "男", "女"),
             "客户经理": rm,
             "所属网点": branch,
             "更新时间": fmt_ts(updated, "crm"),

@@ -1,4 +1,5 @@
-"""Writers: SQLite databases, GBK CSV exports, the ground-truth Parquet and the manifest.
+"""Writers: SQLite databases, CSV exports, Excel workbooks, the ground-truth Parquet and the
+manifest.
 
 Every file is written under a temporary name and renamed into place, so a reader never
 sees half a database and a rerun into the same folder replaces the previous output whole.
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from openpyxl import Workbook
 
 Layout = tuple[tuple[str, str, str], ...]
 
@@ -134,3 +136,34 @@ def _json_default(value: object) -> object:
     if isinstance(value, np.floating):
         return float(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def write_xlsx(
+    path: Path,
+    frame: pd.DataFrame,
+    sheet: str,
+    notes_sheet: str,
+    notes: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """A real Excel workbook the way a reporting tool exports one: a first sheet describing
+    the export (`notes`, label and value per row), the data on `sheet` after it, so a reader
+    that takes the first sheet gets the notes. Dates stay date cells, numbers numbers."""
+    book = Workbook(write_only=True)
+    cover = book.create_sheet(notes_sheet)
+    for label, value in notes:
+        cover.append([label, value])
+    data = book.create_sheet(sheet)
+    data.append(list(frame.columns))
+    for row in _rows(frame, list(frame.columns)):
+        data.append([_cell(value) for value in row])
+    tmp = path.with_name(path.name + ".tmp")
+    book.save(tmp)
+    os.replace(tmp, path)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
