@@ -56,6 +56,9 @@ class Entity:
 
 
 CANONICAL_SCHEMA = "canonical"
+ENTITY_COVERAGE = f"{CANONICAL_SCHEMA}.entity_coverage"  # which entities some source maps
+CANONICAL_REJECTED = f"{CANONICAL_SCHEMA}.quarantine"  # activity rows refused, with payload
+ROW_CHECKS = f"{CANONICAL_SCHEMA}.row_checks"  # per-row parse / code flags the checks read
 
 _OWNER = EntityField(
     "customer_no",
@@ -88,7 +91,12 @@ ENTITIES: dict[str, Entity] = {
                 EntityField("opened_on", "date", "opening date"),
                 EntityField("maturity_date", "date", "maturity of a term deposit or product"),
                 _BRANCH,
-                EntityField("account_status", "code", "", ("ACTIVE", "CLOSED")),
+                EntityField(
+                    "account_status",
+                    "code",
+                    "whether the account is still held (a frozen account is ACTIVE)",
+                    ("ACTIVE", "CLOSED"),
+                ),
                 _UPDATED,
             ),
         ),
@@ -133,7 +141,7 @@ ENTITIES: dict[str, Entity] = {
                 EntityField(
                     "application_status",
                     "code",
-                    "",
+                    "where the application stands; the loan-cycle KPI times SUBMITTED to DISBURSED",
                     ("SUBMITTED", "IN_REVIEW", "APPROVED", "REJECTED", "DISBURSED"),
                 ),
                 _UPDATED,
@@ -147,7 +155,10 @@ ENTITIES: dict[str, Entity] = {
                 EntityField("ticket_id", "key", "the ticket's key", required=True),
                 _OWNER,
                 EntityField(
-                    "channel", "code", "", ("branch", "phone", "mobile_app", "wechat", "online")
+                    "channel",
+                    "code",
+                    "where the customer raised the ticket",
+                    ("branch", "phone", "mobile_app", "wechat", "online"),
                 ),
                 EntityField(
                     "category",
@@ -164,7 +175,8 @@ ENTITIES: dict[str, Entity] = {
                 EntityField(
                     "ticket_status",
                     "code",
-                    "",
+                    "where the ticket stands; when unmapped or other, a ticket with "
+                    "resolved_at is resolved",
                     ("resolved", "in_progress", "awaiting_response"),
                 ),
                 _UPDATED,

@@ -38,7 +38,8 @@ class GoldenRecordQuery(BaseModel):
     )
     mobile: str | None = Field(
         default=None,
-        description="Mainland mobile; `+86`, spaces and dashes are accepted",
+        description="Mainland mobile (`+86`, spaces and dashes accepted) or a Hong Kong / Macao"
+        " mobile written with its country code (`+852 9123 4567`, `+853 6612 3456`)",
         examples=["+86 138-0013-8000"],
     )
     name: str | None = Field(

@@ -60,11 +60,16 @@ def _unique_names(items: list[Any], what: str) -> None:
 class BlockingRule(_Strict):
     """Record pairs that share every one of `columns` (all non-null) become candidates."""
 
-    name: str = Field(min_length=1)
-    columns: list[str] = Field(min_length=1)
-    # A smaller cap than the section's `max_block_size` for a rule whose big blocks are common
-    # names (pinyin + birth year): their pairs cost most and are the weakest evidence.
-    max_block_size: int | None = Field(default=None, ge=2)
+    name: str = Field(min_length=1, description="the rule's name in logs and `mdm evaluate`")
+    columns: list[str] = Field(
+        min_length=1, description="match keys (`matching/keys.py`) a pair must share, all non-null"
+    )
+    # Common names' big blocks (pinyin + birth year) cost most and are the weakest evidence.
+    max_block_size: int | None = Field(
+        default=None,
+        ge=2,
+        description="a smaller cap than the section's `max_block_size` for this rule's blocks",
+    )
 
     @model_validator(mode="after")
     def _one_key_of_several_values(self) -> Self:
@@ -77,24 +82,40 @@ class BlockingRule(_Strict):
 class ComparisonLevel(_Strict):
     """One level of a comparison: a similarity test on one column."""
 
-    kind: LevelKind
-    column: str = Field(min_length=1)
-    label: str | None = None
-    max_distance: Annotated[int, Field(ge=0)] | None = None
-    threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    max_days: Annotated[int, Field(ge=1)] | None = None
-    # `visible_agree`: values of one length in which `*` marks a position the source masked
-    # (`matching.keys.id_visible`); every position visible in both agrees and at least this
-    # many are visible in both. Never an exact match: a level of its own, below the exact one.
-    min_visible: Annotated[int, Field(ge=1)] | None = None
-    # `exact` only: the value of `column` on one side equals `other_column` on the other (a
-    # mobile written among a record's other numbers). A cross level never counts as present
-    # for the comparison's null: only the same column on both sides does.
-    other_column: str | None = None
-    # Term-frequency adjustment (Splink's `term_frequency_adjustments`): for a pair at this
-    # level, u is replaced by the frequency of the pair's value, so a common value is weaker
-    # evidence than a rare one. Only meaningful on an exact level.
-    tf_adjust: bool = False
+    kind: LevelKind = Field(description="the similarity test; each kind takes one parameter")
+    column: str = Field(min_length=1, description="the standardized column or match key tested")
+    label: str | None = Field(
+        default=None, description="the level's name in rules (`when.levels`) and explanations"
+    )
+    max_distance: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="(damerau_)levenshtein: edits allowed"
+    )
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+        default=None, description="jaro_winkler / token_*_ratio: least similarity, 0-1"
+    )
+    max_days: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="date_within_days: most days apart"
+    )
+    # A masked position is `*` (`matching.keys.id_visible`). Never an exact match: a level of
+    # its own, below the exact one.
+    min_visible: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="visible_agree: every position visible in both agrees, and at least this "
+        "many are visible in both",
+    )
+    # A cross level never counts as present for the comparison's null: only the same column on
+    # both sides does.
+    other_column: str | None = Field(
+        default=None,
+        description="exact only: `column` on one side equals this column on the other (a "
+        "mobile among the other record's numbers)",
+    )
+    # Splink's `term_frequency_adjustments`.
+    tf_adjust: bool = Field(
+        default=False,
+        description="exact only: u is the frequency of the pair's value, so a common value "
+        "is weaker evidence than a rare one",
+    )
 
     @model_validator(mode="after")
     def _parameters_fit_kind(self) -> Self:
@@ -152,8 +173,14 @@ class Comparison(_Strict):
     held ("else"); -1 means no level's column was present on both sides (null).
     """
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    levels: list[ComparisonLevel] = Field(min_length=1)
+    name: str = Field(
+        min_length=1,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="the comparison's name (its gamma column is `gamma_<name>`)",
+    )
+    levels: list[ComparisonLevel] = Field(
+        min_length=1, description="most similar first; the first level that holds wins"
+    )
 
     @model_validator(mode="after")
     def _at_most_one_tf_level(self) -> Self:
@@ -210,11 +237,20 @@ class RuleCondition(_Strict):
     the string "null") — e.g. `{name: [else, missing]}`.
     """
 
-    equal: list[str] = Field(default_factory=list)
-    different: list[str] = Field(default_factory=list)
-    both_missing: list[str] = Field(default_factory=list)
-    id_valid: bool | None = None
-    levels: dict[str, list[str]] = Field(default_factory=dict)
+    equal: list[str] = Field(
+        default_factory=list, description="columns non-null on both sides and equal"
+    )
+    different: list[str] = Field(
+        default_factory=list, description="columns non-null on both sides and different"
+    )
+    both_missing: list[str] = Field(default_factory=list, description="columns null on both sides")
+    id_valid: bool | None = Field(
+        default=None, description="true: both records' IDs are valid; false: not both"
+    )
+    levels: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="comparison name -> level labels (or `else`, `missing`) the pair is at",
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -253,19 +289,29 @@ class DeterministicRule(_Strict):
     records may share a cluster through other records: the evidence between the two is too
     thin to merge on, not evidence of two people (a masked ID's few visible digits alone)."""
 
-    name: str = Field(min_length=1)
-    decision: Literal["match", "never_auto_match", "never_chained", "cap_at_review"]
-    when: RuleCondition
-    # never_auto_match only: EM leaves the pairs the rule holds for out of training (the
-    # default), because they are correlated non-matches the model's independence assumption
-    # cannot explain (relatives sharing phone, address and surname). A rule whose pairs are
-    # mostly plain non-matches, or matches m should learn from, sets it false.
-    exclude_from_training: bool = True
+    name: str = Field(min_length=1, description="the rule's name in xref and explanations")
+    decision: Literal["match", "never_auto_match", "never_chained", "cap_at_review"] = Field(
+        description="what holds for a pair the rule applies to (see above)"
+    )
+    when: RuleCondition = Field(description="the conditions, all of which must hold")
+    # Relatives sharing phone, address and surname are correlated non-matches the model's
+    # independence assumption cannot explain. A rule whose pairs are mostly plain non-matches,
+    # or matches m should learn from, sets it false.
+    exclude_from_training: bool = Field(
+        default=True,
+        description="never_auto_match only: EM leaves the rule's pairs out of training",
+    )
 
 
 class Thresholds(_Strict):
-    auto_match: float = Field(gt=0.0, le=1.0)
-    review: float = Field(gt=0.0, le=1.0)
+    """Match probability cut-offs of the three zones."""
+
+    auto_match: float = Field(
+        gt=0.0, le=1.0, description="a pair at or above this probability is merged"
+    )
+    review: float = Field(
+        gt=0.0, le=1.0, description="at or above this (below auto_match) a steward decides"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -277,26 +323,47 @@ class Thresholds(_Strict):
 class Training(_Strict):
     """How the Fellegi-Sunter model is estimated (defaults suit a bank's customer base)."""
 
-    u_sample_pairs: int = Field(default=200_000, ge=100)
-    em_max_iterations: int = Field(default=100, ge=1)
-    em_tolerance: float = Field(default=1e-6, gt=0.0)
-    # A character substitution becomes a look-alike (`name_lookalike`) once this many
-    # candidate pairs agreeing on ID and birth date show it (matching/lookalikes.py).
-    lookalike_min_support: int = Field(default=2, ge=1)
+    u_sample_pairs: int = Field(
+        default=200_000, ge=100, description="random record pairs u is estimated from"
+    )
+    em_max_iterations: int = Field(default=100, ge=1, description="EM iterations at most")
+    em_tolerance: float = Field(
+        default=1e-6, gt=0.0, description="EM stops when no parameter moves more than this"
+    )
+    lookalike_min_support: int = Field(
+        default=2,
+        ge=1,
+        description="candidate pairs agreeing on ID and birth date that must show a character "
+        "substitution before it counts as a look-alike (`matching/lookalikes.py`)",
+    )
 
 
 class MatchingConfig(_Strict):
-    blocking_rules: list[BlockingRule] = Field(min_length=1)
-    max_block_size: int = Field(ge=2)
-    comparisons: list[Comparison] = Field(min_length=1)
-    deterministic_rules: list[DeterministicRule] = Field(default_factory=list)
-    thresholds: Thresholds
-    max_cluster_size: int = Field(ge=2)
-    # Which pairs are candidates at all: `link_only` pairs records of different source systems
-    # only, `dedupe_only` of the same system, `link_and_dedupe` any two records.
-    link_type: LinkType = "link_and_dedupe"
-    source_column: str = "source_system"
-    training: Training = Field(default_factory=Training)
+    blocking_rules: list[BlockingRule] = Field(
+        min_length=1, description="candidate pairs: the union of every rule's pairs"
+    )
+    max_block_size: int = Field(
+        ge=2, description="a block larger than this is skipped and counted (never named)"
+    )
+    comparisons: list[Comparison] = Field(
+        min_length=1, description="the Fellegi-Sunter model's comparisons"
+    )
+    deterministic_rules: list[DeterministicRule] = Field(
+        default_factory=list, description="rules that override or cap the model's zone"
+    )
+    thresholds: Thresholds = Field(description="the zones' probability cut-offs")
+    max_cluster_size: int = Field(
+        ge=2, description="a cluster larger than this is split at its weakest links"
+    )
+    link_type: LinkType = Field(
+        default="link_and_dedupe",
+        description="`link_only`: pairs across source systems only; `dedupe_only`: within one; "
+        "`link_and_dedupe`: any two records",
+    )
+    source_column: str = Field(
+        default="source_system", description="the column naming a record's source system"
+    )
+    training: Training = Field(default_factory=Training, description="how the model is estimated")
 
     @model_validator(mode="after")
     def _names_unique(self) -> Self:

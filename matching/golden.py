@@ -76,10 +76,16 @@ class SurvivorshipConfig(BaseModel):
     default_rules: list[SurvivorshipRule] = Field(
         default=["valid_over_invalid", "source_priority", "most_recent", "most_complete"],
         min_length=1,
+        description="tie-breakers tried in order for every attribute: the first that decides "
+        "picks the source record whose value survives",
     )
-    attribute_rules: dict[str, list[SurvivorshipRule]] = Field(default_factory=dict)
+    attribute_rules: dict[str, list[SurvivorshipRule]] = Field(
+        default_factory=dict, description="attribute -> its own rules, instead of the default"
+    )
     attribute_groups: dict[str, list[str]] = Field(
-        default_factory=lambda: {"address": ["address", "province", "city", "district", "adcode"]}
+        default_factory=lambda: {"address": ["address", "province", "city", "district", "adcode"]},
+        description="lead attribute -> attributes that survive together from the record the "
+        "lead's rules pick (an address and its parts)",
     )
 
 

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 
-from connectors.entities import ENTITIES
+from connectors.entities import ENTITIES, ENTITY_COVERAGE, ROW_CHECKS
 from connectors.reports import DataDocs
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
-from pipelines.assets.canonical import ENTITY_COVERAGE, ROW_CHECKS, canonical_asset_key
+from pipelines.assets.canonical import canonical_asset_key
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.standardize import PARTY_RECORDS

@@ -84,7 +84,12 @@ class QualityConfig(BaseModel):
     min_name_completeness: float = Field(default=0.99, ge=0, le=1)
     min_mobile_validity: float = Field(default=0.90, ge=0, le=1)
     min_id_consistency: float = Field(default=0.95, ge=0, le=1)
-    timeliness_days: int = Field(default=1095, ge=1)
+    timeliness_days: int = Field(
+        default=1095,
+        ge=1,
+        description="a record updated this many days before the as-of "
+        "date or more recently counts as timely",
+    )
     min_timely_share: float = Field(default=0.40, ge=0, le=1)
     min_key_attribute_completeness: float = Field(default=0.95, ge=0, le=1)
     min_cross_system_link_rate: float = Field(default=0.99, ge=0, le=1)

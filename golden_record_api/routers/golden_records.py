@@ -37,7 +37,8 @@ NORMALIZERS: dict[LookupKey, Callable[[str], tuple[str | None, str | None]]] = {
 UNUSABLE = {
     "resident_id": "has no letters or digits",
     "mobile": "is not a mobile a customer can have: 11 digits starting with 1[3-9] (optional"
-    " +86), not a placeholder such as 13800000000",
+    " +86) or a Hong Kong / Macao mobile with +852 / +853, not a placeholder such as"
+    " 13800000000",
     "name": "has no letters",
 }
 

@@ -15,14 +15,15 @@ from connectors.canonical import (
     coverage_row,
     empty_table,
 )
-from connectors.entities import CANONICAL_SCHEMA, ENTITIES
+from connectors.entities import (
+    CANONICAL_REJECTED,
+    ENTITIES,
+    ENTITY_COVERAGE,
+    ROW_CHECKS,
+)
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import WarehouseResource
-
-ENTITY_COVERAGE = f"{CANONICAL_SCHEMA}.entity_coverage"
-CANONICAL_REJECTED = f"{CANONICAL_SCHEMA}.quarantine"
-ROW_CHECKS = f"{CANONICAL_SCHEMA}.row_checks"
 
 
 def canonical_asset_key(qualified: str) -> dg.AssetKey:

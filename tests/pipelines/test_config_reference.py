@@ -20,3 +20,22 @@ def test_every_canonical_field_and_entity_is_in_the_reference():
         assert f"### `{entity.name}` → `{entity.table}`" in text
         for field in entity.fields:
             assert f"| `{field.name}` | {field.kind} |" in text
+
+
+def test_the_readmes_source_example_is_a_valid_config(tmp_path):
+    # The README is where a new user starts; its example must load as written.
+    import re
+
+    from connectors.settings import PROJECT_ROOT
+    from pipelines.mdm_config import load_config
+
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pointing it at your own sources", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    config_path = tmp_path / "my-mdm.yaml"
+    config_path.write_text(example, encoding="utf-8")
+    config = load_config(config_path)
+    assert set(config.sources) == {"cbs", "crm"}
+    assert config.sources["cbs"].identifiers is not None
+    assert "account" in config.sources["cbs"].entities
+    assert config.sources["crm"].quality.min_valid_id_rate == 0.6
