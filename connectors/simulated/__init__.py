@@ -19,7 +19,6 @@ profile is `NoiseConfig()` itself.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,14 @@ from .population import generate_population
 from .records import assign_holdings
 from .second_bank import ACTIVITY, simulate_second_bank
 from .systems import core_customers, credit_borrowers, crm_customers, relationship_managers
-from .write import write_csv, write_ground_truth, write_manifest, write_people, write_sqlite
+from .write import (
+    manifest_header,
+    write_csv,
+    write_ground_truth,
+    write_manifest,
+    write_people,
+    write_sqlite,
+)
 
 __all__ = [
     "ACTIVITY",
@@ -132,19 +138,15 @@ def simulate(
     ground_truth = pd.concat(truth, ignore_index=True)
     write_ground_truth(out / schema.GROUND_TRUTH_FILE, ground_truth)
     manifest: dict[str, Any] = {
-        "generator": "connectors.simulated",
-        "generator_version": GENERATOR_VERSION,
-        "seed": seed,
-        "people": people,
-        "as_of": as_of.isoformat(),
-        "profile": None if profile is None else str(profile),
-        "noise": asdict(noise),
-        "row_counts": counts,
-        "ground_truth": {
-            "records": len(ground_truth),
-            "persons": int(ground_truth["person_id"].nunique()),
-            "junk_records": int(ground_truth["person_id"].isna().sum()),
-        },
+        **manifest_header(
+            seed=seed,
+            people=people,
+            as_of=as_of,
+            profile=profile,
+            noise=noise,
+            row_counts=counts,
+            ground_truth=ground_truth,
+        ),
         "files": {
             "core": schema.CORE_FILE,
             "credit": schema.CREDIT_FILE,

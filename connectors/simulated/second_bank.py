@@ -30,7 +30,6 @@ seed derived from the bank and the system, so no two systems share a draw.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ from ._arrays import (
     zpad,
 )
 from .activity import deposit_accounts, loans, service_tickets
-from .config import GENERATOR_VERSION, NoiseConfig
+from .config import NoiseConfig
 from .population import Population, generate_population
 from .records import Holdings, PartyFields
 from .schema import GROUND_TRUTH_FILE, MANIFEST_FILE, PEOPLE_FILE
@@ -68,6 +67,7 @@ from .systems import (
 )
 from .write import (
     Layout,
+    manifest_header,
     write_csv,
     write_ground_truth,
     write_manifest,
@@ -1001,21 +1001,17 @@ def simulate_second_bank(
     ground_truth = pd.concat(truth, ignore_index=True)
     write_ground_truth(out / GROUND_TRUTH_FILE, ground_truth)
     manifest: dict[str, Any] = {
-        "generator": "connectors.simulated",
-        "generator_version": GENERATOR_VERSION,
+        **manifest_header(
+            seed=seed,
+            people=people,
+            as_of=as_of,
+            profile=profile,
+            noise=noise,
+            row_counts=counts,
+            ground_truth=ground_truth,
+        ),
         "shape": SHAPE,
         "activity": list(wanted),
-        "seed": seed,
-        "people": people,
-        "as_of": as_of.isoformat(),
-        "profile": None if profile is None else str(profile),
-        "noise": asdict(noise),
-        "row_counts": counts,
-        "ground_truth": {
-            "records": len(ground_truth),
-            "persons": int(ground_truth["person_id"].nunique()),
-            "junk_records": int(ground_truth["person_id"].isna().sum()),
-        },
         "files": {**files, "ground_truth": GROUND_TRUTH_FILE, "people": PEOPLE_FILE},
         "encodings": {"card": CARD_ENCODING, "mbank": MBANK_ENCODING},
         "sheets": {"wealth": WEALTH_SHEET},

@@ -11,6 +11,8 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from openpyxl import Workbook
+
+from .config import GENERATOR_VERSION, NoiseConfig
 
 Layout = tuple[tuple[str, str, str], ...]
 
@@ -76,6 +80,34 @@ def write_csv(path: Path, frame: pd.DataFrame, encoding: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     frame.to_csv(tmp, index=False, encoding=encoding, errors="strict")
     os.replace(tmp, path)
+
+
+def manifest_header(
+    *,
+    seed: int,
+    people: int,
+    as_of: date,
+    profile: object | None,
+    noise: NoiseConfig,
+    row_counts: Mapping[str, object],
+    ground_truth: pd.DataFrame,
+) -> dict[str, Any]:
+    """What every simulated bank's manifest says first: how it was drawn and what it holds."""
+    return {
+        "generator": "connectors.simulated",
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "people": people,
+        "as_of": as_of.isoformat(),
+        "profile": None if profile is None else str(profile),
+        "noise": asdict(noise),
+        "row_counts": row_counts,
+        "ground_truth": {
+            "records": len(ground_truth),
+            "persons": int(ground_truth["person_id"].nunique()),
+            "junk_records": int(ground_truth["person_id"].isna().sum()),
+        },
+    }
 
 
 def write_ground_truth(path: Path, frame: pd.DataFrame) -> None:

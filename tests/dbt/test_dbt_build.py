@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 
 from connectors.entities import ENTITIES
-from connectors.settings import PROJECT_ROOT
 from tests.dbt.fixture_warehouse import (
     AS_OF_DATE,
     LN_ADDRESS,
@@ -32,8 +31,8 @@ from tests.dbt.fixture_warehouse import (
     build_fixture_warehouse,
     load_fixture_postgres,
 )
+from tests.dbt.parse import DBT_PROJECT_DIR, parse_project
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 HEADLINE_SQL = DBT_PROJECT_DIR / "analyses" / "demo_headline.sql"
 
 D = Decimal
@@ -788,24 +787,9 @@ def test_dbt_build_on_postgres_gives_the_same_marts(
 
 def test_dbt_parse_needs_no_database(tmp_path: Path, dbt_env: pytest.MonkeyPatch) -> None:
     """Dagster loads the manifest at import time, before any warehouse exists."""
-    from dbt.cli.main import dbtRunner
-
     missing = tmp_path / "nowhere" / "warehouse.duckdb"
     dbt_env.setenv("MDM_DUCKDB_PATH", str(missing))
-    result = dbtRunner().invoke(
-        [
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--no-partial-parse",
-        ]
-    )
+    result = parse_project(tmp_path)
     assert result.success, result.exception
     assert (tmp_path / "target" / "manifest.json").is_file()
     assert not missing.exists()

@@ -20,8 +20,8 @@ from connectors.settings import PROJECT_ROOT, Settings
 from pipelines.assets.canonical import canonical_asset_key
 from pipelines.assets.extract import raw_table_name
 from pipelines.mdm_config import load_config
+from tests.dbt.parse import DBT_PROJECT_DIR, parse_project
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging" / "canonical"
 
 
@@ -97,24 +97,9 @@ def test_no_sql_names_a_source_its_tables_columns_or_codes() -> None:
 def test_the_dbt_sources_are_the_canonical_mdm_and_dq_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dbt.cli.main import dbtRunner
-
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     monkeypatch.setenv("MDM_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
-    result = dbtRunner().invoke(
-        [
-            "parse",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--no-partial-parse",
-        ]
-    )
+    result = parse_project(tmp_path)
     assert result.success, result.exception
     from dbt.contracts.graph.manifest import Manifest
 
