@@ -725,6 +725,46 @@ def test_dbt_build_with_no_activity_mapped_builds_every_model(
         ]
 
 
+def _unmap_optional_fields(warehouse: Path, kinds: set[str] | None) -> None:
+    """Every activity row kept, the optional canonical fields (of `kinds`, or all) NULL: a bank
+    whose mappings leave them out."""
+    from connectors.warehouse import open_warehouse
+
+    store = open_warehouse(f"duckdb:///{warehouse}")
+    tables = {}
+    for entity in ENTITIES.values():
+        frame = store.read_table(entity.table)
+        for field in entity.fields:
+            if not field.required and (kinds is None or field.kind in kinds):
+                frame[field.name] = frame[field.name].where(frame[field.name].isna())
+        tables[entity.table] = frame
+    store.replace_tables(tables)
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [{"text"}, None],
+    ids=["free text unmapped, codes dates amounts kept", "every optional field unmapped"],
+)
+def test_dbt_build_with_optional_fields_unmapped_builds_every_model(
+    tmp_path: Path, dbt_env: pytest.MonkeyPatch, kinds: set[str] | None
+) -> None:
+    """No model or contract may lean on a field a bank need not map (a product code, a
+    currency, a status): each one unmapped must leave a NULL, never fail the build. With the
+    codes, dates and amounts kept, the tasks they drive are still built and described."""
+    import duckdb
+
+    warehouse = build_fixture_warehouse(tmp_path / "warehouse.duckdb")
+    _unmap_optional_fields(warehouse, kinds)
+    dbt_env.setenv("MDM_DUCKDB_PATH", str(warehouse))
+
+    _dbt_build(tmp_path, "duckdb")
+
+    with duckdb.connect(str(warehouse)) as connection:
+        customers = _rows(connection.cursor(), "select golden_id from marts.customer_360")
+    assert len(customers) == len(EXPECTED_CUSTOMER_360)
+
+
 def _postgres_params() -> dict[str, Any]:
     return {
         "host": os.environ.get("MDM_PG_HOST", "127.0.0.1"),

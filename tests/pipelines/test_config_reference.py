@@ -23,7 +23,8 @@ def test_every_canonical_field_and_entity_is_in_the_reference():
 
 
 def test_the_readmes_source_example_is_a_valid_config(tmp_path):
-    # The README is where a new user starts; its example must load as written.
+    # The README is where a new user starts; its example must load as written (and it runs:
+    # tests/pipelines/test_second_bank.py).
     import re
 
     from connectors.settings import PROJECT_ROOT
@@ -35,7 +36,7 @@ def test_the_readmes_source_example_is_a_valid_config(tmp_path):
     config_path = tmp_path / "my-mdm.yaml"
     config_path.write_text(example, encoding="utf-8")
     config = load_config(config_path)
-    assert set(config.sources) == {"cbs", "crm"}
+    assert set(config.sources) == {"cbs", "card"}
     assert config.sources["cbs"].identifiers is not None
     assert "account" in config.sources["cbs"].entities
-    assert config.sources["crm"].quality.min_valid_id_rate == 0.6
+    assert config.sources["card"].quality.min_valid_id_rate == 0.6

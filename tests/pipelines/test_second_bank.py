@@ -11,6 +11,7 @@ files that do not exist) fails here.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,15 +98,26 @@ def postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondBan
         )
 
 
-@pytest.fixture(scope="module")
-def activity_run(tmp_path_factory: pytest.TempPathFactory) -> SecondBankRun:
+def run_activity_example(folder: Path, warehouse_url: str | None) -> SecondBankRun:
     return run_example(
-        tmp_path_factory.mktemp("second_bank_activity"),
-        "mdm_activity.yaml",
-        "sources_activity",
-        "accounts,tickets",
-        None,
+        folder, "mdm_activity.yaml", "sources_activity", "accounts,tickets", warehouse_url
     )
+
+
+@pytest.fixture(scope="module")
+def activity_duckdb_run(tmp_path_factory: pytest.TempPathFactory) -> SecondBankRun:
+    return run_activity_example(tmp_path_factory.mktemp("second_bank_activity"), None)
+
+
+@pytest.fixture(scope="module")
+def activity_postgres_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecondBankRun]:
+    with fresh_postgres_database() as url:
+        yield run_activity_example(tmp_path_factory.mktemp("second_bank_activity_pg"), url)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def activity_run(request: pytest.FixtureRequest) -> SecondBankRun:
+    return request.getfixturevalue(f"activity_{request.param}_run")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
@@ -228,3 +240,40 @@ def test_mapped_activity_reaches_the_marts_and_the_rest_stays_unknown(
     assert int(view["with_loans"]) == 0  # unmapped: NULL, never a false 0
     tickets = store.query("select count(*) as n from marts.kpi_service_daily")["n"].iloc[0]
     assert int(tickets) > 0
+    golden_id = store.query(
+        "select golden_id from marts.customer_360 where total_aum > 0 order by 1 limit 1"
+    )["golden_id"].iloc[0]
+    with TestClient(create_app(activity_run.settings)) as client:
+        view = client.get(f"/customers/{golden_id}/360")
+    assert view.status_code == 200, view.text
+    assert view.json()["total_aum"] is not None and view.json()["loan_count"] is None
+
+
+def readme_example() -> str:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pointing it at your own sources", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    return example
+
+
+def test_the_readmes_example_runs_as_written(tmp_path: Path) -> None:
+    config = tmp_path / "my-mdm.yaml"
+    config.write_text(readme_example(), encoding="utf-8")
+    home = tmp_path / "var"
+    simulated = mdm(
+        "simulate", "--shape", "second_bank", "--people", str(PEOPLE), "--activity", "accounts",
+        "--out", str(tmp_path / "sources"), home=home,
+    )  # fmt: skip
+    assert simulated.returncode == 0, simulated.stderr
+    check = mdm("check", "--config", str(config), home=home)
+    assert check.returncode == 0, check.stdout
+    run = mdm("run", "--config", str(config), home=home)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "no source maps account" not in run.stdout
+    settings = Settings(home=home, config_path=config)
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/golden-records", params={"name": "张伟"})
+        assert page.status_code == 200, page.text
+    store = open_warehouse(settings.resolved_warehouse_url)
+    view = store.query("select count(total_aum) as n from marts.customer_360").iloc[0]
+    assert int(view["n"]) > 0

@@ -88,7 +88,8 @@ maturity_followups as (
             else 'medium'
         end as priority,
         {{ dbt.concat([
-            'accounts.account_type', "' '", 'accounts.product_code',
+            "coalesce(accounts.account_type, 'account')", "' '",
+            'coalesce(accounts.product_code, accounts.account_no)',
             "' matures on '", 'cast(accounts.maturity_date as ' ~ dbt.type_string() ~ ')',
             "' ('", "coalesce(cast(accounts.balance_cny as " ~ dbt.type_string() ~ "), 'unknown')",
             "' CNY): contact customer about renewal or reinvestment'",
