@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 from connectors.reports import report_path
 from pipelines.assets.report import build_report
 from quality.catalogue import RULES, QualityConfig
+from tests.pii import find_unmasked
 from tests.quality.conftest import MOBILE, RESIDENT_ID, ReportWarehouse
-
-UNMASKED = re.compile(r"(?<!\d)(\d{17}[\dX]|1[3-9]\d{9})(?!\d)")
 
 
 class _Links(HTMLParser):
@@ -64,9 +63,9 @@ def test_report_has_scores_trend_failures_quarantine_catalogue_and_docs(
     assert (w.reports_dir / page).exists()
     # Nothing unmasked, in the report or in the Data Docs page behind it.
     assert RESIDENT_ID not in html and MOBILE not in html
-    assert not UNMASKED.search(html)
+    assert find_unmasked(html) is None
     assert "130102********1235" in html and "138****8000" in html
-    assert not UNMASKED.search((w.reports_dir / page).read_text(encoding="utf-8"))
+    assert find_unmasked((w.reports_dir / page).read_text(encoding="utf-8")) is None
     # Static: no script, every reference inside the page or beside it.
     assert links.scripts == 0
     assert all(not re.match(r"[a-z]+://", ref) for ref in links.references)
@@ -85,7 +84,7 @@ def test_report_of_a_run_that_stopped_before_any_check_shows_its_errors(
     html = path.read_text(encoding="utf-8")
     assert "BLOCKED" in html and "The run stopped before any quality rule ran" in html
     assert "crm_customers.csv cannot be decoded as gbk" in html
-    assert not UNMASKED.search(html)
+    assert find_unmasked(html) is None
     assert "No quality rule ran in this run" in html
 
 
