@@ -1,0 +1,89 @@
+"""Who is calling: the principal every protected endpoint depends on, and the scopes it holds.
+
+This module is the seam between authentication (bearer JWTs and API keys, `auth`), the
+field policy (which fields a scope sees clear, masked or not at all) and the read audit: each of
+them takes a `Principal` and nothing else about the caller.
+
+The app holds one `Authenticator` in `app.state.authenticator`; `get_principal` asks it for
+the request's principal and it raises 401 when there is none. `require_scopes` turns a set of
+scopes into a dependency that answers 403 when the principal lacks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, Protocol
+
+from fastapi import Depends, HTTPException, Request, status
+
+Role = Literal["app", "relationship_manager", "steward", "auditor", "admin"]
+ROLES: tuple[Role, ...] = ("app", "relationship_manager", "steward", "auditor", "admin")
+PrincipalKind = Literal["user", "service"]
+
+# The scopes an endpoint may require. A role's scopes come from the access policy in config.
+SCOPE_RECORDS_READ = "records:read"  # golden records, their sources, history, the 360 view
+SCOPE_LOOKUP_EXACT = "lookup:exact"  # find a customer by resident ID or mobile (rate limited)
+SCOPE_KPIS_READ = "kpis:read"  # service, loan and MDM KPIs
+SCOPE_RM_TASKS_READ = "rm_tasks:read"  # relationship managers' task lists
+SCOPE_AUDIT_READ = "audit:read"  # the read audit trail
+SCOPE_ALL_BRANCHES = "branches:all"  # without it a principal sees only its own branch's rows
+SCOPES: tuple[str, ...] = (
+    SCOPE_RECORDS_READ,
+    SCOPE_LOOKUP_EXACT,
+    SCOPE_KPIS_READ,
+    SCOPE_RM_TASKS_READ,
+    SCOPE_AUDIT_READ,
+    SCOPE_ALL_BRANCHES,
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a person (JWT) or a service account (API key)."""
+
+    subject: str  # the JWT's `sub`, or the API key's id (never the key itself)
+    kind: PrincipalKind
+    role: Role
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    branch_id: str | None = None  # the branch whose customers a relationship manager sees
+    rm_id: str | None = None  # the relationship manager this principal is, for /rm-tasks
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class Authenticator(Protocol):
+    """Finds the request's principal; raises HTTPException(401) when it cannot."""
+
+    def authenticate(self, request: Request) -> Principal: ...
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller of this request (401 through the authenticator when unauthenticated)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = authenticator.authenticate(request)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_scopes(*scopes: str) -> Callable[[Principal], Principal]:
+    """A dependency giving the principal, or 403 naming the first scope it lacks."""
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        for scope in scopes:
+            if not principal.has(scope):
+                raise HTTPException(
+                    status_code=status.HTTP_403_FORBIDDEN,
+                    detail=f"this endpoint needs the scope {scope!r}, which role"
+                    f" {principal.role!r} does not have",
+                )
+        return principal
+
+    return dependency
