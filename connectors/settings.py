@@ -32,6 +32,34 @@ class Settings(BaseSettings):
     )
     as_of: str | None = Field(default=None, description="Business date of the run, YYYY-MM-DD")
 
+    # Who may call the API (golden_record_api/auth.py). Bearer JWTs are accepted only when an
+    # issuer, an audience and a JWKS (URL or file) are all set; API keys always are.
+    jwt_issuer: str | None = Field(default=None, description="The `iss` tokens must carry")
+    jwt_audience: str | None = Field(default=None, description="The `aud` tokens must carry")
+    jwks_url: str | None = Field(default=None, description="The identity provider's JWKS URL")
+    jwks_path: Path | None = Field(default=None, description="A JWKS file instead of a URL")
+    jwt_role_claim: str = Field(default="role", description="The claim holding the role")
+    jwt_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp / nbf / iat"
+    )
+    api_key_cache_ttl_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="How long a verified API key is trusted without asking the ops store again;"
+        " a revoked key stops working within this time",
+    )
+    access_policy_path: Path | None = Field(
+        default=None,
+        description="Roles, scopes and field policy; default golden_record_api/access_policy.yaml",
+    )
+    lookup_rate_per_minute: float = Field(
+        default=60.0, gt=0, description="Searches per principal per minute (token bucket refill)"
+    )
+    lookup_burst: int = Field(
+        default=10, ge=1, description="Searches a principal may make at once (bucket size)"
+    )
+
     @property
     def landing_dir(self) -> Path:
         return self.home / "landing"

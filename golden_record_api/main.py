@@ -1,8 +1,10 @@
 """The golden-record API: a thin, read-only API over the published serving snapshot.
 
 Run it with `uvicorn golden_record_api.main:app`. It reads `var/serving.duckdb` (or
-`MDM_SERVING_PATH`) and nothing else; the pipeline's warehouse is never opened. Every C2 field
-is masked in this version (see `masking`): there are no users or roles yet.
+`MDM_SERVING_PATH`); the pipeline's warehouse is never opened. Every endpoint but `/health`
+needs a bearer JWT or an API key (`auth`); what each role sees is the access policy's
+(`policy`, `access_policy.yaml`), and every response with personal data is recorded by the
+read auditor (`read_audit`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from connectors.settings import Settings, get_settings
+from golden_record_api.auth import LazyKeyStore, build_authenticator
+from golden_record_api.policy import load_policy
+from golden_record_api.rate_limit import TokenBuckets
+from golden_record_api.read_audit import InMemoryReadAuditor, ReadAuditor
 from golden_record_api.routers import customers, golden_records, health, source_records
 from golden_record_api.snapshot import SnapshotStore, SnapshotUnavailable
 
@@ -32,15 +38,20 @@ async def _snapshot_unavailable(request: Request, exc: Exception) -> JSONRespons
     return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": detail})
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, read_auditor: ReadAuditor | None = None
+) -> FastAPI:
     """The app serving `settings.resolved_serving_path` (default: the environment's settings)."""
     settings = settings or get_settings()
     store = SnapshotStore(settings.resolved_serving_path)
+    policy = load_policy(settings.access_policy_path)
+    keys = LazyKeyStore(settings.resolved_ops_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         store.close()
+        keys.dispose()
 
     app = FastAPI(
         title="Customer MDM golden-record API",
@@ -51,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.snapshot_store = store
+    app.state.access_policy = policy
+    app.state.authenticator = build_authenticator(settings, policy, keys)
+    app.state.read_auditor = read_auditor or InMemoryReadAuditor()
+    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
     app.add_exception_handler(SnapshotUnavailable, _snapshot_unavailable)
     app.include_router(health.router)
     app.include_router(golden_records.router)

@@ -1,9 +1,8 @@
-"""Masking of C2 personal data (JR/T 0171-2020) before it leaves the API.
+"""How a C2 value (JR/T 0171-2020) is masked before it leaves the API.
 
-Resident IDs and phone numbers are C2 data: shown only to a role allowed to see them. This
-version has no user store and no roles yet, so **every response is masked, always**; there is
-no switch to turn it off. When authentication arrives, the caller's role decides whether
-`mask_row` is applied, and this module stays the one place that knows how a value is masked.
+Which field is masked for which role is the access policy's business (`policy`,
+`access_policy.yaml`); this module is the one place that knows *how* a value is masked. The
+policy names a mask from `MASKS` for every field some role sees masked.
 
 - resident ID (and any document number): first 6 + `********` + last 4, e.g.
   `130102198503071234` → `130102********1234`. The region code and the check digit stay
@@ -16,7 +15,7 @@ no switch to turn it off. When authentication arrives, the caller's role decides
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from quality.masking import SENSITIVE_COLUMNS, mask_mobile, mask_resident_id
 
@@ -47,3 +46,57 @@ def mask_row(row: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, str):
             masked[column] = mask(value)
     return masked
+
+
+def mask_name(value: str) -> str:
+    """The first character, a star for each other: `张伟` → `张*`, `欧阳婧` → `欧**`.
+
+    The surname (or a latin name's initial) lets a clerk confirm they have the right person
+    on the phone; the given name, which with the birth date singles a person out, does not go.
+    """
+    return value[:1] + "*" * max(len(value) - 1, 1) if value else value
+
+
+def mask_pinyin(value: str) -> str:
+    """The first syllable only: `zhang wei` → `zhang *` (the pinyin would undo `mask_name`)."""
+    first, _, rest = value.partition(" ")
+    return f"{first} *" if rest else mask_name(value)
+
+
+def mask_email(value: str) -> str:
+    """`zhangwei@example.com` → `z***@example.com`: local parts are often the name."""
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}" if at else mask_name(value)
+
+
+def mask_adcode(value: str) -> str:
+    """A district code cut to its city: `130102` → `130100` (the address is city-level too)."""
+    return value[:4] + "00" if len(value) == 6 and value.isdigit() else "*" * len(value)
+
+
+Masker: TypeAlias = Callable[[Any, Mapping[str, Any]], Any]
+
+
+def _text(mask: Callable[[str], str]) -> Masker:
+    return lambda value, _row: mask(value) if isinstance(value, str) and value else value
+
+
+def _address(value: Any, row: Mapping[str, Any]) -> Any:
+    """Province and city only, from the row's own parts; nothing when they are unknown."""
+    if not isinstance(value, str) or not value:
+        return value
+    parts = [row.get("province"), row.get("city")]
+    return "".join(part for part in parts if isinstance(part, str)) or None
+
+
+# Mask name (as the policy writes it) → how a value is masked; the row is given for masks
+# that rebuild a coarser value from the row's other columns (the address from its city).
+MASKS: dict[str, Masker] = {
+    "resident_id": _text(mask_resident_id),
+    "phone": _text(mask_mobile),
+    "name": _text(mask_name),
+    "pinyin": _text(mask_pinyin),
+    "email": _text(mask_email),
+    "adcode": _text(mask_adcode),
+    "address": _address,
+}

@@ -257,12 +257,14 @@ class Snapshot:
         include_retired: bool,
         limit: int,
         offset: int,
+        branch_id: str | None = None,
     ) -> tuple[int, list[dict[str, Any]]]:
         """Golden records whose own value, or a linked source record's, matches `value`.
 
         `value` is already normalized (`matching.standardize.lookup`); a name also matches
         on `pinyin` when given. Searching the source records too finds a customer by
         an ID or mobile that lost survivorship (an older number still on file in one system).
+        With `branch_id`, only customers of that branch (`marts.customer_360.branch_no`).
         """
         params: dict[str, Any] = {"value": value}
         if key == "resident_id":
@@ -281,6 +283,12 @@ class Snapshot:
             f" where {condition.format(t='p')})"
         )
         status = "" if include_retired else " and g.status = 'active'"
+        if branch_id is not None:
+            status += (
+                " and g.golden_id in"
+                " (select golden_id from marts.customer_360 where branch_no = $branch)"
+            )
+            params["branch"] = branch_id
         (count,) = self._rows(
             f"{hits} select count(*) as n from mdm.golden_records g"
             f" where g.golden_id in (select golden_id from hits){status}",
@@ -297,6 +305,13 @@ class Snapshot:
     def customer_360(self, golden_id: str) -> dict[str, Any] | None:
         rows = self._rows("select * from marts.customer_360 where golden_id = ?", [golden_id])
         return rows[0] if rows else None
+
+    def branch_of(self, golden_id: str) -> str | None:
+        """The branch a customer belongs to (row-level access); None when it has no 360 row."""
+        rows = self._rows(
+            "select branch_no from marts.customer_360 where golden_id = ?", [golden_id]
+        )
+        return rows[0]["branch_no"] if rows else None
 
     def lineage(self, golden_id: str) -> list[dict[str, Any]]:
         """Which source record and survivorship rule gave each attribute of a golden record."""

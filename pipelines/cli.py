@@ -5,6 +5,8 @@ mdm check --config mdm.yaml         # preflight: every source read against its m
 mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
 mdm evaluate                        # the last run against the simulator's ground truth
 mdm api --port 8000
+mdm keys create --name crm-sync --role app    # an API key for a service, printed once
+mdm keys list | mdm keys revoke KEY_ID
 """
 
 from __future__ import annotations
@@ -318,6 +320,74 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from connectors.api_keys import ApiKeyError, ApiKeyStore
+    from golden_record_api.principal import ROLES
+
+    if args.role not in ROLES:
+        print(f"refused: unknown role {args.role!r}; one of {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    store = ApiKeyStore(_settings(None).resolved_ops_url)
+    try:
+        key, info = store.create(args.name, args.role, branch_id=args.branch, rm_id=args.rm)
+    except ApiKeyError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    print(f"API key {info.key_id} for {info.name!r} (role {info.role}) created.")
+    print("Hand this key over now; it is not stored and cannot be shown again:")
+    print(key)
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from connectors.api_keys import ApiKeyError, ApiKeyStore
+
+    store = ApiKeyStore(_settings(None).resolved_ops_url)
+    try:
+        info = store.revoke(args.key_id)
+    except ApiKeyError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+    print(
+        f"API key {info.key_id} ({info.name!r}) revoked; running APIs stop accepting it within"
+        " MDM_API_KEY_CACHE_TTL_SECONDS"
+    )
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from connectors.api_keys import ApiKeyStore
+
+    store = ApiKeyStore(_settings(None).resolved_ops_url)
+    try:
+        keys = store.list()
+    finally:
+        store.dispose()
+    if not keys:
+        print("no API keys yet: `mdm keys create --name NAME --role ROLE`")
+        return 0
+    rows = [
+        [
+            k.key_id,
+            k.name,
+            k.role,
+            k.branch_id or "",
+            k.rm_id or "",
+            k.created_at,
+            k.revoked_at or "",
+        ]
+        for k in keys
+    ]
+    print(tabulate(rows, headers=["key_id", "name", "role", "branch", "rm", "created", "revoked"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mdm", description="Customer master-data pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -434,6 +504,23 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     api.set_defaults(handler=cmd_api)
+
+    keys = commands.add_parser("keys", help="API keys of service accounts (stored hashed)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="a new key, printed once")
+    create.add_argument("--name", required=True, help="which service holds it, e.g. crm-sync")
+    create.add_argument("--role", required=True, help="app, relationship_manager, steward, …")
+    create.add_argument("--branch", default=None, help="the branch a branch-limited role sees")
+    create.add_argument("--rm", default=None, help="the relationship manager it acts as")
+    create.set_defaults(handler=cmd_keys_create)
+    revoke = key_commands.add_parser(
+        "revoke", help="stop a key from working (rotate: create, then revoke)"
+    )
+    revoke.add_argument("key_id", help="the id `mdm keys list` shows (not the key itself)")
+    revoke.set_defaults(handler=cmd_keys_revoke)
+    key_commands.add_parser("list", help="every key: id, name, role; never a secret").set_defaults(
+        handler=cmd_keys_list
+    )
 
     args = parser.parse_args(argv)
     return int(args.handler(args))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
+from golden_record_api.access import ReaderDep
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
-from golden_record_api.masking import mask_row
 from golden_record_api.schemas import Customer360Out, ErrorOut
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -16,18 +16,34 @@ router = APIRouter(prefix="/customers", tags=["customers"])
     summary="The 360° view of a customer",
     description="One row of `marts.customer_360` (active golden customers only): profile,"
     " balances, loans, relationship manager, service history, value tier. 404 for an unknown"
-    " or retired golden ID (the message names the survivor).",
+    " or retired golden ID (the message names the survivor), and for a customer of another"
+    " branch when the caller is limited to its own. Fields as the access policy gives them"
+    " to the caller's role; mart columns the policy does not list are not served.",
+    response_model_exclude_unset=True,
     responses={
+        status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "No or bad credentials"},
+        status.HTTP_403_FORBIDDEN: {"model": ErrorOut, "description": "The role lacks a scope"},
         status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "No 360 row"},
         status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
     },
 )
-def get_customer_360(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> Customer360Out:
+def get_customer_360(
+    golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep
+) -> Customer360Out:
     row = snapshot.customer_360(golden_id)
+    if row is not None and reader.branch is not None and row.get("branch_no") != reader.branch:
+        row = None  # another branch's customer: answered exactly like an unknown one
     if row is None:
         detail = f"customer 360 for {golden_id} not found"
         golden = snapshot.golden_record(golden_id)
-        if golden is not None and golden["status"] == "retired" and golden["survivor_id"]:
+        if (
+            reader.branch is None
+            and golden is not None
+            and golden["status"] == "retired"
+            and golden["survivor_id"]
+        ):
             detail += f": golden record {golden_id} is retired, merged into {golden['survivor_id']}"
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=detail)
-    return Customer360Out.model_validate(mask_row(row))
+    out = Customer360Out.model_validate(reader.view("customer_360", row))
+    reader.record([golden_id])
+    return out

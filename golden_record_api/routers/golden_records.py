@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
+from golden_record_api.access import ReaderDep
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
-from golden_record_api.masking import mask_row
+from golden_record_api.principal import SCOPE_LOOKUP_EXACT
+from golden_record_api.rate_limit import LookupRateDep
 from golden_record_api.schemas import (
     ErrorOut,
     GoldenEventOut,
@@ -43,8 +45,12 @@ UNUSABLE = {
 }
 
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "No or bad credentials"},
+    status.HTTP_403_FORBIDDEN: {"model": ErrorOut, "description": "The role lacks a scope"},
     status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
 }
+# Keys that single a person out: looking one up confirms a guess, so it needs its own scope.
+EXACT_KEYS: frozenset[LookupKey] = frozenset({"resident_id", "mobile"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class Lookup:
     query: GoldenRecordQuery
 
 
-def lookup(query: Annotated[GoldenRecordQuery, Query()]) -> Lookup:
+def lookup(query: Annotated[GoldenRecordQuery, Body()]) -> Lookup:
     """The one lookup key given, normalized; 422 unless exactly one is given."""
     given: dict[LookupKey, str] = {
         key: raw for key in NORMALIZERS if (raw := getattr(query, key)) is not None
@@ -83,17 +89,34 @@ def _survivor_url(request: Request, row: dict[str, Any]) -> str | None:
     return request.url_for("get_golden_record", golden_id=survivor_id).path
 
 
-@router.get(
-    "",
+@router.post(
+    "/search",
     summary="Find golden records by resident ID, mobile or name",
-    description="Exactly one of `resident_id`, `mobile`, `name`. A record matches when its own"
-    " value or one of its source records' values equals the normalized key. Active records"
-    " only unless `include_retired`. Paginated, ordered by golden ID.",
-    responses=UNAVAILABLE,
+    description="Exactly one of `resident_id`, `mobile`, `name`, in the body (never in the URL,"
+    " so the keys stay out of access logs). A record matches when its own value or one of its"
+    " source records' values equals the normalized key. Active records only unless"
+    " `include_retired`. Paginated, ordered by golden ID. A resident ID or mobile needs the"
+    " scope `lookup:exact`; every search counts against the caller's rate limit (429 with"
+    " `Retry-After`). A caller limited to a branch finds only that branch's customers.",
+    response_model_exclude_unset=True,
+    responses={
+        **UNAVAILABLE,
+        status.HTTP_429_TOO_MANY_REQUESTS: {"model": ErrorOut, "description": "Rate limited"},
+    },
 )
 def find_golden_records(
-    found: Annotated[Lookup, Depends(lookup)], snapshot: SnapshotDep, request: Request
+    found: Annotated[Lookup, Depends(lookup)],
+    reader: ReaderDep,
+    _rate: LookupRateDep,
+    snapshot: SnapshotDep,
+    request: Request,
 ) -> GoldenRecordPage:
+    if found.key in EXACT_KEYS and not reader.principal.has(SCOPE_LOOKUP_EXACT):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"a lookup by {found.key} needs the scope {SCOPE_LOOKUP_EXACT!r}, which role"
+            f" {reader.principal.role!r} does not have",
+        )
     query = found.query
     total, rows = snapshot.find_golden_records(
         found.key,
@@ -102,14 +125,18 @@ def find_golden_records(
         include_retired=query.include_retired,
         limit=query.limit,
         offset=query.offset,
+        branch_id=reader.branch,
     )
     items = [
         GoldenRecordSummary.model_validate(
-            {**mask_row(row), "survivor_url": _survivor_url(request, row)}
+            reader.view("golden_record", {**row, "survivor_url": _survivor_url(request, row)})
         )
         for row in rows
     ]
-    return GoldenRecordPage(total=total, limit=query.limit, offset=query.offset, items=items)
+    page = GoldenRecordPage(total=total, limit=query.limit, offset=query.offset, items=items)
+    if rows:
+        reader.record(row["golden_id"] for row in rows)
+    return page
 
 
 @router.get(
@@ -118,43 +145,48 @@ def find_golden_records(
     summary="A golden record and its source records",
     description="A retired ID answers 200 with `status: retired`, `survivor_id`,"
     ' `survivor_url` and a `Link: <…>; rel="successor-version"` header; it is not'
-    " redirected. `current_golden_id` is where the chain of merges ends.",
+    " redirected. `current_golden_id` is where the chain of merges ends. Fields come clear,"
+    " masked or not at all as the access policy gives them to the caller's role.",
+    response_model_exclude_unset=True,
     responses={
         status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
         **UNAVAILABLE,
     },
 )
 def get_golden_record(
-    golden_id: GoldenIdDep, snapshot: SnapshotDep, request: Request, response: Response
+    golden_id: GoldenIdDep,
+    reader: ReaderDep,
+    snapshot: SnapshotDep,
+    request: Request,
+    response: Response,
 ) -> GoldenRecordOut:
     row = snapshot.golden_record(golden_id)
     if row is None:
         raise HTTPException(
             status_code=status.HTTP_404_NOT_FOUND, detail=f"golden record {golden_id} not found"
         )
+    reader.ensure_visible(snapshot, golden_id, f"golden record {golden_id} not found")
     survivor_url = _survivor_url(request, row)
     if survivor_url is not None:
         response.headers["Link"] = f'<{survivor_url}>; rel="successor-version"'
     current = golden_id if row["status"] != "retired" else snapshot.current_golden_id(golden_id)
     sources = [
-        SourceRecordOut.model_validate(mask_row(source))
+        SourceRecordOut.model_validate(reader.view("source_record", source))
         for source in snapshot.source_records(golden_id)
     ]
-    return GoldenRecordOut.model_validate(
-        {
-            **mask_row(row),
-            "survivor_url": survivor_url,
-            "current_golden_id": current,
-            "sources": sources,
-        }
+    shown = reader.view(
+        "golden_record", {**row, "survivor_url": survivor_url, "current_golden_id": current}
     )
+    out = GoldenRecordOut.model_validate({**shown, "sources": sources})
+    reader.record([golden_id])
+    return out
 
 
-def _existing(snapshot: SnapshotDep, golden_id: str) -> None:
+def _existing(snapshot: SnapshotDep, reader: ReaderDep, golden_id: str) -> None:
+    not_found = f"golden record {golden_id} not found"
     if snapshot.golden_record(golden_id) is None:
-        raise HTTPException(
-            status_code=status.HTTP_404_NOT_FOUND, detail=f"golden record {golden_id} not found"
-        )
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found)
+    reader.ensure_visible(snapshot, golden_id, not_found)
 
 
 @router.get(
@@ -167,14 +199,20 @@ def _existing(snapshot: SnapshotDep, golden_id: str) -> None:
         **UNAVAILABLE,
     },
 )
-def get_lineage(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[LineageOut]:
-    _existing(snapshot, golden_id)
-    return [LineageOut.model_validate(row) for row in snapshot.lineage(golden_id)]
+def get_lineage(
+    golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep
+) -> list[LineageOut]:
+    _existing(snapshot, reader, golden_id)
+    return [
+        LineageOut.model_validate(reader.view("lineage", row))
+        for row in snapshot.lineage(golden_id)
+    ]
 
 
 @router.get(
     "/{golden_id}/history",
     summary="Earlier versions of a golden record",
+    response_model_exclude_unset=True,
     description="Every version with valid_from / valid_to, or with `as_of` only the version"
     " valid at that time: what we knew about the customer then.",
     responses={
@@ -184,15 +222,19 @@ def get_lineage(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[LineageOu
 )
 def get_history(
     golden_id: GoldenIdDep,
+    reader: ReaderDep,
     snapshot: SnapshotDep,
     as_of: Annotated[
         datetime | None, Query(description="A date or time, e.g. 2026-11-28T10:00:00")
     ] = None,
 ) -> list[GoldenVersionOut]:
-    _existing(snapshot, golden_id)
-    return [
-        GoldenVersionOut.model_validate(mask_row(row)) for row in snapshot.history(golden_id, as_of)
+    _existing(snapshot, reader, golden_id)
+    versions = [
+        GoldenVersionOut.model_validate(reader.view("history", row))
+        for row in snapshot.history(golden_id, as_of)
     ]
+    reader.record([golden_id])
+    return versions
 
 
 @router.get(
@@ -203,6 +245,11 @@ def get_history(
         **UNAVAILABLE,
     },
 )
-def get_events(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[GoldenEventOut]:
-    _existing(snapshot, golden_id)
-    return [GoldenEventOut.model_validate(row) for row in snapshot.events(golden_id)]
+def get_events(
+    golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep
+) -> list[GoldenEventOut]:
+    _existing(snapshot, reader, golden_id)
+    return [
+        GoldenEventOut.model_validate(reader.view("event", row))
+        for row in snapshot.events(golden_id)
+    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
+from golden_record_api.access import ReaderDep
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.schemas import ErrorOut, SourceRecordLinkOut
 
@@ -22,7 +23,9 @@ router = APIRouter(prefix="/source-records", tags=["cross-reference"])
         status.HTTP_422_UNPROCESSABLE_CONTENT: {"model": ErrorOut, "description": "Malformed"},
     },
 )
-def get_source_record(record_key: str, snapshot: SnapshotDep) -> SourceRecordLinkOut:
+def get_source_record(
+    record_key: str, reader: ReaderDep, snapshot: SnapshotDep
+) -> SourceRecordLinkOut:
     system, _, record_id = record_key.partition(":")
     if not system or not record_id:
         raise HTTPException(
@@ -30,10 +33,11 @@ def get_source_record(record_key: str, snapshot: SnapshotDep) -> SourceRecordLin
             detail=f"malformed record key {record_key!r}: expected system:source_record_id",
         )
     row: dict[str, Any] | None = snapshot.xref(record_key)
+    not_found = f"source record {record_key} not found"
     if row is None:
-        raise HTTPException(
-            status_code=status.HTTP_404_NOT_FOUND, detail=f"source record {record_key} not found"
-        )
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found)
+    current = snapshot.current_golden_id(str(row["golden_id"]))
+    reader.ensure_visible(snapshot, current or str(row["golden_id"]), not_found)
     return SourceRecordLinkOut.model_validate(
-        {**row, "current_golden_id": snapshot.current_golden_id(str(row["golden_id"]))}
+        reader.view("source_record_link", {**row, "current_golden_id": current})
     )

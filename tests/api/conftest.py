@@ -12,29 +12,43 @@ The snapshot (CONTRACTS.md §3, §5, §7):
 All four are named 张伟 (the credit record spells it `ZHANG WEI`); the CRM record of G…001
 still has an older mobile, 13900139000, that lost survivorship.
 
-`marts.customer_360` has rows for G…001 (with an extra column the API does not know) and
-G…003 only.
+`marts.customer_360` has rows for G…001 (branch B0001, with an extra column the API does not
+know) and G…003 (branch B0002) only.
+
+Callers: `IdentityProvider` stands in for the bank's IdP (an ES256 and an RS256 key pair made
+for the session, their JWKS in a file the app is configured with) and mints a token per role;
+`ROLE_CLAIMS` gives the relationship manager its branch, B0001. The shared `api` client calls
+as a steward (who sees every field in clear); `as_role(role)` gives a client for any role,
+`anonymous` one without credentials.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import httpx
+import jwt
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
 from connectors.settings import Settings
 from golden_record_api.main import create_app
+from golden_record_api.principal import ROLES
+from golden_record_api.read_audit import InMemoryReadAuditor
 
 Row = dict[str, Any]
 
@@ -118,6 +132,7 @@ CUSTOMER_360_COLUMNS = {
     "loan_outstanding": "decimal(18,2)",
     "worst_loan_class": "varchar",
     "relationship_manager_id": "varchar",
+    "relationship_manager_name": "varchar",
     "branch_no": "varchar",
     "tickets_last_90d": "integer",
     "open_complaints": "integer",
@@ -125,6 +140,28 @@ CUSTOMER_360_COLUMNS = {
     "avg_csat": "double",
     "value_tier": "varchar",
     "churn_score": "double",  # not known to the API: must pass through untouched
+}
+
+HISTORY_COLUMNS = {
+    **{c: t for c, t in GOLDEN_COLUMNS.items() if c not in {"created_at", "updated_at"}},
+    "valid_from": "timestamp",
+    "valid_to": "timestamp",
+    "run_id": "varchar",
+}
+LINEAGE_COLUMNS = {
+    "golden_id": "varchar",
+    "attribute": "varchar",
+    "record_key": "varchar",
+    "rule": "varchar",
+}
+EVENT_COLUMNS = {
+    "event_id": "varchar",
+    "run_id": "varchar",
+    "event_type": "varchar",
+    "golden_id": "varchar",
+    "related_golden_id": "varchar",
+    "detail": "varchar",
+    "occurred_at": "timestamp",
 }
 
 ADDRESS = "河北省石家庄市长安区建设北大街1号"
@@ -225,6 +262,7 @@ def customer_360(golden_id: str, **overrides: Any) -> Row:
         loan_count=0,
         loan_outstanding="0.00",
         relationship_manager_id="RM0001",
+        relationship_manager_name="刘强",
         branch_no="B0001",
         tickets_last_90d=2,
         open_complaints=1,
@@ -284,10 +322,46 @@ CUSTOMER_360 = [
     customer_360(
         "G0000000003",
         id_number="130102199001014569",
+        birth_date="1990-01-01",
         mobile="13700137000",
         source_systems="core",
+        relationship_manager_id="RM0002",
+        branch_no="B0002",
         churn_score=None,
     ),
+]
+
+
+def history_of(row: Row, **overrides: Any) -> Row:
+    version = {c: row.get(c) for c in HISTORY_COLUMNS}
+    version.update(valid_from="2025-01-01 00:00:00", valid_to=None, run_id="r1")
+    return {**version, **overrides}
+
+
+# G…001 had another mobile in its first version; the others have one version each.
+HISTORY = [
+    history_of(GOLDEN[0], mobile="13900139000", valid_to="2025-01-02 00:00:00"),
+    history_of(GOLDEN[0], valid_from="2025-01-02 00:00:00", run_id="r2"),
+    *(history_of(row) for row in GOLDEN[1:]),
+]
+LINEAGE = [
+    {
+        "golden_id": "G0000000001",
+        "attribute": "mobile",
+        "record_key": "core:C000000001",
+        "rule": "source_priority",
+    },
+]
+EVENTS = [
+    {
+        "event_id": "e1",
+        "run_id": "r1",
+        "event_type": "create",
+        "golden_id": "G0000000001",
+        "related_golden_id": None,
+        "detail": "new customer",
+        "occurred_at": "2025-01-01 00:00:00",
+    },
 ]
 
 
@@ -318,6 +392,9 @@ def publish_snapshot(
         _create(con, "mdm.golden_records", GOLDEN_COLUMNS, golden_records)
         _create(con, "mdm.xref", XREF_COLUMNS, xrefs)
         _create(con, "mdm.party_records", PARTY_COLUMNS, party_records)
+        _create(con, "mdm.golden_history", HISTORY_COLUMNS, HISTORY)
+        _create(con, "mdm.golden_lineage", LINEAGE_COLUMNS, LINEAGE)
+        _create(con, "mdm.golden_events", EVENT_COLUMNS, EVENTS)
         if customers is not None:
             con.execute("create schema marts")
             _create(con, "marts.customer_360", CUSTOMER_360_COLUMNS, customers)
@@ -327,8 +404,90 @@ def publish_snapshot(
     return path
 
 
+ISSUER = "https://idp.bank.test/realms/staff"
+AUDIENCE = "mdm-api"
+# The relationship manager works at branch B0001 (G…001's branch; G…003 is at B0002).
+ROLE_CLAIMS: dict[str, dict[str, str]] = {
+    "relationship_manager": {"branch_id": "B0001", "rm_id": "RM0001"},
+}
+
+
+class IdentityProvider:
+    """The bank's IdP in miniature: key pairs, their JWKS, and tokens signed with them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.es256 = ec.generate_private_key(ec.SECP256R1())
+        self.rs256 = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.jwks = {
+            "keys": [
+                {
+                    **json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.es256.public_key())),
+                    "kid": "es-1",
+                    "alg": "ES256",
+                    "use": "sig",
+                },
+                {
+                    **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.rs256.public_key())),
+                    "kid": "rs-1",
+                    "alg": "RS256",
+                    "use": "sig",
+                },
+            ]
+        }
+        self.jwks_path = folder / "jwks.json"
+        self.jwks_path.write_text(json.dumps(self.jwks), encoding="utf-8")
+
+    def token(
+        self,
+        role: str | None,
+        *,
+        algorithm: str = "ES256",
+        lifetime: int = 3600,
+        headers: dict[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """A signed token for `role` (claims override the defaults; None drops a claim)."""
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": f"{role}-{uuid.uuid4().hex[:8]}",
+            "iat": now,
+            "exp": now + lifetime,
+            "role": role,
+            **ROLE_CLAIMS.get(role or "", {}),
+            **claims,
+        }
+        payload = {name: value for name, value in payload.items() if value is not None}
+        key, kid = (self.es256, "es-1") if algorithm == "ES256" else (self.rs256, "rs-1")
+        return jwt.encode(
+            payload, key, algorithm=algorithm, headers={"kid": kid, **(headers or {})}
+        )
+
+    def headers(self, role: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, **claims)}"}
+
+    def settings(self, serving_path: Path, **overrides: Any) -> Settings:
+        """Settings trusting this IdP; the ops store beside the serving file."""
+        values: dict[str, Any] = {
+            "serving_path": serving_path,
+            "home": serving_path.parent / "var",
+            "jwt_issuer": ISSUER,
+            "jwt_audience": AUDIENCE,
+            "jwks_path": self.jwks_path,
+            "lookup_burst": 10_000,  # the shared app must not rate-limit the other tests
+            **overrides,
+        }
+        return Settings(**values)
+
+
+@cache
+def identity_provider() -> IdentityProvider:
+    return IdentityProvider(Path(tempfile.mkdtemp(prefix="mdm-idp-")))
+
+
 @contextmanager
-def serve(app: FastAPI) -> Iterator[httpx.Client]:
+def serve(app: FastAPI, headers: dict[str, str] | None = None) -> Iterator[httpx.Client]:
     """Run `app` with uvicorn on a free 127.0.0.1 port in a thread; yield a client to it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -343,7 +502,7 @@ def serve(app: FastAPI) -> Iterator[httpx.Client]:
         time.sleep(0.01)
     try:
         with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False
+            base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False, headers=headers
         ) as client:
             yield client
     finally:
@@ -352,8 +511,21 @@ def serve(app: FastAPI) -> Iterator[httpx.Client]:
         sock.close()
 
 
-def app_on(serving_path: Path) -> FastAPI:
-    return create_app(Settings(serving_path=serving_path))
+def app_on(
+    serving_path: Path, *, read_auditor: InMemoryReadAuditor | None = None, **settings: Any
+) -> FastAPI:
+    return create_app(
+        identity_provider().settings(serving_path, **settings), read_auditor=read_auditor
+    )
+
+
+def steward_headers() -> dict[str, str]:
+    return identity_provider().headers("steward")
+
+
+@pytest.fixture(scope="session")
+def idp() -> IdentityProvider:
+    return identity_provider()
 
 
 @pytest.fixture(scope="session")
@@ -362,14 +534,58 @@ def snapshot_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def api(snapshot_path: Path) -> Iterator[httpx.Client]:
-    """The app on the standard snapshot; shared by every test that only reads it."""
-    with serve(app_on(snapshot_path)) as client:
+def read_auditor() -> InMemoryReadAuditor:
+    """What the shared app recorded (tests look at the events their own requests added)."""
+    return InMemoryReadAuditor()
+
+
+@pytest.fixture(scope="session")
+def anonymous(snapshot_path: Path, read_auditor: InMemoryReadAuditor) -> Iterator[httpx.Client]:
+    """The app on the standard snapshot, shared by every test that only reads it; no
+    credentials (the other clients reuse its server)."""
+    with serve(app_on(snapshot_path, read_auditor=read_auditor)) as client:
         yield client
 
 
-@pytest.fixture
-def serve_on() -> Iterator[Callable[[Path], httpx.Client]]:
-    """Start a private server on a given serving path (for tests that change the file)."""
+@pytest.fixture(scope="session")
+def as_role(
+    anonymous: httpx.Client, idp: IdentityProvider
+) -> Iterator[Callable[..., httpx.Client]]:
+    """`as_role(role, **claims)`: a client on the shared server calling as that role."""
     with ExitStack() as stack:
-        yield lambda serving_path: stack.enter_context(serve(app_on(serving_path)))
+
+        def client(role: str, **claims: Any) -> httpx.Client:
+            return stack.enter_context(
+                httpx.Client(
+                    base_url=anonymous.base_url,
+                    timeout=10,
+                    trust_env=False,
+                    headers=idp.headers(role, **claims),
+                )
+            )
+
+        yield client
+
+
+@pytest.fixture(scope="session")
+def api(as_role: Callable[..., httpx.Client]) -> httpx.Client:
+    """The shared app, called by a steward (every field clear, every branch)."""
+    return as_role("steward")
+
+
+@pytest.fixture
+def serve_on() -> Iterator[Callable[..., httpx.Client]]:
+    """Start a private server on a given serving path (for tests that change the file), called
+    by a steward unless other headers are given; keyword arguments are Settings."""
+    with ExitStack() as stack:
+
+        def start(
+            serving_path: Path, headers: dict[str, str] | None = None, **settings: Any
+        ) -> httpx.Client:
+            app = app_on(serving_path, **settings)
+            return stack.enter_context(serve(app, headers or steward_headers()))
+
+        yield start
+
+
+assert set(ROLES) >= set(ROLE_CLAIMS)

@@ -10,21 +10,34 @@ import httpx
 from tests.api.conftest import publish_snapshot
 
 
-def test_customer_360_comes_masked_with_every_mart_column(api: httpx.Client) -> None:
-    response = api.get("/customers/G0000000001/360")
+def test_customer_360_for_its_relationship_manager(
+    as_role: Callable[..., httpx.Client],
+) -> None:
+    response = as_role("relationship_manager").get("/customers/G0000000001/360")
 
     assert response.status_code == 200
     body = response.json()
     assert body["golden_id"] == "G0000000001"
     assert body["id_number"] == "130102********003X"
-    assert body["mobile"] == "138****8000"
+    assert "birth_date" not in body  # it would fill the eight digits the masked ID hides
+    assert body["mobile"] == "13800138000"  # the manager calls the customer
+    assert body["relationship_manager_name"] == "刘强"
     assert body["source_systems"] == ["core", "crm"]
     assert body["total_aum"] == 51200.5
     assert body["nearest_maturity_date"] == "2025-01-03"
     assert body["last_contact_at"] == "2024-12-20T09:30:00"
     assert body["open_complaints"] == 1
     assert body["value_tier"] == "mass_affluent"
-    assert body["churn_score"] == 0.12  # a column the API does not know passes through
+    assert "churn_score" not in body  # a mart column the access policy does not list
+
+
+def test_customer_360_hides_balances_from_a_steward(api: httpx.Client) -> None:
+    body = api.get("/customers/G0000000001/360").json()
+
+    assert body["id_number"] == "13010219850307003X"
+    assert body["birth_date"] == "1985-03-07"
+    assert "total_aum" not in body
+    assert body["value_tier"] == "mass_affluent"  # the balances' band
 
 
 def test_unknown_customer_360_is_404(api: httpx.Client) -> None:

@@ -1,6 +1,8 @@
-"""`GET /golden-records/{golden_id}` and `GET /golden-records?…` on the standard snapshot."""
+"""`GET /golden-records/{golden_id}` and `POST /golden-records/search` on the standard snapshot."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -8,7 +10,9 @@ import pytest
 RAW_C2_VALUES = ("13010219850307003X", "13800138000", "13900139000", "031187654321")
 
 
-def test_golden_record_comes_masked_with_its_source_records(api: httpx.Client) -> None:
+def test_golden_record_comes_whole_to_a_steward_with_its_source_records(
+    api: httpx.Client,
+) -> None:
     response = api.get("/golden-records/G0000000001")
 
     assert response.status_code == 200
@@ -19,31 +23,56 @@ def test_golden_record_comes_masked_with_its_source_records(api: httpx.Client) -
     assert body["survivor_url"] is None
     assert body["current_golden_id"] == "G0000000001"
     assert body["name"] == "张伟"
-    assert body["id_number"] == "130102********003X"
-    assert body["mobile"] == "138****8000"
+    assert body["id_number"] == "13010219850307003X"
+    assert body["mobile"] == "13800138000"
     assert body["birth_date"] == "1985-03-07"
     assert body["source_systems"] == ["core", "crm"]
     sources = {source["record_key"]: source for source in body["sources"]}
     assert list(sources) == ["core:C000000001", "crm:CRM0000001"]
     core, crm = sources["core:C000000001"], sources["crm:CRM0000001"]
-    assert core["id_number"] == "130102********003X"
-    assert core["mobile"] == "138****8000"
-    assert core["phone_other"] == "031*****4321"
+    assert core["id_number"] == "13010219850307003X"
+    assert core["phone_other"] == "031187654321"
     assert core["match_rule"] == "deterministic:id_and_name"
     assert core["address_raw"] == "河北石家庄长安区建设北大街1号"
-    assert crm["mobile"] == "139****9000"
+    assert crm["mobile"] == "13900139000"
     assert crm["match_weight"] == 9.75
     assert crm["source_trust"] == 3
 
 
-def test_no_unmasked_resident_id_or_phone_leaves_the_api(api: httpx.Client) -> None:
-    for url in (
-        "/golden-records/G0000000001",
-        "/golden-records/G0000000002",
-        "/golden-records?resident_id=13010219850307003X&include_retired=true",
-        "/customers/G0000000001/360",
+def test_golden_record_comes_masked_to_an_app(as_role: Callable[..., httpx.Client]) -> None:
+    body = as_role("app").get("/golden-records/G0000000001").json()
+
+    assert body["name"] == "张*"
+    assert body["name_pinyin"] == "zhang *"
+    assert body["id_number"] == "130102********003X"
+    assert "birth_date" not in body
+    assert body["mobile"] == "138****8000"
+    assert body["email"] == "z***@example.com"
+    assert body["address"] == "河北省石家庄市"
+    assert "district" not in body
+    assert body["adcode"] == "130100"
+    core = body["sources"][0]
+    assert core["phone_other"] == "031*****4321"
+    assert "address_raw" not in core
+    assert "name_raw" not in core
+
+
+def test_no_unmasked_resident_id_or_phone_leaves_the_api_for_an_app(
+    as_role: Callable[..., httpx.Client],
+) -> None:
+    app = as_role("app")
+    for method, url, body in (
+        ("GET", "/golden-records/G0000000001", None),
+        ("GET", "/golden-records/G0000000002", None),
+        (
+            "POST",
+            "/golden-records/search",
+            {"resident_id": "13010219850307003X", "include_retired": True},
+        ),
+        ("GET", "/golden-records/G0000000001/history", None),
+        ("GET", "/customers/G0000000001/360", None),
     ):
-        response = api.get(url)
+        response = app.request(method, url, json=body)
         assert response.status_code == 200, url
         for value in RAW_C2_VALUES:
             assert value not in response.text, (url, value)
@@ -95,19 +124,20 @@ def _ids(response: httpx.Response) -> list[str]:
     ],
 )
 def test_lookup_by_resident_id_normalizes_it(api: httpx.Client, resident_id: str) -> None:
-    response = api.get("/golden-records", params={"resident_id": resident_id})
+    response = api.post("/golden-records/search", json={"resident_id": resident_id})
 
     assert response.status_code == 200
     body = response.json()
     # G…002 has the same ID but is retired: left out by default.
     assert body["total"] == 1
     assert _ids(response) == ["G0000000001"]
-    assert body["items"][0]["id_number"] == "130102********003X"
+    assert body["items"][0]["id_number"] == "13010219850307003X"
 
 
 def test_lookup_can_include_retired_records(api: httpx.Client) -> None:
-    response = api.get(
-        "/golden-records", params={"resident_id": "13010219850307003X", "include_retired": True}
+    response = api.post(
+        "/golden-records/search",
+        json={"resident_id": "13010219850307003X", "include_retired": True},
     )
 
     assert response.status_code == 200
@@ -117,7 +147,7 @@ def test_lookup_can_include_retired_records(api: httpx.Client) -> None:
 
 
 def test_lookup_by_mobile_with_country_prefix(api: httpx.Client) -> None:
-    response = api.get("/golden-records", params={"mobile": "+86 138-0013-8000"})
+    response = api.post("/golden-records/search", json={"mobile": "+86 138-0013-8000"})
 
     assert response.status_code == 200
     assert response.json()["total"] == 1
@@ -126,16 +156,16 @@ def test_lookup_by_mobile_with_country_prefix(api: httpx.Client) -> None:
 
 def test_lookup_by_mobile_finds_a_number_only_a_source_record_has(api: httpx.Client) -> None:
     # 13900139000 lost survivorship to 13800138000 but is still the CRM's number.
-    response = api.get("/golden-records", params={"mobile": "+8613900139000"})
+    response = api.post("/golden-records/search", json={"mobile": "+8613900139000"})
 
     assert response.status_code == 200
     assert _ids(response) == ["G0000000001"]
 
 
 def test_lookup_by_name_is_paginated_with_a_total(api: httpx.Client) -> None:
-    first = api.get("/golden-records", params={"name": "张 伟", "limit": 2})
-    second = api.get("/golden-records", params={"name": "张伟", "limit": 2, "offset": 2})
-    beyond = api.get("/golden-records", params={"name": "张伟", "limit": 2, "offset": 10})
+    first = api.post("/golden-records/search", json={"name": "张 伟", "limit": 2})
+    second = api.post("/golden-records/search", json={"name": "张伟", "limit": 2, "offset": 2})
+    beyond = api.post("/golden-records/search", json={"name": "张伟", "limit": 2, "offset": 10})
 
     assert first.status_code == 200
     assert first.json()["total"] == 3  # three active 张伟; the retired one is left out
@@ -149,21 +179,21 @@ def test_lookup_by_name_is_paginated_with_a_total(api: httpx.Client) -> None:
 
 
 def test_lookup_by_latin_name_matches_pinyin(api: httpx.Client) -> None:
-    response = api.get("/golden-records", params={"name": "Zhang  Wei"})
+    response = api.post("/golden-records/search", json={"name": "Zhang  Wei"})
 
     assert response.status_code == 200
     assert response.json()["total"] == 3
 
 
 def test_lookup_that_matches_nothing_is_an_empty_page(api: httpx.Client) -> None:
-    response = api.get("/golden-records", params={"mobile": "13012345678"})
+    response = api.post("/golden-records/search", json={"mobile": "13012345678"})
 
     assert response.status_code == 200
     assert response.json() == {"total": 0, "limit": 20, "offset": 0, "items": []}
 
 
 def test_lookup_without_a_key_is_422(api: httpx.Client) -> None:
-    response = api.get("/golden-records")
+    response = api.post("/golden-records/search", json={})
 
     assert response.status_code == 422
     assert response.json() == {
@@ -172,7 +202,7 @@ def test_lookup_without_a_key_is_422(api: httpx.Client) -> None:
 
 
 def test_lookup_with_two_keys_is_422(api: httpx.Client) -> None:
-    response = api.get("/golden-records", params={"resident_id": "1", "mobile": "2"})
+    response = api.post("/golden-records/search", json={"resident_id": "1", "mobile": "2"})
 
     assert response.status_code == 422
     assert response.json() == {
@@ -182,7 +212,7 @@ def test_lookup_with_two_keys_is_422(api: httpx.Client) -> None:
 
 
 def test_lookup_with_an_empty_key_is_422(api: httpx.Client) -> None:
-    response = api.get("/golden-records", params={"resident_id": " - "})
+    response = api.post("/golden-records/search", json={"resident_id": " - "})
 
     assert response.status_code == 422
     assert response.json() == {"detail": "resident_id ' - ' has no letters or digits"}
@@ -190,7 +220,7 @@ def test_lookup_with_an_empty_key_is_422(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize("mobile", ["010-12345678", "13800000000"])
 def test_lookup_by_a_number_that_is_no_mobile_is_422(api: httpx.Client, mobile: str) -> None:
-    response = api.get("/golden-records", params={"mobile": mobile})
+    response = api.post("/golden-records/search", json={"mobile": mobile})
 
     assert response.status_code == 422
     assert f"mobile '{mobile}' is not a mobile a customer can have" in response.json()["detail"]
@@ -199,7 +229,7 @@ def test_lookup_by_a_number_that_is_no_mobile_is_422(api: httpx.Client, mobile: 
 def test_lookup_by_name_in_traditional_characters_finds_the_simplified(
     api: httpx.Client,
 ) -> None:
-    response = api.get("/golden-records", params={"name": "張偉"})
+    response = api.post("/golden-records/search", json={"name": "張偉"})
 
     assert response.status_code == 200
     assert response.json()["total"] == 3
@@ -209,6 +239,6 @@ def test_lookup_by_name_in_traditional_characters_finds_the_simplified(
 def test_lookup_rejects_bad_paging_and_unknown_parameters(
     api: httpx.Client, params: dict[str, int | str]
 ) -> None:
-    response = api.get("/golden-records", params={"name": "张伟", **params})
+    response = api.post("/golden-records/search", json={"name": "张伟", **params})
 
     assert response.status_code == 422

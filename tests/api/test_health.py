@@ -46,12 +46,12 @@ def test_every_endpoint_is_503_without_a_snapshot(
 ) -> None:
     client = serve_on(tmp_path / "serving.duckdb")
 
-    for url in (
-        "/golden-records/G0000000001",
-        "/golden-records?name=张伟",
-        "/customers/G0000000001/360",
+    for method, url, body in (
+        ("GET", "/golden-records/G0000000001", None),
+        ("POST", "/golden-records/search", {"name": "张伟"}),
+        ("GET", "/customers/G0000000001/360", None),
     ):
-        response = client.get(url)
+        response = client.request(method, url, json=body)
         assert response.status_code == 503, url
         assert response.json()["detail"].startswith(NO_SNAPSHOT), url
 

@@ -16,7 +16,7 @@ from connectors.settings import Settings
 from connectors.warehouse import open_warehouse
 from pipelines.build import build_mdm_assets, build_resources
 from pipelines.mdm_config import load_config
-from tests.api.conftest import app_on, serve
+from tests.api.conftest import app_on, serve, steward_headers
 from tests.conftest import write_pipeline_config
 
 
@@ -64,7 +64,7 @@ def published(tmp_path_factory, simulated_sources) -> Iterator[tuple[httpx.Clien
         "merged_record": xref.set_index("record_key").index[xref["golden_id"] == merged][0],
         "updated": xref.set_index("record_key").loc[core_key, "golden_id"],
     }
-    with serve(app_on(settings.resolved_serving_path)) as client:
+    with serve(app_on(settings.resolved_serving_path), steward_headers()) as client:
         yield client, settings, facts
 
 

@@ -1,0 +1,104 @@
+"""What the routers use to serve personal data: the caller's view of a row (field policy),
+the branch a caller may see (row level), and the read audit of what went out.
+
+A router asks for a `ReaderDep`, passes every row through `reader.view(dataset, row)`, and
+calls `reader.record(golden_ids)` once the response is built. Rows of another branch answer
+404 exactly like unknown golden IDs, so a caller cannot learn that a customer exists elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+
+from golden_record_api.policy import AccessPolicy, Dataset
+from golden_record_api.principal import (
+    SCOPE_ALL_BRANCHES,
+    SCOPE_RECORDS_READ,
+    Principal,
+    require_scopes,
+)
+from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditDep, ReadAuditor, ReadEvent
+from golden_record_api.snapshot import Snapshot
+
+MAX_PURPOSE_LENGTH = 200
+
+
+def get_policy(request: Request) -> AccessPolicy:
+    policy: AccessPolicy = request.app.state.access_policy
+    return policy
+
+
+PolicyDep = Annotated[AccessPolicy, Depends(get_policy)]
+RecordsReaderDep = Annotated[Principal, Depends(require_scopes(SCOPE_RECORDS_READ))]
+
+
+def branch_limit(principal: Principal) -> str | None:
+    """The branch a principal is limited to, None when it sees every branch.
+
+    A principal without `branches:all` and without a branch sees no customer at all: the
+    sentinel matches no branch number.
+    """
+    if principal.has(SCOPE_ALL_BRANCHES):
+        return None
+    return principal.branch_id or "\x00no-branch"
+
+
+class Reader:
+    """One request's principal, the policy, and the clear fields handed out so far."""
+
+    def __init__(
+        self,
+        principal: Principal,
+        policy: AccessPolicy,
+        auditor: ReadAuditor,
+        endpoint: str,
+        purpose: str | None,
+    ) -> None:
+        self.principal, self.policy, self.auditor = principal, policy, auditor
+        self.endpoint, self.purpose = endpoint, purpose
+        self.clear_fields: set[str] = set()
+
+    @property
+    def branch(self) -> str | None:
+        return branch_limit(self.principal)
+
+    def view(self, dataset: Dataset, row: Mapping[str, Any]) -> dict[str, Any]:
+        shown, clear = self.policy.apply(dataset, row, self.principal.role)
+        self.clear_fields |= clear
+        return shown
+
+    def ensure_visible(self, snapshot: Snapshot, golden_id: str, not_found: str) -> None:
+        """404 (`not_found`) when the golden ID lies outside the principal's branch."""
+        if self.branch is not None and snapshot.branch_of(golden_id) != self.branch:
+            raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found)
+
+    def record(self, golden_ids: Iterable[str], status_code: int = status.HTTP_200_OK) -> None:
+        self.auditor.record(
+            ReadEvent(
+                occurred_at=datetime.now(UTC),
+                principal=self.principal,
+                endpoint=self.endpoint,
+                golden_ids=tuple(dict.fromkeys(golden_ids)),
+                clear_fields=tuple(sorted(self.clear_fields)),
+                purpose=self.purpose,
+                status_code=status_code,
+            )
+        )
+
+
+def get_reader(
+    request: Request, principal: RecordsReaderDep, policy: PolicyDep, auditor: ReadAuditDep
+) -> Reader:
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path)
+    purpose = request.headers.get(PURPOSE_HEADER)
+    if purpose is not None:
+        purpose = purpose.strip()[:MAX_PURPOSE_LENGTH] or None
+    return Reader(principal, policy, auditor, f"{request.method} {template}", purpose)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
