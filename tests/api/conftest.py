@@ -440,6 +440,7 @@ class IdentityProvider:
     def token(
         self,
         role: str | None,
+        /,
         *,
         algorithm: str = "ES256",
         lifetime: int = 3600,
@@ -464,7 +465,7 @@ class IdentityProvider:
             payload, key, algorithm=algorithm, headers={"kid": kid, **(headers or {})}
         )
 
-    def headers(self, role: str, **claims: Any) -> dict[str, str]:
+    def headers(self, role: str, /, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **claims)}"}
 
     def settings(self, serving_path: Path, **overrides: Any) -> Settings:
@@ -583,7 +584,9 @@ def serve_on() -> Iterator[Callable[..., httpx.Client]]:
             serving_path: Path, headers: dict[str, str] | None = None, **settings: Any
         ) -> httpx.Client:
             app = app_on(serving_path, **settings)
-            return stack.enter_context(serve(app, headers or steward_headers()))
+            return stack.enter_context(
+                serve(app, steward_headers() if headers is None else headers)
+            )
 
         yield start
 
