@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from connectors.settings import Settings, get_settings
-from golden_record_api.auth import LazyKeyStore, build_authenticator
+from golden_record_api.auth import API_KEY_HEADER, LazyKeyStore, build_authenticator
 from golden_record_api.policy import load_policy
 from golden_record_api.rate_limit import TokenBuckets
 from golden_record_api.read_audit import InMemoryReadAuditor, ReadAuditor
@@ -30,6 +31,14 @@ OPENAPI_TAGS = [
         "description": "Golden records, their source records, lookups, and merges followed",
     },
     {"name": "customers", "description": "The customer 360 view built on the golden records"},
+]
+
+
+# Only so the OpenAPI document (and /docs' "Authorize") shows both ways to authenticate; the
+# checking is `app.state.authenticator`'s, through each route's PrincipalDep.
+CREDENTIALS = [
+    Depends(HTTPBearer(auto_error=False, description="A JWT from the bank's identity provider")),
+    Depends(APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="mdm keys create")),
 ]
 
 
@@ -68,9 +77,9 @@ def create_app(
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
     app.add_exception_handler(SnapshotUnavailable, _snapshot_unavailable)
     app.include_router(health.router)
-    app.include_router(golden_records.router)
-    app.include_router(customers.router)
-    app.include_router(source_records.router)
+    app.include_router(golden_records.router, dependencies=CREDENTIALS)
+    app.include_router(customers.router, dependencies=CREDENTIALS)
+    app.include_router(source_records.router, dependencies=CREDENTIALS)
     return app
 
 

@@ -360,8 +360,6 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
     from connectors.api_keys import ApiKeyStore
 
     store = ApiKeyStore(_settings(None).resolved_ops_url)
@@ -372,19 +370,27 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     if not keys:
         print("no API keys yet: `mdm keys create --name NAME --role ROLE`")
         return 0
-    rows = [
-        [
-            k.key_id,
-            k.name,
-            k.role,
-            k.branch_id or "",
-            k.rm_id or "",
-            k.created_at,
-            k.revoked_at or "",
-        ]
+    header = ("key_id", "name", "role", "branch", "rm", "created", "revoked")
+    rows = [header] + [
+        tuple(
+            str(value or "")
+            for value in (
+                k.key_id,
+                k.name,
+                k.role,
+                k.branch_id,
+                k.rm_id,
+                k.created_at,
+                k.revoked_at,
+            )
+        )
         for k in keys
     ]
-    print(tabulate(rows, headers=["key_id", "name", "role", "branch", "rm", "created", "revoked"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     return 0
 
 

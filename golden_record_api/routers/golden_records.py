@@ -77,7 +77,8 @@ def lookup(query: Annotated[GoldenRecordQuery, Body()]) -> Lookup:
     if not value:
         raise HTTPException(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"{key} {raw!r} {UNUSABLE[key]}",
+            # The value is not repeated: it may be someone's ID or mobile.
+            detail=f"the {key} given {UNUSABLE[key]}",
         )
     return Lookup(key, value, pinyin, query)
 

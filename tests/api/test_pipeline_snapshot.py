@@ -16,7 +16,7 @@ from connectors.settings import Settings
 from connectors.warehouse import open_warehouse
 from pipelines.build import build_mdm_assets, build_resources
 from pipelines.mdm_config import load_config
-from tests.api.conftest import app_on, serve, steward_headers
+from tests.api.conftest import app_on, identity_provider, serve, steward_headers
 from tests.conftest import write_pipeline_config
 
 
@@ -86,7 +86,9 @@ def test_history_keeps_the_earlier_version_and_answers_as_of(published):
     assert len(versions) == 2
     assert versions[0]["valid_to"] == versions[1]["valid_from"]
     assert versions[1]["valid_to"] is None
-    assert versions[1]["mobile"] == "139****2222"  # masked, the new number
+    assert versions[1]["mobile"] == "13911112222"  # the new number (a steward sees it clear)
+    as_app = _as(client, "app").get(f"/golden-records/{facts['updated']}/history").json()
+    assert as_app[1]["mobile"] == "139****2222"  # masked for a downstream app
     then = client.get(
         f"/golden-records/{facts['updated']}/history", params={"as_of": versions[0]["valid_from"]}
     )
@@ -111,12 +113,22 @@ def test_events_show_the_merge_and_xref_follows_it_to_the_survivor(published):
     assert client.get("/source-records/no-colon").status_code == 422
 
 
-def test_no_unmasked_resident_id_or_mobile_leaves_the_api(published):
-    client, _, facts = published
+def _as(client: httpx.Client, role: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=client.base_url, headers=identity_provider().headers(role), trust_env=False
+    )
+
+
+@pytest.mark.parametrize("role", ["app", "auditor", "admin"])  # the roles both are masked for
+def test_no_unmasked_resident_id_or_mobile_leaves_the_api(published, role):
+    steward, _, facts = published
+    client = _as(steward, role)
     for path in (
         f"/golden-records/{facts['survivor']}",
         f"/golden-records/{facts['updated']}/history",
     ):
-        text = client.get(path).text
+        response = client.get(path)
+        assert response.status_code == 200, path
+        text = response.text
         assert not re.search(r"\d{17}[\dX]", text)
         assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)
