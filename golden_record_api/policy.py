@@ -35,6 +35,11 @@ Dataset = Literal[
     "lineage",
     "event",
     "source_record_link",
+    "rm_task",
+    "kpi_service",
+    "kpi_loans",
+    "kpi_mdm",
+    "kpi_mdm_sources",
 ]
 PERSONAL_CLASSES = frozenset({"C2", "C3"})
 

@@ -57,6 +57,11 @@ SERVED: dict[str, set[str]] = {
     "lineage": _fields(LineageOut),
     "event": _fields(GoldenEventOut),
     "source_record_link": _fields(SourceRecordLinkOut),
+    "rm_task": _mart_columns("rm_tasks"),
+    "kpi_service": _mart_columns("kpi_service_daily"),
+    "kpi_loans": _mart_columns("kpi_loan_cycle"),
+    "kpi_mdm": _mart_columns("kpi_mdm"),
+    "kpi_mdm_sources": _mart_columns("kpi_mdm_sources"),
 }
 
 
