@@ -49,6 +49,10 @@ class UnknownRole(Exception):
     """The identity is genuine but its role is not one the access policy knows."""
 
 
+class IdentityProviderUnavailable(Exception):
+    """The JWKS cannot be read: our side's problem (503), not the caller's token's."""
+
+
 # --- pure parts ----------------------------------------------------------------------------
 
 
@@ -132,8 +136,15 @@ class JwksSource:
     def key(self, kid: str | None) -> jwt.PyJWK:
         with self._lock:
             if kid not in self._keys and self._may_refetch():
-                self._keys = self._load()
                 self._fetched_at = self._clock()
+                try:
+                    self._keys = self._load()
+                except (OSError, ValueError, httpx.HTTPError) as exc:
+                    if not self._keys:
+                        raise IdentityProviderUnavailable(
+                            "the identity provider's signing keys cannot be read; try again"
+                        ) from exc
+                    # Keep the keys we have: a token signed by one of them still verifies.
             if kid is None and len(self._keys) == 1:
                 return next(iter(self._keys.values()))
             found = self._keys.get(kid) if kid is not None else None
@@ -194,7 +205,10 @@ def verify_token(token: str, keys: JwksSource, rules: TokenRules) -> dict[str, A
         header = jwt.get_unverified_header(token)
         if header.get("alg") not in ALGORITHMS:
             raise jwt.InvalidAlgorithmError("algorithm not allowed")
-        key = keys.key(header.get("kid"))
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise jwt.DecodeError("kid is not a string")
+        key = keys.key(kid)
         claims: dict[str, Any] = jwt.decode(
             token,
             key=key.key,
@@ -315,6 +329,12 @@ class RequestAuthenticator:
             ) from None
         except UnknownRole as exc:
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
+        except IdentityProviderUnavailable as exc:
+            raise HTTPException(
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                detail=str(exc),
+                headers={"Retry-After": str(int(JWKS_REFETCH_SECONDS))},
+            ) from None
 
 
 def build_authenticator(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -195,6 +197,32 @@ def test_the_app_verifies_tokens_against_a_jwks_url(
     forged = _forged_token(idp)
     _assert_401(client.get(RECORD, headers={"Authorization": f"Bearer {forged}"}), forged)
     assert hits == ["/realms/staff/jwks"]  # fetched once, then cached
+
+
+def test_an_unreachable_idp_is_503_not_a_bad_token(
+    tmp_path: Path, idp: IdentityProvider, serve_on: Callable[..., httpx.Client]
+) -> None:
+    serving = publish_snapshot(tmp_path / "serving.duckdb")
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/jwks"
+    client = serve_on(serving, jwks_path=None, jwks_url=url)
+
+    response = client.get(RECORD)
+
+    assert response.status_code == 503
+    assert "identity provider" in response.json()["detail"]
+    assert response.headers["retry-after"] == "10"
+
+
+def test_a_token_with_a_non_string_kid_is_401(
+    anonymous: httpx.Client, idp: IdentityProvider
+) -> None:
+    _, payload, signature = idp.token("steward").split(".")
+    header = base64.urlsafe_b64encode(b'{"alg":"ES256","kid":["es-1"]}').rstrip(b"=").decode()
+    token = f"{header}.{payload}.{signature}"
+
+    _assert_401(anonymous.get(RECORD, headers={"Authorization": f"Bearer {token}"}), token)
 
 
 # --- API keys ------------------------------------------------------------------------------
