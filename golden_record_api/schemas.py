@@ -1,8 +1,9 @@
 """Request and response schemas of the API (requests first, then responses).
 
 Response fields follow the contract tables (CONTRACTS.md §3, §5) with two changes a client
-wants: `source_systems` is a list instead of comma-separated text, and C2 fields
-(`id_number`, `mobile`, `phone_other`) arrive masked (see `masking`).
+wants: `source_systems` is a list instead of comma-separated text, and every field arrives
+clear, masked or not at all as the access policy gives it to the caller's role (`policy`,
+`access_policy.yaml`); a field left out is absent from the JSON, not null.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from golden_record_api.masking import MASKS, mask_id_number, mask_phone, mask_row
+from golden_record_api.masking import MASKS, mask_id_number, mask_phone
 from golden_record_api.rate_limit import TokenBuckets
 
 
@@ -34,18 +34,6 @@ def test_mask_id_number(value: str | None, masked: str | None) -> None:
 )
 def test_mask_phone(value: str | None, masked: str | None) -> None:
     assert mask_phone(value) == masked
-
-
-def test_mask_row_masks_only_c2_text_columns() -> None:
-    row = {"id_number": "13010219850307003X", "mobile": None, "name": "张伟", "source_count": 2}
-
-    assert mask_row(row) == {
-        "id_number": "130102********003X",
-        "mobile": None,
-        "name": "张伟",
-        "source_count": 2,
-    }
-    assert row["id_number"] == "13010219850307003X"  # the input is not changed
 
 
 @pytest.mark.parametrize(
