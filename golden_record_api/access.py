@@ -72,8 +72,14 @@ class Reader:
         return shown
 
     def ensure_visible(self, snapshot: Snapshot, golden_id: str, not_found: str) -> None:
-        """404 (`not_found`) when the golden ID lies outside the principal's branch."""
-        if self.branch is not None and snapshot.branch_of(golden_id) != self.branch:
+        """404 (`not_found`) when the golden ID lies outside the principal's branch.
+
+        A retired ID belongs where its survivor does: it is the same customer, merged.
+        """
+        if self.branch is None:
+            return
+        current = snapshot.current_golden_id(golden_id) or golden_id
+        if snapshot.branch_of(current) != self.branch:
             raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found)
 
     def record(self, golden_ids: Iterable[str], status_code: int = status.HTTP_200_OK) -> None:

@@ -37,7 +37,7 @@ def get_source_record(
     if row is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found)
     current = snapshot.current_golden_id(str(row["golden_id"]))
-    reader.ensure_visible(snapshot, current or str(row["golden_id"]), not_found)
+    reader.ensure_visible(snapshot, str(row["golden_id"]), not_found)
     return SourceRecordLinkOut.model_validate(
         reader.view("source_record_link", {**row, "current_golden_id": current})
     )

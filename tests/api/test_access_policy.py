@@ -278,6 +278,16 @@ def test_a_relationship_manager_gets_404_for_another_branch(
     assert api.get(url).status_code == 200  # a steward sees every branch
 
 
+def test_a_retired_id_belongs_to_its_survivors_branch(
+    as_role: Callable[..., httpx.Client],
+) -> None:
+    # G…002 was merged into G…001, a customer of the manager's branch.
+    response = as_role("relationship_manager").get("/golden-records/G0000000002")
+
+    assert response.status_code == 200
+    assert response.json()["current_golden_id"] == G1
+
+
 def test_another_branch_is_answered_exactly_like_an_unknown_id(
     as_role: Callable[..., httpx.Client],
 ) -> None:
