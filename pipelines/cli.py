@@ -322,12 +322,15 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from connectors.api_keys import ApiKeyError, ApiKeyStore
-    from golden_record_api.principal import ROLES
+    from golden_record_api.policy import load_policy
+    from golden_record_api.principal import ROLES, SCOPE_ALL_BRANCHES
 
     if args.role not in ROLES:
         print(f"refused: unknown role {args.role!r}; one of {', '.join(ROLES)}", file=sys.stderr)
         return 2
-    store = ApiKeyStore(_settings(None).resolved_ops_url)
+    settings = _settings(None)
+    policy = load_policy(settings.access_policy_path)
+    store = ApiKeyStore(settings.resolved_ops_url)
     try:
         key, info = store.create(args.name, args.role, branch_id=args.branch, rm_id=args.rm)
     except ApiKeyError as error:
@@ -336,6 +339,11 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     print(f"API key {info.key_id} for {info.name!r} (role {info.role}) created.")
+    if not args.branch and SCOPE_ALL_BRANCHES not in policy.scopes(args.role):
+        print(
+            f"note: role {args.role} sees only its branch's customers, and this key has no"
+            " --branch: it will find no one"
+        )
     print("Hand this key over now; it is not stored and cannot be shown again:")
     print(key)
     return 0

@@ -277,6 +277,13 @@ def test_keys_through_the_cli_create_list_revoke(
     finally:
         store.dispose()
 
+    code, out, _ = _cli(capsys, "keys", "create", "--name", "rm", "--role", "relationship_manager")
+    assert code == 0 and "will find no one" in out  # a branch-limited role needs --branch
+    code, out, _ = _cli(
+        capsys, "keys", "create", "--name", "rm", "--role", "relationship_manager",
+        "--branch", "B0001", "--rm", "RM0001",
+    )  # fmt: skip
+    assert code == 0 and "will find no one" not in out
     code, _, err = _cli(capsys, "keys", "create", "--name", "x", "--role", "root")
     assert code == 2 and "unknown role 'root'" in err
     assert _cli(capsys, "keys", "revoke", "0123456789abcdef")[0] == 2
