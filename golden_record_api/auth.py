@@ -9,7 +9,8 @@ policy does not know → 403. No message, and no log line, ever repeats what the
   `iss`, `aud`, `exp` and `sub` required, a little leeway for clock skew. Keys come from a
   JWKS file or URL; the URL is fetched with httpx, cached, and fetched again when a token names
   a `kid` the cache lacks (the IdP rotated its keys) — at most once per `JWKS_REFETCH_SECONDS`,
-  so a flood of made-up `kid`s does not become a flood of requests to the IdP.
+  so a flood of made-up `kid`s does not become a flood of requests to the IdP — and at least
+  once per `JWKS_MAX_AGE_SECONDS`, so a key the IdP withdrew stops working.
 - API keys (`connectors.api_keys`): a verified key is cached for `api_key_cache_ttl_seconds`,
   so a request does not hit the ops store each time; a revoked key therefore works for at
   most that long after `mdm keys revoke`.
@@ -37,6 +38,8 @@ from golden_record_api.principal import ROLES, Principal, Role
 
 ALGORITHMS = ["RS256", "ES256"]
 JWKS_REFETCH_SECONDS = 10.0
+# A key the IdP withdraws from its JWKS stops being trusted within this time.
+JWKS_MAX_AGE_SECONDS = 3600.0
 API_KEY_HEADER = "X-API-Key"
 CHALLENGE = 'Bearer realm="mdm", ApiKey realm="mdm"'
 
@@ -135,7 +138,7 @@ class JwksSource:
 
     def key(self, kid: str | None) -> jwt.PyJWK:
         with self._lock:
-            if kid not in self._keys and self._may_refetch():
+            if (kid not in self._keys and self._may_refetch()) or self._stale():
                 self._fetched_at = self._clock()
                 try:
                     self._keys = self._load()
@@ -152,6 +155,11 @@ class JwksSource:
             raise Unauthenticated("the token is signed by a key the identity provider lacks")
         return found
 
+    def _stale(self) -> bool:
+        return self._fetched_at is not None and (
+            self._clock() - self._fetched_at >= JWKS_MAX_AGE_SECONDS
+        )
+
     def _may_refetch(self) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at >= JWKS_REFETCH_SECONDS
 
@@ -163,7 +171,8 @@ class JwksSource:
             document = dict(self._fetch(self.url))
         keys: dict[str, jwt.PyJWK] = {}
         for entry in document.get("keys", []):
-            if entry.get("use", "sig") != "sig":
+            # Only public signature keys: an HMAC (`oct`) key in a JWKS must never verify.
+            if entry.get("use", "sig") != "sig" or entry.get("kty") not in {"RSA", "EC"}:
                 continue
             try:
                 key = jwt.PyJWK.from_dict(entry)

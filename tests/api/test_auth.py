@@ -179,6 +179,11 @@ def test_jwks_from_a_url_is_cached_and_refetched_for_an_unknown_kid(
     assert source.key("es-1").key_id == "es-1"  # an unknown kid, after the interval: refetch
     assert source.key("rs-1").key_id == "rs-1"  # a known kid: from the cache
     assert len(hits) == 2
+    document["keys"] = [k for k in idp.jwks["keys"] if k["kid"] != "rs-1"]  # withdrawn
+    now[0] += 3600
+    with pytest.raises(Unauthenticated, match="lacks"):
+        source.key("rs-1")  # an hour on, the JWKS is read again and rs-1 is gone
+    assert len(hits) == 3
 
 
 def test_the_app_verifies_tokens_against_a_jwks_url(
