@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from connectors.settings import Settings, get_settings
+from golden_record_api import problems
 from golden_record_api.routers import customers, golden_records, health, source_records
-from golden_record_api.snapshot import SnapshotStore, SnapshotUnavailable
+from golden_record_api.snapshot import SnapshotStore
 
 OPENAPI_TAGS = [
     {"name": "health", "description": "Is a published snapshot there, and from when"},
@@ -25,11 +26,6 @@ OPENAPI_TAGS = [
     },
     {"name": "customers", "description": "The customer 360 view built on the golden records"},
 ]
-
-
-async def _snapshot_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    detail = exc.detail if isinstance(exc, SnapshotUnavailable) else str(exc)
-    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": detail})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,16 +38,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         store.close()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the
+    # package, served by the app; a bank's network has no route to a CDN.
+    app = FastAPIOffline(
         title="Customer MDM golden-record API",
         summary="Read-only golden records, source records and the customer 360 view",
         version="0.1.0",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.snapshot_store = store
-    app.add_exception_handler(SnapshotUnavailable, _snapshot_unavailable)
+    problems.install(app)
     app.include_router(health.router)
     app.include_router(golden_records.router)
     app.include_router(customers.router)

@@ -6,7 +6,8 @@ from fastapi import APIRouter, HTTPException, status
 
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
 from golden_record_api.masking import mask_row
-from golden_record_api.schemas import Customer360Out, ErrorOut
+from golden_record_api.problems import problem_responses
+from golden_record_api.schemas import Customer360Out
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -17,10 +18,12 @@ router = APIRouter(prefix="/customers", tags=["customers"])
     description="One row of `marts.customer_360` (active golden customers only): profile,"
     " balances, loans, relationship manager, service history, value tier. 404 for an unknown"
     " or retired golden ID (the message names the survivor).",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "No 360 row"},
-        status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "No 360 row",
+            status.HTTP_503_SERVICE_UNAVAILABLE: "No snapshot",
+        }
+    ),
 )
 def get_customer_360(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> Customer360Out:
     row = snapshot.customer_360(golden_id)

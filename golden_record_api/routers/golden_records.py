@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
-from golden_record_api.deps import GoldenIdDep, SnapshotDep
+from golden_record_api.deps import AsOfDep, GoldenIdDep, SnapshotDep
 from golden_record_api.masking import mask_row
+from golden_record_api.problems import problem_responses
 from golden_record_api.schemas import (
-    ErrorOut,
     GoldenEventOut,
     GoldenRecordOut,
     GoldenRecordPage,
@@ -42,9 +41,7 @@ UNUSABLE = {
     "name": "has no letters",
 }
 
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
-}
+UNAVAILABLE = problem_responses({status.HTTP_503_SERVICE_UNAVAILABLE: "No snapshot"})
 
 
 @dataclass(frozen=True)
@@ -119,10 +116,12 @@ def find_golden_records(
     description="A retired ID answers 200 with `status: retired`, `survivor_id`,"
     ' `survivor_url` and a `Link: <…>; rel="successor-version"` header; it is not'
     " redirected. `current_golden_id` is where the chain of merges ends.",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_golden_record(
     golden_id: GoldenIdDep, snapshot: SnapshotDep, request: Request, response: Response
@@ -162,10 +161,12 @@ def _existing(snapshot: SnapshotDep, golden_id: str) -> None:
     summary="Where each golden attribute came from",
     description="For every attribute: the source record that won and the survivorship rule"
     " that decided (valid_over_invalid, source_priority, most_recent, …).",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_lineage(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[LineageOut]:
     _existing(snapshot, golden_id)
@@ -177,17 +178,17 @@ def get_lineage(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[LineageOu
     summary="Earlier versions of a golden record",
     description="Every version with valid_from / valid_to, or with `as_of` only the version"
     " valid at that time: what we knew about the customer then.",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_history(
     golden_id: GoldenIdDep,
     snapshot: SnapshotDep,
-    as_of: Annotated[
-        datetime | None, Query(description="A date or time, e.g. 2026-11-28T10:00:00")
-    ] = None,
+    as_of: AsOfDep,
 ) -> list[GoldenVersionOut]:
     _existing(snapshot, golden_id)
     return [
@@ -198,10 +199,12 @@ def get_history(
 @router.get(
     "/{golden_id}/events",
     summary="Create, update, merge, split and retire events of a golden ID",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_events(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> list[GoldenEventOut]:
     _existing(snapshot, golden_id)

@@ -13,7 +13,10 @@ All four are named 张伟 (the credit record spells it `ZHANG WEI`); the CRM rec
 still has an older mobile, 13900139000, that lost survivorship.
 
 `marts.customer_360` has rows for G…001 (with an extra column the API does not know) and
-G…003 only.
+G…003 only. `mdm.golden_lineage`, `mdm.golden_history` and `mdm.golden_events` tell G…001's
+story: created 2025-01-01 00:00 UTC, G…002 merged into it 2025-01-02 00:00 UTC (two history
+versions, `birth_date` a midnight TIMESTAMP as the history table can hold it). Pipeline
+timestamps are naive UTC, source and mart ones naive China time (CONTRACTS.md §8).
 """
 
 from __future__ import annotations
@@ -125,6 +128,29 @@ CUSTOMER_360_COLUMNS = {
     "avg_csat": "double",
     "value_tier": "varchar",
     "churn_score": "double",  # not known to the API: must pass through untouched
+}
+
+LINEAGE_COLUMNS = {
+    "golden_id": "varchar",
+    "attribute": "varchar",
+    "record_key": "varchar",
+    "rule": "varchar",
+}
+HISTORY_COLUMNS = {
+    **{c: t for c, t in GOLDEN_COLUMNS.items() if c not in {"created_at", "updated_at"}},
+    "birth_date": "timestamp",
+    "valid_from": "timestamp",
+    "valid_to": "timestamp",
+    "run_id": "varchar",
+}
+EVENT_COLUMNS = {
+    "event_id": "varchar",
+    "run_id": "varchar",
+    "event_type": "varchar",
+    "golden_id": "varchar",
+    "related_golden_id": "varchar",
+    "detail": "varchar",
+    "occurred_at": "timestamp",
 }
 
 ADDRESS = "河北省石家庄市长安区建设北大街1号"
@@ -279,6 +305,56 @@ XREF = [
     xref("core:C000000003", "G0000000003"),
     xref("credit:BR00000004", "G0000000004"),
 ]
+LINEAGE = [
+    {
+        "golden_id": "G0000000001",
+        "attribute": "name",
+        "record_key": "core:C000000001",
+        "rule": "source_priority",
+    },
+    {
+        "golden_id": "G0000000001",
+        "attribute": "mobile",
+        "record_key": "core:C000000001",
+        "rule": "most_recent",
+    },
+]
+HISTORY = [
+    {
+        **golden("G0000000001"),
+        "birth_date": "1985-03-07 00:00:00",
+        "valid_from": "2025-01-01 00:00:00",
+        "valid_to": "2025-01-02 00:00:00",
+        "run_id": "r1",
+    },
+    {
+        **golden("G0000000001", source_count=2, source_systems="core,crm"),
+        "birth_date": "1985-03-07 00:00:00",
+        "valid_from": "2025-01-02 00:00:00",
+        "valid_to": None,
+        "run_id": "r2",
+    },
+]
+EVENTS = [
+    {
+        "event_id": "r1-1",
+        "run_id": "r1",
+        "event_type": "create",
+        "golden_id": "G0000000001",
+        "related_golden_id": None,
+        "detail": None,
+        "occurred_at": "2025-01-01 00:00:00",
+    },
+    {
+        "event_id": "r2-1",
+        "run_id": "r2",
+        "event_type": "merge",
+        "golden_id": "G0000000001",
+        "related_golden_id": "G0000000002",
+        "detail": "merged",
+        "occurred_at": "2025-01-02 00:00:00",
+    },
+]
 CUSTOMER_360 = [
     customer_360("G0000000001"),
     customer_360(
@@ -308,6 +384,9 @@ def publish_snapshot(
     party_records: list[Row] = PARTY,
     xrefs: list[Row] = XREF,
     customers: list[Row] | None = CUSTOMER_360,
+    lineage: list[Row] = LINEAGE,
+    history: list[Row] = HISTORY,
+    events: list[Row] = EVENTS,
 ) -> Path:
     """Write a serving snapshot the way the pipeline does: a temporary file, then a rename."""
     tmp = path.with_name(path.name + ".publishing")
@@ -318,6 +397,9 @@ def publish_snapshot(
         _create(con, "mdm.golden_records", GOLDEN_COLUMNS, golden_records)
         _create(con, "mdm.xref", XREF_COLUMNS, xrefs)
         _create(con, "mdm.party_records", PARTY_COLUMNS, party_records)
+        _create(con, "mdm.golden_lineage", LINEAGE_COLUMNS, lineage)
+        _create(con, "mdm.golden_history", HISTORY_COLUMNS, history)
+        _create(con, "mdm.golden_events", EVENT_COLUMNS, events)
         if customers is not None:
             con.execute("create schema marts")
             _create(con, "marts.customer_360", CUSTOMER_360_COLUMNS, customers)
@@ -325,6 +407,18 @@ def publish_snapshot(
         con.close()
     os.replace(tmp, path)
     return path
+
+
+def problem_detail(response: httpx.Response, status: int) -> str:
+    """The `detail` of a problem-details answer (RFC 9457), after checking its status and shape."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert body["title"]
+    assert body["instance"] == response.request.url.path
+    return str(body.get("detail", ""))
 
 
 @contextmanager
