@@ -8,8 +8,8 @@ golden ID); this test keeps the count at 0.
 
 It runs schemathesis's own command line (the tool a bank's QA team runs) against the real app
 under uvicorn, deterministically (the same cases every run), with a bounded number of examples
-per operation so that it takes well under a minute on two cores. `CONTRACT_HEADERS` is where
-authentication headers go (a bearer token or API key), so the same run covers an app that
+per operation so that it takes well under a minute on two cores. The `contract_headers` fixture is
+where authentication headers go (a bearer token or API key), so the same run covers an app that
 requires them.
 """
 
@@ -32,15 +32,19 @@ from tests.api.conftest import app_on, problem_detail, serve
 
 # Examples per operation: enough to reach the edge values schemathesis tries first (huge
 # integers, offsets, non-ASCII digits), few enough to stay near a minute in `make test`.
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 100
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
-# Headers every schemathesis request carries (e.g. {"Authorization": "Bearer …"}).
-CONTRACT_HEADERS: Mapping[str, str] = {}
+
+@pytest.fixture
+def contract_headers() -> Mapping[str, str]:
+    """Headers every schemathesis request carries: where a bearer token or API key goes once
+    the API requires one (override this fixture, or pass `headers=` to `run_schemathesis`)."""
+    return {}
 
 
 def run_schemathesis(
-    base_url: str, report: Path, headers: Mapping[str, str] = CONTRACT_HEADERS
+    base_url: str, report: Path, headers: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
     """schemathesis's CLI with every check on the live app's OpenAPI document."""
     schemathesis = Path(sys.executable).with_name("schemathesis")
@@ -74,8 +78,12 @@ def summary(output: str) -> tuple[int, int]:
     return (int(cases.group(1)) if cases else 0, int(failures.group(1)) if failures else 0)
 
 
-def test_schemathesis_all_checks_find_no_failure(api: httpx.Client, tmp_path: Path) -> None:
-    result = run_schemathesis(str(api.base_url).rstrip("/"), tmp_path / "junit.xml")
+def test_schemathesis_all_checks_find_no_failure(
+    api: httpx.Client, contract_headers: Mapping[str, str], tmp_path: Path
+) -> None:
+    result = run_schemathesis(
+        str(api.base_url).rstrip("/"), tmp_path / "junit.xml", contract_headers
+    )
     cases, failures = summary(result.stdout)
     print(result.stdout[-3000:])
     assert cases > 0, result.stdout[-3000:] + result.stderr[-2000:]
