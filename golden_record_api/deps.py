@@ -77,13 +77,14 @@ def as_of_utc(
         return None
     try:
         parsed = datetime.fromisoformat(as_of)
-    except ValueError as exc:
-        # The pattern lets through what the calendar does not have (2026-02-30).
+    except ValueError:
+        # The pattern lets one day through that the calendar may not have: 29 February. The
+        # parser's message is not passed on: it quotes the value.
         raise RequestValidationError(
             [
                 {
                     "loc": ("query", "as_of"),
-                    "msg": f"not a real date or time: {exc}",
+                    "msg": "not a day of the calendar (29 February of a common year?)",
                     "type": "value_error",
                 }
             ]

@@ -22,7 +22,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -175,20 +174,8 @@ class ProblemOnError:
             await response(scope, receive, send)
 
 
-def _openapi_with_problem_schema(app: FastAPI) -> dict[str, Any]:
-    """The generated document plus the problem schemas the `responses=` entries refer to."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    document = get_openapi(
-        title=app.title,
-        version=app.version,
-        openapi_version=app.openapi_version,
-        summary=app.summary,
-        description=app.description,
-        routes=app.routes,
-        tags=app.openapi_tags,
-        servers=app.servers,
-    )
+def _add_problem_schema(document: dict[str, Any]) -> None:
+    """Put the problem schemas the `responses=` entries refer to into the document."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem_schema.pop("$defs", {}))
@@ -196,8 +183,6 @@ def _openapi_with_problem_schema(app: FastAPI) -> dict[str, Any]:
     # FastAPI adds these for its own 422 body, which this app never sends.
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
-    app.openapi_schema = document
-    return document
 
 
 def install(app: FastAPI) -> None:
@@ -206,4 +191,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(SnapshotUnavailable, _snapshot_unavailable)
     app.add_middleware(ProblemOnError)
-    app.openapi = lambda: _openapi_with_problem_schema(app)  # type: ignore[method-assign]
+    generate = app.openapi  # FastAPI's own (or whatever was installed before): caches the document
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        _add_problem_schema(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

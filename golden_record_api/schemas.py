@@ -25,7 +25,7 @@ from matching.standardize.dates import CHINA_OFFSET_MINUTES
 # ASCII digits only: `\d` also matches Arabic-Indic and other Unicode digits. The anchored
 # text is what the OpenAPI document shows as the parameter's `pattern`.
 GOLDEN_ID_REGEX = r"^G[0-9]{10}$"
-GOLDEN_ID_PATTERN = re.compile(r"G[0-9]{10}")
+GOLDEN_ID_PATTERN = re.compile(GOLDEN_ID_REGEX)
 GOLDEN_ID_EXAMPLE = "G0000000001"
 
 # The bank's zone, Asia/Shanghai, as the fixed offset it has kept since 1991 (a ZoneInfo would
