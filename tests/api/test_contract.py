@@ -68,7 +68,10 @@ def run_schemathesis(
     ]
     for name, value in headers.items():
         command += ["--header", f"{name}: {value}"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    # Run in the report's folder: schemathesis keeps its crash files under ./.schemathesis.
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=600, check=False, cwd=report.parent
+    )
 
 
 def summary(output: str) -> tuple[int, int]:
