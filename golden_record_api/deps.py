@@ -1,14 +1,22 @@
-"""Typed dependencies: the settings, the snapshot store, a snapshot per request, a golden ID."""
+"""Typed dependencies: the settings, the snapshot store, a snapshot per request, a golden ID,
+an `as_of` time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi import Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from connectors.settings import Settings
-from golden_record_api.schemas import GOLDEN_ID_EXAMPLE, GOLDEN_ID_PATTERN
+from golden_record_api.schemas import (
+    BANK_TIMEZONE,
+    GOLDEN_ID_EXAMPLE,
+    GOLDEN_ID_REGEX,
+    ISO_DATE_OR_DATETIME_REGEX,
+)
 from golden_record_api.snapshot import Snapshot, SnapshotStore
 
 
@@ -38,16 +46,52 @@ SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 def valid_golden_id(
     golden_id: Annotated[
         str,
-        Path(description="Golden ID: `G` and 10 digits", examples=[GOLDEN_ID_EXAMPLE]),
+        Path(
+            description="Golden ID: `G` and 10 ASCII digits",
+            pattern=GOLDEN_ID_REGEX,
+            examples=[GOLDEN_ID_EXAMPLE],
+        ),
     ],
 ) -> str:
-    """The path's golden ID, or 422 with a message saying what a golden ID looks like."""
-    if not GOLDEN_ID_PATTERN.fullmatch(golden_id):
-        raise HTTPException(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"malformed golden ID {golden_id!r}: expected G followed by 10 digits",
-        )
+    """The path's golden ID; anything else is a 422 problem naming `golden_id`."""
     return golden_id
 
 
 GoldenIdDep = Annotated[str, Depends(valid_golden_id)]
+
+
+def as_of_utc(
+    as_of: Annotated[
+        str | None,
+        Query(
+            description="A date or a time in any ISO 8601 form: `2026-11-28`,"
+            " `2026-11-28T10:00:00`, `2026-11-28T02:00:00Z`, `2026-11-28T10:00:00+08:00`."
+            " Without a zone it is the bank's time (+08:00); a date means its midnight.",
+            pattern=ISO_DATE_OR_DATETIME_REGEX,
+            examples=["2026-11-28T10:00:00+08:00"],
+        ),
+    ] = None,
+) -> datetime | None:
+    """`as_of` as naive UTC, the form the pipeline stamps `valid_from` / `valid_to` in."""
+    if as_of is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(as_of)
+    except ValueError:
+        # The pattern lets one day through that the calendar may not have: 29 February. The
+        # parser's message is not passed on: it quotes the value.
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "as_of"),
+                    "msg": "not a day of the calendar (29 February of a common year?)",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=BANK_TIMEZONE)
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+AsOfDep = Annotated[datetime | None, Depends(as_of_utc)]

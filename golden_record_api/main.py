@@ -12,17 +12,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, status
 from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi_offline import FastAPIOffline
 
 from connectors.settings import Settings, get_settings
+from golden_record_api import problems
 from golden_record_api.auth import API_KEY_HEADER, LazyKeyStore, build_authenticator
 from golden_record_api.policy import load_policy
 from golden_record_api.rate_limit import TokenBuckets
 from golden_record_api.read_audit import InMemoryReadAuditor, ReadAuditor
 from golden_record_api.routers import customers, golden_records, health, source_records
-from golden_record_api.snapshot import SnapshotStore, SnapshotUnavailable
+from golden_record_api.snapshot import SnapshotStore
 
 OPENAPI_TAGS = [
     {"name": "health", "description": "Is a published snapshot there, and from when"},
@@ -42,9 +43,15 @@ CREDENTIALS = [
 ]
 
 
-async def _snapshot_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    detail = exc.detail if isinstance(exc, SnapshotUnavailable) else str(exc)
-    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": detail})
+# What every route behind CREDENTIALS can answer before it runs: no or bad credentials, a role
+# without the scope, and an identity provider that cannot be reached.
+CREDENTIAL_PROBLEMS = problems.problem_responses(
+    {
+        status.HTTP_401_UNAUTHORIZED: None,
+        status.HTTP_403_FORBIDDEN: None,
+        status.HTTP_503_SERVICE_UNAVAILABLE: None,
+    }
+)
 
 
 def create_app(
@@ -62,12 +69,15 @@ def create_app(
         store.close()
         keys.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the
+    # package, served by the app; a bank's network has no route to a CDN.
+    app = FastAPIOffline(
         title="Customer MDM golden-record API",
         summary="Read-only golden records, source records and the customer 360 view",
         version="0.1.0",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.snapshot_store = store
@@ -75,11 +85,10 @@ def create_app(
     app.state.authenticator = build_authenticator(settings, policy, keys)
     app.state.read_auditor = read_auditor or InMemoryReadAuditor()
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
-    app.add_exception_handler(SnapshotUnavailable, _snapshot_unavailable)
+    problems.install(app)
     app.include_router(health.router)
-    app.include_router(golden_records.router, dependencies=CREDENTIALS)
-    app.include_router(customers.router, dependencies=CREDENTIALS)
-    app.include_router(source_records.router, dependencies=CREDENTIALS)
+    for router in (golden_records.router, customers.router, source_records.router):
+        app.include_router(router, dependencies=CREDENTIALS, responses=CREDENTIAL_PROBLEMS)
     return app
 
 

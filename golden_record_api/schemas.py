@@ -4,24 +4,91 @@ Response fields follow the contract tables (CONTRACTS.md §3, §5) with two chan
 wants: `source_systems` is a list instead of comma-separated text, and every field arrives
 clear, masked or not at all as the access policy gives it to the caller's role (`policy`,
 `access_policy.yaml`); a field left out is absent from the JSON, not null.
+
+Every timestamp leaves the API with the bank's offset, +08:00 (CONTRACTS.md §8). The snapshot
+stores naive timestamps of two kinds, and which kind a column is decides how it is read:
+`PipelineTimestamp` for the times the pipeline itself stamps (`created_at`, `linked_at`,
+`valid_from`, `occurred_at`, …: naive UTC, `pd.Timestamp.now(tz="UTC").tz_localize(None)`) and
+`SourceTimestamp` for times that come from the bank's systems (`source_updated_at`, the marts'
+`last_contact_at`: naive China time, CONTRACTS.md §2b, §3).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-GOLDEN_ID_PATTERN = re.compile(r"G\d{10}")
+from matching.standardize.dates import CHINA_OFFSET_MINUTES
+
+# ASCII digits only: `\d` also matches Arabic-Indic and other Unicode digits. The anchored
+# text is what the OpenAPI document shows as the parameter's `pattern`.
+GOLDEN_ID_REGEX = r"^G[0-9]{10}$"
+GOLDEN_ID_PATTERN = re.compile(GOLDEN_ID_REGEX)
 GOLDEN_ID_EXAMPLE = "G0000000001"
+
+# The bank's zone, Asia/Shanghai, as the fixed offset it has kept since 1991 (a ZoneInfo would
+# give +09:00 to summer times before then; the pipeline's China time is always UTC+8).
+BANK_TIMEZONE = timezone(timedelta(minutes=CHINA_OFFSET_MINUTES), "Asia/Shanghai")
+
+
+# What `as_of` accepts: an ISO 8601 calendar date, optionally with a time and a zone (`Z`,
+# `+08`, `+0800`, `+08:00`), all in the extended form (`2026-11-28T10:00:00`) or all in the basic
+# one (`20261128T100000`), years 1900-2199. Days are checked per month so that a value matching
+# the pattern is a real date (only 29 February of a common year gets through, and then a 422).
+def _iso_date_or_datetime_regex() -> str:
+    def form(dash: str, colon: str, separators: str) -> str:
+        day31, day30, day29 = (
+            "(0[1-9]|[12][0-9]|3[01])",
+            "(0[1-9]|[12][0-9]|30)",
+            "(0[1-9]|1[0-9]|2[0-9])",
+        )
+        month_day = f"((0[13578]|1[02]){dash}{day31}|(0[469]|11){dash}{day30}|02{dash}{day29})"
+        time = f"([01][0-9]|2[0-3])({colon}[0-5][0-9]({colon}[0-5][0-9]([.,][0-9]{{1,6}})?)?)?"
+        zone = f"(Z|[+-]([01][0-9]|2[0-3])({colon}[0-5][0-9])?)"
+        return f"(19|2[01])[0-9]{{2}}{dash}{month_day}({separators}{time}{zone}?)?"
+
+    return f"^({form('-', ':', '[T ]')}|{form('', '', 'T')})$"
+
+
+ISO_DATE_OR_DATETIME_REGEX = _iso_date_or_datetime_regex()
+
+
+def _in_bank_zone(naive_zone: timezone) -> Any:
+    def convert(value: datetime) -> datetime:
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=naive_zone)
+        return aware.astimezone(BANK_TIMEZONE)
+
+    return AfterValidator(convert)
+
+
+# A time the pipeline stamped (naive means UTC), served at +08:00.
+PipelineTimestamp = Annotated[datetime, _in_bank_zone(UTC)]
+# A time from a source system or a mart built on them (naive means China time), at +08:00.
+SourceTimestamp = Annotated[datetime, _in_bank_zone(BANK_TIMEZONE)]
+
+
+def _extra_times_in_bank_zone(model: BaseModel) -> BaseModel:
+    """Columns passed through unknown (`extra="allow"`) are served by the same rules: a
+    timestamp at +08:00 (naive read as China time, as every mart column is), a date as a date."""
+    extra = model.__pydantic_extra__
+    if extra:
+        for name, value in extra.items():
+            if isinstance(value, datetime):
+                aware = value if value.tzinfo is not None else value.replace(tzinfo=BANK_TIMEZONE)
+                extra[name] = aware.astimezone(BANK_TIMEZONE)
+    return model
 
 
 def _split_systems(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+MAX_OFFSET = 1_000_000_000
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -52,21 +119,55 @@ class GoldenRecordQuery(BaseModel):
         default=False, description="Also return retired golden records (merged away)"
     )
     limit: int = Field(default=20, ge=1, le=100, description="Page size")
-    offset: int = Field(default=0, ge=0, description="Rows to skip")
+    # Bounded: DuckDB takes a 64-bit OFFSET, and no lookup has a billion matches.
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="Rows to skip")
 
 
 # --- responses -----------------------------------------------------------------------------
 
 
-class ErrorOut(BaseModel):
-    detail: str = Field(examples=["golden record G0000000099 not found"])
+class ValidationIssue(BaseModel):
+    """One reason a request was rejected: where (`["query", "as_of"]`) and why. The rejected
+    value is never echoed: it can be personal data."""
+
+    loc: list[str | int] = Field(examples=[["query", "as_of"]])
+    msg: str = Field(examples=["String should match pattern '^[0-9]{4}-?…'"])
+    type: str = Field(examples=["string_pattern_mismatch"])
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = Field(
+        default="about:blank",
+        description="A URI naming the problem type; `about:blank`: the status says it all",
+    )
+    title: str = Field(description="The status's phrase", examples=["Not Found"])
+    status: int = Field(ge=400, le=599, examples=[404])
+    detail: str | None = Field(
+        default=None,
+        description="What went wrong with this request, for a person to read",
+        examples=["golden record G0000000099 not found"],
+    )
+    instance: str | None = Field(
+        default=None,
+        description="The path the request was made to",
+        examples=["/golden-records/G0000000099"],
+    )
+    errors: list[ValidationIssue] | None = Field(
+        default=None, description="422 only: every parameter that failed, and why"
+    )
+
+
+# The name routers used before problem details; the body is a problem now.
+ErrorOut = Problem
 
 
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     snapshot_path: str
-    published_at: datetime | None = Field(
-        default=None, description="When the snapshot was published (the file's mtime, UTC)"
+    published_at: PipelineTimestamp | None = Field(
+        default=None, description="When the snapshot was published (the file's mtime)"
     )
     golden_record_count: int | None = None
     active_golden_record_count: int | None = None
@@ -101,8 +202,8 @@ class GoldenRecordSummary(BaseModel):
     adcode: str | None = None
     source_count: int | None = None
     source_systems: list[str] = Field(default_factory=list, examples=[["core", "crm"]])
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: PipelineTimestamp | None = None
+    updated_at: PipelineTimestamp | None = None
 
     split_source_systems = field_validator("source_systems", mode="before")(_split_systems)
 
@@ -115,8 +216,8 @@ class SourceRecordOut(BaseModel):
     source_record_id: str
     match_rule: str | None = None
     match_weight: float | None = None
-    linked_at: datetime | None = None
-    source_updated_at: datetime | None = None
+    linked_at: PipelineTimestamp | None = None
+    source_updated_at: SourceTimestamp | None = None
     batch_id: str | None = None
     name_raw: str | None = None
     name: str | None = None
@@ -188,11 +289,12 @@ class Customer360Out(BaseModel):
     branch_no: str | None = None
     tickets_last_90d: int | None = None
     open_complaints: int | None = None
-    last_contact_at: datetime | None = None
+    last_contact_at: SourceTimestamp | None = None
     avg_csat: float | None = None
     value_tier: str | None = None
 
     split_source_systems = field_validator("source_systems", mode="before")(_split_systems)
+    extra_times_in_bank_zone = model_validator(mode="after")(_extra_times_in_bank_zone)
 
 
 class LineageOut(BaseModel):
@@ -210,17 +312,20 @@ class GoldenVersionOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     golden_id: str
-    valid_from: datetime
-    valid_to: datetime | None = None
+    valid_from: PipelineTimestamp
+    valid_to: PipelineTimestamp | None = None
     run_id: str | None = None
     status: str | None = None
     name: str | None = None
     id_number: str | None = Field(default=None, description="Masked")
+    # A date, as in the golden record (the history table can hold it as a midnight timestamp).
+    birth_date: date | None = None
     mobile: str | None = Field(default=None, description="Masked")
     address: str | None = None
     source_systems: list[str] = Field(default_factory=list)
 
     split_source_systems = field_validator("source_systems", mode="before")(_split_systems)
+    extra_times_in_bank_zone = model_validator(mode="after")(_extra_times_in_bank_zone)
 
 
 class GoldenEventOut(BaseModel):
@@ -230,7 +335,7 @@ class GoldenEventOut(BaseModel):
     golden_id: str
     related_golden_id: str | None = None
     detail: str | None = None
-    occurred_at: datetime
+    occurred_at: PipelineTimestamp
 
 
 class SourceRecordLinkOut(BaseModel):
@@ -243,4 +348,4 @@ class SourceRecordLinkOut(BaseModel):
     current_golden_id: str | None
     match_rule: str | None = None
     match_weight: float | None = None
-    linked_at: datetime | None = None
+    linked_at: PipelineTimestamp | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -100,3 +101,38 @@ def fresh_postgres_database() -> Iterator[str]:
 def postgres_database() -> Iterator[str]:
     with fresh_postgres_database() as url:
         yield url
+
+
+# Debian's chromium drives the browser tests (never a downloaded browser: `make browser`).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (make browser)"
+        if running_in_ci():
+            pytest.fail(message + "; CI must run the browser tests")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def headless(chromium: Path, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run headless chromium once with a private profile (e.g. `--dump-dom URL`)."""
+    return subprocess.run(
+        [
+            str(chromium),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            *arguments,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )

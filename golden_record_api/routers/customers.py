@@ -6,7 +6,8 @@ from fastapi import APIRouter, HTTPException, status
 
 from golden_record_api.access import ReaderDep
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
-from golden_record_api.schemas import Customer360Out, ErrorOut
+from golden_record_api.problems import problem_responses
+from golden_record_api.schemas import Customer360Out
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -20,12 +21,12 @@ router = APIRouter(prefix="/customers", tags=["customers"])
     " branch when the caller is limited to its own. Fields as the access policy gives them"
     " to the caller's role; mart columns the policy does not list are not served.",
     response_model_exclude_unset=True,
-    responses={
-        status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "No or bad credentials"},
-        status.HTTP_403_FORBIDDEN: {"model": ErrorOut, "description": "The role lacks a scope"},
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "No 360 row"},
-        status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "No 360 row",
+            status.HTTP_503_SERVICE_UNAVAILABLE: "No snapshot",
+        }
+    ),
 )
 def get_customer_360(
     golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep

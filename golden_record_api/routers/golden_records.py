@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
 
 from golden_record_api.access import ReaderDep
-from golden_record_api.deps import GoldenIdDep, SnapshotDep
+from golden_record_api.deps import AsOfDep, GoldenIdDep, SnapshotDep
 from golden_record_api.principal import SCOPE_LOOKUP_EXACT
+from golden_record_api.problems import problem_responses
 from golden_record_api.rate_limit import LookupRateDep
 from golden_record_api.schemas import (
-    ErrorOut,
     GoldenEventOut,
     GoldenRecordOut,
     GoldenRecordPage,
@@ -44,11 +43,7 @@ UNUSABLE = {
     "name": "has no letters",
 }
 
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "No or bad credentials"},
-    status.HTTP_403_FORBIDDEN: {"model": ErrorOut, "description": "The role lacks a scope"},
-    status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
-}
+UNAVAILABLE = problem_responses({status.HTTP_503_SERVICE_UNAVAILABLE: "No snapshot"})
 # Keys that single a person out: looking one up confirms a guess, so it needs its own scope.
 EXACT_KEYS: frozenset[LookupKey] = frozenset({"resident_id", "mobile"})
 
@@ -90,6 +85,20 @@ def _survivor_url(request: Request, row: dict[str, Any]) -> str | None:
     return request.url_for("get_golden_record", golden_id=survivor_id).path
 
 
+@router.api_route(
+    "/search",
+    methods=["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+def search_by_another_method() -> None:
+    """405, not the 422 `/{golden_id}` would give `search` for not being a golden ID."""
+    raise HTTPException(
+        status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+        detail="search takes POST with the key in a JSON body (never in the URL)",
+        headers={"Allow": "POST"},
+    )
+
+
 @router.post(
     "/search",
     summary="Find golden records by resident ID, mobile or name",
@@ -100,10 +109,7 @@ def _survivor_url(request: Request, row: dict[str, Any]) -> str | None:
     " scope `lookup:exact`; every search counts against the caller's rate limit (429 with"
     " `Retry-After`). A caller limited to a branch finds only that branch's customers.",
     response_model_exclude_unset=True,
-    responses={
-        **UNAVAILABLE,
-        status.HTTP_429_TOO_MANY_REQUESTS: {"model": ErrorOut, "description": "Rate limited"},
-    },
+    responses=UNAVAILABLE | problem_responses({status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited"}),
 )
 def find_golden_records(
     found: Annotated[Lookup, Depends(lookup)],
@@ -149,10 +155,7 @@ def find_golden_records(
     " redirected. `current_golden_id` is where the chain of merges ends. Fields come clear,"
     " masked or not at all as the access policy gives them to the caller's role.",
     response_model_exclude_unset=True,
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses({status.HTTP_404_NOT_FOUND: "Unknown golden ID"}) | UNAVAILABLE,
 )
 def get_golden_record(
     golden_id: GoldenIdDep,
@@ -195,10 +198,12 @@ def _existing(snapshot: SnapshotDep, reader: ReaderDep, golden_id: str) -> None:
     summary="Where each golden attribute came from",
     description="For every attribute: the source record that won and the survivorship rule"
     " that decided (valid_over_invalid, source_priority, most_recent, …).",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_lineage(
     golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep
@@ -216,18 +221,18 @@ def get_lineage(
     response_model_exclude_unset=True,
     description="Every version with valid_from / valid_to, or with `as_of` only the version"
     " valid at that time: what we knew about the customer then.",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_history(
     golden_id: GoldenIdDep,
     reader: ReaderDep,
     snapshot: SnapshotDep,
-    as_of: Annotated[
-        datetime | None, Query(description="A date or time, e.g. 2026-11-28T10:00:00")
-    ] = None,
+    as_of: AsOfDep,
 ) -> list[GoldenVersionOut]:
     _existing(snapshot, reader, golden_id)
     versions = [
@@ -241,10 +246,12 @@ def get_history(
 @router.get(
     "/{golden_id}/events",
     summary="Create, update, merge, split and retire events of a golden ID",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown golden ID"},
-        **UNAVAILABLE,
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown golden ID",
+        }
+    )
+    | UNAVAILABLE,
 )
 def get_events(
     golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep

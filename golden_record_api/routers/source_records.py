@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
 
 from golden_record_api.access import ReaderDep
 from golden_record_api.deps import SnapshotDep
-from golden_record_api.schemas import ErrorOut, SourceRecordLinkOut
+from golden_record_api.problems import problem_responses
+from golden_record_api.schemas import SourceRecordLinkOut
+
+# A system name, a colon, a record ID (`core:C100000001`); anything else is a 422 problem.
+RECORD_KEY_REGEX = r"^[^:]+:.+$"
 
 router = APIRouter(prefix="/source-records", tags=["cross-reference"])
 
@@ -18,20 +22,24 @@ router = APIRouter(prefix="/source-records", tags=["cross-reference"])
     summary="The golden ID of a source record",
     description="`record_key` is `system:source_record_id`, e.g. `core:C100000001`."
     " `current_golden_id` follows merges to the active golden record.",
-    responses={
-        status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "Unknown record key"},
-        status.HTTP_422_UNPROCESSABLE_CONTENT: {"model": ErrorOut, "description": "Malformed"},
-    },
+    responses=problem_responses(
+        {
+            status.HTTP_404_NOT_FOUND: "Unknown record key",
+        }
+    ),
 )
 def get_source_record(
-    record_key: str, reader: ReaderDep, snapshot: SnapshotDep
+    record_key: Annotated[
+        str,
+        Path(
+            description="`system:source_record_id`",
+            pattern=RECORD_KEY_REGEX,
+            examples=["core:C100000001"],
+        ),
+    ],
+    reader: ReaderDep,
+    snapshot: SnapshotDep,
 ) -> SourceRecordLinkOut:
-    system, _, record_id = record_key.partition(":")
-    if not system or not record_id:
-        raise HTTPException(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"malformed record key {record_key!r}: expected system:source_record_id",
-        )
     row: dict[str, Any] | None = snapshot.xref(record_key)
     not_found = f"source record {record_key} not found"
     if row is None:

@@ -20,6 +20,10 @@ for the session, their JWKS in a file the app is configured with) and mints a to
 `ROLE_CLAIMS` gives the relationship manager its branch, B0001. The shared `api` client calls
 as a steward (who sees every field in clear); `as_role(role)` gives a client for any role,
 `anonymous` one without credentials.
+
+`mdm.golden_lineage`, `mdm.golden_history` and `mdm.golden_events` tell G…001's
+story (history versions with `birth_date` a midnight TIMESTAMP as the history table can hold
+it). Pipeline timestamps are naive UTC, source and mart ones naive China time (CONTRACTS.md §8).
 """
 
 from __future__ import annotations
@@ -142,17 +146,18 @@ CUSTOMER_360_COLUMNS = {
     "churn_score": "double",  # not known to the API: must pass through untouched
 }
 
-HISTORY_COLUMNS = {
-    **{c: t for c, t in GOLDEN_COLUMNS.items() if c not in {"created_at", "updated_at"}},
-    "valid_from": "timestamp",
-    "valid_to": "timestamp",
-    "run_id": "varchar",
-}
 LINEAGE_COLUMNS = {
     "golden_id": "varchar",
     "attribute": "varchar",
     "record_key": "varchar",
     "rule": "varchar",
+}
+HISTORY_COLUMNS = {
+    **{c: t for c, t in GOLDEN_COLUMNS.items() if c not in {"created_at", "updated_at"}},
+    "birth_date": "timestamp",
+    "valid_from": "timestamp",
+    "valid_to": "timestamp",
+    "run_id": "varchar",
 }
 EVENT_COLUMNS = {
     "event_id": "varchar",
@@ -347,20 +352,35 @@ HISTORY = [
 LINEAGE = [
     {
         "golden_id": "G0000000001",
-        "attribute": "mobile",
+        "attribute": "name",
         "record_key": "core:C000000001",
         "rule": "source_priority",
+    },
+    {
+        "golden_id": "G0000000001",
+        "attribute": "mobile",
+        "record_key": "core:C000000001",
+        "rule": "most_recent",
     },
 ]
 EVENTS = [
     {
-        "event_id": "e1",
+        "event_id": "r1-1",
         "run_id": "r1",
         "event_type": "create",
         "golden_id": "G0000000001",
         "related_golden_id": None,
-        "detail": "new customer",
+        "detail": None,
         "occurred_at": "2025-01-01 00:00:00",
+    },
+    {
+        "event_id": "r2-1",
+        "run_id": "r2",
+        "event_type": "merge",
+        "golden_id": "G0000000001",
+        "related_golden_id": "G0000000002",
+        "detail": "merged",
+        "occurred_at": "2025-01-02 00:00:00",
     },
 ]
 
@@ -382,6 +402,9 @@ def publish_snapshot(
     party_records: list[Row] = PARTY,
     xrefs: list[Row] = XREF,
     customers: list[Row] | None = CUSTOMER_360,
+    lineage: list[Row] = LINEAGE,
+    history: list[Row] = HISTORY,
+    events: list[Row] = EVENTS,
 ) -> Path:
     """Write a serving snapshot the way the pipeline does: a temporary file, then a rename."""
     tmp = path.with_name(path.name + ".publishing")
@@ -392,9 +415,9 @@ def publish_snapshot(
         _create(con, "mdm.golden_records", GOLDEN_COLUMNS, golden_records)
         _create(con, "mdm.xref", XREF_COLUMNS, xrefs)
         _create(con, "mdm.party_records", PARTY_COLUMNS, party_records)
-        _create(con, "mdm.golden_history", HISTORY_COLUMNS, HISTORY)
-        _create(con, "mdm.golden_lineage", LINEAGE_COLUMNS, LINEAGE)
-        _create(con, "mdm.golden_events", EVENT_COLUMNS, EVENTS)
+        _create(con, "mdm.golden_lineage", LINEAGE_COLUMNS, lineage)
+        _create(con, "mdm.golden_history", HISTORY_COLUMNS, history)
+        _create(con, "mdm.golden_events", EVENT_COLUMNS, events)
         if customers is not None:
             con.execute("create schema marts")
             _create(con, "marts.customer_360", CUSTOMER_360_COLUMNS, customers)
@@ -485,6 +508,18 @@ class IdentityProvider:
 @cache
 def identity_provider() -> IdentityProvider:
     return IdentityProvider(Path(tempfile.mkdtemp(prefix="mdm-idp-")))
+
+
+def problem_detail(response: httpx.Response, status: int) -> str:
+    """The `detail` of a problem-details answer (RFC 9457), after checking its status and shape."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert body["title"]
+    assert body["instance"] == response.request.url.path
+    return str(body.get("detail", ""))
 
 
 @contextmanager

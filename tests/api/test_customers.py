@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.api.conftest import publish_snapshot
+from tests.api.conftest import problem_detail, publish_snapshot
 
 
 def test_customer_360_for_its_relationship_manager(
@@ -25,7 +25,7 @@ def test_customer_360_for_its_relationship_manager(
     assert body["source_systems"] == ["core", "crm"]
     assert body["total_aum"] == 51200.5
     assert body["nearest_maturity_date"] == "2025-01-03"
-    assert body["last_contact_at"] == "2024-12-20T09:30:00"
+    assert body["last_contact_at"] == "2024-12-20T09:30:00+08:00"  # China time in the mart
     assert body["open_complaints"] == 1
     assert body["value_tier"] == "mass_affluent"
     assert "churn_score" not in body  # a mart column the access policy does not list
@@ -43,25 +43,23 @@ def test_customer_360_hides_balances_from_a_steward(api: httpx.Client) -> None:
 def test_unknown_customer_360_is_404(api: httpx.Client) -> None:
     response = api.get("/customers/G0000000099/360")
 
-    assert response.status_code == 404
-    assert response.json() == {"detail": "customer 360 for G0000000099 not found"}
+    assert problem_detail(response, 404) == "customer 360 for G0000000099 not found"
 
 
 def test_customer_360_of_a_retired_record_is_404_naming_the_survivor(api: httpx.Client) -> None:
     response = api.get("/customers/G0000000002/360")
 
-    assert response.status_code == 404
-    assert response.json() == {
-        "detail": "customer 360 for G0000000002 not found: golden record G0000000002 is"
+    assert problem_detail(response, 404) == (
+        "customer 360 for G0000000002 not found: golden record G0000000002 is"
         " retired, merged into G0000000001"
-    }
+    )
 
 
 def test_customer_360_with_a_malformed_id_is_422(api: httpx.Client) -> None:
     response = api.get("/customers/C000000001/360")
 
-    assert response.status_code == 422
-    assert "expected G followed by 10 digits" in response.json()["detail"]
+    assert "path parameter golden_id" in problem_detail(response, 422)
+    assert response.json()["errors"][0]["loc"] == ["path", "golden_id"]
 
 
 def test_customer_360_is_503_when_the_marts_were_not_built(
@@ -71,6 +69,6 @@ def test_customer_360_is_503_when_the_marts_were_not_built(
 
     response = client.get("/customers/G0000000001/360")
 
-    assert response.status_code == 503
-    assert "is incomplete" in response.json()["detail"]
-    assert "customer_360" in response.json()["detail"]
+    detail = problem_detail(response, 503)
+    assert "is incomplete" in detail
+    assert "customer_360" in detail

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.api.conftest import problem_detail
+
 RAW_C2_VALUES = ("13010219850307003X", "13800138000", "13900139000", "031187654321")
 
 
@@ -97,18 +99,32 @@ def test_retired_golden_record_points_to_its_survivor(api: httpx.Client) -> None
 def test_unknown_golden_record_is_404(api: httpx.Client) -> None:
     response = api.get("/golden-records/G0000000099")
 
-    assert response.status_code == 404
-    assert response.json() == {"detail": "golden record G0000000099 not found"}
+    assert problem_detail(response, 404) == "golden record G0000000099 not found"
 
 
-@pytest.mark.parametrize("golden_id", ["G123", "g0000000001", "G00000000011", "X0000000001"])
-def test_malformed_golden_id_is_422_with_a_message(api: httpx.Client, golden_id: str) -> None:
+@pytest.mark.parametrize(
+    "golden_id",
+    [
+        "G123",
+        "g0000000001",
+        "G00000000011",
+        "X0000000001",
+        # Regression: `\\d` let Arabic-Indic digits (U+0660…) pass as a golden ID.
+        "G\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669",
+    ],
+)
+def test_malformed_golden_id_is_422_naming_the_parameter(api: httpx.Client, golden_id: str) -> None:
     response = api.get(f"/golden-records/{golden_id}")
 
-    assert response.status_code == 422
-    assert response.json() == {
-        "detail": f"malformed golden ID {golden_id!r}: expected G followed by 10 digits"
-    }
+    detail = problem_detail(response, 422)
+    assert detail.startswith("path parameter golden_id: String should match pattern")
+    assert response.json()["errors"] == [
+        {
+            "loc": ["path", "golden_id"],
+            "msg": "String should match pattern '^G[0-9]{10}$'",
+            "type": "string_pattern_mismatch",
+        }
+    ]
 
 
 def _ids(response: httpx.Response) -> list[str]:
@@ -195,35 +211,30 @@ def test_lookup_that_matches_nothing_is_an_empty_page(api: httpx.Client) -> None
 def test_lookup_without_a_key_is_422(api: httpx.Client) -> None:
     response = api.post("/golden-records/search", json={})
 
-    assert response.status_code == 422
-    assert response.json() == {
-        "detail": "give exactly one lookup key of resident_id, mobile, name (got none)"
-    }
+    assert problem_detail(response, 422) == (
+        "give exactly one lookup key of resident_id, mobile, name (got none)"
+    )
 
 
 def test_lookup_with_two_keys_is_422(api: httpx.Client) -> None:
     response = api.post("/golden-records/search", json={"resident_id": "1", "mobile": "2"})
 
-    assert response.status_code == 422
-    assert response.json() == {
-        "detail": "give exactly one lookup key of resident_id, mobile, name (got resident_id,"
-        " mobile)"
-    }
+    assert problem_detail(response, 422) == (
+        "give exactly one lookup key of resident_id, mobile, name (got resident_id, mobile)"
+    )
 
 
 def test_lookup_with_an_empty_key_is_422(api: httpx.Client) -> None:
     response = api.post("/golden-records/search", json={"resident_id": " - "})
 
-    assert response.status_code == 422
-    assert response.json() == {"detail": "the resident_id given has no letters or digits"}
+    assert problem_detail(response, 422) == "the resident_id given has no letters or digits"
 
 
 @pytest.mark.parametrize("mobile", ["010-12345678", "13800000000"])
 def test_lookup_by_a_number_that_is_no_mobile_is_422(api: httpx.Client, mobile: str) -> None:
     response = api.post("/golden-records/search", json={"mobile": mobile})
 
-    assert response.status_code == 422
-    assert "the mobile given is not a mobile a customer can have" in response.json()["detail"]
+    assert "the mobile given is not a mobile a customer can have" in problem_detail(response, 422)
     assert f"'{mobile}'" not in response.text  # the key is not echoed back
 
 

@@ -4,52 +4,20 @@ scores, and its DOM holds no unmasked resident ID or mobile."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from pipelines.assets.report import build_report
 from quality.catalogue import QualityConfig
-from tests.conftest import running_in_ci
+from tests.conftest import headless
 from tests.quality.conftest import ReportWarehouse
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 RESIDENT_ID = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (make browser)"
-        if running_in_ci():
-            pytest.fail(message + "; CI must run the browser tests")
-        pytest.skip(message)
-    return CHROMIUM
-
-
-def headless(chromium: Path, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(chromium),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            *arguments,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
 
 
 def test_report_renders_in_chromium_with_scores_and_nothing_unmasked(
