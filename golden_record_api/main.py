@@ -14,7 +14,16 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from connectors.settings import Settings, get_settings
-from golden_record_api.routers import customers, golden_records, health, source_records
+from golden_record_api.ops_read_auditor import start_read_auditor, stop_read_auditor
+from golden_record_api.routers import (
+    audit,
+    customers,
+    golden_records,
+    health,
+    kpis,
+    rm_tasks,
+    source_records,
+)
 from golden_record_api.snapshot import SnapshotStore, SnapshotUnavailable
 
 OPENAPI_TAGS = [
@@ -24,6 +33,9 @@ OPENAPI_TAGS = [
         "description": "Golden records, their source records, lookups, and merges followed",
     },
     {"name": "customers", "description": "The customer 360 view built on the golden records"},
+    {"name": "kpis", "description": "Service, loan-cycle and MDM KPIs from the marts"},
+    {"name": "rm tasks", "description": "Relationship managers' open tasks"},
+    {"name": "audit", "description": "The audit trail of reads of personal data (auditors)"},
 ]
 
 
@@ -39,7 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        start_read_auditor(app)
         yield
+        stop_read_auditor(app)
         store.close()
 
     app = FastAPI(
@@ -56,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(golden_records.router)
     app.include_router(customers.router)
     app.include_router(source_records.router)
+    app.include_router(kpis.router)
+    app.include_router(rm_tasks.router)
+    app.include_router(audit.router)
     return app
 
 
