@@ -106,6 +106,7 @@ read_audit_golden_ids = sa.Table(
     metadata,
     sa.Column("golden_id", sa.String(20), primary_key=True),
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Index("ix_read_audit_golden_ids_seq", "seq"),  # verify() reads it by seq range
 )
 
 APPEND_ONLY_TABLES = (read_audit, read_audit_golden_ids)
@@ -313,72 +314,61 @@ class ReadAuditLog:
                 return seq
 
     def verify(self, *, batch_size: int = 5000) -> ChainCheck:
-        """Walk the chain from seq 1; name the first row that is missing, altered or moved."""
+        """Walk the chain from seq 1; name the first row that is missing, altered or moved.
+
+        The golden-ID index is checked page by page against the rows it indexes: an index row
+        dropped or added would hide a read from, or invent one in, "who read G…?".
+        """
         expected_seq, prev_hash, rows = 1, GENESIS_HASH, 0
-        indexed = self._indexed_golden_ids(batch_size)
-        pending_index = next(indexed, None)
-        for stored in self._walk(batch_size):
-            rows += 1
-            if stored.seq != expected_seq:
-                return self._broken(
-                    rows - 1,
-                    expected_seq - 1,
-                    prev_hash,
-                    expected_seq,
-                    f"row {expected_seq} is missing (next row is {stored.seq})",
+        for page, indexed in self._pages(batch_size):
+            for stored in page:
+                broken = self._check_row(stored, expected_seq, prev_hash, indexed)
+                if broken is not None:
+                    return ChainCheck(rows, expected_seq - 1, prev_hash, *broken)
+                rows += 1
+                prev_hash, expected_seq = stored.row_hash, stored.seq + 1
+        with self.engine.connect() as connection:
+            stray = connection.execute(
+                sa.select(sa.func.min(read_audit_golden_ids.c.seq)).where(
+                    read_audit_golden_ids.c.seq >= expected_seq
                 )
-            if stored.prev_hash != prev_hash:
-                return self._broken(
-                    rows - 1,
-                    stored.seq - 1,
-                    prev_hash,
-                    stored.seq,
-                    "its link to the previous row does not match",
-                )
-            if chain_hash(prev_hash, stored.seq, stored.row) != stored.row_hash:
-                return self._broken(
-                    rows - 1,
-                    stored.seq - 1,
-                    prev_hash,
-                    stored.seq,
-                    "its content does not match its hash",
-                )
-            golden_ids: list[str] = []
-            while pending_index is not None and pending_index[0] <= stored.seq:
-                if pending_index[0] < stored.seq:
-                    return self._broken(
-                        rows - 1,
-                        stored.seq - 1,
-                        prev_hash,
-                        pending_index[0],
-                        "the golden-ID index names a row that is not there",
-                    )
-                golden_ids.append(pending_index[1])
-                pending_index = next(indexed, None)
-            if sorted(golden_ids) != sorted(stored.row.golden_ids):
-                return self._broken(
-                    rows - 1,
-                    stored.seq - 1,
-                    prev_hash,
-                    stored.seq,
-                    "the golden-ID index does not match the row",
-                )
-            prev_hash, expected_seq = stored.row_hash, stored.seq + 1
-        if pending_index is not None:
-            return self._broken(
+            ).scalar()
+        if stray is not None:
+            return ChainCheck(
                 rows,
                 expected_seq - 1,
                 prev_hash,
-                pending_index[0],
+                int(stray),
                 "the golden-ID index names a row that is not there",
             )
         return ChainCheck(rows, expected_seq - 1, prev_hash, None, None)
 
     @staticmethod
-    def _broken(rows: int, head_seq: int, head_hash: str, seq: int, reason: str) -> ChainCheck:
-        return ChainCheck(rows, head_seq, head_hash, seq, reason)
+    def _check_row(
+        stored: StoredReadAudit,
+        expected_seq: int,
+        prev_hash: str,
+        indexed: dict[int, list[str]],
+    ) -> tuple[int, str] | None:
+        """(seq, why) when `stored` does not continue the chain, else None.
 
-    def _walk(self, batch_size: int) -> Iterator[StoredReadAudit]:
+        Rows are checked to be consecutive first, so an index row whose seq has no row is
+        either in a gap (reported as the missing row) or past the head (checked at the end).
+        """
+        if stored.seq != expected_seq:
+            return expected_seq, f"row {expected_seq} is missing (next row is {stored.seq})"
+        if stored.prev_hash != prev_hash:
+            return stored.seq, "its link to the previous row does not match"
+        if chain_hash(prev_hash, stored.seq, stored.row) != stored.row_hash:
+            return stored.seq, "its content does not match its hash"
+        if sorted(indexed.get(stored.seq, [])) != sorted(stored.row.golden_ids):
+            return stored.seq, "the golden-ID index does not match the row"
+        return None
+
+    def _pages(
+        self, batch_size: int
+    ) -> Iterator[tuple[list[StoredReadAudit], dict[int, list[str]]]]:
+        """Pages of the chain by seq, each with the index rows of its seq range."""
         # Keyset pages rather than one long cursor: verifying never holds a lock for long.
         after = 0
         while True:
@@ -389,33 +379,18 @@ class ReadAuditLog:
                     .order_by(read_audit.c.seq)
                     .limit(batch_size)
                 ).all()
-            if not records:
-                return
-            for record in records:
-                yield _from_db(record)
-            after = int(records[-1].seq)
-
-    def _indexed_golden_ids(self, batch_size: int) -> Iterator[tuple[int, str]]:
-        after: tuple[int, str] = (0, "")
-        table = read_audit_golden_ids
-        while True:
-            with self.engine.connect() as connection:
-                records = connection.execute(
-                    sa.select(table.c.seq, table.c.golden_id)
-                    .where(
-                        sa.or_(
-                            table.c.seq > after[0],
-                            sa.and_(table.c.seq == after[0], table.c.golden_id > after[1]),
-                        )
-                    )
-                    .order_by(table.c.seq, table.c.golden_id)
-                    .limit(batch_size)
-                ).all()
-            if not records:
-                return
-            for record in records:
-                yield int(record.seq), str(record.golden_id)
-            after = (int(records[-1].seq), str(records[-1].golden_id))
+                if not records:
+                    return
+                last = int(records[-1].seq)
+                indexed: dict[int, list[str]] = {}
+                for seq, golden_id in connection.execute(
+                    sa.select(read_audit_golden_ids.c.seq, read_audit_golden_ids.c.golden_id)
+                    .where(read_audit_golden_ids.c.seq > after)
+                    .where(read_audit_golden_ids.c.seq <= last)
+                ):
+                    indexed.setdefault(int(seq), []).append(str(golden_id))
+            yield [_from_db(record) for record in records], indexed
+            after = last
 
     def count(self) -> int:
         with self.engine.connect() as connection:

@@ -240,3 +240,33 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(audit_log):
     assert writer.stats().dropped == 2
     writer.close()  # without a thread, close appends what is queued in the caller
     assert audit_log.count() == 3
+
+
+def test_an_invented_read_in_the_golden_id_index_is_found_without_dropping_a_trigger(audit_log):
+    """Inserts are allowed, so the index is where a forger would add a read: verify sees it."""
+    audit_log.append([row(0), row(1)])
+    with audit_log.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "insert into read_audit_golden_ids (golden_id, seq) values ('G0000000009', 1)"
+        )
+    assert audit_log.verify().first_broken_seq == 1
+
+
+def test_an_index_row_past_the_head_is_found(audit_log):
+    audit_log.append([row(0)])
+    with audit_log.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "insert into read_audit_golden_ids (golden_id, seq) values ('G0000000009', 7)"
+        )
+    check = audit_log.verify()
+    assert (check.first_broken_seq, check.rows) == (7, 1)
+    assert check.reason == "the golden-ID index names a row that is not there"
+
+
+def test_verify_walks_a_chain_longer_than_one_page(audit_log):
+    audit_log.append([row(n, golden_ids=(f"G{n:010d}",)) for n in range(25)])
+    assert audit_log.verify(batch_size=4).rows == 25
+    drop_triggers(audit_log)
+    with audit_log.engine.begin() as connection:
+        connection.exec_driver_sql("update read_audit set status_code = 500 where seq = 18")
+    assert audit_log.verify(batch_size=4).first_broken_seq == 18
