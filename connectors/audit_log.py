@@ -35,6 +35,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -264,54 +265,66 @@ class ReadAuditLog:
             # first insert, after the head was read, and two writers could fork the chain.
             sa.event.listen(self.engine, "connect", _sqlite_manual_transactions)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
-        metadata.create_all(self.engine, tables=list(APPEND_ONLY_TABLES))
+        self._create_tables()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def append(self, rows: Sequence[ReadAuditRow]) -> int:
-        """Append `rows` in one transaction, extending the chain; returns the new head seq."""
-        prepared = [_normalized(row) for row in rows]
+    def _create_tables(self) -> None:
+        # API workers start together: under the append lock, the first creates the tables and
+        # triggers and the others find them, instead of racing to create them twice.
+        with self._locked() as connection:
+            metadata.create_all(connection, tables=list(APPEND_ONLY_TABLES))
+
+    @contextmanager
+    def _locked(self) -> Iterator[Connection]:
+        """A transaction holding the chain's write lock (SQLite: the database's; PG: advisory)."""
         with self.engine.connect() as connection:
             connection.execution_options(**{_IMMEDIATE: True})
             with connection.begin():
                 if self.engine.dialect.name == "postgresql":
                     connection.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
-                head = connection.execute(
-                    sa.select(read_audit.c.seq, read_audit.c.row_hash)
-                    .order_by(read_audit.c.seq.desc())
-                    .limit(1)
-                ).first()
-                seq, prev_hash = (int(head.seq), head.row_hash) if head else (0, GENESIS_HASH)
-                if not prepared:
-                    return seq
-                values: list[dict[str, Any]] = []
-                index: list[dict[str, Any]] = []
-                for row in prepared:
-                    seq += 1
-                    row_hash = chain_hash(prev_hash, seq, row)
-                    values.append(
-                        {
-                            "seq": seq,
-                            "occurred_at": row.occurred_at,
-                            "subject": row.subject,
-                            "principal_kind": row.principal_kind,
-                            "role": row.role,
-                            "endpoint": row.endpoint,
-                            "golden_ids": json.dumps(list(row.golden_ids)),
-                            "clear_fields": json.dumps(list(row.clear_fields)),
-                            "purpose": row.purpose,
-                            "status_code": row.status_code,
-                            "prev_hash": prev_hash,
-                            "row_hash": row_hash,
-                        }
-                    )
-                    index.extend({"golden_id": g, "seq": seq} for g in row.golden_ids)
-                    prev_hash = row_hash
-                connection.execute(sa.insert(read_audit), values)
-                if index:
-                    connection.execute(sa.insert(read_audit_golden_ids), index)
+                yield connection
+
+    def append(self, rows: Sequence[ReadAuditRow]) -> int:
+        """Append `rows` in one transaction, extending the chain; returns the new head seq."""
+        prepared = [_normalized(row) for row in rows]
+        with self._locked() as connection:
+            head = connection.execute(
+                sa.select(read_audit.c.seq, read_audit.c.row_hash)
+                .order_by(read_audit.c.seq.desc())
+                .limit(1)
+            ).first()
+            seq, prev_hash = (int(head.seq), head.row_hash) if head else (0, GENESIS_HASH)
+            if not prepared:
                 return seq
+            values: list[dict[str, Any]] = []
+            index: list[dict[str, Any]] = []
+            for row in prepared:
+                seq += 1
+                row_hash = chain_hash(prev_hash, seq, row)
+                values.append(
+                    {
+                        "seq": seq,
+                        "occurred_at": row.occurred_at,
+                        "subject": row.subject,
+                        "principal_kind": row.principal_kind,
+                        "role": row.role,
+                        "endpoint": row.endpoint,
+                        "golden_ids": json.dumps(list(row.golden_ids)),
+                        "clear_fields": json.dumps(list(row.clear_fields)),
+                        "purpose": row.purpose,
+                        "status_code": row.status_code,
+                        "prev_hash": prev_hash,
+                        "row_hash": row_hash,
+                    }
+                )
+                index.extend({"golden_id": g, "seq": seq} for g in row.golden_ids)
+                prev_hash = row_hash
+            connection.execute(sa.insert(read_audit), values)
+            if index:
+                connection.execute(sa.insert(read_audit_golden_ids), index)
+            return seq
 
     def verify(self, *, batch_size: int = 5000) -> ChainCheck:
         """Walk the chain from seq 1; name the first row that is missing, altered or moved.

@@ -220,6 +220,24 @@ def test_two_processes_appending_at_once_keep_one_valid_chain(audit_log, ops_url
     assert subjects == {"worker-0", "worker-1"}
 
 
+def test_workers_starting_at_once_on_a_fresh_store_create_it_once_and_share_the_chain(ops_url):
+    # No table exists yet: each process creates the tables (under the append lock) and appends.
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_append_many, args=(ops_url, f"worker-{n}", 10)) for n in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    log = ReadAuditLog(ops_url)
+    try:
+        assert (log.verify().ok, log.count()) == (True, 60)
+    finally:
+        log.dispose()
+
+
 def test_the_queued_writer_flushes_everything_on_close(audit_log):
     writer = QueuedAuditWriter(audit_log, batch_size=7)
     writer.start()
