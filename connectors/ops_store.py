@@ -93,12 +93,8 @@ class OpsStore:
     """Access to the ops store through SQLAlchemy; tables are created on first use."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: Engine = sa.create_engine(sqlalchemy_url(url))
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = create_ops_engine(url)
         metadata.create_all(self.engine)
 
     def dispose(self) -> None:
@@ -258,6 +254,16 @@ def _merge_representatives(
             f"{decision.golden_id} and {decision.related_golden_id} are already one golden record"
         )
     return sides
+
+
+def create_ops_engine(url: str) -> Engine:
+    """An engine on the ops store; a SQLite file's folder is made and its pragmas set."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(sqlalchemy_url(url))
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:

@@ -19,10 +19,23 @@ from fastapi_offline import FastAPIOffline
 from connectors.settings import Settings, get_settings
 from golden_record_api import problems
 from golden_record_api.auth import API_KEY_HEADER, LazyKeyStore, build_authenticator
+from golden_record_api.ops_read_auditor import (
+    build_read_auditor,
+    start_read_auditor,
+    stop_read_auditor,
+)
 from golden_record_api.policy import load_policy
 from golden_record_api.rate_limit import TokenBuckets
-from golden_record_api.read_audit import InMemoryReadAuditor, ReadAuditor
-from golden_record_api.routers import customers, golden_records, health, source_records
+from golden_record_api.read_audit import ReadAuditor
+from golden_record_api.routers import (
+    audit,
+    customers,
+    golden_records,
+    health,
+    kpis,
+    rm_tasks,
+    source_records,
+)
 from golden_record_api.snapshot import SnapshotStore
 
 OPENAPI_TAGS = [
@@ -32,6 +45,9 @@ OPENAPI_TAGS = [
         "description": "Golden records, their source records, lookups, and merges followed",
     },
     {"name": "customers", "description": "The customer 360 view built on the golden records"},
+    {"name": "kpis", "description": "Service, loan-cycle and MDM KPIs from the marts"},
+    {"name": "rm tasks", "description": "Relationship managers' open tasks"},
+    {"name": "audit", "description": "The audit trail of reads of personal data (auditors)"},
 ]
 
 
@@ -65,7 +81,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The ops store is opened when the server starts, not when the module is imported: an
+        # import (the OpenAPI export, `mdm --help`) must not create var/ops.sqlite.
+        if app.state.read_auditor is None:
+            app.state.read_auditor = build_read_auditor(settings)
+        start_read_auditor(app)
         yield
+        stop_read_auditor(app)
         store.close()
         keys.dispose()
 
@@ -83,11 +105,18 @@ def create_app(
     app.state.snapshot_store = store
     app.state.access_policy = policy
     app.state.authenticator = build_authenticator(settings, policy, keys)
-    app.state.read_auditor = read_auditor or InMemoryReadAuditor()
+    app.state.read_auditor = read_auditor  # None: the ops-store auditor, at start-up
     app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
     problems.install(app)
     app.include_router(health.router)
-    for router in (golden_records.router, customers.router, source_records.router):
+    for router in (
+        golden_records.router,
+        customers.router,
+        source_records.router,
+        kpis.router,
+        rm_tasks.router,
+        audit.router,
+    ):
         app.include_router(router, dependencies=CREDENTIALS, responses=CREDENTIAL_PROBLEMS)
     return app
 

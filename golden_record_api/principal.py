@@ -87,3 +87,20 @@ def require_scopes(*scopes: str) -> Callable[[Principal], Principal]:
         return principal
 
     return dependency
+
+
+def visible_branch(principal: Principal) -> str | None:
+    """The one branch whose rows the principal may see, or None for every branch.
+
+    A principal without `branches:all` and without a branch sees nothing: 403, rather than
+    an empty page that looks like "no data".
+    """
+    if principal.has(SCOPE_ALL_BRANCHES):
+        return None
+    if not principal.branch_id:
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"role {principal.role!r} sees one branch's rows, and this principal has no"
+            " branch",
+        )
+    return principal.branch_id

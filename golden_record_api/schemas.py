@@ -19,7 +19,15 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from matching.standardize.dates import CHINA_OFFSET_MINUTES
 
@@ -54,6 +62,32 @@ def _iso_date_or_datetime_regex() -> str:
 
 
 ISO_DATE_OR_DATETIME_REGEX = _iso_date_or_datetime_regex()
+ISO_DATE_REGEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ISO_DATE_OR_DATETIME = re.compile(ISO_DATE_OR_DATETIME_REGEX)
+
+
+def _text_matching(pattern: re.Pattern[str], form: str) -> Any:
+    # Pydantic's lax mode reads a number as a Unix time (`?until=0` is 1970-01-01); a query
+    # parameter documented as an ISO date or time must be one.
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and pattern.fullmatch(value):
+            return value
+        raise ValueError(f"expected {form}")
+
+    return check
+
+
+# Query parameters that are a day, or a moment, written in ISO 8601 (nothing else).
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_text_matching(re.compile(ISO_DATE_REGEX), "a date as YYYY-MM-DD")),
+    Field(json_schema_extra={"pattern": ISO_DATE_REGEX}),
+]
+IsoDateTime = Annotated[
+    datetime,
+    BeforeValidator(_text_matching(_ISO_DATE_OR_DATETIME, "an ISO 8601 date or time")),
+    Field(json_schema_extra={"pattern": ISO_DATE_OR_DATETIME_REGEX}),
+]
 
 
 def _in_bank_zone(naive_zone: timezone) -> Any:

@@ -350,3 +350,7 @@ class Snapshot:
             [record_key],
         )
         return rows[0] if rows else None
+
+    def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict]:
+        """Rows of a read-only query on this snapshot (for modules with their own tables)."""
+        return self._rows(sql, params)

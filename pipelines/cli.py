@@ -4,6 +4,8 @@ mdm simulate --people 10000 --seed 42 --out var/sources
 mdm check --config mdm.yaml         # preflight: every source read against its mapping
 mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
 mdm evaluate                        # the last run against the simulator's ground truth
+mdm audit verify                    # the read audit trail's hash chain, end to end
+mdm audit list --golden-id G0000000001
 mdm api --port 8000
 mdm keys create --name crm-sync --role app    # an API key for a service, printed once
 mdm keys list | mdm keys revoke KEY_ID
@@ -15,7 +17,7 @@ import argparse
 import shutil
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +315,70 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from connectors.audit_log import ReadAuditLog
+
+    log = ReadAuditLog(_settings(None).resolved_ops_url)
+    try:
+        check = log.verify()
+    finally:
+        log.dispose()
+    if not check.ok:
+        print(
+            f"read audit chain BROKEN at seq {check.first_broken_seq}: {check.reason}"
+            f" ({check.rows} row(s) before it verified)",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"read audit chain intact: {check.rows} row(s), head seq {check.head_seq},"
+        f" head hash {check.head_hash}"
+    )
+    return 0
+
+
+def _aware_time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{option} needs a UTC offset, e.g. 2026-12-01T00:00:00+08:00")
+    return value
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    from connectors.audit_log import AuditFilter, ReadAuditLog
+
+    try:
+        where = AuditFilter(
+            subject=args.subject,
+            golden_id=args.golden_id,
+            since=_aware_time(args.since, "--since"),
+            until=_aware_time(args.until, "--until"),
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    log = ReadAuditLog(_settings(None).resolved_ops_url)
+    try:
+        total, rows = log.list(where, after_seq=args.after_seq, limit=args.limit)
+    finally:
+        log.dispose()
+    print(f"{total} audited read(s) match; showing {len(rows)} from seq {args.after_seq + 1}")
+    for stored in rows:
+        row = stored.row
+        print(
+            f"#{stored.seq} {row.occurred_at.isoformat()} {row.subject} ({row.principal_kind},"
+            f" {row.role}) {row.endpoint} -> {row.status_code}"
+            f" golden={','.join(row.golden_ids) or '-'} clear={','.join(row.clear_fields) or '-'}"
+            f" purpose={row.purpose or '-'}"
+        )
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -513,6 +579,21 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--config", default=None, help="mdm.yaml (default: the shipped one)")
     evaluate.add_argument("--json", default=None, help="also write the figures to this file")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    audit = commands.add_parser("audit", help="the audit trail of API reads of personal data")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="walk the hash chain; exit 1 naming the first broken row"
+    )
+    verify.set_defaults(handler=cmd_audit_verify)
+    audit_list = audit_commands.add_parser("list", help="audited reads, oldest first")
+    audit_list.add_argument("--subject", default=None, help="who read")
+    audit_list.add_argument("--golden-id", default=None, help="a golden ID the read returned")
+    audit_list.add_argument("--since", default=None, help="from this time (ISO 8601 with offset)")
+    audit_list.add_argument("--until", default=None, help="before this time (ISO 8601, offset)")
+    audit_list.add_argument("--after-seq", type=int, default=0, help="rows after this seq")
+    audit_list.add_argument("--limit", type=int, default=50)
+    audit_list.set_defaults(handler=cmd_audit_list)
 
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")

@@ -24,6 +24,18 @@ as a steward (who sees every field in clear); `as_role(role)` gives a client for
 `mdm.golden_lineage`, `mdm.golden_history` and `mdm.golden_events` tell G…001's
 story (history versions with `birth_date` a midnight TIMESTAMP as the history table can hold
 it). Pipeline timestamps are naive UTC, source and mart ones naive China time (CONTRACTS.md §8).
+
+The KPI and task marts (`KPI_MARTS`): service KPIs for three day × branch × channel ×
+category rows (two at B0101, one at B0202), loan KPIs for three month × product × branch rows
+(two at B0101, one at B0202), MDM KPIs for two runs (2026-11-27 and the latest, 2026-11-28,
+each with its sources), and four open tasks:
+
+| task_id | type                 | manager | branch | golden_id   | due        | priority |
+|---------|----------------------|---------|--------|-------------|------------|----------|
+| TASK-A  | maturity_followup    | RM0001  | B0101  | G0000000001 | 2026-11-28 | high     |
+| TASK-B  | vip_contact          | RM0001  | B0101  | G0000000003 | 2026-12-05 | medium   |
+| TASK-C  | complaint_escalation | RM0002  | B0101  | G0000000004 | 2026-11-28 | high     |
+| TASK-D  | maturity_followup    | NULL    | B0202  | G0000000003 | 2026-11-29 | medium   |
 """
 
 from __future__ import annotations
@@ -385,6 +397,271 @@ EVENTS = [
 ]
 
 
+KPI_SERVICE_COLUMNS = {
+    "kpi_key": "varchar",
+    "ticket_date": "date",
+    "branch_no": "varchar",
+    "channel": "varchar",
+    "category": "varchar",
+    "tickets": "integer",
+    "responded_tickets": "integer",
+    "first_response_minutes_mean": "decimal(18,2)",
+    "first_response_minutes_median": "decimal(18,2)",
+    "first_response_minutes_p90": "decimal(18,2)",
+    "resolved_tickets": "integer",
+    "resolution_minutes_mean": "decimal(18,2)",
+    "sla_evaluated_tickets": "integer",
+    "resolved_within_sla_share": "decimal(5,4)",
+    "complaints": "integer",
+    "complaint_closure_rate": "decimal(5,4)",
+    "avg_csat": "decimal(4,2)",
+}
+KPI_LOAN_COLUMNS = {
+    "kpi_key": "varchar",
+    "application_month": "date",
+    "product": "varchar",
+    "branch_no": "varchar",
+    "applications": "integer",
+    "decided_applications": "integer",
+    "approved_applications": "integer",
+    "rejected_applications": "integer",
+    "disbursed_applications": "integer",
+    "approval_rate": "decimal(5,4)",
+    "requested_amount": "decimal(18,2)",
+    "hours_to_pre_review_mean": "decimal(18,2)",
+    "hours_to_pre_review_median": "decimal(18,2)",
+    "hours_to_credit_review_mean": "decimal(18,2)",
+    "hours_to_credit_review_median": "decimal(18,2)",
+    "hours_to_approval_mean": "decimal(18,2)",
+    "hours_to_approval_median": "decimal(18,2)",
+    "hours_to_disbursement_mean": "decimal(18,2)",
+    "hours_to_disbursement_median": "decimal(18,2)",
+    "as_of_date": "date",
+}
+KPI_MDM_COLUMNS = {
+    "as_of_date": "date",
+    "run_id": "varchar",
+    **{
+        name: "integer"
+        for name in (
+            "source_records",
+            "quarantined_records",
+            "golden_records",
+            "retired_golden_records",
+            "cross_system_golden_records",
+            "duplicates_removed",
+        )
+    },
+    "records_per_golden_record": "decimal(10,4)",
+    **{
+        name: "integer"
+        for name in (
+            "scored_pairs",
+            "auto_match_pairs",
+            "non_match_pairs",
+            "review_backlog",
+            "golden_events",
+            "golden_events_create",
+            "golden_events_update",
+            "golden_events_merge",
+            "golden_events_split",
+            "golden_events_retire",
+        )
+    },
+}
+KPI_MDM_SOURCES_COLUMNS = {
+    "as_of_date": "date",
+    "source_system": "varchar",
+    **{
+        name: "integer"
+        for name in (
+            "source_trust",
+            "source_records",
+            "quarantined_records",
+            "golden_records",
+            "exclusive_golden_records",
+            "accounts",
+            "loans",
+            "loan_applications",
+            "service_tickets",
+            "relationship_managers",
+            "unlinked_activity_rows",
+        )
+    },
+}
+RM_TASKS_COLUMNS = {
+    "task_id": "varchar",
+    "task_type": "varchar",
+    "relationship_manager_id": "varchar",
+    "relationship_manager_name": "varchar",
+    "branch_no": "varchar",
+    "escalate_to": "varchar",
+    "golden_id": "varchar",
+    "account_no": "varchar",
+    "product_code": "varchar",
+    "maturity_date": "date",
+    "amount_cny": "decimal(18,2)",
+    "ticket_id": "varchar",
+    "ticket_created_at": "timestamp",
+    "last_contact_at": "timestamp",
+    "due_date": "date",
+    "priority": "varchar",
+    "reason": "varchar",
+    "as_of_date": "date",
+}
+
+
+def kpi_service(day: str, branch: str, channel: str, category: str, tickets: int) -> Row:
+    return {
+        "kpi_key": f"{day}|{branch}|{channel}|{category}",
+        "ticket_date": day,
+        "branch_no": branch,
+        "channel": channel,
+        "category": category,
+        "tickets": tickets,
+        "responded_tickets": tickets,
+        "first_response_minutes_mean": "42.50",
+        "resolved_tickets": tickets - 1,
+        "sla_evaluated_tickets": tickets,
+        "resolved_within_sla_share": "0.7500",
+        "complaints": tickets if category == "complaint" else 0,
+        "avg_csat": "4.25",
+    }
+
+
+def kpi_loan(month: str, product: str, branch: str, applications: int) -> Row:
+    return {
+        "kpi_key": f"{month}|{product}|{branch}",
+        "application_month": month,
+        "product": product,
+        "branch_no": branch,
+        "applications": applications,
+        "decided_applications": 3,
+        "approved_applications": 2,
+        "rejected_applications": 1,
+        "disbursed_applications": 1,
+        "approval_rate": "0.6667",
+        "requested_amount": "30000.00",
+        "hours_to_approval_median": "72.00",
+        "as_of_date": "2026-11-28",
+    }
+
+
+def kpi_mdm(as_of: str, run_id: str, golden_records: int) -> Row:
+    return {
+        "as_of_date": as_of,
+        "run_id": run_id,
+        "source_records": 5,
+        "golden_records": golden_records,
+        "duplicates_removed": 5 - golden_records,
+        "records_per_golden_record": "1.6667",
+        "review_backlog": 1,
+    }
+
+
+def rm_task(
+    task_id: str,
+    task_type: str,
+    manager: str | None,
+    branch: str,
+    golden_id: str,
+    due: str,
+    priority: str,
+    **extra: Any,
+) -> Row:
+    return {
+        "task_id": task_id,
+        "task_type": task_type,
+        "relationship_manager_id": manager,
+        "relationship_manager_name": {"RM0001": "刘强", "RM0002": "陈静"}.get(manager or ""),
+        "branch_no": branch,
+        "golden_id": golden_id,
+        "due_date": due,
+        "priority": priority,
+        "reason": f"{task_type} for {golden_id}",
+        "as_of_date": "2026-11-28",
+        **extra,
+    }
+
+
+KPI_MARTS: dict[str, tuple[dict[str, str], list[Row]]] = {
+    "marts.kpi_service_daily": (
+        KPI_SERVICE_COLUMNS,
+        [
+            kpi_service("2026-11-27", "B0101", "branch", "complaint", 4),
+            kpi_service("2026-11-28", "B0101", "phone", "inquiry", 6),
+            kpi_service("2026-11-28", "B0202", "wechat", "complaint", 2),
+        ],
+    ),
+    "marts.kpi_loan_cycle": (
+        KPI_LOAN_COLUMNS,
+        [
+            kpi_loan("2026-10-01", "个人消费贷款", "B0101", 4),
+            kpi_loan("2026-11-01", "个人消费贷款", "B0101", 5),
+            kpi_loan("2026-11-01", "住房按揭贷款", "B0202", 3),
+        ],
+    ),
+    "marts.kpi_mdm": (
+        KPI_MDM_COLUMNS,
+        [kpi_mdm("2026-11-27", "run-1", 2), kpi_mdm("2026-11-28", "run-2", 3)],
+    ),
+    "marts.kpi_mdm_sources": (
+        KPI_MDM_SOURCES_COLUMNS,
+        [
+            {"as_of_date": "2026-11-27", "source_system": "core", "source_records": 2},
+            {"as_of_date": "2026-11-28", "source_system": "crm", "source_records": 1},
+            {"as_of_date": "2026-11-28", "source_system": "core", "source_records": 2},
+        ],
+    ),
+    "marts.rm_tasks": (
+        RM_TASKS_COLUMNS,
+        [
+            rm_task(
+                "TASK-B", "vip_contact", "RM0001", "B0101", "G0000000003", "2026-12-05", "medium"
+            ),
+            rm_task(
+                "TASK-A",
+                "maturity_followup",
+                "RM0001",
+                "B0101",
+                "G0000000001",
+                "2026-11-28",
+                "high",
+                account_no="6222020000000001",
+                product_code="TD1Y",
+                maturity_date="2026-11-28",
+                amount_cny="10000.00",
+            ),
+            rm_task(
+                "TASK-C",
+                "complaint_escalation",
+                "RM0002",
+                "B0101",
+                "G0000000004",
+                "2026-11-28",
+                "high",
+                escalate_to="branch_manager",
+                ticket_id="T7",
+                ticket_created_at="2026-11-25 10:00:00",
+            ),
+            rm_task(
+                "TASK-D",
+                "maturity_followup",
+                None,
+                "B0202",
+                "G0000000003",
+                "2026-11-29",
+                "medium",
+                account_no="6222020000000003",
+                product_code="WM90D",
+                maturity_date="2026-11-30",
+                amount_cny="20000.00",
+            ),
+        ],
+    ),
+}
+
+
 def _create(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str], rows: list[Row]):
     con.execute(f"create table {table} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
     if rows:
@@ -405,6 +682,7 @@ def publish_snapshot(
     lineage: list[Row] = LINEAGE,
     history: list[Row] = HISTORY,
     events: list[Row] = EVENTS,
+    kpi_marts: dict[str, tuple[dict[str, str], list[Row]]] | None = KPI_MARTS,
 ) -> Path:
     """Write a serving snapshot the way the pipeline does: a temporary file, then a rename."""
     tmp = path.with_name(path.name + ".publishing")
@@ -418,9 +696,13 @@ def publish_snapshot(
         _create(con, "mdm.golden_lineage", LINEAGE_COLUMNS, lineage)
         _create(con, "mdm.golden_history", HISTORY_COLUMNS, history)
         _create(con, "mdm.golden_events", EVENT_COLUMNS, events)
-        if customers is not None:
+        if customers is not None or kpi_marts is not None:
             con.execute("create schema marts")
+        if customers is not None:
             _create(con, "marts.customer_360", CUSTOMER_360_COLUMNS, customers)
+        if kpi_marts is not None:
+            for table, (columns, rows) in kpi_marts.items():
+                _create(con, table, columns, rows)
     finally:
         con.close()
     os.replace(tmp, path)

@@ -38,16 +38,8 @@ def test_swagger_ui_renders_every_operation_offline(
     dom = rendered(chromium, tmp_path / "profile", str(api.base_url.join("/docs")))
 
     paths = set(re.findall(r'data-path="([^"]+)"', dom))
-    assert paths == {
-        "/health",
-        "/golden-records/search",
-        "/golden-records/{golden_id}",
-        "/golden-records/{golden_id}/lineage",
-        "/golden-records/{golden_id}/history",
-        "/golden-records/{golden_id}/events",
-        "/customers/{golden_id}/360",
-        "/source-records/{record_key}",
-    }
+    # Every operation of the document, as the app publishes it, is on the page.
+    assert paths == set(api.get("/openapi.json").json()["paths"])
     assert "Customer MDM golden-record API" in dom
 
 
