@@ -314,7 +314,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("golden_record_api.main:app", host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        "golden_record_api.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
     return 0
 
 
@@ -433,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1)
     api.set_defaults(handler=cmd_api)
 
     args = parser.parse_args(argv)

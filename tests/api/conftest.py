@@ -18,7 +18,6 @@ G…003 only.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -33,6 +32,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from connectors.serving import publish_snapshot_file
 from connectors.settings import Settings
 from golden_record_api.main import create_app
 
@@ -323,8 +323,7 @@ def publish_snapshot(
             _create(con, "marts.customer_360", CUSTOMER_360_COLUMNS, customers)
     finally:
         con.close()
-    os.replace(tmp, path)
-    return path
+    return publish_snapshot_file(tmp, path)
 
 
 @contextmanager

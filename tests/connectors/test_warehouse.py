@@ -96,12 +96,12 @@ def test_published_snapshot_keeps_every_value_and_type(warehouse, tmp_path):
         opened_on=[pd.Timestamp("2020-01-31"), pd.NaT],
         balance=pd.Series([12, None], dtype="Int64"),
     )
-    warehouse.replace_tables({"mdm.golden_records": written, "dq.results": written.iloc[:0]})
+    warehouse.replace_tables({"mdm.golden_records": written, "marts.kpi_mdm": written.iloc[:0]})
     serving = tmp_path / "serving.duckdb"
     warehouse.publish(serving)
     with duckdb.connect(str(serving), read_only=True) as connection:
         snapshot = connection.execute("select * from mdm.golden_records order by golden_id").df()
-        empty = connection.execute("select count(*) from dq.results").fetchone()
+        empty = connection.execute("select count(*) from marts.kpi_mdm").fetchone()
     assert empty == (0,)
     assert snapshot["name"].tolist()[0] == "张伟" and pd.isna(snapshot["name"][1])
     assert snapshot["note"].tolist() == ['comma, "quote"\nnewline', ""]
