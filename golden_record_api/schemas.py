@@ -62,14 +62,15 @@ class ErrorOut(BaseModel):
 
 
 class HealthOut(BaseModel):
+    """Anonymous, so it says no more than whether the API can answer and from what data:
+    nothing about the server's files (the reason for a 503 goes to the server's log)."""
+
     status: Literal["ok", "unavailable"]
-    snapshot_path: str
     published_at: datetime | None = Field(
         default=None, description="When the snapshot was published (the file's mtime, UTC)"
     )
     golden_record_count: int | None = None
     active_golden_record_count: int | None = None
-    detail: str | None = Field(default=None, description="Why the snapshot is unavailable")
 
 
 class GoldenRecordSummary(BaseModel):

@@ -17,6 +17,7 @@ request gets its own cursor (a connection of its own) on the generation.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -32,6 +33,8 @@ import duckdb
 
 from connectors.serving import MANIFEST_TABLE
 from matching.golden import GOLDEN_COLUMNS
+
+logger = logging.getLogger(__name__)
 
 NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
 
@@ -117,7 +120,7 @@ class _Generation:
                 f"select point_store from snapshot.{MANIFEST_TABLE}"
             ).fetchone()
             if manifest is None:
-                raise SnapshotUnavailable(f"published snapshot {path} has an empty manifest")
+                raise SnapshotUnavailable("published snapshot has an empty manifest")
             self.points_path = path.with_name(str(manifest[0]))
             # Opened now, so a missing point store fails this publish's first request, and
             # keeps the file alive should a later publish unlink it.
@@ -127,11 +130,13 @@ class _Generation:
         except duckdb.CatalogException as exc:
             self.close()
             raise SnapshotUnavailable(
-                f"published snapshot {path} has no point store: publish it again"
+                "published snapshot has no point store: publish it again"
             ) from exc
         except (duckdb.Error, sqlite3.Error) as exc:
             self.close()
-            raise SnapshotUnavailable(f"published snapshot {path} cannot be opened: {exc}") from exc
+            # The reason names the server's files: for the operator's log, not for callers.
+            logger.warning("published snapshot %s cannot be opened: %s", path, exc)
+            raise SnapshotUnavailable("published snapshot cannot be opened") from exc
         except SnapshotUnavailable:
             self.close()
             raise
@@ -210,7 +215,8 @@ class SnapshotStore:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            raise SnapshotUnavailable(f"{NO_SNAPSHOT} (looked for {self.path})") from None
+            logger.warning("no published snapshot at %s", self.path)
+            raise SnapshotUnavailable(NO_SNAPSHOT) from None
         with self._lock:
             current = self._current
             if current is None or current.signature != FileSignature.of(stat):
@@ -275,9 +281,7 @@ class Snapshot:
         try:
             self._cursor.execute(sql, params)
         except duckdb.CatalogException as exc:
-            raise SnapshotUnavailable(
-                f"published snapshot {self.path} is incomplete: {exc}"
-            ) from exc
+            raise SnapshotUnavailable(f"published snapshot is incomplete: {exc}") from exc
         names = [column[0] for column in self._cursor.description or []]
         return [
             {name: _plain(value) for name, value in zip(names, row, strict=True)}
@@ -291,9 +295,7 @@ class Snapshot:
         try:
             cursor = self._points.execute(sql, params)
         except sqlite3.OperationalError as exc:
-            raise SnapshotUnavailable(
-                f"published snapshot {self.path} is incomplete: {exc}"
-            ) from exc
+            raise SnapshotUnavailable(f"published snapshot is incomplete: {exc}") from exc
         names = [column[0] for column in cursor.description or []]
         restore = self._generation.restore.get(table, {})
         rows = []

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from connectors.serving import MANIFEST_TABLE, point_store_paths
 from connectors.warehouse import WarehouseError, open_warehouse
 
 
@@ -89,6 +90,28 @@ def test_publish_swaps_in_a_read_only_snapshot_with_the_served_tables(warehouse,
         rows = connection.execute("select count(*) from mdm.golden_records").fetchone()
     assert rows == (2,)
     assert not list(tmp_path.glob(".serving.duckdb*.tmp"))
+
+
+def test_publish_carries_only_the_tables_the_api_serves(warehouse, tmp_path):
+    warehouse.replace_tables(
+        {
+            "raw.cif_customer": pd.DataFrame({"cust_no": ["C1"], "id_no": ["130102198503070031"]}),
+            "dq.results": pd.DataFrame({"rule": ["id_valid"], "failed": [1]}),
+            "mdm.scored_pairs": pd.DataFrame({"left_key": ["core:C1"], "weight": [1.0]}),
+            "mdm.golden_records": golden_frame(),
+        }
+    )
+    serving = tmp_path / "serving.duckdb"
+    warehouse.publish(serving)
+
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()
+    assert sorted(table for (table,) in tables) == sorted(["mdm.golden_records", MANIFEST_TABLE])
+    (points,) = point_store_paths(serving)
+    assert b"130102198503070031" not in points.read_bytes()
+    assert b"130102198503070031" not in serving.read_bytes()
 
 
 def test_published_snapshot_keeps_every_value_and_type(warehouse, tmp_path):
