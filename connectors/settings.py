@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         default=None, description="Published read-only snapshot the API serves"
     )
     as_of: str | None = Field(default=None, description="Business date of the run, YYYY-MM-DD")
+    api_workers: int = Field(
+        default=1, ge=1, description="Processes `mdm api` serves with (each opens the snapshot)"
+    )
 
     @property
     def landing_dir(self) -> Path:
