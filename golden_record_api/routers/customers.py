@@ -22,7 +22,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
         status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "No snapshot"},
     },
 )
-def get_customer_360(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> Customer360Out:
+async def get_customer_360(golden_id: GoldenIdDep, snapshot: SnapshotDep) -> Customer360Out:
     row = snapshot.customer_360(golden_id)
     if row is None:
         detail = f"customer 360 for {golden_id} not found"

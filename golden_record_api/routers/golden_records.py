@@ -55,7 +55,7 @@ class Lookup:
     query: GoldenRecordQuery
 
 
-def lookup(query: Annotated[GoldenRecordQuery, Query()]) -> Lookup:
+async def lookup(query: Annotated[GoldenRecordQuery, Query()]) -> Lookup:
     """The one lookup key given, normalized; 422 unless exactly one is given."""
     given: dict[LookupKey, str] = {
         key: raw for key in NORMALIZERS if (raw := getattr(query, key)) is not None
@@ -91,7 +91,7 @@ def _survivor_url(request: Request, row: dict[str, Any]) -> str | None:
     " only unless `include_retired`. Paginated, ordered by golden ID.",
     responses=UNAVAILABLE,
 )
-def find_golden_records(
+async def find_golden_records(
     found: Annotated[Lookup, Depends(lookup)], snapshot: SnapshotDep, request: Request
 ) -> GoldenRecordPage:
     query = found.query
@@ -124,7 +124,7 @@ def find_golden_records(
         **UNAVAILABLE,
     },
 )
-def get_golden_record(
+async def get_golden_record(
     golden_id: GoldenIdDep, snapshot: SnapshotDep, request: Request, response: Response
 ) -> GoldenRecordOut:
     row = snapshot.golden_record(golden_id)

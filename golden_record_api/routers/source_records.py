@@ -22,7 +22,7 @@ router = APIRouter(prefix="/source-records", tags=["cross-reference"])
         status.HTTP_422_UNPROCESSABLE_CONTENT: {"model": ErrorOut, "description": "Malformed"},
     },
 )
-def get_source_record(record_key: str, snapshot: SnapshotDep) -> SourceRecordLinkOut:
+async def get_source_record(record_key: str, snapshot: SnapshotDep) -> SourceRecordLinkOut:
     system, _, record_id = record_key.partition(":")
     if not system or not record_id:
         raise HTTPException(
