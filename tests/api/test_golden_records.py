@@ -212,3 +212,11 @@ def test_lookup_rejects_bad_paging_and_unknown_parameters(
     response = api.get("/golden-records", params={"name": "张伟", **params})
 
     assert response.status_code == 422
+
+
+def test_an_offset_past_the_end_is_an_empty_page_even_beyond_64_bits(api: httpx.Client) -> None:
+    # Regression: an offset of 2**63 reached the database and answered 500.
+    for offset in (3, 2**63 - 1, 2**63, 10**30):
+        response = api.get("/golden-records", params={"name": "张伟", "offset": offset})
+        assert response.status_code == 200, offset
+        assert response.json()["items"] == [] and response.json()["total"] == 3
