@@ -6,6 +6,12 @@ the publish builds a *point store*: a SQLite file holding the tables the API rea
 customer at a time, indexed by golden ID and by every normalized lookup key (resident ID,
 mobile, name, name pinyin), so a lookup is a B-tree probe instead of a column scan.
 
+Why SQLite and not DuckDB indexes: measured in-process on a 1,000,000-record snapshot, a
+lookup by resident ID, mobile or name took 58-114 ms as a DuckDB scan and still 8-9 ms with ART
+indexes on every key column (DuckDB plans the union and joins for analytics, not probes); the
+point store answers the same lookups in 0.05-0.06 ms (median) and a golden record with its
+sources in under 0.2 ms. Building it costs about 50 s per million golden records at publish.
+
 Both are swapped in together: the point store is written under a fresh name first, then the
 snapshot, whose `serving.manifest` names that point store, is renamed over the old snapshot.
 A reader that sees the new snapshot therefore finds a complete point store of the same
