@@ -9,7 +9,7 @@ SEED ?= 42
 AS_OF ?= 2026-11-28
 export DAGSTER_HOME := $(CURDIR)/var/dagster
 
-.PHONY: demo test ui api bench bench-warehouses lint typecheck lock clean install browser
+.PHONY: demo test ui api bench bench-api bench-warehouses lint typecheck lock clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --people 1150000
 	$(BIN)/python benchmarks/bench_pipeline.py --people 100000 --matrix
 	$(BIN)/python benchmarks/febrl.py
+
+## bench-api: wrk against `mdm api` (2 workers) on a 1,000,000-golden-record snapshot: req/s, p50,
+## p99 per endpoint and the server's peak memory (needs wrk: apt-get install wrk). Pass options
+## with ARGS, e.g. make bench-api ARGS="--header 'X-API-Key: …' --lookup post"
+bench-api: $(STAMP)
+	$(BIN)/python benchmarks/bench_api.py $(ARGS)
 
 ## bench-warehouses: the whole job on DuckDB and PostgreSQL side by side (about 1M records)
 bench-warehouses: $(STAMP)

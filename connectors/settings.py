@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         default=None, description="Published read-only snapshot the API serves"
     )
     as_of: str | None = Field(default=None, description="Business date of the run, YYYY-MM-DD")
+    api_workers: int = Field(
+        default=1, ge=1, description="Processes `mdm api` serves with (each opens the snapshot)"
+    )
 
     # Who may call the API (golden_record_api/auth.py). Bearer JWTs are accepted only when an
     # issuer, an audience and a JWKS (URL or file) are all set; API keys always are.

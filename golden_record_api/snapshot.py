@@ -17,19 +17,24 @@ request gets its own cursor (a connection of its own) on the generation.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 
+from connectors.serving import MANIFEST_TABLE
 from matching.golden import GOLDEN_COLUMNS
+
+logger = logging.getLogger(__name__)
 
 NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
 
@@ -97,7 +102,8 @@ class FileSignature:
 
 
 class _Generation:
-    """One published file, attached read-only in a private in-memory DuckDB instance."""
+    """One publish: its DuckDB file attached read-only in a private in-memory instance, and
+    a pool of read-only connections to the SQLite point store its manifest names."""
 
     def __init__(self, path: Path, stat: os.stat_result) -> None:
         self.signature = FileSignature.of(stat)
@@ -105,15 +111,78 @@ class _Generation:
         self.users = 0
         self.retired = False
         self.connection = duckdb.connect(":memory:")
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
         quoted = str(path).replace("'", "''")
         try:
             self.connection.execute(f"ATTACH '{quoted}' AS snapshot (READ_ONLY)")
-        except duckdb.Error as exc:
-            self.connection.close()
-            raise SnapshotUnavailable(f"published snapshot {path} cannot be opened: {exc}") from exc
+            manifest = self.connection.execute(
+                f"select point_store from snapshot.{MANIFEST_TABLE}"
+            ).fetchone()
+            if manifest is None:
+                raise SnapshotUnavailable("published snapshot has an empty manifest")
+            self.points_path = path.with_name(str(manifest[0]))
+            # Opened now, so a missing point store fails this publish's first request, and
+            # keeps the file alive should a later publish unlink it.
+            points = self._connect_points()
+            self._idle.append(points)
+            self.restore = _restorers(points)
+        except duckdb.CatalogException as exc:
+            self.close()
+            raise SnapshotUnavailable(
+                "published snapshot has no point store: publish it again"
+            ) from exc
+        except (duckdb.Error, sqlite3.Error) as exc:
+            self.close()
+            # The reason names the server's files: for the operator's log, not for callers.
+            logger.warning("published snapshot %s cannot be opened: %s", path, exc)
+            raise SnapshotUnavailable("published snapshot cannot be opened") from exc
+        except SnapshotUnavailable:
+            self.close()
+            raise
+
+    def _connect_points(self) -> sqlite3.Connection:
+        # immutable: a published point store never changes, so SQLite may skip file locking.
+        uri = f"{self.points_path.as_uri()}?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    def take_points(self) -> sqlite3.Connection:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect_points()
+
+    def give_back_points(self, points: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if not self.retired:
+                self._idle.append(points)
+                return
+        points.close()
 
     def close(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for points in idle:
+            points.close()
         self.connection.close()
+
+
+Restorer = Callable[[Any], Any]
+RESTORERS: dict[str, Restorer] = {
+    "date": date.fromisoformat,
+    "timestamp": datetime.fromisoformat,
+    "boolean": bool,
+}
+
+
+def _restorers(points: sqlite3.Connection) -> dict[str, dict[str, Restorer]]:
+    """Point-store table → column → how its SQLite value becomes the DuckDB type it was."""
+    restore: dict[str, dict[str, Restorer]] = {}
+    for table, column, kind in points.execute(
+        "select table_name, column_name, kind from restored_columns"
+    ):
+        restore.setdefault(table, {})[column] = RESTORERS[kind]
+    return restore
 
 
 class SnapshotStore:
@@ -128,15 +197,11 @@ class SnapshotStore:
     def open(self) -> Iterator[Snapshot]:
         """A snapshot for one request; raises `SnapshotUnavailable` if there is none."""
         generation = self._acquire()
+        snapshot = Snapshot(generation, self._lock, self.path)
         try:
-            with self._lock:
-                cursor = generation.connection.cursor()
-            try:
-                cursor.execute("USE snapshot")
-                yield Snapshot(cursor, self.path, generation.published_at)
-            finally:
-                cursor.close()
+            yield snapshot
         finally:
+            snapshot.close()
             self._release(generation)
 
     def close(self) -> None:
@@ -150,7 +215,8 @@ class SnapshotStore:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            raise SnapshotUnavailable(f"{NO_SNAPSHOT} (looked for {self.path})") from None
+            logger.warning("no published snapshot at %s", self.path)
+            raise SnapshotUnavailable(NO_SNAPSHOT) from None
         with self._lock:
             current = self._current
             if current is None or current.signature != FileSignature.of(stat):
@@ -184,25 +250,63 @@ def _plain(value: Any) -> Any:
 
 
 class Snapshot:
-    """The queries the API runs on one snapshot, through one cursor, for one request."""
+    """The queries the API runs on one snapshot, for one request.
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, path: Path, published_at: datetime):
-        self._cursor = cursor
+    Point reads (one customer by golden ID or lookup key) go to the generation's SQLite point
+    store; the rest to its DuckDB file. Each is taken on first use, so a lookup never pays
+    for a DuckDB cursor and a KPI query never for a SQLite connection.
+    """
+
+    def __init__(self, generation: _Generation, lock: threading.Lock, path: Path) -> None:
+        self._generation = generation
+        self._lock = lock
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._points: sqlite3.Connection | None = None
         self.path = path
-        self.published_at = published_at
+        self.published_at = generation.published_at
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+        if self._points is not None:
+            self._generation.give_back_points(self._points)
+            self._points = None
 
     def _rows(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict]:
+        if self._cursor is None:
+            with self._lock:
+                self._cursor = self._generation.connection.cursor()
+            self._cursor.execute("USE snapshot")
         try:
             self._cursor.execute(sql, params)
         except duckdb.CatalogException as exc:
-            raise SnapshotUnavailable(
-                f"published snapshot {self.path} is incomplete: {exc}"
-            ) from exc
+            raise SnapshotUnavailable(f"published snapshot is incomplete: {exc}") from exc
         names = [column[0] for column in self._cursor.description or []]
         return [
             {name: _plain(value) for name, value in zip(names, row, strict=True)}
             for row in self._cursor.fetchall()
         ]
+
+    def _point_rows(self, table: str, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Rows of `sql` on the point store; `table` says how to restore their types."""
+        if self._points is None:
+            self._points = self._generation.take_points()
+        try:
+            cursor = self._points.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise SnapshotUnavailable(f"published snapshot is incomplete: {exc}") from exc
+        names = [column[0] for column in cursor.description or []]
+        restore = self._generation.restore.get(table, {})
+        rows = []
+        for row in cursor.fetchall():
+            record = dict(zip(names, row, strict=True))
+            for name, restorer in restore.items():
+                value = record.get(name)
+                if value is not None:
+                    record[name] = restorer(value)
+            rows.append(record)
+        return rows
 
     def golden_record_counts(self) -> tuple[int, int]:
         """(all golden records, active ones)."""
@@ -213,8 +317,9 @@ class Snapshot:
         return int(row["total"]), int(row["active"])
 
     def golden_record(self, golden_id: str) -> dict[str, Any] | None:
-        rows = self._rows(
-            f"select {', '.join(GOLDEN_COLUMNS)} from mdm.golden_records where golden_id = ?",
+        rows = self._point_rows(
+            "golden_records",
+            f"select {', '.join(GOLDEN_COLUMNS)} from golden_records where golden_id = ?",
             [golden_id],
         )
         return rows[0] if rows else None
@@ -227,8 +332,9 @@ class Snapshot:
             if current is None or current in seen:
                 return None
             seen.add(current)
-            rows = self._rows(
-                "select status, survivor_id from mdm.golden_records where golden_id = ?",
+            rows = self._point_rows(
+                "golden_records",
+                "select status, survivor_id from golden_records where golden_id = ?",
                 [current],
             )
             if not rows:
@@ -240,11 +346,10 @@ class Snapshot:
 
     def source_records(self, golden_id: str) -> list[dict[str, Any]]:
         """The party records linked to a golden record through the xref."""
-        columns = [f"x.{c}" for c in XREF_COLUMNS] + [f"p.{c}" for c in PARTY_COLUMNS]
-        return self._rows(
-            f"select {', '.join(columns)} from mdm.xref x"
-            " left join mdm.party_records p on p.record_key = x.record_key"
-            " where x.golden_id = ? order by x.source_system, x.source_record_id",
+        return self._point_rows(
+            "sources",
+            f"select {', '.join((*XREF_COLUMNS, *PARTY_COLUMNS))} from sources"
+            " where golden_id = ? order by source_system, source_record_id",
             [golden_id],
         )
 
@@ -266,50 +371,46 @@ class Snapshot:
         an ID or mobile that lost survivorship (an older number still on file in one system).
         With `branch_id`, only customers of that branch (`marts.customer_360.branch_no`).
         """
-        params: dict[str, Any] = {"value": value}
-        if key == "resident_id":
-            condition = "{t}.id_number = $value"
-        elif key == "mobile":
-            condition = "{t}.mobile = $value"
-        else:
-            condition = "({t}.name = $value or {t}.name_pinyin = $pinyin)"
-            params["pinyin"] = pinyin
-        hits = (
-            "with hits as ("
-            f" select golden_id from mdm.golden_records g where {condition.format(t='g')}"
-            " union"
-            " select x.golden_id from mdm.xref x"
-            " join mdm.party_records p on p.record_key = x.record_key"
-            f" where {condition.format(t='p')})"
+        keys: list[Any] = [key, value]
+        if key == "name" and pinyin is not None:
+            keys += ["name_pinyin", pinyin]
+        hits = " union ".join(
+            ["select golden_id from lookup_keys where kind = ? and value = ?"] * (len(keys) // 2)
         )
-        status = "" if include_retired else " and g.status = 'active'"
+        status = "" if include_retired else " and status = 'active'"
         if branch_id is not None:
+            # Per hit, through the 360 table's golden-ID index (hits are few, branches large).
             status += (
-                " and g.golden_id in"
-                " (select golden_id from marts.customer_360 where branch_no = $branch)"
+                " and exists (select 1 from customer_360 c"
+                " where c.golden_id = golden_records.golden_id and c.branch_no = ?)"
             )
-            params["branch"] = branch_id
-        (count,) = self._rows(
-            f"{hits} select count(*) as n from mdm.golden_records g"
-            f" where g.golden_id in (select golden_id from hits){status}",
-            params,
+            keys.append(branch_id)
+        where = f"where golden_id in ({hits}){status}"
+        (count,) = self._point_rows(
+            "golden_records", f"select count(*) as n from golden_records {where}", keys
         )
-        rows = self._rows(
-            f"{hits} select {', '.join('g.' + c for c in GOLDEN_COLUMNS)}"
-            f" from mdm.golden_records g where g.golden_id in (select golden_id from hits)"
-            f"{status} order by g.golden_id limit $limit offset $offset",
-            {**params, "limit": limit, "offset": offset},
+        total = int(count["n"])
+        if offset >= total or limit <= 0:
+            # Past the end: nothing to fetch, and no offset SQLite's integers cannot hold.
+            return total, []
+        rows = self._point_rows(
+            "golden_records",
+            f"select {', '.join(GOLDEN_COLUMNS)} from golden_records {where}"
+            " order by golden_id limit ? offset ?",
+            [*keys, min(limit, total), offset],
         )
-        return int(count["n"]), rows
+        return total, rows
 
     def customer_360(self, golden_id: str) -> dict[str, Any] | None:
-        rows = self._rows("select * from marts.customer_360 where golden_id = ?", [golden_id])
+        rows = self._point_rows(
+            "customer_360", "select * from customer_360 where golden_id = ?", [golden_id]
+        )
         return rows[0] if rows else None
 
     def branch_of(self, golden_id: str) -> str | None:
         """The branch a customer belongs to (row-level access); None when it has no 360 row."""
-        rows = self._rows(
-            "select branch_no from marts.customer_360 where golden_id = ?", [golden_id]
+        rows = self._point_rows(
+            "customer_360", "select branch_no from customer_360 where golden_id = ?", [golden_id]
         )
         return rows[0]["branch_no"] if rows else None
 
@@ -345,8 +446,9 @@ class Snapshot:
 
     def xref(self, record_key: str) -> dict[str, Any] | None:
         """A source record's cross-reference entry."""
-        rows = self._rows(
-            f"select golden_id, {', '.join(XREF_COLUMNS)} from mdm.xref where record_key = ?",
+        rows = self._point_rows(
+            "sources",
+            f"select golden_id, {', '.join(XREF_COLUMNS)} from sources where record_key = ?",
             [record_key],
         )
         return rows[0] if rows else None

@@ -382,7 +382,19 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("golden_record_api.main:app", host=args.host, port=args.port, log_level="info")
+    # Each worker process imports the app and so opens its own SnapshotStore: the snapshot
+    # and point store are read-only files, so processes share nothing but the page cache.
+    workers = args.workers or get_settings().api_workers
+    if workers < 1:
+        print("mdm api: --workers must be at least 1", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "golden_record_api.main:app",
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_level="info",
+    )
     return 0
 
 
@@ -598,6 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument(
+        "--workers", type=int, help="uvicorn worker processes (default: MDM_API_WORKERS, 1)"
+    )
     api.set_defaults(handler=cmd_api)
 
     keys = commands.add_parser("keys", help="API keys of service accounts (stored hashed)")

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
         }
     ),
 )
-def get_customer_360(
+async def get_customer_360(
     golden_id: GoldenIdDep, reader: ReaderDep, snapshot: SnapshotDep
 ) -> Customer360Out:
     row = snapshot.customer_360(golden_id)

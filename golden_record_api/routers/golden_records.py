@@ -56,7 +56,7 @@ class Lookup:
     query: GoldenRecordQuery
 
 
-def lookup(query: Annotated[GoldenRecordQuery, Body()]) -> Lookup:
+async def lookup(query: Annotated[GoldenRecordQuery, Body()]) -> Lookup:
     """The one lookup key given, normalized; 422 unless exactly one is given."""
     given: dict[LookupKey, str] = {
         key: raw for key in NORMALIZERS if (raw := getattr(query, key)) is not None
@@ -111,7 +111,7 @@ def search_by_another_method() -> None:
     response_model_exclude_unset=True,
     responses=UNAVAILABLE | problem_responses({status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited"}),
 )
-def find_golden_records(
+async def find_golden_records(
     found: Annotated[Lookup, Depends(lookup)],
     reader: ReaderDep,
     _rate: LookupRateDep,
@@ -157,7 +157,7 @@ def find_golden_records(
     response_model_exclude_unset=True,
     responses=problem_responses({status.HTTP_404_NOT_FOUND: "Unknown golden ID"}) | UNAVAILABLE,
 )
-def get_golden_record(
+async def get_golden_record(
     golden_id: GoldenIdDep,
     reader: ReaderDep,
     snapshot: SnapshotDep,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response, status
 
 from golden_record_api.deps import SnapshotStoreDep
 from golden_record_api.schemas import HealthOut
 from golden_record_api.snapshot import SnapshotUnavailable
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -14,7 +18,8 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     summary="Snapshot status",
-    description="200 when a published snapshot can be read, 503 (with the reason) when not.",
+    description="200 when a published snapshot can be read, 503 when not (the reason is in"
+    " the server's log). Status, publish time and counts only: nothing about the server.",
     responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"model": HealthOut}},
 )
 def health(store: SnapshotStoreDep, response: Response) -> HealthOut:
@@ -23,11 +28,11 @@ def health(store: SnapshotStoreDep, response: Response) -> HealthOut:
             total, active = snapshot.golden_record_counts()
             return HealthOut(
                 status="ok",
-                snapshot_path=str(store.path),
                 published_at=snapshot.published_at,
                 golden_record_count=total,
                 active_golden_record_count=active,
             )
     except SnapshotUnavailable as exc:
+        logger.warning("health: snapshot unavailable: %s", exc.detail)
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-        return HealthOut(status="unavailable", snapshot_path=str(store.path), detail=exc.detail)
+        return HealthOut(status="unavailable")

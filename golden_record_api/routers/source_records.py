@@ -28,7 +28,7 @@ router = APIRouter(prefix="/source-records", tags=["cross-reference"])
         }
     ),
 )
-def get_source_record(
+async def get_source_record(
     record_key: Annotated[
         str,
         Path(

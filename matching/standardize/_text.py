@@ -21,6 +21,11 @@ def _slow_text(value: object, strip: bool = False) -> str | None:
     return None if text == "" or text.isspace() else text
 
 
+def text_of(value: object, *, strip: bool = False) -> str | None:
+    """`as_text` for one value: its str, None when missing or blank."""
+    return _slow_text(value, strip)
+
+
 def as_text(values: pd.Series, *, strip: bool = False) -> pd.Series:
     """Values as an object Series of str or None; blank strings become None.
 

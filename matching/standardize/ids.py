@@ -35,6 +35,7 @@ numbers take a Python step, to say why they are no resident ID.
 from __future__ import annotations
 
 import re
+from unicodedata import normalize
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from matching.standardize._text import (
     nfkc,
     none_where,
     set_null,
+    text_of,
 )
 
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
@@ -57,6 +59,7 @@ _CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
 _ZERO = ord("0")
 _NINETEEN = np.frombuffer(b"19", dtype=np.uint8)
 _DIGITS_THEN_X = re.compile(r"[0-9]*X?")
+_FIFTEEN_DIGITS = re.compile(r"[0-9]{15}")
 _SEPARATORS = r"[\s\-‐‑–—_.·()]"
 MIN_ID_BIRTH_DATE = pd.Timestamp("1900-01-01")
 
@@ -68,6 +71,8 @@ MASKED = "masked"
 # a single final X is an 18-digit ID's check character. RE2, for the pass over every number.
 _MASK_CANDIDATE = r"[*#●•]|XX"
 _CLEAN = r"^(?:[0-9A-WYZ]|X[0-9A-WYZ])*X?$"
+_CLEAN_RE = re.compile(_CLEAN)
+_MASK_CANDIDATE_RE = re.compile(_MASK_CANDIDATE)
 _MASK_POSITIONS = r"[0-9X*#●•]{15}|[0-9X*#●•]{18}"
 #: A cleaned number that is a masked resident ID: 15 or 18 positions, digits or MASK, an 18's
 #: last one may be its check character X (a plain 15- or 18-digit ID matches too: test those
@@ -163,6 +168,31 @@ def clean_with_arrow(values: pd.Series) -> tuple[pd.Series, pa.Array]:
         s = pd.Series(array, index=s.index, dtype=object)
         text = pc.replace_with_mask(text, pa.array(messy), _arrow(fixed))
     return s, text
+
+
+def resident_id_number(raw: str) -> str | None:
+    """`normalize_resident_ids(...)["id_number"]` for one value, without pandas.
+
+    What a caller types to look a customer up: cleaned as `clean_with_arrow` cleans, a
+    15-digit ID upgraded to 18. A number with a mask character takes the column path (it is
+    no lookup key a caller has, and the mask rules stay in one place).
+    """
+    text = text_of(raw)
+    if text is None:
+        return None
+    if not _CLEAN_RE.fullmatch(text):
+        text = re.sub(_SEPARATORS, "", normalize("NFKC", text)).upper()
+        if not text:
+            return None
+        if _MASK_CANDIDATE_RE.search(text):
+            return clean_document_numbers(pd.Series([raw], dtype=object)).iloc[0]
+    if _FIFTEEN_DIGITS.fullmatch(text):
+        first17 = text[:6] + "19" + text[6:]
+        return (
+            first17
+            + _CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+        )
+    return text
 
 
 def _write_masks(numbers: pd.Series) -> pd.Series:

@@ -44,7 +44,7 @@ from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
-from matching.standardize._text import as_text, on_uniques
+from matching.standardize._text import as_text, on_uniques, text_of
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _HAN_RE = re.compile(f"[{_HAN}]")
@@ -388,6 +388,13 @@ def _standardize_name(raw: str) -> NameRow:
     )
     org = not junk and bool(_ORG_RE.search(text))
     return (*_standardize_one(text), junk, org)
+
+
+def standardize_name(raw: str) -> NameRow | None:
+    """`standardize_names` for one value, without pandas: its row of NAME_COLUMNS, or None
+    for a blank value (whose row would be all NULL)."""
+    text = text_of(raw)
+    return None if text is None else _standardize_name(text)
 
 
 def _standardize_unique(names: pd.Series) -> pd.DataFrame:

@@ -21,12 +21,22 @@ it becomes NULL with kind `placeholder`.
 
 from __future__ import annotations
 
+import re
+from unicodedata import normalize
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matching.standardize._text import as_text, nfkc, none_if_nan, none_where, on_uniques
+from matching.standardize._text import (
+    as_text,
+    nfkc,
+    none_if_nan,
+    none_where,
+    on_uniques,
+    text_of,
+)
 
 _EXTENSION = r"(?i)(?:转|分机|ext\.?|x|#)\d{1,6}$"
 _SEPARATORS = r"[\s\-()\[\].\u2010-\u2015/]"
@@ -47,6 +57,10 @@ _ARROW_MOBILE_PREFIX = r"^(?:\+86|0086|86)(1[3-9]\d{9})$"
 _LIST_SEPARATORS = r"[,，;；、|/]"
 _MULTI_VALUE = r"[,，;；、|]|\d{6,}\s*/\s*\+?\d|\d{7,}\s+\+?\d{7,}"
 _PLACEHOLDER_TAILS = frozenset(digit * 8 for digit in "0123456789")
+# The arrow passes' patterns for Python's `re` (ASCII, so \\d and \\s mean what RE2's do).
+_MOBILE_RE = re.compile(_MOBILE, re.ASCII)
+_SEPARATORS_RE = re.compile(r"[\t\n\f\r \-()\[\]./\u2010-\u2015]")
+_MOBILE_PREFIX_RE = re.compile(_ARROW_MOBILE_PREFIX, re.ASCII)
 
 
 def _classify(texts: pd.Series) -> pd.DataFrame:
@@ -166,6 +180,26 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
         {"mobile": mobile, "phone_other": other, "phone_kind": kind},
         index=values.index,
     )
+
+
+def mobile_number(raw: str) -> str | None:
+    """`normalize_phones(...)["mobile"]` for one value, without pandas for a mainland mobile.
+
+    The two passes `normalize_phones` settles nearly every value with (a bare mobile, a
+    mobile written with separators, full-width digits or `+86`), in Python on one str;
+    anything else (a Hong Kong mobile, several numbers in one field) takes the column path.
+    """
+    text = text_of(raw)
+    if text is None:
+        return None
+    if not _MOBILE_RE.fullmatch(text):
+        digits = _SEPARATORS_RE.sub("", normalize("NFKC", text))
+        digits = _MOBILE_PREFIX_RE.sub(r"\1", digits)
+        if not _MOBILE_RE.fullmatch(digits):
+            mobile: str | None = normalize_phones(pd.Series([raw], dtype=object))["mobile"].iloc[0]
+            return mobile
+        text = digits
+    return None if text[-8:] in _PLACEHOLDER_TAILS else text
 
 
 def _is_mobile(numbers: pa.Array) -> np.ndarray:

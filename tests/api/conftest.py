@@ -41,7 +41,6 @@ each with its sources), and four open tasks:
 from __future__ import annotations
 
 import json
-import os
 import socket
 import tempfile
 import threading
@@ -61,6 +60,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
+from connectors.serving import publish_snapshot_file
 from connectors.settings import Settings
 from golden_record_api.main import create_app
 from golden_record_api.principal import ROLES
@@ -705,8 +705,7 @@ def publish_snapshot(
                 _create(con, table, columns, rows)
     finally:
         con.close()
-    os.replace(tmp, path)
-    return path
+    return publish_snapshot_file(tmp, path)
 
 
 ISSUER = "https://idp.bank.test/realms/staff"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from golden_record_api.schemas import MAX_OFFSET
 from tests.api.conftest import problem_detail
 
 RAW_C2_VALUES = ("13010219850307003X", "13800138000", "13900139000", "031187654321")
@@ -254,3 +255,12 @@ def test_lookup_rejects_bad_paging_and_unknown_parameters(
     response = api.post("/golden-records/search", json={"name": "张伟", **params})
 
     assert response.status_code == 422
+
+
+def test_an_offset_past_the_end_is_an_empty_page(api: httpx.Client) -> None:
+    # Offsets beyond MAX_OFFSET are a 422 (tests/api/test_contract.py); up to it, past the end
+    # is an empty page that never reaches the database's integers.
+    for offset in (3, MAX_OFFSET):
+        response = api.post("/golden-records/search", json={"name": "张伟", "offset": offset})
+        assert response.status_code == 200, offset
+        assert response.json()["items"] == [] and response.json()["total"] == 3

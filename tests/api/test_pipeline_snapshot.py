@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import httpx
 import pytest
 
 from connectors.ops_store import Decision, OpsStore
+from connectors.serving import MANIFEST_TABLE, SERVED_TABLES
 from connectors.settings import Settings
 from connectors.warehouse import open_warehouse
 from pipelines.build import build_mdm_assets, build_resources
@@ -132,3 +134,21 @@ def test_no_unmasked_resident_id_or_mobile_leaves_the_api(published, role):
         text = response.text
         assert not re.search(r"\d{17}[\dX]", text)
         assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", text)
+
+
+def test_the_published_snapshot_holds_the_served_tables_and_nothing_else(published) -> None:  # type: ignore[no-untyped-def]
+    # The warehouse beside it holds raw.*, dq.*, scored pairs and clusters: none of it is
+    # published. (This pipeline runs no dbt, so the marts are absent from both.)
+    _, settings, _ = published
+    with duckdb.connect(str(settings.resolved_serving_path), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()
+    published_tables = {table for (table,) in tables}
+    mdm = {table for table in SERVED_TABLES if table.startswith("mdm.")}
+    assert mdm | {MANIFEST_TABLE} == published_tables
+    warehouse = open_warehouse(settings.resolved_warehouse_url)
+    assert warehouse.table_exists("mdm.scored_pairs")
+    assert not warehouse.query(
+        "select * from information_schema.tables where table_schema = 'raw'"
+    ).empty

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from connectors.serving import point_store_paths
 from tests.api.conftest import CUSTOMER_360, GOLDEN, PARTY, XREF, golden, publish_snapshot
 
 
@@ -73,3 +74,37 @@ def test_requests_running_during_publishes_all_succeed(
     assert seen
     assert {status for status, _ in seen} == {200}
     assert {name for _, name in seen} <= set(names)
+
+
+def test_each_publish_brings_its_own_point_store_and_old_ones_are_pruned(
+    serve_on: Callable[[Path], httpx.Client], tmp_path: Path
+) -> None:
+    serving = publish_snapshot(tmp_path / "serving.duckdb")
+    client = serve_on(serving)
+    assert client.get("/golden-records/G0000000001").status_code == 200
+    first = point_store_paths(serving)
+
+    for name in ("张伟伟", "张伟", "张伟伟", "张三"):
+        publish_snapshot(serving, golden_records=[golden("G0000000001", name=name), *GOLDEN[1:]])
+        # A lookup by name is answered from the new point store, not the one opened before.
+        found = client.post("/golden-records/search", json={"name": name}).json()
+        assert "G0000000001" in [item["golden_id"] for item in found["items"]]
+
+    kept = point_store_paths(serving)
+    assert len(kept) == 3  # this publish's, and two for readers still opening older ones
+    assert not set(first) & set(kept)
+
+
+def test_a_snapshot_without_a_point_store_is_503_not_500(
+    serve_on: Callable[[Path], httpx.Client], tmp_path: Path
+) -> None:
+    serving = publish_snapshot(tmp_path / "serving.duckdb")
+    for points in point_store_paths(serving):
+        points.unlink()
+    client = serve_on(serving)
+
+    response = client.get("/golden-records/G0000000001")
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == "published snapshot cannot be opened"
+    assert str(tmp_path) not in response.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,8 +65,9 @@ BENCH = recipe("bench")
 def test_make_bench_runs_every_benchmark_script():
     scripts = {Path(command[1]).name for command in BENCH}
     on_disk = {p.name for p in (PROJECT_ROOT / "benchmarks").glob("*.py")} - {"__init__.py"}
-    # bench_warehouses needs PostgreSQL: `make bench-warehouses` runs it.
-    assert scripts == on_disk - {"bench_warehouses.py"}
+    # bench_warehouses needs PostgreSQL: `make bench-warehouses` runs it; bench_api needs wrk
+    # and a server: `make bench-api`.
+    assert scripts == on_disk - {"bench_warehouses.py", "bench_api.py"}
 
 
 @pytest.mark.parametrize("command", BENCH, ids=[" ".join(c[1:]) for c in BENCH])
@@ -88,3 +90,25 @@ def test_the_warehouse_benchmark_runs_at_a_small_size(postgres_database: str):
     (command,) = recipe("bench-warehouses")
     output = run([*shrink(command), "--postgres", postgres_database], timeout=900)
     assert "FAILED" not in output
+
+
+@pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+def test_the_api_benchmark_runs_every_endpoint_at_a_small_size() -> None:
+    (command,) = recipe("bench-api")
+    small = ["--golden", "3000", "--keys", "300", "--duration", "1", "--workers", "2"]
+    output = run([*command[:2], *small])
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in output.splitlines()
+        if line.split() and line.split()[0] in ENDPOINTS
+    }
+    assert set(rows) == set(ENDPOINTS), output
+    for endpoint, (rate, _p50, _p99, requests, non_2xx, socket_errors) in rows.items():
+        assert float(rate) > 0 and int(requests) > 0, endpoint
+        assert (non_2xx, socket_errors) == ("0", "0"), f"{endpoint}: {output}"
+    assert "server peak RSS" in output
+
+
+ENDPOINTS = ("golden_id", "resident_id", "mobile", "name", "customer_360")

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from connectors.serving import MANIFEST_TABLE, point_store_paths
 from connectors.warehouse import WarehouseError, open_warehouse
 
 
@@ -91,17 +92,39 @@ def test_publish_swaps_in_a_read_only_snapshot_with_the_served_tables(warehouse,
     assert not list(tmp_path.glob(".serving.duckdb*.tmp"))
 
 
+def test_publish_carries_only_the_tables_the_api_serves(warehouse, tmp_path):
+    warehouse.replace_tables(
+        {
+            "raw.cif_customer": pd.DataFrame({"cust_no": ["C1"], "id_no": ["130102198503070031"]}),
+            "dq.results": pd.DataFrame({"rule": ["id_valid"], "failed": [1]}),
+            "mdm.scored_pairs": pd.DataFrame({"left_key": ["core:C1"], "weight": [1.0]}),
+            "mdm.golden_records": golden_frame(),
+        }
+    )
+    serving = tmp_path / "serving.duckdb"
+    warehouse.publish(serving)
+
+    with duckdb.connect(str(serving), read_only=True) as connection:
+        tables = connection.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()
+    assert sorted(table for (table,) in tables) == sorted(["mdm.golden_records", MANIFEST_TABLE])
+    (points,) = point_store_paths(serving)
+    assert b"130102198503070031" not in points.read_bytes()
+    assert b"130102198503070031" not in serving.read_bytes()
+
+
 def test_published_snapshot_keeps_every_value_and_type(warehouse, tmp_path):
     written = golden_frame().assign(
         opened_on=[pd.Timestamp("2020-01-31"), pd.NaT],
         balance=pd.Series([12, None], dtype="Int64"),
     )
-    warehouse.replace_tables({"mdm.golden_records": written, "dq.results": written.iloc[:0]})
+    warehouse.replace_tables({"mdm.golden_records": written, "marts.kpi_mdm": written.iloc[:0]})
     serving = tmp_path / "serving.duckdb"
     warehouse.publish(serving)
     with duckdb.connect(str(serving), read_only=True) as connection:
         snapshot = connection.execute("select * from mdm.golden_records order by golden_id").df()
-        empty = connection.execute("select count(*) from dq.results").fetchone()
+        empty = connection.execute("select count(*) from marts.kpi_mdm").fetchone()
     assert empty == (0,)
     assert snapshot["name"].tolist()[0] == "张伟" and pd.isna(snapshot["name"][1])
     assert snapshot["note"].tolist() == ['comma, "quote"\nnewline', ""]

@@ -7,6 +7,7 @@ import pytest
 
 from matching.standardize import normalize_phones, normalize_resident_ids, standardize_names
 from matching.standardize.lookup import lookup_mobile, lookup_name, lookup_resident_id
+from tests.matching.standardize.synthetic import synthetic_core_rows
 
 
 @pytest.mark.parametrize(
@@ -63,3 +64,70 @@ def test_lookups_agree_with_the_column_functions() -> None:
     assert [lookup_resident_id(v) for v in WRITTEN] == stored(ids)
     assert [lookup_mobile(v) for v in WRITTEN] == stored(mobiles)
     assert [lookup_name(v)[0] for v in WRITTEN] == stored(names)
+
+
+def _written_forms(n: int) -> list[str]:
+    """IDs, mobiles and names as the simulated core system holds them, and as callers type
+    them: full-width, spaced, dashed, `+86` / `0086`, lower-case x, masked, foreign, junk."""
+    rows = synthetic_core_rows(n)
+    ids = [v for v in rows["cert_no"] if v is not None]
+    mobiles = list(rows["mobile_no"])
+    names = list(rows["cust_name"])
+    full_width = str.maketrans("0123456789X", "０１２３４５６７８９ｘ")
+    written = [*ids, *mobiles, *names]
+    for i, (number, mobile) in enumerate(zip(ids, mobiles, strict=False)):
+        written += [
+            f"{number[:6]} {number[6:14]}-{number[14:]}".lower(),
+            number.translate(full_width) if i % 2 else f"（{number}）",
+            f"{number[:3]}{'*' * (len(number) - 7)}{number[-4:]}" if i % 5 == 0 else number[:-1],
+            f"0086 {mobile}" if i % 3 == 0 else f"86{mobile}",
+            f"+86 ({mobile[:3]}) {mobile[3:7]}.{mobile[7:]}".translate(full_width),
+            f"{mobile}/{mobiles[i - 1]}" if i % 4 == 0 else f"{mobile} 转123",
+        ]
+    return [
+        *written,
+        "+852 9123 4567",
+        "00853-66123456",
+        "85291234567",
+        "13800000000",
+        "+86 139 8888 8888",
+        "400-800-1234",
+        "０３１１－８５５５１２３４",
+        "440***********1234",
+        "4403xxxxxxxx1234X",
+        "H12345678",
+        "EA1234567",
+        "ＡＢＣ123456789012",
+        "Wei ZHANG",
+        "ZHANG  wei",
+        "欧阳 娜娜",
+        "张伟（先生）",
+        "測試",
+        "   ",
+        "",
+        "\t",
+        "-",
+        "??",
+    ]
+
+
+def test_one_value_paths_agree_with_the_column_functions_on_a_sample() -> None:
+    written = _written_forms(400)
+    values = pd.Series(written, dtype=object)
+    ids = normalize_resident_ids(values)["id_number"]
+    mobiles = normalize_phones(values)["mobile"]
+    names = standardize_names(values)
+
+    def stored(column: pd.Series) -> list[str | None]:
+        return [None if pd.isna(v) else str(v) for v in column]
+
+    latin = names["name_script"].eq("latin")
+    pinyin = names["name_pinyin"].where(latin)
+    assert [lookup_resident_id(v) for v in written] == stored(ids)
+    assert [lookup_mobile(v) for v in written] == stored(mobiles)
+    assert [lookup_name(v) for v in written] == list(
+        zip(stored(names["name"]), stored(pinyin), strict=True)
+    )
+    # The sample reaches every path: upgraded, masked, mainland and HK mobiles, latin names.
+    assert ids.str.len().eq(18).sum() > 400 and ids.str.contains("*", regex=False).any()
+    assert mobiles.str.startswith("+852").any() and latin.any()

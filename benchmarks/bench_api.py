@@ -1,0 +1,373 @@
+"""Read-API throughput and latency at a real size: `wrk` against `mdm api` per endpoint.
+
+    .venv/bin/python benchmarks/bench_api.py                      # 1,000,000 golden records
+    .venv/bin/python benchmarks/bench_api.py --workers 2 --duration 30
+    .venv/bin/python benchmarks/bench_api.py --header 'X-API-Key: …' --lookup post
+
+Synthesizes a serving snapshot with `--golden` golden records straight in DuckDB (the
+pipeline at 1M takes too long for a bench; the values are deterministic, unique per record
+and in the forms the standardizers store), publishes it the way the pipeline does, starts
+`mdm api` with `--workers` processes on a free port and runs `wrk` (16 connections by
+default) against each endpoint with a Lua script that rotates through keys sampled from the
+snapshot, so lookups do not all hit one record. Prints req/s, p50 and p99 per endpoint, the
+share of non-2xx answers, and the server's peak resident memory (all its processes).
+
+`--header` (repeatable) is sent with every request: the API key or bearer token once the API
+authenticates. `--lookup get` sends lookups as query strings (`GET /golden-records?mobile=…`),
+`--lookup post` as JSON bodies to `POST /golden-records/search`, which keeps IDs and mobiles out
+of access logs. Not a timed test: the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connectors.serving import publish_snapshot_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Common surnames and given-name characters (simplified, so the name standardizer keeps them):
+# 100 × 100 × 100 three-character names, unique for the first million records.
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏波辉宇飞鑫斌宁浩凯健俊帆帅旭晨亮林琳雪梅"
+    "丹建国志文博峰欣怡佳慧颖婷晶莉倩雯楠蕾薇颖佩珊琪璐琴云彤悦瑶嘉皓然轩昊泽睿哲阳晓东海振新春秋德胜利荣"
+)
+
+SYNTHESIS = """
+create schema mdm;
+create schema marts;
+create temp table people as
+select
+    i,
+    'G' || lpad(i::varchar, 10, '0') as golden_id,
+    substr($surnames, 1 + i % 100, 1) || substr($given, 1 + (i // 100) % 100, 1)
+        || substr($given, 1 + (i // 10000) % 100, 1) as name,
+    date '1950-01-01' + (i % 18000)::integer as birth_date,
+    '130102' || strftime(date '1950-01-01' + (i % 18000)::integer, '%Y%m%d')
+        || lpad(((i // 18000) % 1000)::varchar, 3, '0') || (i % 10)::varchar as id_number,
+    '139' || lpad(((i * 7919) % 100000000)::varchar, 8, '0') as mobile,
+    i % 2 = 0 as in_crm,
+    i % 50 = 0 as retired
+from range(1, $n + 1) t(i);
+
+create table mdm.golden_records as
+select
+    golden_id, name, 'py' || i::varchar as name_pinyin, 'resident_id' as id_type, id_number,
+    birth_date, case when i % 2 = 0 then 'F' else 'M' end as gender, mobile,
+    'c' || i::varchar || '@example.com' as email,
+    '河北省石家庄市长安区建设北大街' || (i % 500)::varchar || '号' as address,
+    '河北省' as province, '石家庄市' as city, '长安区' as district,
+    '130102' as adcode, case when in_crm then 2 else 1 end as source_count,
+    case when in_crm then 'core,crm' else 'core' end as source_systems,
+    case when retired then 'retired' else 'active' end as status,
+    case when retired then 'G' || lpad((i - 1)::varchar, 10, '0') end as survivor_id,
+    timestamp '2026-01-01 08:00:00' + to_seconds(i % 86400) as created_at,
+    timestamp '2026-11-28 08:00:00' as updated_at
+from people;
+
+create table mdm.party_records as
+select
+    system || ':' || source_record_id as record_key, system as source_system, source_record_id,
+    timestamp '2026-11-27 20:00:00' as source_updated_at, 'bench-batch' as batch_id,
+    name as name_raw, name, 'py' || i::varchar as name_pinyin, 'han' as name_script,
+    'resident_id' as id_type, id_number, true as id_valid, null::varchar as id_issue,
+    birth_date, case when i % 2 = 0 then 'F' else 'M' end as gender, mobile,
+    null::varchar as phone_other, null::varchar as email, '石家庄市长安区建设北大街' as address_raw,
+    '河北省石家庄市长安区建设北大街' as address, '河北省' as province, '石家庄市' as city,
+    '长安区' as district, '130102' as adcode, case system when 'core' then 1 else 3 end
+        as source_trust, golden_id
+from (
+    select *, 'core' as system, 'C' || lpad(i::varchar, 9, '0') as source_record_id from people
+    union all
+    select *, 'crm' as system, 'CRM' || lpad(i::varchar, 9, '0') from people where in_crm
+);
+
+create table mdm.xref as
+select record_key, source_system, source_record_id, golden_id, 'auto' as match_rule,
+    12.5 as match_weight, timestamp '2026-11-28 08:00:00' as linked_at
+from mdm.party_records;
+alter table mdm.party_records drop column golden_id;
+
+create table marts.customer_360 as
+select
+    golden_id, name, case when i % 2 = 0 then 'F' else 'M' end as gender, birth_date, id_number,
+    mobile, '河北省石家庄市长安区建设北大街' as address, '石家庄市' as city, '长安区' as district,
+    case when in_crm then 2 else 1 end as source_count,
+    case when in_crm then 'core,crm' else 'core' end as source_systems,
+    (i % 100000)::decimal(18, 2) as demand_balance, (i % 7000)::decimal(18, 2)
+        as time_deposit_balance, 0::decimal(18, 2) as wealth_balance,
+    (i % 100000 + i % 7000)::decimal(18, 2) as total_aum,
+    date '2027-01-01' + (i % 365)::integer as nearest_maturity_date, 1 + i % 3 as account_count,
+    i % 2 as loan_count, (i % 2 * 50000)::decimal(18, 2) as loan_outstanding,
+    case when i % 2 = 1 then 'normal' end as worst_loan_class,
+    'RM' || lpad((i % 300)::varchar, 4, '0') as relationship_manager_id,
+    'B' || lpad((i % 40)::varchar, 3, '0') as branch_no, i % 4 as tickets_last_90d,
+    (i % 9 = 0)::integer as open_complaints, timestamp '2026-11-01 10:00:00' as last_contact_at,
+    4.2 as avg_csat, case when i % 10 = 0 then 'high' else 'standard' end as value_tier
+from people where not retired;
+"""
+
+
+def synthesize(path: Path, golden: int) -> None:
+    """A serving snapshot with `golden` golden records, published (atomically) at `path`."""
+    temporary = path.with_name(f".{path.name}.bench.tmp")
+    temporary.unlink(missing_ok=True)
+    connection = duckdb.connect(str(temporary))
+    try:
+        for statement in SYNTHESIS.split(";"):
+            if statement.strip():
+                connection.execute(
+                    statement,
+                    {"n": golden, "surnames": SURNAMES, "given": GIVEN}
+                    if "$" in statement
+                    else None,
+                )
+        connection.execute("checkpoint")
+    finally:
+        connection.close()
+    publish_snapshot_file(temporary, path)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str  # for POST; GET requests carry their own path per key
+    requests: list[str]  # one path (GET) or JSON body (POST) per key
+
+
+def endpoints(path: Path, lookup: str, keys: int) -> list[Endpoint]:
+    """Each endpoint with `keys` requests built from records sampled from the snapshot."""
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = connection.execute(
+            "select golden_id, id_number, mobile, name from mdm.golden_records"
+            f" where status = 'active' using sample reservoir({keys} rows) repeatable (42)"
+        ).fetchall()
+    finally:
+        connection.close()
+
+    def by_key(key: str, column: int) -> Endpoint:
+        if lookup == "post":
+            bodies = [json.dumps({key: row[column]}, ensure_ascii=False) for row in rows]
+            return Endpoint(key, "POST", "/golden-records/search", bodies)
+        paths = [f"/golden-records?{key}={quote(row[column])}" for row in rows]
+        return Endpoint(key, "GET", "", paths)
+
+    return [
+        Endpoint("golden_id", "GET", "", [f"/golden-records/{row[0]}" for row in rows]),
+        by_key("resident_id", 1),
+        by_key("mobile", 2),
+        by_key("name", 3),
+        Endpoint("customer_360", "GET", "", [f"/customers/{row[0]}/360" for row in rows]),
+    ]
+
+
+# Each wrk thread starts at its own offset in the key file and walks it; `done` prints one
+# machine-readable line (latencies in microseconds).
+WRK_SCRIPT = r"""
+local lines = {}
+local method, path = "GET", "/"
+local threads = {}
+local counter = 0
+
+setup = function(thread)
+  thread:set("offset", #threads * 7919)
+  table.insert(threads, thread)
+end
+
+init = function(args)
+  method, path = args[1], args[2]
+  for line in io.lines(args[3]) do lines[#lines + 1] = line end
+  counter = offset % #lines
+  if method == "POST" then wrk.headers["Content-Type"] = "application/json" end
+end
+
+request = function()
+  counter = counter % #lines + 1
+  if method == "GET" then return wrk.format("GET", lines[counter]) end
+  return wrk.format("POST", path, nil, lines[counter])
+end
+
+done = function(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    endpoint: str
+    requests: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+
+
+def run_wrk(base_url: str, endpoint: Endpoint, scratch: Path, args: argparse.Namespace) -> Result:
+    keys = scratch / f"{endpoint.name}.keys"
+    keys.write_text("\n".join(endpoint.requests) + "\n", encoding="utf-8")
+    script = scratch / "rotate.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        f"--timeout={args.timeout}s",
+        "-s",
+        str(script),
+    ]
+    for header in args.header:
+        command += ["-H", header]
+    command += [base_url, "--", endpoint.method, endpoint.path or "/", str(keys)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
+    requests, duration_us, p50, p99, non_2xx, socket_errors = map(int, line.split()[1:])
+    return Result(
+        endpoint.name,
+        requests,
+        requests / (duration_us / 1e6),
+        p50 / 1000,
+        p99 / 1000,
+        non_2xx,
+        socket_errors,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn's worker processes), from /proc."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = (task / "children").read_text().split()
+            pending.extend(int(child) for child in children)
+    return found
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The sum of every server process's peak resident set (VmHWM)."""
+    total_kb = 0
+    for process in _process_tree(pid):
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total_kb += int(line.split()[1])
+    return total_kb / 1024
+
+
+def wait_until_up(base_url: str, server: subprocess.Popen[bytes], seconds: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"mdm api exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=5, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"mdm api did not answer /health within {seconds:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--golden", type=int, default=1_000_000, help="golden records")
+    parser.add_argument("--workers", type=int, default=2, help="`mdm api --workers`")
+    parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--timeout", type=int, default=5, help="wrk's request timeout, seconds")
+    parser.add_argument("--keys", type=int, default=10_000, help="distinct keys per endpoint")
+    parser.add_argument("--lookup", choices=("get", "post"), default="get")
+    parser.add_argument(
+        "--header", action="append", default=[], help="e.g. 'X-API-Key: …' (repeatable)"
+    )
+    parser.add_argument("--snapshot", type=Path, help="reuse (or keep) the snapshot here")
+    parser.add_argument("--only", action="append", help="run only these endpoints")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        snapshot = args.snapshot or scratch / "serving.duckdb"
+        if not snapshot.exists():
+            started = time.perf_counter()
+            synthesize(snapshot, args.golden)
+            print(
+                f"synthesized and published {args.golden:,} golden records in "
+                f"{time.perf_counter() - started:.1f} s: {snapshot}"
+            )
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        mdm = Path(sys.executable).with_name("mdm")
+        command = [str(mdm), "api", "--port", str(port), "--workers", str(args.workers)]
+        environment = {**os.environ, "MDM_SERVING_PATH": str(snapshot)}
+        server = subprocess.Popen(
+            command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_until_up(base_url, server, 120)
+            results = []
+            for endpoint in endpoints(snapshot, args.lookup, args.keys):
+                if args.only and endpoint.name not in args.only:
+                    continue
+                results.append(run_wrk(base_url, endpoint, scratch, args))
+            rss = peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    print(
+        f"\n{args.golden:,} golden records, {args.workers} worker(s), {args.connections}"
+        f" connections, {args.duration} s per endpoint, lookups by {args.lookup.upper()}"
+    )
+    print(
+        f"{'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}"
+        f"{'sock err':>9}"
+    )
+    for result in results:
+        print(
+            f"{result.endpoint:<14}{result.rate:>9.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}"
+            f"{result.requests:>10}{result.non_2xx:>9}{result.socket_errors:>9}"
+        )
+    print(f"server peak RSS (all processes): {rss:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
