@@ -62,7 +62,7 @@ bench: $(STAMP)
 
 ## bench-api: wrk against `mdm api` (2 workers) on a 1,000,000-golden-record snapshot: req/s, p50,
 ## p99 per endpoint and the server's peak memory (needs wrk: apt-get install wrk). Pass options
-## with ARGS, e.g. make bench-api ARGS="--header 'X-API-Key: …' --lookup post"
+## with ARGS, e.g. make bench-api ARGS="--role relationship_manager --branch B0001" (auth and audit on)
 bench-api: $(STAMP)
 	$(BIN)/python benchmarks/bench_api.py $(ARGS)
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_api.py                      # 1,000,000 golden records
     .venv/bin/python benchmarks/bench_api.py --workers 2 --duration 30
-    .venv/bin/python benchmarks/bench_api.py --header 'X-API-Key: …' --lookup post
+    .venv/bin/python benchmarks/bench_api.py --role relationship_manager --branch B0001
 
 Synthesizes a serving snapshot with `--golden` golden records straight in DuckDB (the
 pipeline at 1M takes too long for a bench; the values are deterministic, unique per record
@@ -12,10 +12,13 @@ default) against each endpoint with a Lua script that rotates through keys sampl
 snapshot, so lookups do not all hit one record. Prints req/s, p50 and p99 per endpoint, the
 share of non-2xx answers, and the server's peak resident memory (all its processes).
 
-`--header` (repeatable) is sent with every request: the API key or bearer token once the API
-authenticates. `--lookup get` sends lookups as query strings (`GET /golden-records?mobile=…`),
-`--lookup post` as JSON bodies to `POST /golden-records/search`, which keeps IDs and mobiles out
-of access logs. Not a timed test: the figures depend on the machine.
+Authentication and the read audit are on, as in production: the bench makes an API key for
+`--role` (default `app`) in a scratch ops store, sends it with every request, and the server
+appends every read to the hash-chained audit trail there; at the end the chain's row count and
+`verify()` are printed. The lookup rate limit is raised for the bench's principal (it measures
+the API, not the limiter). `--header` (repeatable) sends your own credentials instead.
+Lookups by resident ID, mobile and name are JSON bodies to `POST /golden-records/search`.
+Not a timed test: the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from connectors.api_keys import ApiKeyStore
+from connectors.audit_log import ReadAuditLog
 from connectors.serving import publish_snapshot_file
+from connectors.settings import Settings
+from golden_record_api.auth import API_KEY_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,7 +161,7 @@ class Endpoint:
     requests: list[str]  # one path (GET) or JSON body (POST) per key
 
 
-def endpoints(path: Path, lookup: str, keys: int) -> list[Endpoint]:
+def endpoints(path: Path, keys: int) -> list[Endpoint]:
     """Each endpoint with `keys` requests built from records sampled from the snapshot."""
     connection = duckdb.connect(str(path), read_only=True)
     try:
@@ -167,11 +173,8 @@ def endpoints(path: Path, lookup: str, keys: int) -> list[Endpoint]:
         connection.close()
 
     def by_key(key: str, column: int) -> Endpoint:
-        if lookup == "post":
-            bodies = [json.dumps({key: row[column]}, ensure_ascii=False) for row in rows]
-            return Endpoint(key, "POST", "/golden-records/search", bodies)
-        paths = [f"/golden-records?{key}={quote(row[column])}" for row in rows]
-        return Endpoint(key, "GET", "", paths)
+        bodies = [json.dumps({key: row[column]}, ensure_ascii=False) for row in rows]
+        return Endpoint(key, "POST", "/golden-records/search", bodies)
 
     return [
         Endpoint("golden_id", "GET", "", [f"/golden-records/{row[0]}" for row in rows]),
@@ -312,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--timeout", type=int, default=5, help="wrk's request timeout, seconds")
     parser.add_argument("--keys", type=int, default=10_000, help="distinct keys per endpoint")
-    parser.add_argument("--lookup", choices=("get", "post"), default="get")
+    parser.add_argument("--role", default="app", help="the bench principal's role")
+    parser.add_argument("--branch", help="its branch (for a branch-bound role)")
     parser.add_argument(
         "--header", action="append", default=[], help="e.g. 'X-API-Key: …' (repeatable)"
     )
@@ -336,14 +340,27 @@ def main(argv: list[str] | None = None) -> int:
         base_url = f"http://127.0.0.1:{port}"
         mdm = Path(sys.executable).with_name("mdm")
         command = [str(mdm), "api", "--port", str(port), "--workers", str(args.workers)]
-        environment = {**os.environ, "MDM_SERVING_PATH": str(snapshot)}
+        home = scratch / "var"
+        environment = {
+            **os.environ,
+            "MDM_HOME": str(home),
+            "MDM_SERVING_PATH": str(snapshot),
+            "MDM_LOOKUP_RATE_PER_MINUTE": "100000000",
+            "MDM_LOOKUP_BURST": "100000000",
+        }
+        ops_url = Settings(home=home).resolved_ops_url
+        if not args.header:
+            keys = ApiKeyStore(ops_url)
+            key, _ = keys.create("bench-api", args.role, branch_id=args.branch)
+            keys.dispose()
+            args.header = [f"{API_KEY_HEADER}: {key}"]
         server = subprocess.Popen(
             command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         try:
             wait_until_up(base_url, server, 120)
             results = []
-            for endpoint in endpoints(snapshot, args.lookup, args.keys):
+            for endpoint in endpoints(snapshot, args.keys):
                 if args.only and endpoint.name not in args.only:
                     continue
                 results.append(run_wrk(base_url, endpoint, scratch, args))
@@ -351,10 +368,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        audit = ReadAuditLog(ops_url)
+        chain = audit.verify()
+        audit.dispose()
 
     print(
         f"\n{args.golden:,} golden records, {args.workers} worker(s), {args.connections}"
-        f" connections, {args.duration} s per endpoint, lookups by {args.lookup.upper()}"
+        f" connections, {args.duration} s per endpoint, as role {args.role!r} with the read"
+        " audit on"
     )
     print(
         f"{'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}"
@@ -366,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.requests:>10}{result.non_2xx:>9}{result.socket_errors:>9}"
         )
     print(f"server peak RSS (all processes): {rss:.0f} MB")
+    print(
+        f"read audit: {chain.rows:,} rows appended, chain"
+        f" {'verified' if chain.ok else f'BROKEN at seq {chain.first_broken_seq}'}"
+    )
     return 0
 
 

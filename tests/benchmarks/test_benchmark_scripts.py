@@ -109,6 +109,10 @@ def test_the_api_benchmark_runs_every_endpoint_at_a_small_size() -> None:
         assert float(rate) > 0 and int(requests) > 0, endpoint
         assert (non_2xx, socket_errors) == ("0", "0"), f"{endpoint}: {output}"
     assert "server peak RSS" in output
+    # Every request was authenticated and audited: the chain holds at least one row per request.
+    audited = re.search(r"read audit: ([\d,]+) rows appended, chain verified", output)
+    assert audited, output
+    assert int(audited.group(1).replace(",", "")) >= sum(int(r[3]) for r in rows.values())
 
 
 ENDPOINTS = ("golden_id", "resident_id", "mobile", "name", "customer_360")
