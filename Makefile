@@ -51,7 +51,8 @@ api: $(STAMP)
 	$(BIN)/mdm api --host 127.0.0.1 --port 8000
 
 ## bench: throughput and peak memory per stage, matching quality on both simulator profiles at
-## x1 and x2 noise with recall per blocking rule and misses by cause, FEBRL (not part of the tests)
+## x1 and x2 noise with recall per blocking rule and misses by cause, FEBRL, the read-audit
+## writer on SQLite (not part of the tests)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py 1000000
 	$(BIN)/python benchmarks/bench_standardize.py 600000
@@ -59,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py --people 1150000
 	$(BIN)/python benchmarks/bench_pipeline.py --people 100000 --matrix
 	$(BIN)/python benchmarks/febrl.py
+	$(BIN)/python benchmarks/bench_audit.py --events 50000
 
 ## bench-api: wrk against `mdm api` (2 workers) on a 1,000,000-golden-record snapshot: req/s, p50,
 ## p99 per endpoint and the server's peak memory (needs wrk: apt-get install wrk). Pass options

@@ -29,15 +29,6 @@ KPI_MDM_TABLE = "marts.kpi_mdm"
 KPI_MDM_SOURCES_TABLE = "marts.kpi_mdm_sources"
 RM_TASKS_TABLE = "marts.rm_tasks"
 
-# Task fields that are personal data of the customer or the manager: a page that carries any
-# of them is a read to audit.
-RM_TASK_PERSONAL_FIELDS = (
-    "relationship_manager_name",
-    "account_no",
-    "amount_cny",
-    "ticket_id",
-    "last_contact_at",
-)
 PRIORITY_ORDER = "case priority when 'high' then 0 when 'medium' then 1 else 2 end"
 
 

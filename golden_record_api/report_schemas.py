@@ -10,6 +10,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from golden_record_api.schemas import SourceTimestamp
+
 # --- KPIs ----------------------------------------------------------------------------------
 
 
@@ -118,11 +120,11 @@ class RmTaskOut(BaseModel):
     maturity_date: date | None = None
     amount_cny: float | None = None
     ticket_id: str | None = None
-    ticket_created_at: datetime | None = None
-    last_contact_at: datetime | None = None
+    ticket_created_at: SourceTimestamp | None = None
+    last_contact_at: SourceTimestamp | None = None
     due_date: date
     priority: str = Field(description="high, medium or low")
-    reason: str
+    reason: str | None = Field(default=None, description="Absent for roles the policy denies")
     as_of_date: date | None = None
 
 

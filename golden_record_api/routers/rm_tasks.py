@@ -8,11 +8,12 @@ naming accounts or managers is personal data, so it is recorded in the read audi
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from golden_record_api import marts
+from golden_record_api.access import PolicyDep
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.principal import SCOPE_RM_TASKS_READ, Principal, require_scopes
 from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditDep, ReadEvent
@@ -49,12 +50,14 @@ def manager_filter(principal: Principal, relationship_manager_id: str | None) ->
     description="Rows of `marts.rm_tasks`, by due date, then priority (high first), then"
     " task ID. `due_by` keeps tasks due on or before that day.",
     responses=RESPONSES,
+    response_model_exclude_unset=True,
 )
 def list_rm_tasks(
     request: Request,
     principal: RmPrincipal,
     snapshot: SnapshotDep,
     auditor: ReadAuditDep,
+    policy: PolicyDep,
     branch_no: BranchNo = None,
     relationship_manager_id: Annotated[str | None, Query(max_length=50)] = None,
     task_type: Literal["maturity_followup", "complaint_escalation", "vip_contact"] | None = None,
@@ -73,12 +76,15 @@ def list_rm_tasks(
         limit=limit,
         offset=offset,
     )
-    result = RmTaskPage.model_validate({"total": page.total, "items": page.rows})
-    clear = tuple(
-        name
-        for name in marts.RM_TASK_PERSONAL_FIELDS
-        if any(getattr(item, name) is not None for item in result.items)
-    )
+    # The access policy decides, per role, which task fields go out clear, masked or not at all
+    # (an admin may list tasks but not read account numbers and amounts).
+    items: list[dict[str, Any]] = []
+    clear: set[str] = set()
+    for row in page.rows:
+        shown, clear_in_row = policy.apply("rm_task", row, principal.role)
+        items.append(shown)
+        clear |= clear_in_row
+    result = RmTaskPage.model_validate({"total": page.total, "items": items})
     if clear:
         auditor.record(
             ReadEvent(
@@ -86,9 +92,9 @@ def list_rm_tasks(
                 principal=principal,
                 endpoint=ENDPOINT,
                 golden_ids=tuple(
-                    dict.fromkeys(item.golden_id for item in result.items if item.golden_id)
+                    dict.fromkeys(str(row["golden_id"]) for row in items if row.get("golden_id"))
                 ),
-                clear_fields=clear,
+                clear_fields=tuple(sorted(clear)),
                 purpose=request.headers.get(PURPOSE_HEADER),
                 status_code=status.HTTP_200_OK,
             )

@@ -102,7 +102,16 @@ def test_a_read_through_the_api_lands_on_the_chain_for_the_auditor(audited):
     assert item["role"] == "relationship_manager"
     assert item["principal_kind"] == "user"
     assert item["golden_ids"] == ["G0000000001", "G0000000003"]
-    assert item["clear_fields"] == ["relationship_manager_name", "account_no", "amount_cny"]
+    assert item["clear_fields"] == [
+        f"rm_task.{field}"
+        for field in (
+            "account_no",
+            "amount_cny",
+            "maturity_date",
+            "reason",
+            "relationship_manager_name",
+        )
+    ]
     assert item["purpose"] == "follow-up"
     assert item["status_code"] == 200
     assert len(item["row_hash"]) == 64

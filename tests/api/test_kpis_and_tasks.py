@@ -212,11 +212,18 @@ def test_all_tasks_order_by_due_date_then_priority_and_filter(client):
 
 
 def test_a_task_carries_its_account_and_complaint_details(client):
+    # The manager's own task, as the access policy gives it to a relationship manager: clear.
+    mine = {i["task_id"]: i for i in client.get("/rm-tasks", headers=as_("rm")).json()["items"]}
+    assert mine["TASK-A"]["account_no"] == "6222020000000001"
+    assert mine["TASK-A"]["amount_cny"] == 10000.0
+    assert mine["TASK-A"]["relationship_manager_name"] == "刘强"
+    # An admin lists every task but reads no account, amount or name in clear.
     items = {i["task_id"]: i for i in client.get("/rm-tasks", headers=as_("admin")).json()["items"]}
-    assert items["TASK-A"]["account_no"] == "6222020000000001"
-    assert items["TASK-A"]["amount_cny"] == 10000.0
-    assert items["TASK-A"]["relationship_manager_name"] == "刘强"
-    assert items["TASK-C"]["ticket_created_at"] == "2026-11-25T10:00:00"
+    assert items["TASK-A"]["account_no"] == "622202********0001"
+    assert "amount_cny" not in items["TASK-A"] and "reason" not in items["TASK-A"]
+    assert items["TASK-A"]["relationship_manager_name"] == "刘*"
+    # Mart times are China time: served with the bank's offset.
+    assert items["TASK-C"]["ticket_created_at"] == "2026-11-25T10:00:00+08:00"
     assert items["TASK-C"]["escalate_to"] == "branch_manager"
 
 
@@ -228,7 +235,16 @@ def test_a_task_page_is_recorded_as_a_read_with_its_golden_ids_and_purpose(clien
     assert event.principal.subject == "rm-liu"
     assert event.endpoint == "GET /rm-tasks"
     assert event.golden_ids == ("G0000000001", "G0000000003")
-    assert event.clear_fields == ("relationship_manager_name", "account_no", "amount_cny")
+    assert event.clear_fields == tuple(
+        f"rm_task.{field}"
+        for field in (
+            "account_no",
+            "amount_cny",
+            "maturity_date",
+            "reason",
+            "relationship_manager_name",
+        )
+    )
     assert event.purpose == "daily follow-up"
     assert event.status_code == 200
     assert event.occurred_at.tzinfo is not None

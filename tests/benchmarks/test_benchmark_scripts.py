@@ -27,6 +27,7 @@ SMALL = {
     "bench_matching.py": "3000",
     "bench_pipeline.py": "400",
     "bench_warehouses.py": "200",
+    "bench_audit.py": "300",
 }
 
 
