@@ -27,7 +27,7 @@ from golden_record_api.snapshot import Snapshot
 MAX_PURPOSE_LENGTH = 200
 
 
-def get_policy(request: Request) -> AccessPolicy:
+async def get_policy(request: Request) -> AccessPolicy:
     policy: AccessPolicy = request.app.state.access_policy
     return policy
 
@@ -96,7 +96,7 @@ class Reader:
         )
 
 
-def get_reader(
+async def get_reader(
     request: Request, principal: RecordsReaderDep, policy: PolicyDep, auditor: ReadAuditDep
 ) -> Reader:
     route = request.scope.get("route")

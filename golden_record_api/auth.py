@@ -155,6 +155,13 @@ class JwksSource:
             raise Unauthenticated("the token is signed by a key the identity provider lacks")
         return found
 
+    def has_fresh(self, kid: str | None) -> bool:
+        """Would `key(kid)` answer from memory, without reading the file or the URL?"""
+        with self._lock:
+            if self._fetched_at is None or self._stale():
+                return False
+            return kid in self._keys or (kid is None and len(self._keys) == 1)
+
     def _stale(self) -> bool:
         return self._fetched_at is not None and (
             self._clock() - self._fetched_at >= JWKS_MAX_AGE_SECONDS
@@ -272,6 +279,13 @@ class CachedKeyVerifier:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, ApiKeyInfo]] = {}
 
+    def has_cached(self, presented: str) -> bool:
+        """Would `verify(presented)` answer from memory, without asking the ops store?"""
+        digest = hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
+        with self._lock:
+            cached = self._cache.get(digest)
+            return cached is not None and cached[0] > self._clock()
+
     def verify(self, presented: str) -> ApiKeyInfo | None:
         digest = hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
         now = self._clock()
@@ -300,7 +314,7 @@ class RequestAuthenticator:
         self,
         policy: AccessPolicy,
         *,
-        keys: KeyVerifier | None,
+        keys: CachedKeyVerifier | None,
         jwks: JwksSource | None,
         rules: TokenRules | None,
         role_claim: str = "role",
@@ -326,6 +340,29 @@ class RequestAuthenticator:
         if info is None:
             raise Unauthenticated("the API key is unknown, revoked or malformed")
         return principal_from_key(info, self.policy)
+
+    def needs_io(self, headers: Mapping[str, str]) -> bool:
+        """Must identifying these credentials read a file, the network or the ops store?
+
+        False on the hot path (a cached API key, a token signed by a key already loaded): the
+        caller may then authenticate on the event loop instead of paying a thread hop.
+        """
+        try:
+            given = credentials(headers)
+        except Unauthenticated:
+            return False  # refused by `authenticate` without any I/O
+        if given is None:
+            return False
+        kind, value = given
+        if kind == "bearer":
+            if self.jwks is None:
+                return False
+            try:
+                kid = jwt.get_unverified_header(value).get("kid")
+            except jwt.PyJWTError:
+                return False  # malformed: verify_token rejects it without any I/O
+            return not self.jwks.has_fresh(kid if isinstance(kid, str) else None)
+        return self.keys is not None and not self.keys.has_cached(value)
 
     def authenticate(self, request: Request) -> Principal:
         try:

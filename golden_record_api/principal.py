@@ -11,11 +11,12 @@ scopes into a dependency that answers 403 when the principal lacks one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, Protocol
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 Role = Literal["app", "relationship_manager", "steward", "auditor", "admin"]
 ROLES: tuple[Role, ...] = ("app", "relationship_manager", "steward", "auditor", "admin")
@@ -59,10 +60,19 @@ class Authenticator(Protocol):
     def authenticate(self, request: Request) -> Principal: ...
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller of this request (401 through the authenticator when unauthenticated)."""
+async def get_principal(request: Request) -> Principal:
+    """The caller of this request (401 through the authenticator when unauthenticated).
+
+    Async on purpose: a sync dependency costs every request a thread hop, about as much as the
+    point read behind it. Only credentials whose check must read a file, the network or the ops
+    store (`needs_io`) are checked in the threadpool.
+    """
     authenticator: Authenticator = request.app.state.authenticator
-    principal = authenticator.authenticate(request)
+    needs_io = getattr(authenticator, "needs_io", None)
+    if needs_io is None or needs_io(request.headers):
+        principal = await run_in_threadpool(authenticator.authenticate, request)
+    else:
+        principal = authenticator.authenticate(request)
     request.state.principal = principal
     return principal
 
@@ -70,13 +80,13 @@ def get_principal(request: Request) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_scopes(*scopes: str) -> Callable[[Principal], Principal]:
+def require_scopes(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency giving the principal, or 403 naming the first scope it lacks."""
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
 
-    def dependency(principal: PrincipalDep) -> Principal:
+    async def dependency(principal: PrincipalDep) -> Principal:
         for scope in scopes:
             if not principal.has(scope):
                 raise HTTPException(

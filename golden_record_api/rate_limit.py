@@ -44,7 +44,7 @@ class TokenBuckets:
             return (1.0 - tokens) / self.rate
 
 
-def rate_limited_lookup(request: Request, principal: PrincipalDep) -> None:
+async def rate_limited_lookup(request: Request, principal: PrincipalDep) -> None:
     """429 with `Retry-After` when the principal has used up its lookups."""
     buckets: TokenBuckets = request.app.state.lookup_buckets
     wait = buckets.take(principal.subject)

@@ -50,7 +50,7 @@ class InMemoryReadAuditor:
             self.events.append(event)
 
 
-def get_read_auditor(request: Request) -> ReadAuditor:
+async def get_read_auditor(request: Request) -> ReadAuditor:
     auditor: ReadAuditor = request.app.state.read_auditor
     return auditor
 

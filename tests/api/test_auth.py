@@ -19,9 +19,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.api_keys import ApiKeyStore, parse_key
 from connectors.settings import Settings
-from golden_record_api.auth import CachedKeyVerifier, JwksSource, Unauthenticated
+from golden_record_api.auth import (
+    CachedKeyVerifier,
+    JwksSource,
+    RequestAuthenticator,
+    TokenRules,
+    Unauthenticated,
+)
+from golden_record_api.policy import load_policy
 from pipelines import cli
-from tests.api.conftest import ISSUER, IdentityProvider, publish_snapshot
+from tests.api.conftest import AUDIENCE, ISSUER, IdentityProvider, publish_snapshot
 from tests.conftest import fresh_postgres_database
 
 RECORD = "/golden-records/G0000000001"
@@ -364,3 +371,30 @@ def test_lookups_are_rate_limited_per_principal_with_retry_after(
     assert "13800138000" not in limited.text
     # Another principal has its own bucket.
     assert client.post("/golden-records/search", json=body, headers=other).status_code == 200
+
+
+def test_only_credentials_that_need_a_read_leave_the_event_loop(
+    idp: IdentityProvider, tmp_path: Path
+) -> None:
+    # get_principal checks on the event loop unless needs_io says a file, the IdP or the ops
+    # store must be read first: then it goes to the threadpool, so the loop never blocks.
+    store = ApiKeyStore(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    key, _ = store.create("crm", "app")
+    authenticator = RequestAuthenticator(
+        load_policy(),
+        keys=CachedKeyVerifier(store, ttl=30),
+        jwks=JwksSource(path=idp.jwks_path),
+        rules=TokenRules(ISSUER, AUDIENCE, 30),
+    )
+    bearer = {"authorization": f"Bearer {idp.token('steward')}"}
+    api_key = {"x-api-key": key}
+
+    assert authenticator.needs_io(bearer) and authenticator.needs_io(api_key)
+    assert authenticator.identify(bearer).role == "steward"
+    assert authenticator.identify(api_key).role == "app"
+    assert not authenticator.needs_io(bearer) and not authenticator.needs_io(api_key)
+    # Refused without any read: no credentials, a bad scheme, a token that is no JWT.
+    assert not authenticator.needs_io({})
+    assert not authenticator.needs_io({"authorization": "Basic dXNlcjpwYXNz"})
+    assert not authenticator.needs_io({"authorization": "Bearer not-a-jwt"})
+    store.dispose()
