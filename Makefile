@@ -46,9 +46,10 @@ test: $(STAMP) browser
 ui: $(STAMP) var/dagster/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-## api: the read API on http://127.0.0.1:8000 (serves the snapshot the last run published)
+## api: the read API on http://127.0.0.1:8000 (serves the snapshot the last run published), with
+## its documentation at /docs (MDM_API_DOCS: off unless asked for, as in production)
 api: $(STAMP)
-	$(BIN)/mdm api --host 127.0.0.1 --port 8000
+	MDM_API_DOCS=true $(BIN)/mdm api --host 127.0.0.1 --port 8000
 
 ## bench: throughput and peak memory per stage, matching quality on both simulator profiles at
 ## x1 and x2 noise with recall per blocking rule and misses by cause, FEBRL, the read-audit

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     api_workers: int = Field(
         default=1, ge=1, description="Processes `mdm api` serves with (each opens the snapshot)"
     )
+    api_docs: bool = Field(
+        default=False,
+        description="Serve /docs, /redoc and /openapi.json without credentials: for a"
+        " developer's machine (`make api`); off by default, so nothing but /health is anonymous",
+    )
 
     # Who may call the API (golden_record_api/auth.py). Bearer JWTs are accepted only when an
     # issuer, an audience and a JWKS (URL or file) are all set; API keys always are.

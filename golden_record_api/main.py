@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, status
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -92,14 +93,20 @@ def create_app(
         keys.dispose()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the
-    # package, served by the app; a bank's network has no route to a CDN.
-    app = FastAPIOffline(
-        title="Customer MDM golden-record API",
-        summary="Read-only golden records, source records and the customer 360 view",
-        version="0.1.0",
-        openapi_tags=OPENAPI_TAGS,
-        lifespan=lifespan,
-        responses=problems.PROBLEM_RESPONSES,
+    # package, served by the app; a bank's network has no route to a CDN. Without `api_docs`
+    # there is no document at all: nothing but /health answers without credentials.
+    document: dict[str, Any] = {
+        "title": "Customer MDM golden-record API",
+        "summary": "Read-only golden records, source records and the customer 360 view",
+        "version": "0.1.0",
+        "openapi_tags": OPENAPI_TAGS,
+        "lifespan": lifespan,
+        "responses": problems.PROBLEM_RESPONSES,
+    }
+    app = (
+        FastAPIOffline(**document)
+        if settings.api_docs
+        else FastAPI(**document, openapi_url=None, docs_url=None, redoc_url=None)
     )
     app.state.settings = settings
     app.state.snapshot_store = store

@@ -781,6 +781,7 @@ class IdentityProvider:
             "jwt_audience": AUDIENCE,
             "jwks_path": self.jwks_path,
             "lookup_burst": 10_000,  # the shared app must not rate-limit the other tests
+            "api_docs": True,  # the contract and docs tests read /openapi.json and /docs
             **overrides,
         }
         return Settings(**values)

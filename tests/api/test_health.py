@@ -91,6 +91,17 @@ def test_an_unreadable_snapshot_is_503_with_the_reason(
     assert response.json()["detail"] == "published snapshot cannot be opened"
 
 
+def test_without_api_docs_nothing_but_health_answers_anonymously(
+    serve_on: Callable[..., httpx.Client], tmp_path: Path
+) -> None:
+    # Production's default: the document and its pages are not served at all.
+    client = serve_on(publish_snapshot(tmp_path / "serving.duckdb"), headers={}, api_docs=False)
+
+    assert client.get("/health").status_code == 200
+    for path in ("/docs", "/redoc", "/openapi.json", "/golden-records/G0000000001"):
+        assert client.get(path).status_code in {401, 404}, path
+
+
 def test_openapi_docs_have_tags_and_summaries(api: httpx.Client) -> None:
     docs = api.get("/docs")
     spec = api.get("/openapi.json")
