@@ -32,7 +32,7 @@ from typing import Any, Literal
 import duckdb
 
 from connectors.serving import MANIFEST_TABLE
-from matching.golden import GOLDEN_COLUMNS
+from matching.golden import GOLDEN_COLUMNS, XREF_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +41,9 @@ NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
 LookupKey = Literal["resident_id", "mobile", "name"]
 
 
-XREF_COLUMNS = (
-    "record_key",
-    "source_system",
-    "source_record_id",
-    "match_rule",
-    "match_weight",
-    "linked_at",
-)
+# A source record's link as served beside its golden record: the xref row (one home,
+# matching.golden) without the golden ID it hangs under.
+LINK_COLUMNS = tuple(column for column in XREF_COLUMNS if column != "golden_id")
 
 PARTY_COLUMNS = (
     "source_updated_at",
@@ -348,7 +343,7 @@ class Snapshot:
         """The party records linked to a golden record through the xref."""
         return self._point_rows(
             "sources",
-            f"select {', '.join((*XREF_COLUMNS, *PARTY_COLUMNS))} from sources"
+            f"select {', '.join((*LINK_COLUMNS, *PARTY_COLUMNS))} from sources"
             " where golden_id = ? order by source_system, source_record_id",
             [golden_id],
         )
@@ -448,7 +443,7 @@ class Snapshot:
         """A source record's cross-reference entry."""
         rows = self._point_rows(
             "sources",
-            f"select golden_id, {', '.join(XREF_COLUMNS)} from sources where record_key = ?",
+            f"select golden_id, {', '.join(LINK_COLUMNS)} from sources where record_key = ?",
             [record_key],
         )
         return rows[0] if rows else None
