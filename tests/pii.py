@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 UNMASKED = re.compile(r"(?<!\d)(\d{17}[\dX]|1[3-9]\d{9})(?!\d)")
-# Generated pages carry UUIDs (GX's dataContextId); their hex groups now and then hold eleven
-# digits that look like a mobile, which made the report test fail about one run in two hundred.
+# Generated pages carry UUIDs (GX's dataContextId); a random hex group now and then holds eleven
+# decimal digits that look like a mobile (roughly one page in a thousand, by the arithmetic of
+# random hex), which failed the report test in CI.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
