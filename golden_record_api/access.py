@@ -16,9 +16,9 @@ from fastapi import Depends, HTTPException, Request, status
 
 from golden_record_api.policy import AccessPolicy, Dataset
 from golden_record_api.principal import (
-    SCOPE_ALL_BRANCHES,
     SCOPE_RECORDS_READ,
     Principal,
+    branch_limit,
     require_scopes,
 )
 from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditDep, ReadAuditor, ReadEvent
@@ -34,17 +34,6 @@ async def get_policy(request: Request) -> AccessPolicy:
 
 PolicyDep = Annotated[AccessPolicy, Depends(get_policy)]
 RecordsReaderDep = Annotated[Principal, Depends(require_scopes(SCOPE_RECORDS_READ))]
-
-
-def branch_limit(principal: Principal) -> str | None:
-    """The branch a principal is limited to, None when it sees every branch.
-
-    A principal without `branches:all` and without a branch sees no customer at all: the
-    sentinel matches no branch number.
-    """
-    if principal.has(SCOPE_ALL_BRANCHES):
-        return None
-    return principal.branch_id or "\x00no-branch"
 
 
 class Reader:

@@ -99,18 +99,29 @@ def require_scopes(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     return dependency
 
 
+# The branch of a principal that is limited to one but has none: matches no branch number, so
+# such a principal finds no customer.
+NO_BRANCH = "\x00no-branch"
+
+
+def branch_limit(principal: Principal) -> str | None:
+    """The branch a principal is limited to (`NO_BRANCH` when it has none), None for all."""
+    if principal.has(SCOPE_ALL_BRANCHES):
+        return None
+    return principal.branch_id or NO_BRANCH
+
+
 def visible_branch(principal: Principal) -> str | None:
     """The one branch whose rows the principal may see, or None for every branch.
 
     A principal without `branches:all` and without a branch sees nothing: 403, rather than
     an empty page that looks like "no data".
     """
-    if principal.has(SCOPE_ALL_BRANCHES):
-        return None
-    if not principal.branch_id:
+    branch = branch_limit(principal)
+    if branch == NO_BRANCH:
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
             detail=f"role {principal.role!r} sees one branch's rows, and this principal has no"
             " branch",
         )
-    return principal.branch_id
+    return branch
