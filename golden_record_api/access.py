@@ -85,15 +85,22 @@ class Reader:
         )
 
 
-async def get_reader(
-    request: Request, principal: RecordsReaderDep, policy: PolicyDep, auditor: ReadAuditDep
+def reader_for(
+    request: Request, principal: Principal, policy: AccessPolicy, auditor: ReadAuditor
 ) -> Reader:
+    """The request's reader for a principal whose scope the route has already checked."""
     route = request.scope.get("route")
     template = getattr(route, "path", request.url.path)
     purpose = request.headers.get(PURPOSE_HEADER)
     if purpose is not None:
         purpose = purpose.strip()[:MAX_PURPOSE_LENGTH] or None
     return Reader(principal, policy, auditor, f"{request.method} {template}", purpose)
+
+
+async def get_reader(
+    request: Request, principal: RecordsReaderDep, policy: PolicyDep, auditor: ReadAuditDep
+) -> Reader:
+    return reader_for(request, principal, policy, auditor)
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]

@@ -7,23 +7,21 @@ naming accounts or managers is personal data, so it is recorded in the read audi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from golden_record_api import marts
-from golden_record_api.access import PolicyDep
+from golden_record_api.access import PolicyDep, reader_for
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.principal import SCOPE_RM_TASKS_READ, Principal, require_scopes
-from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditDep, ReadEvent
+from golden_record_api.read_audit import ReadAuditDep
 from golden_record_api.report_schemas import RmTaskPage
 from golden_record_api.routers.kpis import RESPONSES, BranchNo, Limit, Offset, branch_filter
 from golden_record_api.schemas import IsoDate
 
 router = APIRouter(prefix="/rm-tasks", tags=["rm tasks"])
 
-ENDPOINT = "GET /rm-tasks"
 RmPrincipal = Annotated[Principal, Depends(require_scopes(SCOPE_RM_TASKS_READ))]
 
 
@@ -78,25 +76,9 @@ def list_rm_tasks(
     )
     # The access policy decides, per role, which task fields go out clear, masked or not at all
     # (an admin may list tasks but not read account numbers and amounts).
-    items: list[dict[str, Any]] = []
-    clear: set[str] = set()
-    for row in page.rows:
-        shown, clear_in_row = policy.apply("rm_task", row, principal.role)
-        items.append(shown)
-        clear |= clear_in_row
+    reader = reader_for(request, principal, policy, auditor)
+    items = [reader.view("rm_task", row) for row in page.rows]
     result = RmTaskPage.model_validate({"total": page.total, "items": items})
-    if clear:
-        auditor.record(
-            ReadEvent(
-                occurred_at=datetime.now(UTC),
-                principal=principal,
-                endpoint=ENDPOINT,
-                golden_ids=tuple(
-                    dict.fromkeys(str(row["golden_id"]) for row in items if row.get("golden_id"))
-                ),
-                clear_fields=tuple(sorted(clear)),
-                purpose=request.headers.get(PURPOSE_HEADER),
-                status_code=status.HTTP_200_OK,
-            )
-        )
+    if reader.clear_fields:
+        reader.record(str(row["golden_id"]) for row in items if row.get("golden_id"))
     return result
