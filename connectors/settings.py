@@ -68,6 +68,20 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Searches a principal may make at once (bucket size)"
     )
 
+    # The web console (golden_record_api/console): its sign-in sessions are signed cookies.
+    console_secret: str | None = Field(
+        default=None,
+        description="Key signing the console's session cookies (32+ random characters); default"
+        " a random key kept in var/console_secret, shared by the API's worker processes",
+    )
+    console_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24,
+        description="How long a console sign-in lasts; a revoked API key or a withdrawn role"
+        " ends within this time at the latest",
+    )
+
     @property
     def landing_dir(self) -> Path:
         return self.home / "landing"

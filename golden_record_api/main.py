@@ -18,7 +18,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from fastapi_offline import FastAPIOffline
 
 from connectors.settings import Settings, get_settings
-from golden_record_api import problems
+from golden_record_api import console, problems
 from golden_record_api.auth import API_KEY_HEADER, LazyKeyStore, build_authenticator
 from golden_record_api.ops_read_auditor import (
     build_read_auditor,
@@ -125,6 +125,7 @@ def create_app(
         audit.router,
     ):
         app.include_router(router, dependencies=CREDENTIALS, responses=CREDENTIAL_PROBLEMS)
+    console.install(app, settings)
     return app
 
 

@@ -155,3 +155,74 @@ def rm_tasks(
         limit,
         offset,
     )
+
+
+# --- the managers' dashboard: the daily and monthly marts rolled up by month ------------------
+
+
+def _weighted(value: str, weight: str) -> str:
+    """The mean of daily means, weighted by how many rows each day's mean is over."""
+    return (
+        f"sum({value} * {weight}) / nullif(sum(case when {value} is not null then {weight} end), 0)"
+    )
+
+
+def service_by_month(snapshot: Snapshot, *, branch: str | None) -> list[dict[str, Any]]:
+    """Per month (and branch, or every visible branch together): first response and resolution
+    in hours, CSAT, complaint closure and SLA share, weighted by the tickets behind each."""
+    where = _Where()
+    where.add("branch_no = ?", branch)
+    return snapshot.query(
+        "select cast(date_trunc('month', ticket_date) as date) as month,"
+        " sum(tickets) as tickets,"
+        f" {_weighted('first_response_minutes_mean', 'responded_tickets')} / 60"
+        " as first_response_hours,"
+        f" {_weighted('resolution_minutes_mean', 'resolved_tickets')} / 60 as resolution_hours,"
+        f" {_weighted('avg_csat', 'resolved_tickets')} as avg_csat,"
+        f" {_weighted('complaint_closure_rate', 'complaints')} as complaint_closure_rate,"
+        f" {_weighted('resolved_within_sla_share', 'sla_evaluated_tickets')} as sla_share"
+        f" from {KPI_SERVICE_TABLE}{where.sql()} group by 1 order by 1",
+        where.params,
+    )
+
+
+def service_by_branch(snapshot: Snapshot, *, branch: str | None) -> list[dict[str, Any]]:
+    """The same measures per branch over the whole period."""
+    where = _Where()
+    where.add("branch_no = ?", branch)
+    return snapshot.query(
+        "select branch_no, sum(tickets) as tickets,"
+        f" {_weighted('first_response_minutes_mean', 'responded_tickets')} / 60"
+        " as first_response_hours,"
+        f" {_weighted('resolution_minutes_mean', 'resolved_tickets')} / 60 as resolution_hours,"
+        f" {_weighted('avg_csat', 'resolved_tickets')} as avg_csat,"
+        f" {_weighted('complaint_closure_rate', 'complaints')} as complaint_closure_rate"
+        f" from {KPI_SERVICE_TABLE}{where.sql()} group by 1 order by 1",
+        where.params,
+    )
+
+
+def loans_by_month(snapshot: Snapshot, *, branch: str | None) -> list[dict[str, Any]]:
+    """Per application month: applications, approval rate, and the loan cycle (application to
+    disbursement) in days, weighted by the disbursed applications."""
+    where = _Where()
+    where.add("branch_no = ?", branch)
+    return snapshot.query(
+        "select application_month as month, sum(applications) as applications,"
+        f" {_weighted('approval_rate', 'decided_applications')} as approval_rate,"
+        f" {_weighted('hours_to_disbursement_mean', 'disbursed_applications')} / 24"
+        " as loan_cycle_days"
+        f" from {KPI_LOAN_TABLE}{where.sql()} group by 1 order by 1",
+        where.params,
+    )
+
+
+def open_tasks_by_branch(snapshot: Snapshot, *, branch: str | None) -> list[dict[str, Any]]:
+    """Relationship managers' open follow-ups per branch and task type."""
+    where = _Where()
+    where.add("branch_no = ?", branch)
+    return snapshot.query(
+        f"select branch_no, task_type, count(*) as tasks from {RM_TASKS_TABLE}{where.sql()}"
+        " group by 1, 2 order by 1, 2",
+        where.params,
+    )

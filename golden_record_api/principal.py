@@ -29,6 +29,8 @@ SCOPE_KPIS_READ = "kpis:read"  # service, loan and MDM KPIs
 SCOPE_RM_TASKS_READ = "rm_tasks:read"  # relationship managers' task lists
 SCOPE_AUDIT_READ = "audit:read"  # the read audit trail
 SCOPE_ALL_BRANCHES = "branches:all"  # without it a principal sees only its own branch's rows
+SCOPE_DECISIONS_WRITE = "decisions:write"  # steward decisions: same, different, split, merge
+SCOPE_QUALITY_SIGNOFF = "quality:signoff"  # an auditor's sign-off of a run's quality report
 SCOPES: tuple[str, ...] = (
     SCOPE_RECORDS_READ,
     SCOPE_LOOKUP_EXACT,
@@ -36,6 +38,8 @@ SCOPES: tuple[str, ...] = (
     SCOPE_RM_TASKS_READ,
     SCOPE_AUDIT_READ,
     SCOPE_ALL_BRANCHES,
+    SCOPE_DECISIONS_WRITE,
+    SCOPE_QUALITY_SIGNOFF,
 )
 
 

@@ -115,13 +115,13 @@ def validation_issues(errors: Sequence[Any]) -> list[ValidationIssue]:
     ]
 
 
-async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+async def http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem(request.url.path, exc.status_code, detail, headers=exc.headers)
 
 
-async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+async def request_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     issues = validation_issues(exc.errors())
     detail = "; ".join(f"{_location(issue.loc)}: {issue.msg}" for issue in issues)
@@ -130,7 +130,7 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _snapshot_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def snapshot_unavailable(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc, SnapshotUnavailable) else None
     return problem(request.url.path, status.HTTP_503_SERVICE_UNAVAILABLE, detail)
 
@@ -187,9 +187,9 @@ def _add_problem_schema(document: dict[str, Any]) -> None:
 
 def install(app: FastAPI) -> None:
     """Answer every error of `app` as a problem and document the problem schema."""
-    app.add_exception_handler(StarletteHTTPException, _http_exception)
-    app.add_exception_handler(RequestValidationError, _request_validation)
-    app.add_exception_handler(SnapshotUnavailable, _snapshot_unavailable)
+    app.add_exception_handler(StarletteHTTPException, http_exception)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(SnapshotUnavailable, snapshot_unavailable)
     app.add_middleware(ProblemOnError)
     generate = app.openapi  # FastAPI's own (or whatever was installed before): caches the document
 

@@ -1,0 +1,73 @@
+"""The console in a real browser: Debian's chromium, headless, driven by Playwright, at
+1366×768. Every test also checks (in `page_at`) that no request left the machine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import Console
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Any, console: Console, role: str, path: str = "/console/") -> None:
+    page.goto(path)
+    assert "/console/sign-in" in page.url
+    page.fill("#credential", console.idp.token(role))
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def fits_the_screen(page: Any) -> bool:
+    width: int = page.evaluate("document.documentElement.scrollWidth")
+    return width <= 1366
+
+
+def test_a_relationship_manager_opens_a_task_and_lands_on_the_customer(
+    page_at: Callable[[], Any], console: Console
+) -> None:
+    page = page_at()
+    sign_in(page, console, "relationship_manager")
+    page.click("nav >> text=我的任务")
+    page.wait_for_url("**/console/tasks")
+    assert fits_the_screen(page)
+    page.click("tr[data-task='TASK-1'] a")
+    page.wait_for_url("**/console/customers/G0000000001")
+    assert page.inner_text("#golden-id") == "G0000000001"
+    # Masked for a relationship manager: the ID's middle digits never reach the page.
+    shown_id = page.inner_text("#profile dd[data-field='id_number']")
+    assert shown_id.startswith("130102") and "19850307" not in shown_id
+    assert page.locator("#sources tbody tr").count() >= 1
+    assert fits_the_screen(page)
+
+
+def test_the_managers_dashboard_draws_its_charts_from_the_vendored_library(
+    page_at: Callable[[], Any], console: Console
+) -> None:
+    page = page_at()
+    sign_in(page, console, "admin", "/console/dashboard")
+    page.wait_for_selector("canvas[data-drawn='true']")
+    drawn = page.locator("canvas[data-drawn='true']").count()
+    assert drawn == page.locator("canvas[data-chart]").count() >= 5
+    assert page.evaluate("typeof Chart") == "function"
+    assert fits_the_screen(page)
+
+
+def test_a_steward_searches_by_resident_id_and_switches_to_english(
+    page_at: Callable[[], Any], console: Console
+) -> None:
+    page = page_at()
+    sign_in(page, console, "steward", "/console/customers")
+    page.select_option("#by", "resident_id")
+    page.fill("#value", "130102 19850307 003x")
+    page.click("form.row button[type=submit]")
+    page.wait_for_load_state()
+    page.wait_for_selector("#results")
+    page.click("#results a >> text=G0000000001")
+    page.wait_for_url("**/console/customers/G0000000001")
+    page.click("a.lang")
+    page.wait_for_selector("text=Customer 360° view")
+    assert "Golden record" in page.inner_text("#profile h2")
