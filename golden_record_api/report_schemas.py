@@ -7,6 +7,7 @@ each schema's fields are the columns the API selects, so a column is named in on
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -103,6 +104,10 @@ class KpiMdmOut(BaseModel):
     golden_events_split: int | None = None
     golden_events_retire: int | None = None
     sources: list[KpiMdmSourceOut] = Field(default_factory=list)
+
+
+TaskType = Literal["maturity_followup", "complaint_escalation", "vip_contact"]
+TASK_TYPES: tuple[str, ...] = get_args(TaskType)
 
 
 class RmTaskOut(BaseModel):

@@ -208,6 +208,10 @@ def print_summary(
     print("  Dagster UI       make ui   → http://127.0.0.1:3000 (this run is in its history)")
     if success:
         print("  read API         make api  → http://127.0.0.1:8000/docs")
+        print(
+            "  web console      make api  → http://127.0.0.1:8000/console/ (sign in with a key:"
+            " .venv/bin/mdm keys create --name you --role steward)"
+        )
         print(f"  quality report   {report} (open in a browser)")
         print(f"  serving snapshot {settings.resolved_serving_path}")
         print(

@@ -16,7 +16,7 @@ from golden_record_api.access import PolicyDep, reader_for
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.principal import SCOPE_RM_TASKS_READ, Principal, require_scopes
 from golden_record_api.read_audit import ReadAuditDep
-from golden_record_api.report_schemas import RmTaskPage
+from golden_record_api.report_schemas import RmTaskPage, TaskType
 from golden_record_api.routers.kpis import RESPONSES, BranchNo, Limit, Offset, branch_filter
 from golden_record_api.schemas import IsoDate
 
@@ -58,7 +58,7 @@ def list_rm_tasks(
     policy: PolicyDep,
     branch_no: BranchNo = None,
     relationship_manager_id: Annotated[str | None, Query(max_length=50)] = None,
-    task_type: Literal["maturity_followup", "complaint_escalation", "vip_contact"] | None = None,
+    task_type: TaskType | None = None,
     priority: Literal["high", "medium", "low"] | None = None,
     due_by: Annotated[IsoDate | None, Query(description="Due on or before this day")] = None,
     limit: Limit = 100,

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from golden_record_api.console.i18n import LANGUAGES, MESSAGES
+from golden_record_api.console.pages.customers import C360_FIELDS, PROFILE_FIELDS
 from golden_record_api.console.session import SESSION_COOKIE
 from golden_record_api.console.web import NAVIGATION
+from golden_record_api.report_schemas import TASK_TYPES
 from tests.api.conftest import app_on, identity_provider, serve
 from tests.console.conftest import Console, csrf_of
 
@@ -235,7 +237,13 @@ def test_every_word_a_template_uses_is_there_in_both_languages() -> None:
     used: set[str] = set()
     for template in TEMPLATES.rglob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_.]+)["']\s*\)""", template.read_text()))
+    # Keys templates build from a value: the values each can take.
     used |= {item.label for item in NAVIGATION}
+    used |= {f"lang.{code}" for code in LANGUAGES}
+    used |= {f"customers.by.{key}" for key in ("name", "resident_id", "mobile")}
+    used |= {f"field.{field}" for field in PROFILE_FIELDS}
+    used |= {f"c360.{field}" for field in C360_FIELDS}
+    used |= {f"task.{task_type}" for task_type in TASK_TYPES}
     missing = sorted(key for key in used if key not in MESSAGES)
     assert not missing, missing
     for key, words in MESSAGES.items():

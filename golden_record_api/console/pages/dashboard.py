@@ -18,6 +18,7 @@ from golden_record_api import marts
 from golden_record_api.console.web import PREFIX, ConsoleUser, render, require
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.principal import SCOPE_ALL_BRANCHES, SCOPE_KPIS_READ
+from golden_record_api.report_schemas import TASK_TYPES
 from golden_record_api.routers.kpis import branch_filter
 from golden_record_api.snapshot import Snapshot
 
@@ -43,10 +44,25 @@ def _month(value: Any) -> str:
     return value.strftime("%Y-%m") if isinstance(value, date) else str(value)[:7]
 
 
+# The charts show the last two years: the loan book goes back a decade, and a hundred monthly
+# points say less to a manager than twenty-four.
+MONTHS_SHOWN = 24
+
+
+def follow_ups_by_branch(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per branch, one column per task type."""
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        branch = str(row["branch_no"])
+        table.setdefault(branch, {"branch_no": branch, **dict.fromkeys(TASK_TYPES, 0)})
+        table[branch][str(row["task_type"])] = int(row["tasks"])
+    return [table[branch] for branch in sorted(table)]
+
+
 def dashboard_data(snapshot: Snapshot, branch: str | None) -> dict[str, Any]:
     series = {
-        "service": marts.service_by_month(snapshot, branch=branch),
-        "loans": marts.loans_by_month(snapshot, branch=branch),
+        "service": marts.service_by_month(snapshot, branch=branch)[-MONTHS_SHOWN:],
+        "loans": marts.loans_by_month(snapshot, branch=branch)[-MONTHS_SHOWN:],
     }
     charts = []
     for chart_id, label, source, column in CHARTS:
@@ -62,7 +78,8 @@ def dashboard_data(snapshot: Snapshot, branch: str | None) -> dict[str, Any]:
     return {
         "charts": charts,
         "by_branch": marts.service_by_branch(snapshot, branch=branch),
-        "tasks": marts.open_tasks_by_branch(snapshot, branch=branch),
+        "tasks": follow_ups_by_branch(marts.open_tasks_by_branch(snapshot, branch=branch)),
+        "task_types": TASK_TYPES,
         "mdm": marts.kpi_mdm(snapshot),
     }
 
