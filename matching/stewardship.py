@@ -194,6 +194,25 @@ def check_references(
                 raise ValueError(f"golden ID {named_id} is not an active golden record")
 
 
+def involved_record_keys(
+    *,
+    xref: pd.DataFrame,
+    golden: pd.DataFrame | None = None,
+    record_key_l: str | None = None,
+    record_key_r: str | None = None,
+    golden_id: str | None = None,
+    related_golden_id: str | None = None,
+) -> list[str]:
+    """The records a decision's risk depends on: those it names and every record of the golden
+    records it names or that they belong to. A caller reads only these party records (a few,
+    not the whole table) for `risk_reasons`."""
+    members = current_golden_ids(xref, golden)
+    named = [k for k in (record_key_l, record_key_r) if k]
+    goldens = {str(members[k]) for k in named if k in members.index}
+    goldens |= {g for g in (golden_id, related_golden_id) if g}
+    return sorted({*named, *members.index[members.isin(goldens)].astype(str)})
+
+
 # Why a decision waits for a second steward. Said without the values: a reason is shown and
 # stored beside the decision, and personal data never goes there.
 RISK_TWO_VALID_IDS = "joins two different valid resident IDs"
@@ -456,14 +475,18 @@ def build_review_queue(
 ) -> pd.DataFrame:
     """Undecided review-zone pairs (and oversized clusters), side by side, explained, prioritized.
 
+    A pair with an open decision (active, or pending a second steward) is decided; a rejected or
+    revoked decision puts it back.
+
     Priority = uncertainty × customer value: uncertainty is 1 at probability 0.5 and 0 at 0 or 1;
     value is 1 + log10(1 + assets under management of the customers involved), so a VIP's
     uncertain pair comes before a dormant account's.
     """
     queue = scored[scored["zone"] == "review"].copy()
     if decisions is not None and not decisions.empty:
+        # A pair waiting for a second steward is answered too: it is not asked again.
         decided = decisions[
-            (decisions["status"] == "active")
+            decisions["status"].isin(OPEN_STATUSES)
             & decisions["decision_type"].isin(["same", "different"])
         ]
         decided_pairs = _ordered([decided[[*PAIR_COLUMNS, "decision_id"]]])[PAIR_COLUMNS]

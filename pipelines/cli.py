@@ -299,20 +299,38 @@ def cmd_review_questions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warehouse_context(settings: Settings) -> dict[str, Any]:
-    """What a decision is checked against: the last run's xref, golden records and party
-    records (None when there has been no run), and the configured survivorship."""
+def _warehouse_context(settings: Settings, decision: Any = None) -> dict[str, Any]:
+    """What a decision is checked against: the last run's xref and golden records, the party
+    records of the golden records it involves (None when there has been no run), and the
+    configured survivorship."""
     from connectors.warehouse import open_warehouse
+    from matching.stewardship import involved_record_keys
     from pipelines.mdm_config import ConfigError, load_config
 
     store = open_warehouse(settings.resolved_warehouse_url)
     context: dict[str, Any] = {"xref": None, "golden": None, "records": None}
-    if store.table_exists("mdm.xref"):
-        context["xref"] = store.read_table("mdm.xref", ["record_key", "golden_id"])
-        context["records"] = store.read_table("mdm.party_records")
     if store.table_exists("mdm.golden_records"):
         context["golden"] = store.read_table(
             "mdm.golden_records", ["golden_id", "survivor_id", "status"]
+        )
+    if store.table_exists("mdm.xref"):
+        context["xref"] = store.read_table("mdm.xref", ["record_key", "golden_id"])
+        keys = (
+            involved_record_keys(
+                xref=context["xref"],
+                golden=context["golden"],
+                record_key_l=decision.record_key_l,
+                record_key_r=decision.record_key_r,
+                golden_id=decision.golden_id,
+                related_golden_id=decision.related_golden_id,
+            )
+            if decision is not None
+            else []
+        )
+        # One placeholder per key: portable to both warehouses, and a decision involves few.
+        placeholders = ", ".join("?" for _ in keys) or "null"
+        context["records"] = store.query(
+            f"select * from mdm.party_records where record_key in ({placeholders})", keys
         )
     try:
         context["survivorship"] = load_config(settings.config_path).survivorship
@@ -354,7 +372,7 @@ def cmd_review_decide(args: argparse.Namespace) -> int:
         golden_id=given.get("survivor") or given.get("golden"),
         related_golden_id=given.get("merged"),
     )
-    context = _warehouse_context(settings)
+    context = _warehouse_context(settings, decision)
     ops = OpsStore(settings.resolved_ops_url)
     try:
         decision_id = ops.record_decision(decision, **context)

@@ -20,6 +20,7 @@ from matching.stewardship import (
     constraints_from_decisions,
     explain_pairs,
     find_contradiction,
+    involved_record_keys,
     match_weight_waterfall,
     question_id,
     risk_reasons,
@@ -152,6 +153,18 @@ def test_review_queue_skips_decided_pairs_and_puts_valuable_uncertain_ones_first
     assert pairs.iloc[0]["priority"] == 1.0 * (1 + np.log10(1_000_000.0))
     assert pairs.iloc[0]["name_l"] == "张伟"
     assert (queue["item_type"] == "oversized_cluster").sum() == 1
+
+
+def test_a_pair_waiting_for_approval_is_not_asked_again_and_a_rejected_one_is():
+    scored = scored_pairs().assign(match_weight=0.0)
+    records = pd.DataFrame({"record_key": ["a", "b", "c"], "name": ["张伟", "张伟", "张玮"]})
+    decided = decisions(
+        {"decision_type": "same", "record_key_l": "a", "record_key_r": "b", "status": "pending"},
+        {"decision_type": "same", "record_key_l": "b", "record_key_r": "c", "status": "rejected"},
+    )
+    queue = build_review_queue(scored, records, MODEL, decided)
+    asked = queue[["record_key_l", "record_key_r"]].values.tolist()
+    assert sorted(asked) == [["a", "c"], ["b", "c"]]
 
 
 # ---------------------------------------------------------------- checking what a decision names
@@ -321,6 +334,19 @@ def test_splitting_out_the_record_that_gave_the_golden_id_is_risky():
         golden_id="G2",
     )
     assert reasons == ("would change the resident ID of golden record G2",)
+
+
+def test_a_decisions_risk_needs_only_the_records_of_the_golden_records_it_involves():
+    assert involved_record_keys(xref=PARTY_XREF, record_key_l="crm:2", record_key_r="core:3") == [
+        "core:2",
+        "core:3",
+        "crm:2",
+    ]
+    assert involved_record_keys(
+        xref=PARTY_XREF, golden=GOLDEN, golden_id="G1", related_golden_id="G3"
+    ) == ["core:1", "core:3", "credit:1", "crm:1"]
+    # An unknown key is still named (so the check can refuse it), with nothing else.
+    assert involved_record_keys(xref=PARTY_XREF, record_key_l="nosuch:1") == ["nosuch:1"]
 
 
 def test_cli_stewards_are_login_names_recorded_under_cli():
