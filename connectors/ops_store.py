@@ -93,7 +93,7 @@ audit_log = sa.Table(
 
 
 class DecisionConflictError(RuntimeError):
-    """Another active decision already covers this subject."""
+    """Another open (pending or active) decision already covers this subject."""
 
 
 class DecisionContradictionError(ValueError):
@@ -315,10 +315,28 @@ class OpsStore:
     ) -> StoredDecision:
         """A second steward approves a pending decision: it becomes active (a constraint).
 
-        Refused when the approver made the decision, when it is not pending, or when the
-        decisions made active since it was recorded now contradict it.
+        Refused when the approver made the decision, when it is not pending, when what it names
+        no longer holds in the last run (`xref`, `golden`), or when the decisions made active
+        since it was recorded now contradict it.
         """
         stored = self._checked_by_other(decision_id, steward, reason, "approve")
+        if xref is not None:
+            # A run since it was made may have moved its records: what it names must still hold.
+            try:
+                check_references(
+                    stored.decision_type,
+                    xref=xref,
+                    golden=golden,
+                    record_key_l=stored.record_key_l,
+                    record_key_r=stored.record_key_r,
+                    golden_id=stored.golden_id,
+                    related_golden_id=stored.related_golden_id,
+                )
+            except ValueError as error:
+                raise DecisionInvalidError(
+                    f"decision #{decision_id} no longer fits the last run ({error}): reject it "
+                    "and decide again"
+                ) from error
         decisions = self.decisions()
         candidate = decisions.assign(
             status=decisions["status"].where(decisions["decision_id"] != decision_id, "active")

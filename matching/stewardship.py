@@ -75,7 +75,7 @@ def subject_key(
     golden_id: str | None = None,
     related_golden_id: str | None = None,
 ) -> str:
-    """What a decision is about; two active decisions about one subject conflict.
+    """What a decision is about; two open (pending or active) decisions about one subject conflict.
 
     Pair decisions (same / different) share the subject `pair:<l>|<r>`, so deciding `different`
     on a pair already decided `same` is a conflict, not a silent overwrite.

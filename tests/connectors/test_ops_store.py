@@ -311,3 +311,19 @@ def test_a_store_from_before_decisions_could_wait_is_upgraded_with_a_history(sto
         assert len(upgraded.history(7)) == 2
     finally:
         upgraded.dispose()
+
+
+def test_approving_a_decision_the_last_run_moved_away_from_is_refused(store):
+    split = store.record_decision(
+        Decision("split", "wang", "two people", record_key_l="crm:2", golden_id="G0000000002"),
+        **CHECKED,
+    )
+    assert store.decision(split).status == "pending"
+    # A run in between took crm:2 out of G0000000002 on its own.
+    moved = XREF.assign(
+        golden_id=XREF["golden_id"].where(XREF["record_key"] != "crm:2", "G0000000009")
+    )
+    with pytest.raises(DecisionInvalidError, match="crm:2 is in golden record G0000000009"):
+        store.approve(split, "li", "looks right", xref=moved)
+    assert store.decision(split).status == "pending"
+    assert store.approve(split, "li", "looks right", xref=XREF).status == "active"
