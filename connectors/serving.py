@@ -37,6 +37,9 @@ SERVED_TABLES = (
     "mdm.golden_lineage",
     "mdm.golden_history",
     "mdm.golden_events",
+    "mdm.review_questions",  # the steward console's queue,
+    "mdm.review_queue",  # its pairs side by side, with their comparison levels,
+    "mdm.match_model",  # and the model that weighs them (the waterfall)
     "marts.customer_360",
     "marts.kpi_service_daily",
     "marts.kpi_loan_cycle",

@@ -15,6 +15,7 @@ from pipelines.assets.standardize import build_standardize_asset
 from pipelines.assets.stewardship import (
     build_apply_decisions_job,
     build_decisions_sensor,
+    build_review_questions_asset,
     build_review_queue_asset,
 )
 from pipelines.checks import (
@@ -40,6 +41,7 @@ def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:
         build_match_asset(config),
         build_golden_asset(config),
         build_review_queue_asset(),
+        build_review_questions_asset(),
     ]
 
 
@@ -61,7 +63,8 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
     config = load_config(settings.config_path)
     mdm_assets = build_mdm_assets(config)
     dbt_models, dbt_resource = build_dbt_assets(settings, prepare=prepare_dbt)
-    publish = build_publish_asset([*mdm_assets[-2:], dbt_models])
+    # Golden records, the review queue and its questions: what the console reads, published.
+    publish = build_publish_asset([*mdm_assets[-3:], dbt_models])
     report = build_report_asset([*mdm_assets, dbt_models], config)
     apply_decisions = build_apply_decisions_job()
     full_run = dg.define_asset_job(

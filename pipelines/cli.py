@@ -252,11 +252,101 @@ def cmd_review_list(args: argparse.Namespace) -> int:
             probability, weight = item["match_probability"], item["match_weight"]
             print(f"    probability {probability:.3f}, weight {weight:.2f}")
             for field in ("name", "id_number", "birth_date", "gender", "mobile", "address"):
-                left = mask_value(field, item.get(f"{field}_l"))
-                right = mask_value(field, item.get(f"{field}_r"))
+                left = mask_value(field, _shown(item.get(f"{field}_l")))
+                right = mask_value(field, _shown(item.get(f"{field}_r")))
                 print(f"    {field:<10} {left!s:<36} | {right}")
         print(f"    why: {item['explanation']}")
     return 0
+
+
+def _shown(value: object) -> object:
+    """A value as a steward reads it: a date without a midnight time, nothing for a null."""
+    import math
+
+    import pandas as pd
+
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, datetime) and (value.hour, value.minute, value.second) == (0, 0, 0):
+        return value.date().isoformat()  # pandas keeps DATE columns as midnight timestamps
+    return value
+
+
+def cmd_review_questions(args: argparse.Namespace) -> int:
+    from connectors.warehouse import open_warehouse
+
+    settings = _settings(None)
+    store = open_warehouse(settings.resolved_warehouse_url)
+    if not store.table_exists("mdm.review_questions"):
+        print("no review questions yet: run the pipeline first (make demo / mdm run)")
+        return 1
+    questions = store.query(
+        "select * from mdm.review_questions order by priority desc, question_id limit ?",
+        [args.limit],
+    )
+    total = store.query("select count(*) as n from mdm.review_questions")["n"].iloc[0]
+    print(f"{total} question(s) waiting for review; showing {len(questions)} by priority")
+    for question in questions.to_dict("records"):
+        age = question.get("age_days")
+        print(
+            f"\n[{question['priority']:.3f}] {question['question_id']} {question['question_type']}"
+            f": {question['record_count']} records, {question['pair_count']} pair(s), sources "
+            f"{question['source_systems']}, age {'-' if _shown(age) is None else age} days"
+        )
+        print(f"    records: {question['record_keys']}")
+        if question["golden_ids"]:
+            print(f"    golden:  {question['golden_ids']}")
+    return 0
+
+
+def _warehouse_context(settings: Settings, decision: Any = None) -> dict[str, Any]:
+    """What a decision is checked against: the last run's xref and golden records, the party
+    records of the golden records it involves (None when there has been no run), and the
+    configured survivorship."""
+    from connectors.warehouse import open_warehouse
+    from matching.stewardship import involved_record_keys
+    from pipelines.mdm_config import ConfigError, load_config
+
+    store = open_warehouse(settings.resolved_warehouse_url)
+    context: dict[str, Any] = {"xref": None, "golden": None, "records": None}
+    if store.table_exists("mdm.golden_records"):
+        context["golden"] = store.read_table(
+            "mdm.golden_records", ["golden_id", "survivor_id", "status"]
+        )
+    if store.table_exists("mdm.xref"):
+        context["xref"] = store.read_table("mdm.xref", ["record_key", "golden_id"])
+        keys = (
+            involved_record_keys(
+                xref=context["xref"],
+                golden=context["golden"],
+                record_key_l=decision.record_key_l,
+                record_key_r=decision.record_key_r,
+                golden_id=decision.golden_id,
+                related_golden_id=decision.related_golden_id,
+            )
+            if decision is not None
+            else []
+        )
+        # One placeholder per key: portable to both warehouses, and a decision involves few.
+        placeholders = ", ".join("?" for _ in keys) or "null"
+        context["records"] = store.query(
+            f"select * from mdm.party_records where record_key in ({placeholders})", keys
+        )
+    try:
+        context["survivorship"] = load_config(settings.config_path).survivorship
+    except (ConfigError, OSError):
+        context["survivorship"] = None  # the defaults; the run itself would refuse this config
+    return context
+
+
+def _cli_steward(name: str) -> str | None:
+    from matching.stewardship import cli_steward
+
+    try:
+        return cli_steward(name)
+    except ValueError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return None
 
 
 def cmd_review_decide(args: argparse.Namespace) -> int:
@@ -267,38 +357,129 @@ def cmd_review_decide(args: argparse.Namespace) -> int:
         DecisionInvalidError,
         OpsStore,
     )
-    from connectors.warehouse import open_warehouse
 
+    steward = _cli_steward(args.steward)
+    if steward is None:
+        return 2
     settings = _settings(None)
-    store = open_warehouse(settings.resolved_warehouse_url)
-    xref = store.read_table("mdm.xref") if store.table_exists("mdm.xref") else None
-    golden = (
-        store.read_table("mdm.golden_records", ["golden_id", "survivor_id"])
-        if store.table_exists("mdm.golden_records")
-        else None
-    )
     given = vars(args)
     decision = Decision(
         decision_type=args.decision,
-        steward=args.steward,
+        steward=steward,
         reason=args.reason,
         record_key_l=given.get("record") or given.get("left"),
         record_key_r=given.get("right"),
         golden_id=given.get("survivor") or given.get("golden"),
         related_golden_id=given.get("merged"),
     )
+    context = _warehouse_context(settings, decision)
     ops = OpsStore(settings.resolved_ops_url)
     try:
-        decision_id = ops.record_decision(decision, xref=xref, golden=golden)
+        decision_id = ops.record_decision(decision, **context)
+        stored = ops.decision(decision_id)
     except (DecisionInvalidError, DecisionConflictError, DecisionContradictionError) as error:
         print(f"refused: {error}", file=sys.stderr)
         return 2
     finally:
         ops.dispose()
+    if stored.status == "pending":
+        print(
+            f"decision #{decision_id} recorded and waiting for a second steward: it "
+            f"{stored.risk_reason}. Another steward approves it with "
+            f"`mdm review approve {decision_id}` (or rejects it); until then it changes nothing"
+        )
+        return 0
     print(
         f"decision #{decision_id} recorded; it is applied by the next run "
         "(the steward_decisions_sensor starts one when the Dagster daemon runs, or `mdm run`)"
     )
+    return 0
+
+
+def cmd_review_act(args: argparse.Namespace) -> int:
+    """approve / reject / revoke one decision by its number."""
+    from connectors.ops_store import (
+        DecisionConflictError,
+        DecisionContradictionError,
+        DecisionInvalidError,
+        DecisionNotFoundError,
+        DecisionStateError,
+        OpsStore,
+    )
+
+    steward = _cli_steward(args.steward)
+    if steward is None:
+        return 2
+    settings = _settings(None)
+    ops = OpsStore(settings.resolved_ops_url)
+    try:
+        if args.action == "approve":
+            context = _warehouse_context(settings)
+            stored = ops.approve(
+                args.decision_id,
+                steward,
+                args.reason,
+                xref=context["xref"],
+                golden=context["golden"],
+            )
+        elif args.action == "reject":
+            stored = ops.reject(args.decision_id, steward, args.reason)
+        else:
+            stored = ops.revoke(args.decision_id, steward, args.reason)
+    except (
+        DecisionInvalidError,
+        DecisionStateError,
+        DecisionConflictError,
+        DecisionContradictionError,
+        DecisionNotFoundError,
+    ) as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    finally:
+        ops.dispose()
+    effect = {
+        "active": "it is applied by the next run",
+        "rejected": "it will never apply; its subject is free for a new decision",
+        "revoked": "it no longer constrains matching from the next run; its subject is free "
+        "for a new decision",
+    }[stored.status]
+    print(f"decision #{stored.decision_id} is now {stored.status}: {effect}")
+    return 0
+
+
+def cmd_review_history(args: argparse.Namespace) -> int:
+    from connectors.ops_store import DecisionNotFoundError, OpsStore
+
+    ops = OpsStore(_settings(None).resolved_ops_url)
+    try:
+        if args.decision_id is None:
+            decisions = ops.decisions()
+            if args.status:
+                decisions = decisions[decisions["status"] == args.status]
+            print(f"{len(decisions)} decision(s)" + (f" {args.status}" if args.status else ""))
+            for row in decisions.tail(args.limit).to_dict("records"):
+                risk = f" (risky: {row['risk_reason']})" if row["risk_reason"] else ""
+                print(
+                    f"#{row['decision_id']} {row['status']:<8} {row['decision_type']:<9} "
+                    f"{row['subject_key']} by {row['steward']} at {row['decided_at']}{risk}"
+                )
+            return 0
+        stored = ops.decision(args.decision_id)
+        events = ops.history(args.decision_id)
+    except DecisionNotFoundError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    finally:
+        ops.dispose()
+    print(
+        f"decision #{stored.decision_id} {stored.decision_type} {stored.subject_key}: "
+        f"{stored.status}" + (f" (risky: {stored.risk_reason})" if stored.risk_reason else "")
+    )
+    for event in events.to_dict("records"):
+        print(
+            f"  {event['occurred_at']} {event['action']:<8} by {event['steward']}: "
+            f"{event['reason']}"
+        )
     return 0
 
 
@@ -563,6 +744,12 @@ def main(argv: list[str] | None = None) -> int:
     listing = review_commands.add_parser("list", help="undecided items by priority")
     listing.add_argument("--limit", type=int, default=10)
     listing.set_defaults(handler=cmd_review_list)
+    questions = review_commands.add_parser(
+        "questions", help="undecided questions (connected pairs, oversized clusters) by priority"
+    )
+    questions.add_argument("--limit", type=int, default=10)
+    questions.set_defaults(handler=cmd_review_questions)
+    steward_help = "who decides: a login name (letters, digits, . _ @ -), recorded as cli:NAME"
     for name, help_text in (
         ("same", "two source records are the same person"),
         ("different", "two source records are different people"),
@@ -571,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         decide = review_commands.add_parser(name, help=help_text)
         decide.set_defaults(handler=cmd_review_decide, decision=name)
-        decide.add_argument("--steward", required=True, help="who decides")
+        decide.add_argument("--steward", required=True, help=steward_help)
         decide.add_argument("--reason", required=True, help="why (kept for the auditors)")
         if name in {"same", "different"}:
             decide.add_argument("--left", required=True, help="record key, e.g. core:C100000001")
@@ -582,6 +769,23 @@ def main(argv: list[str] | None = None) -> int:
         if name == "merge":
             decide.add_argument("--survivor", required=True, help="golden ID that stays")
             decide.add_argument("--merged", required=True, help="golden ID that is retired")
+    for name, help_text in (
+        ("approve", "a second steward approves a risky decision waiting for approval"),
+        ("reject", "a second steward rejects a risky decision waiting for approval"),
+        ("revoke", "withdraw a pending or active decision (it stays in the history)"),
+    ):
+        act = review_commands.add_parser(name, help=help_text)
+        act.set_defaults(handler=cmd_review_act, action=name)
+        act.add_argument("decision_id", type=int, help="the decision's number (#N)")
+        act.add_argument("--steward", required=True, help=steward_help)
+        act.add_argument("--reason", required=True, help="why (kept for the auditors)")
+    history = review_commands.add_parser(
+        "history", help="one decision's history, or the decisions (--status pending: waiting)"
+    )
+    history.add_argument("decision_id", type=int, nargs="?", default=None)
+    history.add_argument("--status", choices=["pending", "active", "rejected", "revoked"])
+    history.add_argument("--limit", type=int, default=50)
+    history.set_defaults(handler=cmd_review_history)
 
     evaluate = commands.add_parser(
         "evaluate",

@@ -3,18 +3,31 @@
 from collections.abc import Iterator
 
 import dagster as dg
+import pandas as pd
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,  # the public API returns it but does not export the name
 )
 
+from connectors.warehouse import Warehouse
 from matching.model import FellegiSunterModel
-from matching.stewardship import build_review_queue
+from matching.stewardship import build_review_questions, build_review_queue
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS
 from pipelines.resources import OpsStoreResource, WarehouseResource
 
 REVIEW_QUEUE = dg.AssetKey(["mdm", "review_queue"])
+REVIEW_QUESTIONS = dg.AssetKey(["mdm", "review_questions"])
 APPLY_DECISIONS_JOB = "apply_steward_decisions"
+
+
+def customer_value(store: Warehouse, golden_ids: pd.Series) -> pd.Series | None:
+    """record key → the assets under management of its golden customer, from the last
+    published marts (None before the first dbt build)."""
+    if not store.table_exists("marts.customer_360"):
+        return None
+    aum = store.query("select golden_id, total_aum from marts.customer_360")
+    aum_by_golden = aum.set_index("golden_id")["total_aum"].astype(float)
+    return golden_ids.map(aum_by_golden).fillna(0.0)
 
 
 def build_review_queue_asset() -> dg.AssetsDefinition:
@@ -43,12 +56,7 @@ def build_review_queue_asset() -> dg.AssetsDefinition:
         finally:
             ops_store.dispose()
         xref = store.read_table("mdm.xref", ["record_key", "golden_id"]).set_index("record_key")
-        value = None
-        if store.table_exists("marts.customer_360"):
-            # Customer value from the last published marts: the assets of the golden customer.
-            aum = store.query("select golden_id, total_aum from marts.customer_360")
-            aum_by_golden = aum.set_index("golden_id")["total_aum"].astype(float)
-            value = xref["golden_id"].map(aum_by_golden).fillna(0.0)
+        value = customer_value(store, xref["golden_id"])
         queue = build_review_queue(
             scored,
             records,
@@ -77,6 +85,59 @@ def build_review_queue_asset() -> dg.AssetsDefinition:
     return review_queue
 
 
+def build_review_questions_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=REVIEW_QUESTIONS,
+        deps=[REVIEW_QUEUE],
+        group_name="stewardship",
+        kinds={"duckdb"},
+        owners=["team:data-stewards"],
+        pool="warehouse",
+        description="The review queue as questions: connected undecided pairs and oversized "
+        "clusters, one item each, by priority.",
+    )
+    def review_questions(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        store = warehouse.open()
+        queue = store.read_table("mdm.review_queue")
+        records = store.read_table(
+            "mdm.party_records", ["record_key", "source_system", "source_updated_at"]
+        )
+        golden_ids = store.read_table("mdm.xref", ["record_key", "golden_id"]).set_index(
+            "record_key"
+        )["golden_id"]
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        questions = build_review_questions(
+            queue,
+            records,
+            customer_value=customer_value(store, golden_ids),
+            golden_ids=golden_ids,
+            as_of=now,
+        )
+        # A question keeps the time it was first asked across runs (its ID is its records).
+        first_seen = pd.Series(now, index=questions["question_id"], dtype="datetime64[us]")
+        if store.table_exists("mdm.review_questions"):
+            prior = store.read_table("mdm.review_questions", ["question_id", "first_seen_at"])
+            earlier = prior.set_index("question_id")["first_seen_at"]
+            first_seen = earlier.reindex(first_seen.index).fillna(first_seen)
+        questions["first_seen_at"] = first_seen.to_numpy()
+        questions.insert(0, "run_id", context.run_id)
+        store.replace_table("mdm.review_questions", questions)
+        by_type = questions["question_type"].value_counts().to_dict() if len(questions) else {}
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(len(questions)),
+                "questions_by_type": dg.MetadataValue.json(
+                    {str(k): int(v) for k, v in by_type.items()}
+                ),
+                "queue_items": dg.MetadataValue.int(len(queue)),
+            }
+        )
+
+    return review_questions
+
+
 def build_apply_decisions_job() -> UnresolvedAssetJobDefinition:
     """Re-cluster → golden → review queue → marts → publish, without re-extracting."""
     return dg.define_asset_job(
@@ -91,19 +152,22 @@ def build_decisions_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDefini
         job=job,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Starts a re-cluster run when stewards have recorded new decisions.",
+        description="Starts a re-cluster run when stewards have made, approved or revoked "
+        "decisions.",
     )
     def steward_decisions_sensor(
         context: dg.SensorEvaluationContext, ops: OpsStoreResource
     ) -> Iterator[dg.RunRequest | dg.SkipReason]:
         ops_store = ops.open()
         try:
-            latest = ops_store.latest_decision_id()
+            # Approvals and revokes change the constraints as much as new decisions do; a
+            # decision waiting for approval changes nothing yet.
+            latest = ops_store.latest_change_id()
         finally:
             ops_store.dispose()
         seen = int(context.cursor or 0)
         if latest <= seen:
-            yield dg.SkipReason(f"no decisions after #{seen}")
+            yield dg.SkipReason(f"no decision changes after event #{seen}")
             return
         context.update_cursor(str(latest))
         yield dg.RunRequest(
@@ -116,8 +180,11 @@ def build_decisions_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDefini
 
 __all__ = [
     "APPLY_DECISIONS_JOB",
+    "REVIEW_QUESTIONS",
     "REVIEW_QUEUE",
     "build_apply_decisions_job",
     "build_decisions_sensor",
+    "build_review_questions_asset",
     "build_review_queue_asset",
+    "customer_value",
 ]

@@ -45,11 +45,14 @@ def published(tmp_path_factory, simulated_sources) -> Iterator[tuple[httpx.Clien
     singles = sorted(golden.loc[golden["source_count"] == 1, "golden_id"])
     survivor, merged = singles[0], singles[1]
     ops = OpsStore(settings.resolved_ops_url)
-    ops.record_decision(
+    decision_id = ops.record_decision(
         Decision("merge", "王敏", "confirmed", golden_id=survivor, related_golden_id=merged),
         xref=store.read_table("mdm.xref"),
         golden=golden,
+        records=store.read_table("mdm.party_records"),
     )
+    if ops.decision(decision_id).status == "pending":  # two singletons may be risky to join
+        ops.approve(decision_id, "李娜", "second look", golden=golden)
     ops.dispose()
     xref = store.read_table("mdm.xref")
     core_key = sorted(xref.loc[xref["record_key"].str.startswith("core:"), "record_key"])[5]

@@ -13,11 +13,14 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+import yaml
 
 from connectors.ops_store import Decision, OpsStore
 from connectors.settings import Settings
 from connectors.simulated import simulate
 from connectors.warehouse import open_warehouse
+from matching.model import FellegiSunterModel
+from matching.stewardship import match_weight_waterfall
 from pipelines.build import build_mdm_assets, build_resources
 from pipelines.mdm_config import load_config
 from tests.conftest import TEST_AS_OF, write_pipeline_config
@@ -58,13 +61,21 @@ class Bank:
         return self.store.read_table("mdm.golden_events")
 
     def decide(self, decision: Decision) -> int:
+        """Record a decision as the console would; a risky one is approved by a second
+        steward, so the scenario sees it applied (test_ops_store covers the waiting)."""
         ops = OpsStore(self.settings.resolved_ops_url)
+        golden = self.store.read_table("mdm.golden_records")
         try:
-            return ops.record_decision(
+            decision_id = ops.record_decision(
                 decision,
                 xref=self.store.read_table("mdm.xref"),
-                golden=self.store.read_table("mdm.golden_records"),
+                golden=golden,
+                records=self.store.read_table("mdm.party_records"),
+                survivorship=load_config(self.settings.config_path).survivorship,
             )
+            if ops.decision(decision_id).status == "pending":
+                ops.approve(decision_id, "checker", "second look", golden=golden)
+            return decision_id
         finally:
             ops.dispose()
 
@@ -193,3 +204,52 @@ def test_a_decision_survives_a_full_re_extract(bank: Bank):
     pd.testing.assert_series_equal(xref_after_decision, bank.xref())
     assert bank.golden().loc[second, "survivor_id"] == first
     assert len(bank.events()) == events
+
+
+def test_waterfalls_add_up_to_the_stored_weights(bank: Bank):
+    # Every zone: the same model scored them all (this small bank leaves its review zone empty).
+    scored = bank.store.query("select * from mdm.scored_pairs order by match_weight limit 300")
+    records = bank.store.read_table("mdm.party_records")
+    model = FellegiSunterModel.from_json(
+        str(bank.store.query("select model_json from mdm.match_model").iloc[0, 0])
+    )
+    frequencies = model.term_frequencies(records)
+    assert len(scored) == 300
+    for _, pair in scored.iterrows():
+        steps = match_weight_waterfall(model, pair, records, frequencies)
+        assert steps["bits"].sum() == pytest.approx(pair["match_weight"], abs=1e-6)
+        assert steps["end"].iloc[-1] == pytest.approx(pair["match_weight"], abs=1e-6)
+
+
+def test_the_review_questions_group_the_queue_and_keep_when_first_asked(
+    tmp_path: Path, base_sources: Path
+):
+    bank = Bank(tmp_path, base_sources)
+    # A review zone from probability 0.001 up, so this small bank has a queue to group.
+    document = yaml.safe_load(bank.settings.config_path.read_text(encoding="utf-8"))
+    document["matching"]["thresholds"]["review"] = 0.001
+    bank.settings.config_path.write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    bank.run()
+    queue = bank.store.read_table("mdm.review_queue")
+    questions = bank.store.read_table("mdm.review_questions")
+    pairs = queue[queue["item_type"] == "pair"]
+    assert len(pairs) > 0
+    assert questions["pair_count"].sum() == len(pairs)  # every pair in exactly one question
+    assert len(questions) < len(queue)  # some pairs share records: fewer questions than items
+    assert questions["question_id"].is_unique
+    asked = {k for keys in questions["record_keys"] for k in keys.split(",")}
+    assert set(pairs["record_key_l"]) | set(pairs["record_key_r"]) <= asked
+    assert questions["priority"].is_monotonic_decreasing
+    # One queue row is enough to draw its pair's waterfall (it carries the comparison vector).
+    model = FellegiSunterModel.from_json(
+        str(bank.store.query("select model_json from mdm.match_model").iloc[0, 0])
+    )
+    records = bank.store.read_table("mdm.party_records")
+    first = pairs.iloc[0]
+    steps = match_weight_waterfall(model, first, records)
+    assert steps["end"].iloc[-1] == pytest.approx(first["match_weight"], abs=1e-6)
+    first_seen = questions.set_index("question_id")["first_seen_at"]
+    bank.run()  # the same data asks the same questions, first seen when first asked
+    again = bank.store.read_table("mdm.review_questions").set_index("question_id")
+    assert set(again.index) == set(first_seen.index)
+    pd.testing.assert_series_equal(again["first_seen_at"].sort_index(), first_seen.sort_index())
