@@ -122,6 +122,13 @@ def _split_systems(value: Any) -> Any:
     return value
 
 
+def _split_fields(value: Any) -> Any:
+    """changed_fields as stored (comma-separated names, NULL but for updates) → a list."""
+    if value is None:
+        return []
+    return _split_systems(value)
+
+
 MAX_OFFSET = 1_000_000_000
 
 
@@ -371,6 +378,15 @@ class GoldenEventOut(BaseModel):
     related_golden_id: str | None = None
     detail: str | None = None
     occurred_at: PipelineTimestamp
+    decision_id: int | None = Field(
+        default=None, description="The steward decision the event applied; null for matching's"
+    )
+    steward: str | None = Field(default=None, description="Who made that decision")
+    changed_fields: list[str] = Field(
+        default_factory=list, description="An update's changed golden columns (names only)"
+    )
+
+    split_changed_fields = field_validator("changed_fields", mode="before")(_split_fields)
 
 
 class SourceRecordLinkOut(BaseModel):
