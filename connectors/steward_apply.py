@@ -198,6 +198,12 @@ def _apply_holding_lock(
     region = touched_region(
         keys, golden_ids, scored=scored, must_link=constraints.must_link, xref=xref
     )
+    if len(region) == 0:
+        return ApplyResult(
+            decision_id,
+            "not_applicable",
+            f"decision #{decision_id} names no record or golden ID of the warehouse",
+        )
     region_index = pd.Index(region)
     in_region = scored["record_key_l"].isin(region_index) & scored["record_key_r"].isin(
         region_index

@@ -122,13 +122,6 @@ def _split_systems(value: Any) -> Any:
     return value
 
 
-def _split_fields(value: Any) -> Any:
-    """changed_fields as stored (comma-separated names, NULL but for updates) → a list."""
-    if value is None:
-        return []
-    return _split_systems(value)
-
-
 MAX_OFFSET = 1_000_000_000
 
 
@@ -382,11 +375,11 @@ class GoldenEventOut(BaseModel):
         default=None, description="The steward decision the event applied; null for matching's"
     )
     steward: str | None = Field(default=None, description="Who made that decision")
-    changed_fields: list[str] = Field(
-        default_factory=list, description="An update's changed golden columns (names only)"
+    changed_fields: list[str] | None = Field(
+        default=None, description="An update's changed golden columns (names only)"
     )
 
-    split_changed_fields = field_validator("changed_fields", mode="before")(_split_fields)
+    split_changed_fields = field_validator("changed_fields", mode="before")(_split_systems)
 
 
 class SourceRecordLinkOut(BaseModel):

@@ -774,7 +774,16 @@ def update_history(
     opened = current[current["golden_id"].isin(changed_ids)].assign(
         valid_from=now, valid_to=None, run_id=run_id
     )
-    return _history_frame(pd.concat([history, opened], ignore_index=True))
+    if opened.empty:  # nothing changed: no empty frame in the concatenation (pandas warns)
+        return _history_frame(history)
+    return _history_frame(pd.concat([history, _typed_like(opened, history)], ignore_index=True))
+
+
+def _typed_like(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its all-null columns in `like`'s dtypes: pandas warns that a concatenation
+    will stop ignoring all-null columns when it picks the result's dtypes."""
+    empty = [c for c in frame.columns if c in like.columns and frame[c].isna().all()]
+    return frame.astype({c: like[c].dtype for c in empty}) if empty else frame
 
 
 def _history_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,6 +4,7 @@ mdm simulate --people 10000 --seed 42 --out var/sources
 mdm check --config mdm.yaml         # preflight: every source read against its mapping
 mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
 mdm evaluate                        # the last run against the simulator's ground truth
+mdm review apply --decision 12       # a steward decision applied now, without a run
 mdm audit verify                    # the read audit trail's hash chain, end to end
 mdm audit list --golden-id G0000000001
 mdm api --port 8000
