@@ -10,9 +10,11 @@ apply instead of failing.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +23,7 @@ import pandas as pd
 import pytest
 
 from connectors.ops_store import Decision, OpsStore
+from connectors.serving import POINT_PATCH_KEYS, SERVED_TABLES, published_point_store
 from connectors.settings import Settings
 from connectors.simulated import simulate
 from connectors.steward_apply import DecisionNotFoundError, apply_decision
@@ -87,15 +90,19 @@ def _decide_same_across_goldens(settings: Settings) -> tuple[int, str, str]:
     return decision_id, left, right
 
 
-def test_a_same_decision_is_applied_and_served_without_a_run(settings: Settings) -> None:
+def test_a_same_decision_is_applied_and_served_without_a_run(
+    settings: Settings, tmp_path: Path
+) -> None:
     _run(settings)
     store = open_warehouse(settings.resolved_warehouse_url)
+    store.publish(settings.resolved_serving_path)  # as the run's last step does
     events_before = len(store.read_table("mdm.golden_events"))
     decision_id, left, right = _decide_same_across_goldens(settings)
 
     result = apply_decision(settings, decision_id)
 
     assert result.outcome == "applied", result.message
+    assert result.snapshot == "patched"
     assert result.records >= 2
     kinds = {change.event_type for change in result.changes}
     assert kinds & {"merge", "split", "update"}
@@ -131,6 +138,9 @@ def test_a_same_decision_is_applied_and_served_without_a_run(settings: Settings)
     assert {row[2] for row in rows} == {f"steward:{decision_id}"}
     assert served_events is not None and served_events[0] == len(applied)
 
+    # The patched snapshot holds what a full publish of the warehouse would.
+    _assert_same_as_full_publish(settings, tmp_path)
+
     # The next full run rebuilds the same rows: no event, the same links.
     xref_after_apply = store.read_table("mdm.xref").sort_values("record_key", ignore_index=True)
     _run(settings)
@@ -141,6 +151,42 @@ def test_a_same_decision_is_applied_and_served_without_a_run(settings: Settings)
         xref_after_apply,
         check_dtype=False,
     )
+
+
+def _assert_same_as_full_publish(settings: Settings, tmp_path: Path) -> None:
+    """Every served table and point-store table of the patched snapshot equals a full
+    publish's, row for row."""
+    patched = settings.resolved_serving_path
+    full = open_warehouse(settings.resolved_warehouse_url).publish(tmp_path / "full.duckdb")
+    with duckdb.connect() as both:
+        both.execute(f"attach '{patched}' as patched (read_only)")
+        both.execute(f"attach '{full}' as full_publish (read_only)")
+        for table in SERVED_TABLES:
+            if table.startswith("marts."):  # dbt's, not built by the Python stages here
+                continue
+            for left, right in (("patched", "full_publish"), ("full_publish", "patched")):
+                difference = both.execute(
+                    f"select count(*) from (select * from {left}.{table}"
+                    f" except all select * from {right}.{table})"
+                ).fetchone()
+                assert difference == (0,), f"{table}: rows only in {left}"
+    patched_points, full_points = published_point_store(patched), published_point_store(full)
+    assert patched_points is not None and full_points is not None
+    assert patched_points != full_points
+    with closing(sqlite3.connect(patched_points)) as points:
+        points.execute("attach database ? as full_publish", [str(full_points)])
+        for table in POINT_PATCH_KEYS:
+            for left, right in (("main", "full_publish"), ("full_publish", "main")):
+                difference = points.execute(
+                    f"select count(*) from (select * from {left}.{table}"
+                    f" except select * from {right}.{table})"
+                ).fetchone()
+                assert difference == (0,), f"point store {table}: rows only in {left}"
+            sizes = points.execute(
+                f"select (select count(*) from main.{table}),"
+                f" (select count(*) from full_publish.{table})"
+            ).fetchone()
+            assert sizes is not None and sizes[0] == sizes[1]
 
 
 @pytest.fixture
