@@ -17,6 +17,10 @@ snapshot, whose `serving.manifest` names that point store, is renamed over the o
 A reader that sees the new snapshot therefore finds a complete point store of the same
 publish; the two previous point stores stay on disk for readers still opening the one
 before (an open SQLite file survives its unlink).
+
+A steward decision applied without a run (`connectors.steward_apply`) does not rebuild them:
+`patch_snapshot` copies both, changes the copies' rows of the few golden IDs and records the
+decision touched, and swaps them in the same order; marts are left as published.
 """
 
 from __future__ import annotations
