@@ -250,12 +250,7 @@ def patch_snapshot(
         try:
             _patch_point_store(connection, building, keys)
             os.replace(building, points)
-            (catalog,) = connection.execute("select current_database()").fetchone() or ("",)
-            connection.execute(
-                f'create or replace table "{catalog}".{MANIFEST_TABLE} as select ? as point_store',
-                [points.name],
-            )
-            connection.execute("checkpoint")
+            _name_point_store(connection, points)
         finally:
             connection.close()
         os.replace(temporary, serving_path)
@@ -295,6 +290,18 @@ def _patch_point_store(
         store.commit()
 
 
+def _name_point_store(snapshot: duckdb.DuckDBPyConnection, points: Path) -> None:
+    """Write the snapshot's manifest naming its point store, and checkpoint the snapshot."""
+    # Qualified by the catalog: a file named serving.duckdb is a catalog named `serving`.
+    (catalog,) = snapshot.execute("select current_database()").fetchone() or ("",)
+    snapshot.execute(f'create schema if not exists "{catalog}".serving')
+    snapshot.execute(
+        f'create or replace table "{catalog}".{MANIFEST_TABLE} as select ? as point_store',
+        [points.name],
+    )
+    snapshot.execute("checkpoint")
+
+
 def point_store_paths(serving_path: Path) -> list[Path]:
     """The point stores published beside `serving_path`, oldest first."""
     found = serving_path.parent.glob(f"{serving_path.name}.points.*.sqlite")
@@ -321,14 +328,7 @@ def publish_snapshot_file(temporary: Path, serving_path: Path) -> Path:
                 connection.execute(f'drop schema "{schema}" cascade')
         build_point_store(connection, building)
         os.replace(building, points)
-        # Qualified by the catalog: a file named serving.duckdb is a catalog named `serving`.
-        (catalog,) = connection.execute("select current_database()").fetchone() or ("",)
-        connection.execute(f'create schema if not exists "{catalog}".serving')
-        connection.execute(
-            f'create or replace table "{catalog}".{MANIFEST_TABLE} as select ? as point_store',
-            [points.name],
-        )
-        connection.execute("checkpoint")
+        _name_point_store(connection, points)
     finally:
         connection.close()
     os.replace(temporary, serving_path)

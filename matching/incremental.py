@@ -23,7 +23,7 @@ quick apply and the full run, so the two write the same rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,8 +370,3 @@ def apply_to_region(
         golden=golden,
         history=history,
     )
-
-
-def region_rows(frame: pd.DataFrame, column: str, values: Collection[str]) -> pd.DataFrame:
-    """The rows of `frame` whose `column` is one of `values`."""
-    return frame[frame[column].isin(list(values)).to_numpy()]

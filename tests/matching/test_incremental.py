@@ -38,6 +38,7 @@ from matching.incremental import (
     decision_placements,
     lookalike_spellings,
     named_records,
+    pending_decisions,
     touched_region,
 )
 from matching.stewardship import constraints_from_decisions
@@ -149,10 +150,20 @@ def _scenario(baseline: Baseline, kind: str) -> pd.DataFrame:
 
 
 def _full_run(
-    baseline: Baseline, decisions: pd.DataFrame
+    baseline: Baseline,
+    decisions: pd.DataFrame,
+    *,
+    prior_golden: pd.DataFrame | None = None,
+    prior_xref: pd.DataFrame | None = None,
+    prior_events: pd.DataFrame | None = None,
+    run_id: str = "run-1",
+    now: pd.Timestamp = APPLY_NOW,
 ) -> tuple[pd.DataFrame, pd.DataFrame, GoldenResult]:
-    prior = baseline.golden
-    constraints = constraints_from_decisions(decisions, prior.xref, prior.golden_records)
+    """What `mdm run` does with the decisions, from the baseline's state or the one given."""
+    golden = baseline.golden.golden_records if prior_golden is None else prior_golden
+    xref = baseline.golden.xref if prior_xref is None else prior_xref
+    events = baseline.golden.events if prior_events is None else prior_events
+    constraints = constraints_from_decisions(decisions, xref, golden)
     linked = link(
         baseline.records,
         baseline.matching,
@@ -163,16 +174,16 @@ def _full_run(
         baseline.records,
         linked.clusters,
         baseline.survivorship,
-        run_id="run-1",
-        now=APPLY_NOW,
+        run_id=run_id,
+        now=now,
         scored_pairs=linked.scored_pairs,
-        prior_golden=prior.golden_records,
-        prior_xref=prior.xref,
+        prior_golden=golden,
+        prior_xref=xref,
         preferred_golden_ids=constraints.preferred_golden_ids,
         placements=decision_placements(decisions, linked.clusters),
     )
-    pending = decisions[~decisions["decision_id"].isin(applied_decision_ids(prior.events, None))]
-    result.events = credit_events(result.events, pending, xref=result.xref, prior_xref=prior.xref)
+    pending = pending_decisions(decisions, events, xref)
+    result.events = credit_events(result.events, pending, xref=result.xref, prior_xref=xref)
     return linked.scored_pairs, linked.clusters, result
 
 
@@ -312,24 +323,14 @@ def test_a_full_run_after_a_quick_apply_changes_nothing(baseline: Baseline, kind
     applied = applied_decision_ids(quick.golden.events, patched_xref)
     assert applied == {7}
 
-    constraints = constraints_from_decisions(decisions, patched_xref, patched_golden)
-    linked = link(
-        baseline.records,
-        baseline.matching,
-        must_link=constraints.must_link,
-        cannot_link=constraints.cannot_link,
-    )
-    rerun = build_golden_records(
-        baseline.records,
-        linked.clusters,
-        baseline.survivorship,
-        run_id="run-2",
-        now=APPLY_NOW + pd.Timedelta(hours=1),
-        scored_pairs=linked.scored_pairs,
+    _, _, rerun = _full_run(
+        baseline,
+        decisions,
         prior_golden=patched_golden,
         prior_xref=patched_xref,
-        preferred_golden_ids=constraints.preferred_golden_ids,
-        placements=decision_placements(decisions, linked.clusters),
+        prior_events=pd.concat([baseline.golden.events, quick.golden.events]),
+        run_id="run-2",
+        now=APPLY_NOW + pd.Timedelta(hours=1),
     )
     assert rerun.events.empty
     pd.testing.assert_frame_equal(
