@@ -105,13 +105,18 @@ class ApplyResult:
 
 
 def apply_decision(
-    settings: Settings, decision_id: int, *, now: pd.Timestamp | None = None
+    settings: Settings,
+    decision_id: int,
+    *,
+    actor: str = "steward_apply",
+    now: pd.Timestamp | None = None,
 ) -> ApplyResult:
     """Apply one steward decision (active, or revoked: then its effect is undone) now.
 
     Raises DecisionNotFoundError for an unknown ID. A decision waiting for approval or
     rejected is `not_applicable`; a run holding the home makes it `deferred` (that run, or the
-    next, applies it).
+    next, applies it). An applied decision leaves a `decision.applied` row in the ops store's
+    audit log naming `actor` (who asked: the console's signed-in steward, or the command).
     """
     started = time.perf_counter()
     ops = OpsStore(settings.resolved_ops_url)
@@ -143,11 +148,25 @@ def apply_decision(
             f"{decision_id}` or the next run",
         )
     try:
-        return _apply_holding_lock(
+        result = _apply_holding_lock(
             settings, decisions, decision, run_id, now or _now(), started=started
         )
     finally:
         run_lock.release(settings.home)
+    if result.applied:
+        ops = OpsStore(settings.resolved_ops_url)
+        try:
+            # Golden IDs and counts only: what an auditor needs, and no personal data.
+            ops.audit(
+                actor,
+                "decision.applied",
+                f"decision:{decision_id}",
+                f"run {run_id}: {result.records} records re-clustered; "
+                + (", ".join(f"{c.event_type} {c.golden_id}" for c in result.changes) or "none"),
+            )
+        finally:
+            ops.dispose()
+    return result
 
 
 def unapplied_decision_ids(settings: Settings) -> list[int]:

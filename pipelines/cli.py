@@ -312,7 +312,7 @@ def _apply_and_report(settings: Settings, decision_id: int) -> int:
     from connectors.steward_apply import DecisionNotFoundError, apply_decision
 
     try:
-        result = apply_decision(settings, decision_id)
+        result = apply_decision(settings, decision_id, actor="cli:mdm review apply")
     except DecisionNotFoundError as error:
         print(f"refused: {error}", file=sys.stderr)
         return 2

@@ -21,8 +21,9 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
-from connectors.ops_store import Decision, OpsStore
+from connectors.ops_store import Decision, OpsStore, audit_log
 from connectors.serving import POINT_PATCH_KEYS, SERVED_TABLES, published_point_store
 from connectors.settings import Settings
 from connectors.simulated import simulate
@@ -99,7 +100,7 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     events_before = len(store.read_table("mdm.golden_events"))
     decision_id, left, right = _decide_same_across_goldens(settings)
 
-    result = apply_decision(settings, decision_id)
+    result = apply_decision(settings, decision_id, actor="cli:li.na")
 
     assert result.outcome == "applied", result.message
     assert result.snapshot == "patched"
@@ -137,6 +138,22 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     assert {row[1] for row in rows} == {survivor}
     assert {row[2] for row in rows} == {f"steward:{decision_id}"}
     assert served_events is not None and served_events[0] == len(applied)
+
+    # The auditors see who applied it, when and what changed, without personal data.
+    ops = OpsStore(settings.resolved_ops_url)
+    try:
+        with ops.engine.connect() as connection:
+            audited = connection.execute(
+                sa.select(audit_log.c.actor, audit_log.c.target, audit_log.c.detail).where(
+                    audit_log.c.action == "decision.applied"
+                )
+            ).all()
+    finally:
+        ops.dispose()
+    assert [(row.actor, row.target) for row in audited] == [
+        ("cli:li.na", f"decision:{decision_id}")
+    ]
+    assert result.run_id is not None and result.run_id in audited[0].detail
 
     # The patched snapshot holds what a full publish of the warehouse would.
     _assert_same_as_full_publish(settings, tmp_path)
