@@ -187,33 +187,67 @@ def _full_run(
     return linked.scored_pairs, linked.clusters, result
 
 
-def _quick_apply(baseline: Baseline, decisions: pd.DataFrame):  # type: ignore[no-untyped-def]
-    prior = baseline.golden
-    constraints = constraints_from_decisions(decisions, prior.xref, prior.golden_records)
+@dataclass
+class State:
+    """The warehouse's matching tables at some moment."""
+
+    scored: pd.DataFrame
+    golden_records: pd.DataFrame
+    xref: pd.DataFrame
+    history: pd.DataFrame
+    events: pd.DataFrame
+
+
+def _baseline_state(baseline: Baseline) -> State:
+    golden = baseline.golden
+    return State(
+        baseline.scored, golden.golden_records, golden.xref, baseline.history, golden.events
+    )
+
+
+def _quick_apply(  # type: ignore[no-untyped-def]
+    baseline: Baseline, decisions: pd.DataFrame, state: State | None = None
+):
+    """apply_to_region on the state's rows of the region the decision touches."""
+    state = state or _baseline_state(baseline)
+    constraints = constraints_from_decisions(decisions, state.xref, state.golden_records)
     keys, goldens = named_records(decisions.iloc[0].to_dict())
     region = touched_region(
-        keys, goldens, scored=baseline.scored, must_link=constraints.must_link, xref=prior.xref
+        keys, goldens, scored=state.scored, must_link=constraints.must_link, xref=state.xref
     )
-    xref = prior.xref[prior.xref["record_key"].isin(region)]
+    xref = state.xref[state.xref["record_key"].isin(region)]
     ids = set(xref["golden_id"])
     return apply_to_region(
         baseline.records[baseline.records["record_key"].isin(region)],
-        baseline.scored[
-            baseline.scored["record_key_l"].isin(region)
-            & baseline.scored["record_key_r"].isin(region)
+        state.scored[
+            state.scored["record_key_l"].isin(region) & state.scored["record_key_r"].isin(region)
         ],
         constraints,
         matching=baseline.matching,
         survivorship=baseline.survivorship,
-        lookalike=lookalike_spellings(baseline.records, baseline.scored, baseline.matching),
-        prior_golden=prior.golden_records[prior.golden_records["golden_id"].isin(ids)],
+        lookalike=lookalike_spellings(baseline.records, state.scored, baseline.matching),
+        prior_golden=state.golden_records[state.golden_records["golden_id"].isin(ids)],
         prior_xref=xref,
-        prior_history=baseline.history[baseline.history["golden_id"].isin(ids)],
-        next_number=next_golden_number(prior.golden_records, prior.xref),
+        prior_history=state.history[state.history["golden_id"].isin(ids)],
+        next_number=next_golden_number(state.golden_records, state.xref),
         decisions=decisions,
         credited=decisions,
         run_id="apply-7",
         now=APPLY_NOW,
+    )
+
+
+def _patched_state(state: State, quick) -> State:  # type: ignore[no-untyped-def]
+    """The state after a quick apply wrote its region's rows."""
+    region = quick.record_keys
+    ids = set(quick.prior_golden_ids) | set(quick.golden.golden_records["golden_id"])
+    inside = state.scored["record_key_l"].isin(region) & state.scored["record_key_r"].isin(region)
+    return State(
+        pd.concat([state.scored[~inside], quick.scored_pairs], ignore_index=True),
+        _patched(state.golden_records, quick.golden.golden_records, "golden_id", ids),
+        _patched(state.xref, quick.golden.xref, "record_key", region),
+        _patched(state.history, quick.history, "golden_id", ids),
+        pd.concat([state.events, quick.golden.events], ignore_index=True),
     )
 
 
@@ -314,12 +348,8 @@ def test_a_full_run_after_a_quick_apply_changes_nothing(baseline: Baseline, kind
     the same xref (the decision still named in its match_rule) and the same golden records."""
     decisions = _scenario(baseline, kind)
     quick = _quick_apply(baseline, decisions)
-    region = quick.record_keys
-    ids = set(quick.prior_golden_ids) | set(quick.golden.golden_records["golden_id"])
-    patched_xref = _patched(baseline.golden.xref, quick.golden.xref, "record_key", region)
-    patched_golden = _patched(
-        baseline.golden.golden_records, quick.golden.golden_records, "golden_id", ids
-    )
+    patched = _patched_state(_baseline_state(baseline), quick)
+    patched_xref, patched_golden = patched.xref, patched.golden_records
     applied = applied_decision_ids(quick.golden.events, patched_xref)
     assert applied == {7}
 
@@ -328,7 +358,7 @@ def test_a_full_run_after_a_quick_apply_changes_nothing(baseline: Baseline, kind
         decisions,
         prior_golden=patched_golden,
         prior_xref=patched_xref,
-        prior_events=pd.concat([baseline.golden.events, quick.golden.events]),
+        prior_events=patched.events,
         run_id="run-2",
         now=APPLY_NOW + pd.Timedelta(hours=1),
     )
@@ -341,5 +371,58 @@ def test_a_full_run_after_a_quick_apply_changes_nothing(baseline: Baseline, kind
     pd.testing.assert_frame_equal(
         rerun.golden_records,
         patched_golden.sort_values("golden_id").reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+@pytest.mark.parametrize("kind", ["same", "split"])
+def test_a_revoked_decision_applied_to_its_region_gives_the_full_runs_rows(
+    baseline: Baseline, kind: str
+) -> None:
+    """Revoking undoes a decision through the same path: the region re-clustered without its
+    constraint equals a full run without it, from the state the decision left."""
+    decisions = _scenario(baseline, kind)
+    applied = _patched_state(_baseline_state(baseline), _quick_apply(baseline, decisions))
+    revoked = decisions.assign(status="revoked")
+
+    undone = _quick_apply(baseline, revoked, applied)
+    _, full_clusters, full = _full_run(
+        baseline,
+        revoked,
+        prior_golden=applied.golden_records,
+        prior_xref=applied.xref,
+        prior_events=applied.events,
+        run_id="run-2",
+    )
+
+    region = undone.record_keys
+    pd.testing.assert_frame_equal(
+        _rows(full_clusters, "record_key", region, ["record_key"]),
+        undone.clusters.reset_index(drop=True),
+        check_dtype=False,
+    )
+    # The decision no longer places any record.
+    assert not undone.golden.xref["match_rule"].str.startswith("steward:").any()
+    pd.testing.assert_frame_equal(
+        _rows(full.xref, "record_key", region, ["record_key"]),
+        undone.golden.xref.reset_index(drop=True),
+        check_dtype=False,
+    )
+    ids = set(undone.golden.golden_records["golden_id"])
+    pd.testing.assert_frame_equal(
+        _rows(full.golden_records, "golden_id", ids, ["golden_id"]),
+        undone.golden.golden_records.sort_values("golden_id").reset_index(drop=True),
+        check_dtype=False,
+    )
+    event_order = ["event_type", "golden_id"]
+    assert len(undone.golden.events) >= 1
+    assert set(undone.golden.events["decision_id"]) == {7}
+    pd.testing.assert_frame_equal(
+        full.events[["event_type", "golden_id", "related_golden_id", "changed_fields"]]
+        .sort_values(event_order)
+        .reset_index(drop=True),
+        undone.golden.events[["event_type", "golden_id", "related_golden_id", "changed_fields"]]
+        .sort_values(event_order)
+        .reset_index(drop=True),
         check_dtype=False,
     )
