@@ -17,13 +17,19 @@ snapshot, whose `serving.manifest` names that point store, is renamed over the o
 A reader that sees the new snapshot therefore finds a complete point store of the same
 publish; the two previous point stores stay on disk for readers still opening the one
 before (an open SQLite file survives its unlink).
+
+A steward decision applied without a run (`connectors.steward_apply`) does not rebuild them:
+`patch_snapshot` copies both, changes the copies' rows of the few golden IDs and records the
+decision touched, and swaps them in the same order; marts are left as published.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import uuid
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -139,32 +145,164 @@ def build_point_store(snapshot: duckdb.DuckDBPyConnection, path: Path) -> None:
         for table, (needs, query, indexes) in POINT_TABLES.items():
             if not needs <= present:
                 continue
-            described = snapshot.execute(f"describe {query}").fetchall()
-            names = [row[0] for row in described]
-            selected = []
-            for name, kind in ((row[0], str(row[1])) for row in described):
-                restored = RESTORED_TYPES.get(kind)
-                if restored in ("date", "timestamp"):
-                    selected.append(f'"{name}"::varchar as "{name}"')
-                elif kind.startswith("DECIMAL"):
-                    selected.append(f'"{name}"::double as "{name}"')
-                else:
-                    selected.append(f'"{name}"')
-                if restored:
-                    store.execute(
-                        "insert into restored_columns values (?, ?, ?)", (table, name, restored)
-                    )
+            names, selected, restored = _point_columns(snapshot, query)
+            store.executemany(
+                "insert into restored_columns values (?, ?, ?)",
+                [(table, name, kind) for name, kind in restored.items()],
+            )
             columns = ", ".join(f'"{name}"' for name in names)
             store.execute(f"create table {table} ({columns})")
-            insert = f"insert into {table} values ({', '.join('?' for _ in names)})"
-            cursor = snapshot.execute(f"select {', '.join(selected)} from ({query})")
-            while batch := cursor.fetchmany(BATCH_ROWS):
-                store.executemany(insert, batch)
+            _fill_point_table(store, snapshot, table, names, f"select {selected} from ({query})")
             for number, index in enumerate(indexes):
                 on = ", ".join(f'"{column}"' for column in index)
                 store.execute(f"create index {table}_{number} on {table} ({on})")
         store.execute("analyze")
         store.commit()
+
+
+def _point_columns(
+    snapshot: duckdb.DuckDBPyConnection, query: str
+) -> tuple[list[str], str, dict[str, str]]:
+    """A point table's column names, the select list writing them as SQLite stores them, and
+    the columns whose type is restored on reading (name → kind)."""
+    described = snapshot.execute(f"describe {query}").fetchall()
+    selected = []
+    restored: dict[str, str] = {}
+    for name, kind in ((str(row[0]), str(row[1])) for row in described):
+        restoring = RESTORED_TYPES.get(kind)
+        if restoring in ("date", "timestamp"):
+            selected.append(f'"{name}"::varchar as "{name}"')
+        elif kind.startswith("DECIMAL"):
+            selected.append(f'"{name}"::double as "{name}"')
+        else:
+            selected.append(f'"{name}"')
+        if restoring:
+            restored[name] = restoring
+    return [str(row[0]) for row in described], ", ".join(selected), restored
+
+
+def _fill_point_table(
+    store: sqlite3.Connection,
+    snapshot: duckdb.DuckDBPyConnection,
+    table: str,
+    names: list[str],
+    select: str,
+    parameters: list[object] | None = None,
+) -> None:
+    insert = f"insert into {table} values ({', '.join('?' for _ in names)})"
+    cursor = snapshot.execute(select, parameters or [])
+    while batch := cursor.fetchmany(BATCH_ROWS):
+        store.executemany(insert, batch)
+
+
+# Point table → the column its rows are patched by, and which keys (golden IDs or record
+# keys) select them. customer_360 is a mart: a patch leaves it to the next run's publish.
+POINT_PATCH_KEYS = {
+    "golden_records": ("golden_id", "golden_ids"),
+    "sources": ("record_key", "record_keys"),
+    "lookup_keys": ("golden_id", "golden_ids"),
+}
+
+
+def published_point_store(serving_path: Path) -> Path | None:
+    """The point store the published snapshot names, None when there is none to patch."""
+    if not serving_path.exists():
+        return None
+    with duckdb.connect(str(serving_path), read_only=True) as connection:
+        (catalog,) = connection.execute("select current_database()").fetchone() or ("",)
+        try:
+            row = connection.execute(
+                f'select point_store from "{catalog}".{MANIFEST_TABLE}'
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
+    if row is None:
+        return None
+    points = serving_path.with_name(str(row[0]))
+    return points if points.exists() else None
+
+
+def patch_snapshot(
+    serving_path: Path,
+    patch: Callable[[Path], None],
+    *,
+    golden_ids: Sequence[str],
+    record_keys: Sequence[str],
+) -> Path | None:
+    """Publish a copy of the served snapshot with some rows changed, as `publish_snapshot_file`
+    publishes a new one; None (nothing published) when there is no snapshot to patch.
+
+    `patch(path)` changes the served tables of the copy at `path`; the point store is copied
+    and its rows of `golden_ids` / `record_keys` rebuilt from the patched copy. The point store
+    gets its fresh name first and the snapshot is renamed over the old one last, so a reader
+    sees the old pair or the new pair, never a mix. A full publish at 100,000 people takes
+    about 8 s (the point store is rebuilt whole); a patch copies two files and a few rows.
+    """
+    old_points = published_point_store(serving_path)
+    if old_points is None:
+        return None
+    temporary = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.patch.tmp")
+    points = serving_path.with_name(f"{serving_path.name}.points.{uuid.uuid4().hex[:16]}.sqlite")
+    building = points.with_name(f".{points.name}.tmp")
+    shutil.copyfile(serving_path, temporary)
+    shutil.copyfile(old_points, building)
+    try:
+        patch(temporary)
+        keys = {"golden_ids": list(golden_ids), "record_keys": list(record_keys)}
+        connection = duckdb.connect(str(temporary))
+        try:
+            _patch_point_store(connection, building, keys)
+            os.replace(building, points)
+            _name_point_store(connection, points)
+        finally:
+            connection.close()
+        os.replace(temporary, serving_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        building.unlink(missing_ok=True)
+    for stale in point_store_paths(serving_path)[:-3]:
+        stale.unlink(missing_ok=True)
+    return serving_path
+
+
+def _patch_point_store(
+    snapshot: duckdb.DuckDBPyConnection, path: Path, keys: dict[str, list[str]]
+) -> None:
+    """Rebuild the rows of the given keys in the point store at `path` from `snapshot`."""
+    present = _existing_tables(snapshot)
+    with closing(sqlite3.connect(path)) as store:
+        existing = {row[0] for row in store.execute("select name from sqlite_master")}
+        for table, (column, kind) in POINT_PATCH_KEYS.items():
+            needs, query, _ = POINT_TABLES[table]
+            if table not in existing or not needs <= present:
+                continue
+            values = keys[kind]
+            store.execute("create temporary table if not exists patch_keys (value text)")
+            store.execute("delete from patch_keys")
+            store.executemany("insert into patch_keys values (?)", [(v,) for v in values])
+            store.execute(f'delete from {table} where "{column}" in (select value from patch_keys)')
+            names, selected, _ = _point_columns(snapshot, query)
+            _fill_point_table(
+                store,
+                snapshot,
+                table,
+                names,
+                f'select {selected} from ({query}) where "{column}" in (select unnest(?))',
+                [values],
+            )
+        store.commit()
+
+
+def _name_point_store(snapshot: duckdb.DuckDBPyConnection, points: Path) -> None:
+    """Write the snapshot's manifest naming its point store, and checkpoint the snapshot."""
+    # Qualified by the catalog: a file named serving.duckdb is a catalog named `serving`.
+    (catalog,) = snapshot.execute("select current_database()").fetchone() or ("",)
+    snapshot.execute(f'create schema if not exists "{catalog}".serving')
+    snapshot.execute(
+        f'create or replace table "{catalog}".{MANIFEST_TABLE} as select ? as point_store',
+        [points.name],
+    )
+    snapshot.execute("checkpoint")
 
 
 def point_store_paths(serving_path: Path) -> list[Path]:
@@ -193,14 +331,7 @@ def publish_snapshot_file(temporary: Path, serving_path: Path) -> Path:
                 connection.execute(f'drop schema "{schema}" cascade')
         build_point_store(connection, building)
         os.replace(building, points)
-        # Qualified by the catalog: a file named serving.duckdb is a catalog named `serving`.
-        (catalog,) = connection.execute("select current_database()").fetchone() or ("",)
-        connection.execute(f'create schema if not exists "{catalog}".serving')
-        connection.execute(
-            f'create or replace table "{catalog}".{MANIFEST_TABLE} as select ? as point_store',
-            [points.name],
-        )
-        connection.execute("checkpoint")
+        _name_point_store(connection, points)
     finally:
         connection.close()
     os.replace(temporary, serving_path)

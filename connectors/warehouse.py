@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,29 @@ SCHEMAS = ("raw", "mdm", "dq", "ops")
 
 class WarehouseError(RuntimeError):
     """A warehouse operation failed; the message names the table."""
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """Rows of one table replaced in place: those matching `keys` on its columns are deleted,
+    then `rows` inserted (by column name; columns the table lacks are added)."""
+
+    table: str
+    keys: pd.DataFrame
+    rows: pd.DataFrame
+
+
+def _key_match(qualified: str, columns: list[str]) -> str:
+    """A condition true for the rows of `qualified` whose `columns` equal a row of change_keys.
+
+    Compared as text: a table first written with no rows may have typed its key columns from
+    an empty frame (a number type), and no key of ours is anything but text.
+    """
+    _, table = _split(qualified)
+    pairs = " and ".join(
+        f'cast(k."{c}" as varchar) = cast("{table}"."{c}" as varchar)' for c in columns
+    )
+    return f"exists (select 1 from change_keys k where {pairs})"
 
 
 def duckdb_path_from_url(url: str) -> Path:
@@ -86,6 +110,49 @@ class DuckDBWarehouse:
 
     def replace_table(self, qualified: str, frame: pd.DataFrame) -> None:
         self.replace_tables({qualified: frame})
+
+    def replace_rows(self, changes: Sequence[RowChange]) -> None:
+        """Replace some rows of several existing tables in one transaction (a quick apply of
+        a steward decision): all of them change or none."""
+        with self.connect() as connection:
+            connection.execute("begin transaction")
+            try:
+                for change in changes:
+                    self._replace_rows(connection, change)
+                connection.execute("commit")
+            except Exception as error:
+                connection.execute("rollback")
+                tables = ", ".join(change.table for change in changes)
+                raise WarehouseError(f"writing rows of {tables} failed: {error}") from error
+
+    @staticmethod
+    def _replace_rows(connection: duckdb.DuckDBPyConnection, change: RowChange) -> None:
+        quoted = _quote(change.table)
+        if len(change.keys):
+            connection.register("change_keys", change.keys)
+            connection.execute(
+                f"delete from {quoted} where {_key_match(change.table, list(change.keys.columns))}"
+            )
+            connection.unregister("change_keys")
+        if change.rows.empty:
+            return
+        connection.register("incoming_frame", change.rows)
+        described = connection.execute("describe select * from incoming_frame").fetchall()
+        incoming = {str(row[0]): str(row[1]) for row in described}
+        existing = {
+            str(name): str(kind)
+            for name, kind, *_ in connection.execute(f"describe {quoted}").fetchall()
+        }
+        for name, kind in incoming.items():
+            # A column written all-NULL has DuckDB's NULL type: give it the type of the values.
+            if kind == '"NULL"':
+                kind = "VARCHAR"
+            if name not in existing:
+                connection.execute(f'alter table {quoted} add column "{name}" {kind}')
+            elif existing[name] == '"NULL"':
+                connection.execute(f'alter table {quoted} alter column "{name}" type {kind}')
+        connection.execute(f"insert into {quoted} by name select * from incoming_frame")
+        connection.unregister("incoming_frame")
 
     def append_rows(self, qualified: str, frame: pd.DataFrame) -> None:
         """Append to a history table (dq.results, golden events), creating it on first use.
@@ -192,6 +259,50 @@ class PostgresWarehouse:
 
     def replace_table(self, qualified: str, frame: pd.DataFrame) -> None:
         self.replace_tables({qualified: frame})
+
+    def replace_rows(self, changes: Sequence[RowChange]) -> None:
+        """Replace some rows of several existing tables in one transaction: readers see the
+        old rows until it commits."""
+        raw = self.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
+                for change in changes:
+                    schema, table = _split(change.table)
+                    if len(change.keys):
+                        columns = list(change.keys.columns)
+                        definition = ", ".join(
+                            f'"{name}" {kind}' for name, kind in _postgres_columns(change.keys)
+                        )
+                        cursor.execute(
+                            f"create temporary table change_keys ({definition}) on commit drop"
+                        )
+                        _copy(cursor, "pg_temp.change_keys", change.keys)
+                        cursor.execute(
+                            f"delete from {_quote(change.table)} "
+                            f"where {_key_match(change.table, columns)}"
+                        )
+                        cursor.execute("drop table change_keys")
+                    if change.rows.empty:
+                        continue
+                    cursor.execute(
+                        "select column_name from information_schema.columns "
+                        "where table_schema = %s and table_name = %s",
+                        [schema, table],
+                    )
+                    existing = {name for (name,) in cursor.fetchall()}
+                    for name, kind in _postgres_columns(change.rows):
+                        if name not in existing:
+                            cursor.execute(
+                                f'alter table {_quote(change.table)} add column "{name}" {kind}'
+                            )
+                    _copy(cursor, change.table, change.rows)
+            raw.commit()
+        except Exception as error:
+            raw.rollback()
+            tables = ", ".join(change.table for change in changes)
+            raise WarehouseError(f"writing rows of {tables} failed: {error}") from error
+        finally:
+            raw.close()
 
     def append_rows(self, qualified: str, frame: pd.DataFrame) -> None:
         if frame.empty:  # as on DuckDB: no table from an empty, untyped frame

@@ -371,6 +371,15 @@ class GoldenEventOut(BaseModel):
     related_golden_id: str | None = None
     detail: str | None = None
     occurred_at: PipelineTimestamp
+    decision_id: int | None = Field(
+        default=None, description="The steward decision the event applied; null for matching's"
+    )
+    steward: str | None = Field(default=None, description="Who made that decision")
+    changed_fields: list[str] | None = Field(
+        default=None, description="An update's changed golden columns (names only)"
+    )
+
+    split_changed_fields = field_validator("changed_fields", mode="before")(_split_systems)
 
 
 class SourceRecordLinkOut(BaseModel):

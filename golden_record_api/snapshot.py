@@ -433,8 +433,9 @@ class Snapshot:
     def events(self, golden_id: str) -> list[dict[str, Any]]:
         """Create / update / merge / split / retire events naming this golden ID."""
         return self._rows(
-            "select event_id, run_id, event_type, golden_id, related_golden_id, detail,"
-            " occurred_at from mdm.golden_events"
+            # Every column: a snapshot published before events named their steward decision
+            # has no decision_id / steward / changed_fields, and the schema defaults them.
+            "select * from mdm.golden_events"
             " where golden_id = ? or related_golden_id = ? order by occurred_at, event_id",
             [golden_id, golden_id],
         )

@@ -244,3 +244,20 @@ def cluster_positions(
         dropped_edges=dropped_edges,
         conflicts=conflicts,
     )
+
+
+def oversized_frame(review_clusters: list[list[str]]) -> pd.DataFrame:
+    """`mdm.oversized_clusters`: one row per component left unmerged for review.
+
+    Typed even when empty (text keys, integer sizes): a table first written with no rows
+    must still take the keys of a later one.
+    """
+    return pd.DataFrame(
+        {
+            "cluster_key": pd.Series([min(m) for m in review_clusters], dtype="string"),
+            "record_keys": pd.Series(
+                [",".join(sorted(m)) for m in review_clusters], dtype="string"
+            ),
+            "size": pd.Series([len(m) for m in review_clusters], dtype="int64"),
+        }
+    )

@@ -64,6 +64,11 @@ EVENT_COLUMNS = (
     "related_golden_id",
     "detail",
     "occurred_at",
+    # Who changed it: the steward decision an event applies (both null for the matching's
+    # own events), and which versioned columns an update changed (comma-separated names).
+    "decision_id",
+    "steward",
+    "changed_fields",
 )
 LINEAGE_COLUMNS = ("golden_id", "attribute", "record_key", "rule")
 
@@ -362,6 +367,7 @@ def assign_golden_ids(
     prior_xref: pd.DataFrame | None,
     prior_golden: pd.DataFrame | None,
     preferred: frozenset[str] = frozenset(),
+    next_number: int | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Persistent IDs: (golden_id per cluster_id, events without run/time columns).
 
@@ -369,7 +375,7 @@ def assign_golden_ids(
     cluster_id); a cluster owning several keeps the one with most records (ties: smallest ID)
     and the others merge into it — unless a steward's merge named the survivor (`preferred`);
     clusters owning none get new IDs, numbered after the highest ID ever issued so retired IDs
-    are never reused.
+    are never reused (`next_number` when the prior tables given hold only some of the IDs).
     """
     cluster_ids = pd.Index(
         _factorize_sorted(clusters["cluster_id"].to_numpy())[1], name="cluster_id"
@@ -399,13 +405,13 @@ def assign_golden_ids(
     merges = _event_frame("merge", survivors, merged_ids, merged_ids + " merged into " + survivors)
 
     new = assigned.isna().to_numpy()
-    first_number = _next_golden_number(prior_golden, prior_xref)
+    first_number = next_number or next_golden_number(prior_golden, prior_xref)
     assigned.iloc[np.flatnonzero(new)] = _format_golden_ids(first_number + np.arange(new.sum()))
     newcomers = _new_id_events(counts, assigned[new])
     return assigned, pd.concat([merges, newcomers], ignore_index=True)
 
 
-def _next_golden_number(prior_golden: pd.DataFrame | None, prior_xref: pd.DataFrame | None) -> int:
+def next_golden_number(prior_golden: pd.DataFrame | None, prior_xref: pd.DataFrame | None) -> int:
     """One past the highest golden ID number ever issued."""
     issued = [
         frame["golden_id"].dropna()
@@ -454,7 +460,11 @@ def _new_id_events(counts: pd.DataFrame, new_ids: pd.Series) -> pd.DataFrame:
 
 
 def _event_frame(
-    event_type: object, golden_id: np.ndarray, related_golden_id: object, detail: object
+    event_type: object,
+    golden_id: np.ndarray,
+    related_golden_id: object,
+    detail: object,
+    changed_fields: object = None,
 ) -> pd.DataFrame:
     """Events without run/time columns; scalars apply to every event."""
     columns = {
@@ -462,6 +472,7 @@ def _event_frame(
         "golden_id": golden_id,
         "related_golden_id": related_golden_id,
         "detail": detail,
+        "changed_fields": changed_fields,
     }
     return pd.DataFrame(columns, index=pd.RangeIndex(len(golden_id))).astype(object)
 
@@ -477,11 +488,18 @@ def build_golden_records(
     prior_golden: pd.DataFrame | None = None,
     prior_xref: pd.DataFrame | None = None,
     preferred_golden_ids: frozenset[str] = frozenset(),
+    next_number: int | None = None,
+    placements: pd.Series | None = None,
 ) -> GoldenResult:
-    """Golden records, lineage, xref and events for one run, given the prior run's state."""
+    """Golden records, lineage, xref and events for one run, given the prior run's state.
+
+    `placements` (record_key → match rule, e.g. `steward:12`) names the records a steward's
+    decision placed; their xref rows carry that rule instead of the matching's evidence.
+    `next_number`: see `assign_golden_ids`.
+    """
     values, lineage = survive(records, clusters, config)
     golden_by_cluster, events = assign_golden_ids(
-        clusters, prior_xref, prior_golden, preferred_golden_ids
+        clusters, prior_xref, prior_golden, preferred_golden_ids, next_number
     )
     golden_ids = golden_by_cluster.reindex(values.index).to_numpy()
 
@@ -511,7 +529,7 @@ def build_golden_records(
     golden["created_at"] = pd.to_datetime(golden["created_at"])
     golden["updated_at"] = pd.to_datetime(golden["updated_at"])
 
-    xref = _xref(membership, golden_by_cluster, clusters, scored_pairs, prior_xref, now)
+    xref = _xref(membership, golden_by_cluster, clusters, scored_pairs, prior_xref, now, placements)
     events = _numbered_events(events, run_id, now)
     counts = events["event_type"].value_counts().to_dict() if len(events) else {}
     return GoldenResult(
@@ -551,22 +569,33 @@ def _carry_prior(
     carried = golden["golden_id"].isin(prior_by_id.index)
     previous = prior_by_id.reindex(golden.loc[carried, "golden_id"])
     golden.loc[carried, "created_at"] = previous["created_at"].to_numpy()
-    changed = _attributes_changed(golden.loc[carried], previous)
+    differs = _attributes_changed(golden.loc[carried], previous)
+    changed = differs.any(axis=1).to_numpy()
     kept_time = pd.Series(previous["updated_at"].to_numpy(), index=golden.index[carried])
     golden.loc[carried, "updated_at"] = kept_time.mask(
         pd.Series(changed, index=kept_time.index), now
     )
     updated = golden.loc[carried].loc[changed, "golden_id"].to_numpy()
-    return _event_frame("update", updated, None, "attributes changed")
+    return _event_frame(
+        "update", updated, None, "attributes changed", _changed_field_names(differs[changed])
+    )
 
 
-def _attributes_changed(current: pd.DataFrame, previous: pd.DataFrame) -> np.ndarray:
+def _attributes_changed(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Per carried record (row) and compared column: whether the value changed."""
     columns = [*GOLDEN_ATTRIBUTES, "source_count", "source_systems"]
     left = current[columns].astype(str).reset_index(drop=True)
     right = previous[columns].astype(str).reset_index(drop=True)
     left = left.where(current[columns].notna().reset_index(drop=True), "<null>")
     right = right.where(previous[columns].notna().reset_index(drop=True), "<null>")
-    return (left != right).any(axis=1).to_numpy()
+    return left != right
+
+
+def _changed_field_names(differs: pd.DataFrame) -> np.ndarray:
+    """Each row's changed column names, comma-separated in GOLDEN_COLUMNS order: names only,
+    never values (they are personal data)."""
+    names = np.array(differs.columns, dtype=object)
+    return np.array([",".join(names[row]) for row in differs.to_numpy()], dtype=object)
 
 
 def _retired_records(
@@ -612,13 +641,19 @@ def _xref(
     scored_pairs: pd.DataFrame | None,
     prior_xref: pd.DataFrame | None,
     now: pd.Timestamp,
+    placements: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Every source record's golden ID with match evidence; linked_at survives while the link
-    does."""
+    does. A record a steward's decision placed names the decision, without a match weight."""
     cluster_to_golden = golden_by_cluster.rename("golden_id")
     xref = membership.merge(cluster_to_golden, left_on="cluster_id", right_index=True)
     xref = xref.merge(_match_evidence(clusters, scored_pairs), on="record_key", how="left")
     xref["match_rule"] = xref["match_rule"].fillna("singleton")
+    if placements is not None and len(placements):
+        placed = placements.reindex(xref["record_key"]).to_numpy(dtype=object)
+        by_steward = pd.notna(placed)
+        xref["match_rule"] = np.where(by_steward, placed, xref["match_rule"].to_numpy(dtype=object))
+        xref["match_weight"] = xref["match_weight"].mask(by_steward)
     xref["linked_at"] = now
     if prior_xref is not None and not prior_xref.empty:
         unchanged = xref.merge(
@@ -640,7 +675,20 @@ def _numbered_events(events: pd.DataFrame, run_id: str, now: pd.Timestamp) -> pd
     # Inserted as a list, as ever: with no events that keeps the column's float64 dtype.
     events.insert(0, "event_id", (f"{run_id}:" + sequence).tolist())
     events["occurred_at"] = now
+    # Typed even when all null, so the table's columns keep one type across writes.
+    events["decision_id"] = pd.array([pd.NA] * len(events), dtype="Int64")
+    events["steward"] = pd.Series([None] * len(events), dtype=object)
     return events[list(EVENT_COLUMNS)]
+
+
+def with_event_columns(events: pd.DataFrame) -> pd.DataFrame:
+    """Events (this run's and earlier ones) with every column of EVENT_COLUMNS: those logged
+    before a column existed get it as NULL, so the table keeps one shape."""
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        events = events.assign(**{c: None for c in missing})
+    events = events.astype({"decision_id": "Int64"})
+    return events[[*EVENT_COLUMNS, *(c for c in events.columns if c not in EVENT_COLUMNS)]]
 
 
 def _match_evidence(clusters: pd.DataFrame, scored_pairs: pd.DataFrame | None) -> pd.DataFrame:
@@ -726,7 +774,16 @@ def update_history(
     opened = current[current["golden_id"].isin(changed_ids)].assign(
         valid_from=now, valid_to=None, run_id=run_id
     )
-    return _history_frame(pd.concat([history, opened], ignore_index=True))
+    if opened.empty:  # nothing changed: no empty frame in the concatenation (pandas warns)
+        return _history_frame(history)
+    return _history_frame(pd.concat([history, _typed_like(opened, history)], ignore_index=True))
+
+
+def _typed_like(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its all-null columns in `like`'s dtypes: pandas warns that a concatenation
+    will stop ignoring all-null columns when it picks the result's dtypes."""
+    empty = [c for c in frame.columns if c in like.columns and frame[c].isna().all()]
+    return frame.astype({c: like[c].dtype for c in empty}) if empty else frame
 
 
 def _history_frame(frame: pd.DataFrame) -> pd.DataFrame:

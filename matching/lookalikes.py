@@ -123,6 +123,25 @@ def canonical_spelling(substitutions: pd.DataFrame, names: pd.Series) -> dict[in
     return table
 
 
+def lookalike_names(
+    columns: RecordColumns,
+    idx_l: np.ndarray,
+    idx_r: np.ndarray,
+    *,
+    min_support: int = 2,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each record's name in its canonical spelling (None where it has no name), and the
+    substitutions learned from the candidate pairs."""
+    substitutions = learn_substitutions(columns, idx_l, idx_r, min_support=min_support)
+    names = columns.frame["name"]
+    table = canonical_spelling(substitutions, names)
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    spelled = np.array([str(u).translate(table) for u in uniques], dtype=object)
+    values = np.full(len(codes), None, dtype=object)
+    values[codes >= 0] = spelled[codes[codes >= 0]]
+    return values, substitutions
+
+
 def add_lookalike_names(
     columns: RecordColumns,
     idx_l: np.ndarray,
@@ -132,12 +151,6 @@ def add_lookalike_names(
 ) -> pd.DataFrame:
     """Learn the substitutions from the candidate pairs and offer `name_lookalike` (the name in
     its canonical spelling) to the comparisons; returns the substitutions learned."""
-    substitutions = learn_substitutions(columns, idx_l, idx_r, min_support=min_support)
-    names = columns.frame["name"]
-    table = canonical_spelling(substitutions, names)
-    codes, uniques = pd.factorize(names, use_na_sentinel=True)
-    spelled = np.array([str(u).translate(table) for u in uniques], dtype=object)
-    values = np.full(len(codes), None, dtype=object)
-    values[codes >= 0] = spelled[codes[codes >= 0]]
+    values, substitutions = lookalike_names(columns, idx_l, idx_r, min_support=min_support)
     columns.add_column(LOOKALIKE_COLUMN, values)
     return substitutions

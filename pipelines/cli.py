@@ -4,6 +4,7 @@ mdm simulate --people 10000 --seed 42 --out var/sources
 mdm check --config mdm.yaml         # preflight: every source read against its mapping
 mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in its history
 mdm evaluate                        # the last run against the simulator's ground truth
+mdm review apply --decision 12       # a steward decision applied now, without a run
 mdm audit verify                    # the read audit trail's hash chain, end to end
 mdm audit list --golden-id G0000000001
 mdm api --port 8000
@@ -389,9 +390,13 @@ def cmd_review_decide(args: argparse.Namespace) -> int:
             f"`mdm review approve {decision_id}` (or rejects it); until then it changes nothing"
         )
         return 0
+    if args.apply:
+        print(f"decision #{decision_id} recorded")
+        return _apply_and_report(settings, decision_id)
     print(
         f"decision #{decision_id} recorded; it is applied by the next run "
-        "(the steward_decisions_sensor starts one when the Dagster daemon runs, or `mdm run`)"
+        "(the steward_decisions_sensor starts one when the Dagster daemon runs, or `mdm run`), "
+        f"or now by `mdm review apply --decision {decision_id}`"
     )
     return 0
 
@@ -481,6 +486,54 @@ def cmd_review_history(args: argparse.Namespace) -> int:
             f"{event['reason']}"
         )
     return 0
+
+
+def _apply_and_report(settings: Settings, decision_id: int) -> int:
+    """Apply one decision now and print what changed; the exit code says how it went."""
+    from connectors.steward_apply import DecisionNotFoundError, apply_decision
+
+    try:
+        result = apply_decision(settings, decision_id, actor="cli:mdm review apply")
+    except DecisionNotFoundError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    if result.outcome == "deferred":
+        print(f"deferred: {result.message}", file=sys.stderr)
+        return 3
+    if result.outcome == "not_applicable":
+        print(f"not applied: {result.message}", file=sys.stderr)
+        return 2
+    print(
+        f"decision #{decision_id} applied in {result.seconds:.2f} s "
+        f"({', '.join(f'{k} {v:.2f} s' for k, v in result.timings.items())}): "
+        f"{result.records} records re-clustered, run {result.run_id}"
+    )
+    for change in result.changes:
+        related = f" ({change.related_golden_id})" if change.related_golden_id else ""
+        fields = f": {', '.join(change.changed_fields)}" if change.changed_fields else ""
+        print(f"  {change.event_type:<7} {change.golden_id}{related}{fields}")
+    if not result.changes:
+        print("  no golden record changed")
+    print("the serving snapshot is republished; marts refresh on the next run")
+    return 0
+
+
+def cmd_review_apply(args: argparse.Namespace) -> int:
+    from connectors.steward_apply import unapplied_decision_ids
+
+    settings = _settings(None)
+    if args.decision is not None:
+        return _apply_and_report(settings, args.decision)
+    waiting = unapplied_decision_ids(settings)
+    if not waiting:
+        print("every active decision is applied")
+        return 0
+    worst = 0
+    for decision_id in waiting:
+        worst = max(worst, _apply_and_report(settings, decision_id))
+        if worst == 3:  # a run holds the home: it, or the next, applies the rest
+            break
+    return worst
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -769,6 +822,11 @@ def main(argv: list[str] | None = None) -> int:
         if name == "merge":
             decide.add_argument("--survivor", required=True, help="golden ID that stays")
             decide.add_argument("--merged", required=True, help="golden ID that is retired")
+        decide.add_argument(
+            "--apply",
+            action="store_true",
+            help="apply it now to the golden records it touches (as `mdm review apply`)",
+        )
     for name, help_text in (
         ("approve", "a second steward approves a risky decision waiting for approval"),
         ("reject", "a second steward rejects a risky decision waiting for approval"),
@@ -786,6 +844,15 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("--status", choices=["pending", "active", "rejected", "revoked"])
     history.add_argument("--limit", type=int, default=50)
     history.set_defaults(handler=cmd_review_history)
+    apply = review_commands.add_parser(
+        "apply",
+        help="apply steward decisions now, re-clustering only the records they touch; exit 3 "
+        "when a run holds the home (it, or the next run, applies them)",
+    )
+    apply.add_argument(
+        "--decision", type=int, default=None, help="this decision (default: every unapplied one)"
+    )
+    apply.set_defaults(handler=cmd_review_apply)
 
     evaluate = commands.add_parser(
         "evaluate",

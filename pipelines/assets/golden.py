@@ -6,7 +6,8 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from matching.golden import build_golden_records, update_history
+from matching.golden import build_golden_records, update_history, with_event_columns
+from matching.incremental import credit_events, decision_placements, pending_decisions
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS, steward_constraints
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
@@ -70,6 +71,11 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
             if store.table_exists("mdm.golden_events")
             else None
         )
+        ops_store = ops.open()
+        try:
+            decisions = ops_store.decisions()
+        finally:
+            ops_store.dispose()
         now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
         result = build_golden_records(
             records,
@@ -81,6 +87,14 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
             prior_golden=prior_golden,
             prior_xref=prior_xref,
             preferred_golden_ids=steward_constraints(store, ops).preferred_golden_ids,
+            placements=decision_placements(decisions, clusters),
+        )
+        # Decisions a quick apply (`mdm review apply`) has not applied are credited here.
+        result.events = credit_events(
+            result.events,
+            pending_decisions(decisions, prior_events, prior_xref),
+            xref=result.xref,
+            prior_xref=prior_xref,
         )
         prior_history = (
             store.read_table("mdm.golden_history")
@@ -92,7 +106,7 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
         )
         events = result.events
         if prior_events is not None and len(prior_events):
-            events = (
+            events = with_event_columns(
                 pd.concat([prior_events, events], ignore_index=True)
                 if len(events)
                 else prior_events

@@ -8,7 +8,9 @@ import pandas as pd
 
 from connectors.warehouse import Warehouse
 from matching import link
+from matching.clustering import oversized_frame
 from matching.evaluation import evaluate_clusters
+from matching.incremental import applied_config_json
 from matching.standardize import standardization_accuracy
 from matching.stewardship import Constraints, constraints_from_decisions
 from pipelines.assets.standardize import PARTY_RECORDS
@@ -76,19 +78,21 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
             must_link=constraints.must_link,
             cannot_link=constraints.cannot_link,
         )
-        oversized = pd.DataFrame(
-            {
-                "cluster_key": [min(members) for members in result.review_clusters],
-                "record_keys": [",".join(sorted(m)) for m in result.review_clusters],
-                "size": [len(m) for m in result.review_clusters],
-            }
-        )
+        oversized = oversized_frame(result.review_clusters)
         tables = {
             "mdm.scored_pairs": result.scored_pairs,
             "mdm.clusters": result.clusters,
             "mdm.oversized_clusters": oversized,
             "mdm.match_model": pd.DataFrame(
-                [{"run_id": context.run_id, "model_json": result.model.to_json()}]
+                [
+                    {
+                        "run_id": context.run_id,
+                        "model_json": result.model.to_json(),
+                        # A quick apply of a steward decision re-clusters with the rules
+                        # this run clustered with (connectors/steward_apply.py).
+                        "config_json": applied_config_json(config.matching, config.survivorship),
+                    }
+                ]
             ),
         }
         evaluation_metadata: dict[str, dg.RawMetadataValue] = {}

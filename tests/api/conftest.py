@@ -179,6 +179,9 @@ EVENT_COLUMNS = {
     "related_golden_id": "varchar",
     "detail": "varchar",
     "occurred_at": "timestamp",
+    "decision_id": "bigint",
+    "steward": "varchar",
+    "changed_fields": "varchar",
 }
 
 ADDRESS = "河北省石家庄市长安区建设北大街1号"
@@ -384,6 +387,9 @@ EVENTS = [
         "related_golden_id": None,
         "detail": None,
         "occurred_at": "2025-01-01 00:00:00",
+        "decision_id": None,
+        "steward": None,
+        "changed_fields": None,
     },
     {
         "event_id": "r2-1",
@@ -393,6 +399,10 @@ EVENTS = [
         "related_golden_id": "G0000000002",
         "detail": "merged",
         "occurred_at": "2025-01-02 00:00:00",
+        # Applied from a steward's decision (a quick apply's run).
+        "decision_id": 12,
+        "steward": "cli:wang.min",
+        "changed_fields": "source_count,source_systems",
     },
 ]
 

@@ -108,6 +108,12 @@ def test_pipeline_timestamps_are_utc_served_at_plus_eight(api: httpx.Client) -> 
         "2025-01-01T08:00:00+08:00",
         "2025-01-02T08:00:00+08:00",
     ]
+    # The merge names the steward decision it applied; the machine's create names none.
+    assert [(e["decision_id"], e["steward"]) for e in events] == [
+        (None, None),
+        (12, "cli:wang.min"),
+    ]
+    assert [e["changed_fields"] for e in events] == [None, ["source_count", "source_systems"]]
     assert api.get("/source-records/core:C000000001").json()["linked_at"] == (
         "2025-01-01T08:00:00+08:00"
     )

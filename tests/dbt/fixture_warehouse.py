@@ -391,22 +391,30 @@ CLUSTERS = Table("mdm", "clusters", (
 
 _EARLIER_RUN_AT = datetime(2026, 11, 27, 3, 0, 0)
 
-# Two runs: the latest (run-2) merged G…3 into G…1, retired G…3, created G…5, updated G…1.
+# Two runs: the latest (run-2) applied steward decision 7, merging G…3 into G…1 (retired),
+# created G…5 and updated G…1's address.
 GOLDEN_EVENTS = Table("mdm", "golden_events", (
     ("event_id", "VARCHAR"), ("run_id", "VARCHAR"), ("event_type", "VARCHAR"),
     ("golden_id", "VARCHAR"), ("related_golden_id", "VARCHAR"), ("detail", "VARCHAR"),
-    ("occurred_at", "TIMESTAMP"),
+    ("occurred_at", "TIMESTAMP"), ("decision_id", "BIGINT"), ("steward", "VARCHAR"),
+    ("changed_fields", "VARCHAR"),
 ), (
-    ("run-1:0000000", "run-1", "create", "G0000000001", None, "new customer", _EARLIER_RUN_AT),
-    ("run-1:0000001", "run-1", "create", "G0000000002", None, "new customer", _EARLIER_RUN_AT),
-    ("run-1:0000002", "run-1", "create", "G0000000003", None, "new customer", _EARLIER_RUN_AT),
-    ("run-1:0000003", "run-1", "create", "G0000000004", None, "new customer", _EARLIER_RUN_AT),
+    ("run-1:0000000", "run-1", "create", "G0000000001", None, "new customer", _EARLIER_RUN_AT,
+     None, None, None),
+    ("run-1:0000001", "run-1", "create", "G0000000002", None, "new customer", _EARLIER_RUN_AT,
+     None, None, None),
+    ("run-1:0000002", "run-1", "create", "G0000000003", None, "new customer", _EARLIER_RUN_AT,
+     None, None, None),
+    ("run-1:0000003", "run-1", "create", "G0000000004", None, "new customer", _EARLIER_RUN_AT,
+     None, None, None),
     ("run-2:0000000", "run-2", "merge", "G0000000001", "G0000000003", "merged G0000000003",
-     _RUN_AT),
+     _RUN_AT, 7, "cli:wang.min", None),
     ("run-2:0000001", "run-2", "retire", "G0000000003", "G0000000001", "merged into G0000000001",
-     _RUN_AT),
-    ("run-2:0000002", "run-2", "create", "G0000000005", None, "new customer", _RUN_AT),
-    ("run-2:0000003", "run-2", "update", "G0000000001", None, "address", _RUN_AT),
+     _RUN_AT, 7, "cli:wang.min", None),
+    ("run-2:0000002", "run-2", "create", "G0000000005", None, "new customer", _RUN_AT,
+     None, None, None),
+    ("run-2:0000003", "run-2", "update", "G0000000001", None, "address", _RUN_AT, None, None,
+     "address,province,city,district,adcode"),
 ))
 # fmt: on
 

@@ -138,7 +138,7 @@ def test_new_source_record_joins_the_golden_id_of_its_person(bank: Bank):
 def test_steward_merge_keeps_the_survivors_id_and_retires_the_other(bank: Bank):
     first, second = active_singletons(bank)[:2]
     # Without the steward, equal sizes would keep the smaller ID; the steward names the larger.
-    bank.decide(
+    decision_id = bank.decide(
         Decision(
             "merge",
             "王敏",
@@ -156,6 +156,12 @@ def test_steward_merge_keeps_the_survivors_id_and_retires_the_other(bank: Bank):
     merges = bank.events().query("event_type == 'merge'")
     assert (merges["golden_id"] == second).any()
     assert (merges["related_golden_id"] == first).any()
+    # The run that applied the decision names it on its events and on the records it placed.
+    merge = merges[merges["related_golden_id"] == first].iloc[0]
+    assert merge["decision_id"] == decision_id
+    assert merge["steward"] == "王敏"
+    placed = bank.store.read_table("mdm.xref").query("golden_id == @second")
+    assert set(placed["match_rule"]) == {f"steward:{decision_id}"}
 
 
 def test_steward_split_issues_a_new_id_and_keeps_the_old_on_the_larger_part(bank: Bank):
@@ -191,7 +197,11 @@ def test_source_value_update_changes_the_golden_attribute_and_adds_history(bank:
     assert versions.iloc[0]["valid_to"] == versions.iloc[1]["valid_from"]
     assert pd.isna(versions.iloc[1]["valid_to"])
     assert versions.iloc[1]["mobile"] == "13911112222"
-    assert (bank.events().query("event_type == 'update'")["golden_id"] == golden_id).any()
+    updates = bank.events().query("event_type == 'update' and golden_id == @golden_id")
+    assert len(updates) == 1
+    # The matching's own change: no decision, and which field changed (never its value).
+    assert pd.isna(updates.iloc[0]["decision_id"])
+    assert "mobile" in updates.iloc[0]["changed_fields"].split(",")
 
 
 def test_a_decision_survives_a_full_re_extract(bank: Bank):

@@ -16,7 +16,11 @@ renamed as (
         {#- written as an all-NULL column when no event of the run has one #}
         cast(related_golden_id as {{ dbt.type_string() }}) as related_golden_id,
         detail,
-        cast(occurred_at as timestamp) as occurred_at
+        cast(occurred_at as timestamp) as occurred_at,
+        {#- the steward decision an event applied: all NULL in a run that applied none #}
+        cast(decision_id as {{ dbt.type_bigint() }}) as decision_id,
+        cast(steward as {{ dbt.type_string() }}) as steward,
+        cast(changed_fields as {{ dbt.type_string() }}) as changed_fields
 
     from source
 
