@@ -109,14 +109,17 @@ def apply_decision(
     decision_id: int,
     *,
     actor: str = "steward_apply",
+    wait_seconds: float = 0.0,
     now: pd.Timestamp | None = None,
 ) -> ApplyResult:
     """Apply one steward decision (active, or revoked: then its effect is undone) now.
 
     Raises DecisionNotFoundError for an unknown ID. A decision waiting for approval or
     rejected is `not_applicable`; a run holding the home makes it `deferred` (that run, or the
-    next, applies it). An applied decision leaves a `decision.applied` row in the ops store's
-    audit log naming `actor` (who asked: the console's signed-in steward, or the command).
+    next, applies it). `wait_seconds`: how long to wait for the holder first — a console
+    whose stewards may apply two decisions at once waits a few seconds for the other apply.
+    An applied decision leaves a `decision.applied` row in the ops store's audit log naming
+    `actor` (who asked: the console's signed-in steward, or the command).
     """
     started = time.perf_counter()
     ops = OpsStore(settings.resolved_ops_url)
@@ -137,7 +140,13 @@ def apply_decision(
         )
     run_id = f"apply-{decision_id}-{uuid.uuid4().hex[:8]}"
     try:
-        run_lock.acquire(settings.home, run_id=run_id, command=f"apply decision #{decision_id}")
+        run_lock.acquire(
+            settings.home,
+            run_id=run_id,
+            command=f"apply decision #{decision_id}",
+            wait=wait_seconds > 0,
+            timeout=wait_seconds,
+        )
     except run_lock.RunLockBusy as busy:
         running = busy.holder.describe() if busy.holder else "another run"
         return ApplyResult(

@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -210,18 +210,18 @@ def _assert_same_as_full_publish(settings: Settings, tmp_path: Path) -> None:
             assert sizes is not None and sizes[0] == sizes[1]
 
 
-@pytest.fixture
-def held_home(tmp_path: Path) -> Iterator[Path]:
-    """The home's run lock held by another process, as a full run holds it."""
-    home = tmp_path / "var"
+@contextmanager
+def _lock_held(home: Path, seconds: float) -> Iterator[Path]:
+    """The home's run lock held by another process for `seconds`, as a full run holds it."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from connectors import run_lock; "
             "run_lock.acquire(Path(sys.argv[1]), run_id='full-run', command='mdm run'); "
-            "print('held', flush=True); time.sleep(60)",
+            "print('held', flush=True); time.sleep(float(sys.argv[2]))",
             str(home),
+            str(seconds),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -235,6 +235,12 @@ def held_home(tmp_path: Path) -> Iterator[Path]:
         holder.wait()
 
 
+@pytest.fixture
+def held_home(tmp_path: Path) -> Iterator[Path]:
+    with _lock_held(tmp_path / "var", 60) as home:
+        yield home
+
+
 def test_a_run_in_progress_defers_the_apply(held_home: Path, tmp_path: Path) -> None:
     settings = Settings(home=held_home, config_path=tmp_path / "unused.yaml")
     ops = OpsStore(settings.resolved_ops_url)
@@ -246,7 +252,7 @@ def test_a_run_in_progress_defers_the_apply(held_home: Path, tmp_path: Path) -> 
     finally:
         ops.dispose()
 
-    result = apply_decision(settings, decision_id)
+    result = apply_decision(settings, decision_id, wait_seconds=0.5)
 
     assert result.outcome == "deferred"
     assert "a run is in progress" in result.message
@@ -258,3 +264,19 @@ def test_an_unknown_decision_is_refused(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "var", config_path=tmp_path / "unused.yaml")
     with pytest.raises(DecisionNotFoundError, match="#999"):
         apply_decision(settings, 999)
+
+
+def test_an_apply_told_to_wait_goes_ahead_when_the_holder_ends(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "var", config_path=tmp_path / "unused.yaml")
+    ops = OpsStore(settings.resolved_ops_url)
+    try:
+        decision_id = ops.record_decision(
+            Decision("different", STEWARD, "two people", "core:C1", "crm:C2")
+        )
+    finally:
+        ops.dispose()
+    with _lock_held(settings.home, 1.0):
+        result = apply_decision(settings, decision_id, wait_seconds=30)
+    # Past the lock: it stops at the warehouse no run has built, and says so.
+    assert result.outcome == "not_applicable"
+    assert "no run has built" in result.message
