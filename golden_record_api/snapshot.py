@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import pandas as pd
 
 from connectors.serving import MANIFEST_TABLE
 from matching.golden import GOLDEN_COLUMNS, XREF_COLUMNS
@@ -448,6 +449,15 @@ class Snapshot:
             [record_key],
         )
         return rows[0] if rows else None
+
+    def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """A read-only query's rows as a DataFrame (its columns kept when it has no rows)."""
+        self._rows("select 1")  # opens the cursor on the snapshot
+        assert self._cursor is not None
+        try:
+            return self._cursor.execute(sql, params).df()
+        except duckdb.CatalogException as exc:
+            raise SnapshotUnavailable(f"published snapshot is incomplete: {exc}") from exc
 
     def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict]:
         """Rows of a read-only query on this snapshot (for modules with their own tables)."""

@@ -20,8 +20,9 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from connectors.settings import Settings
 from golden_record_api import problems
-from golden_record_api.console.pages import audit, customers, dashboard, sign_in, tasks
+from golden_record_api.console.pages import audit, customers, dashboard, sign_in, steward, tasks
 from golden_record_api.console.session import LazySigner
+from golden_record_api.console.stewarding import WaterfallSource
 from golden_record_api.console.web import (
     PREFIX,
     SECURITY_HEADERS,
@@ -52,7 +53,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     # The signing key is read (or made, under var/) at the first sign-in, not at import.
     app.state.console_signer = LazySigner(settings)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
-    for page in (sign_in, customers, tasks, dashboard, audit):
+    app.state.console_waterfalls = WaterfallSource()
+    for page in (sign_in, steward, customers, tasks, dashboard, audit):
         app.include_router(page.router, include_in_schema=False)
     app.add_middleware(ConsoleHeaders)
 
@@ -73,7 +75,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     async def no_snapshot(request: Request, error: Exception) -> Response:
         if _is_console(request):
-            return error_page(request, 503, "no published snapshot yet: run the pipeline first")
+            return error_page(request, 503, str(error))
         return await problems.snapshot_unavailable(request, error)
 
     app.add_exception_handler(SignInRequired, signed_out)

@@ -15,6 +15,7 @@ from connectors.ops_store import Decision, OpsStore
 from connectors.settings import Settings
 from connectors.steward_apply import apply_decision
 from connectors.warehouse import open_warehouse
+from pipelines.mdm_config import load_config
 from tests.api.conftest import app_on, serve, steward_headers
 from tests.api.test_pipeline_snapshot import run_and_publish
 from tests.conftest import write_pipeline_config
@@ -52,7 +53,12 @@ def test_a_split_applied_now_is_served_by_the_running_api(
                 Decision("split", STEWARD, "another person", record, golden_id=golden_id),
                 xref=xref,
                 golden=store.read_table("mdm.golden_records"),
+                records=store.read_table("mdm.party_records"),
+                survivorship=load_config(settings.config_path).survivorship,
             )
+            if ops.decision(decision_id).status == "pending":
+                # Risky (one valid ID and name split apart): a second steward approves it.
+                ops.approve(decision_id, "cli:li.hua", "checked the documents", xref=xref)
         finally:
             ops.dispose()
         result = apply_decision(settings, decision_id)

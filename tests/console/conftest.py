@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from connectors.settings import Settings
 from golden_record_api.read_audit import InMemoryReadAuditor
 from tests.api.conftest import (
     KPI_MARTS,
@@ -38,9 +39,14 @@ class Console:
     """The running console: its address, what it audited, and signed-in clients."""
 
     def __init__(
-        self, base_url: str, auditor: InMemoryReadAuditor | None, idp: IdentityProvider
+        self,
+        base_url: str,
+        auditor: InMemoryReadAuditor | None,
+        idp: IdentityProvider,
+        settings: Settings | None = None,
     ) -> None:
         self.base_url, self.auditor, self.idp = base_url, auditor, idp
+        self.settings = settings  # the app's, when a test needs its stores
         self._stack = ExitStack()
 
     def client(self) -> httpx.Client:
@@ -95,16 +101,15 @@ def browser(chromium: Path) -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture
-def page_at(browser: Any, console: Console) -> Iterator[Callable[[], Any]]:
-    """`page_at()`: a fresh 1366×768 page; every request it makes must stay on this machine."""
+@contextmanager
+def offline_pages(browser: Any, base_url: str) -> Iterator[Callable[[], Any]]:
+    """`new_page()`: a fresh 1366×768 page on `base_url`; afterwards every request the pages
+    made must have stayed on this machine."""
     requested: list[str] = []
     contexts: list[Any] = []
 
     def new_page() -> Any:
-        context = browser.new_context(
-            viewport={"width": 1366, "height": 768}, base_url=console.base_url
-        )
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=base_url)
         contexts.append(context)
         page = context.new_page()
         page.on("request", lambda request: requested.append(request.url))
@@ -117,3 +122,10 @@ def page_at(browser: Any, console: Console) -> Iterator[Callable[[], Any]]:
     outside = [url for url in requested if urlsplit(url).hostname not in {"127.0.0.1"}]
     assert not outside, f"requests left the machine: {outside}"
     assert requested, "the page made no request at all"
+
+
+@pytest.fixture
+def page_at(browser: Any, console: Console) -> Iterator[Callable[[], Any]]:
+    """`page_at()`: a fresh page on the shared console (see `offline_pages`)."""
+    with offline_pages(browser, console.base_url) as new_page:
+        yield new_page
