@@ -35,6 +35,13 @@ from pathlib import Path
 
 import duckdb
 
+# The marts listing one customer's accounts, loans, tickets and household members.
+CUSTOMER_DETAIL_TABLES = (
+    "customer_accounts",
+    "customer_loans",
+    "customer_tickets",
+    "customer_households",
+)
 # The one list of what a serving snapshot holds: every table some API route reads.
 SERVED_TABLES = (
     "mdm.golden_records",
@@ -47,6 +54,7 @@ SERVED_TABLES = (
     "mdm.review_queue",  # its pairs side by side, with their comparison levels,
     "mdm.match_model",  # and the model that weighs them (the waterfall)
     "marts.customer_360",
+    *(f"marts.{table}" for table in CUSTOMER_DETAIL_TABLES),
     "marts.kpi_service_daily",
     "marts.kpi_loan_cycle",
     "marts.kpi_mdm",
@@ -75,6 +83,15 @@ POINT_TABLES: dict[str, tuple[frozenset[str], str, tuple[tuple[str, ...], ...]]]
         "select * from marts.customer_360",
         (("golden_id",),),
     ),
+    # The 360's detail, read one customer (one page of its rows) at a time.
+    **{
+        table: (
+            frozenset({f"marts.{table}"}),
+            f"select * from marts.{table}",
+            (("golden_id",),),
+        )
+        for table in CUSTOMER_DETAIL_TABLES
+    },
     "lookup_keys": (
         _GOLDEN | _SOURCES,
         "with keyed as ("

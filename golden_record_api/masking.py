@@ -10,6 +10,9 @@ policy names a mask from `MASKS` for every field some role sees masked.
   exactly the birth date, which is why the policy never serves a birth date beside a masked
   ID. Numbers shorter than 15 characters (passports, junk) keep only their first and last 2
   characters.
+- account or card number: the same first 6 + `********` + last 4 (`quality.masking`'s rule
+  for any account-like number), e.g. `6222020000000001` → `622202********0001`: the last 4
+  let a customer confirm which account is meant, the first 6 only name the issuing bank.
 - mobile: first 3 + `****` + last 4, e.g. `13800138000` → `138****8000`. Other phone numbers
   keep their first 3 and last 4 characters, everything between becomes `*`.
 """
@@ -77,6 +80,7 @@ def _address(value: Any, row: Mapping[str, Any]) -> Any:
 # that rebuild a coarser value from the row's other columns (the address from its city).
 MASKS: dict[str, Masker] = {
     "resident_id": _text(mask_resident_id),
+    "account_no": _text(mask_resident_id),
     "phone": _text(mask_mobile),
     "name": _text(mask_name),
     "pinyin": _text(mask_pinyin),

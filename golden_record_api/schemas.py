@@ -332,6 +332,114 @@ class Customer360Out(BaseModel):
     extra_times_in_bank_zone = model_validator(mode="after")(_extra_times_in_bank_zone)
 
 
+# --- the 360's detail: /customers/{id}/accounts|loans|tickets|household ----------------------
+# Every field but the golden ID is optional: the access policy leaves out what a role may not
+# see, and the routes serve only the fields a row carries (response_model_exclude_unset).
+
+
+class CustomerAccountOut(BaseModel):
+    """One account of `marts.customer_accounts`."""
+
+    golden_id: str = Field(examples=[GOLDEN_ID_EXAMPLE])
+    source_system: str | None = None
+    account_no: str | None = Field(
+        default=None, description="Masked (first 6 and last 4 digits) unless the role may see it"
+    )
+    account_type: str | None = Field(default=None, description="DEMAND, TIME, WEALTH or other")
+    product_code: str | None = None
+    currency: str | None = None
+    balance: float | None = Field(default=None, description="In the account's currency")
+    balance_cny: float | None = None
+    opened_on: date | None = None
+    maturity_date: date | None = None
+    account_status: str | None = Field(default=None, description="ACTIVE, CLOSED or other")
+    is_active: bool | None = Field(default=None, description="Counted in the 360's balances")
+    branch_no: str | None = None
+    as_of_date: date | None = None
+
+
+class CustomerLoanOut(BaseModel):
+    """One loan of `marts.customer_loans`."""
+
+    golden_id: str = Field(examples=[GOLDEN_ID_EXAMPLE])
+    source_system: str | None = None
+    loan_id: str | None = None
+    application_id: str | None = None
+    principal: float | None = None
+    outstanding: float | None = None
+    interest_rate: float | None = Field(default=None, description="Annual, as a fraction")
+    start_date: date | None = None
+    end_date: date | None = None
+    five_tier_class: str | None = Field(default=None, description="正常, 关注, 次级, 可疑, 损失")
+    five_tier_rank: int | None = Field(default=None, description="1 (正常) … 5 (损失)")
+    loan_status: str | None = Field(default=None, description="repaid, overdue or current")
+    branch_no: str | None = None
+    as_of_date: date | None = None
+
+
+class CustomerTicketOut(BaseModel):
+    """One service ticket of `marts.customer_tickets`."""
+
+    golden_id: str = Field(examples=[GOLDEN_ID_EXAMPLE])
+    source_system: str | None = None
+    ticket_id: str | None = None
+    channel: str | None = None
+    category: str | None = None
+    ticket_status: str | None = None
+    is_complaint: bool | None = None
+    is_resolved: bool | None = None
+    created_at: SourceTimestamp | None = None
+    first_response_at: SourceTimestamp | None = None
+    resolved_at: SourceTimestamp | None = None
+    first_response_minutes: float | None = None
+    resolution_minutes: float | None = None
+    sla_outcome: str | None = Field(default=None, description="met, breached or pending")
+    csat: int | None = Field(default=None, description="1-5")
+    relationship_manager_id: str | None = None
+    branch_no: str | None = None
+    as_of_date: date | None = None
+
+
+class HouseholdMemberOut(BaseModel):
+    """Another member of the customer's household (`marts.customer_households`)."""
+
+    golden_id: str = Field(examples=[GOLDEN_ID_EXAMPLE])
+    member_golden_id: str | None = None
+    household_key: str | None = None
+    household_size: int | None = None
+    link_reason: str | None = Field(
+        default=None, description="address_and_mobile, address, mobile or indirect"
+    )
+
+
+class CustomerAccountPage(BaseModel):
+    total: int = Field(description="Rows in all pages")
+    limit: int
+    offset: int
+    items: list[CustomerAccountOut]
+
+
+class CustomerLoanPage(BaseModel):
+    total: int = Field(description="Rows in all pages")
+    limit: int
+    offset: int
+    items: list[CustomerLoanOut]
+
+
+class CustomerTicketPage(BaseModel):
+    total: int = Field(description="Rows in all pages")
+    limit: int
+    offset: int
+    items: list[CustomerTicketOut]
+
+
+class HouseholdPage(BaseModel):
+    total: int = Field(description="Members in all pages (of the caller's branch when held to one)")
+    limit: int
+    offset: int
+    items: list[HouseholdMemberOut]
+
+
 class LineageOut(BaseModel):
     """Where one golden attribute came from: the winning source record and the rule."""
 

@@ -40,6 +40,17 @@ logger = logging.getLogger(__name__)
 NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
 
 LookupKey = Literal["resident_id", "mobile", "name"]
+CustomerDetail = Literal[
+    "customer_accounts", "customer_loans", "customer_tickets", "customer_households"
+]
+# How a customer's rows are listed: open accounts first, the latest loans and tickets first,
+# each ending on the primary key so pages never overlap.
+DETAIL_ORDER: dict[CustomerDetail, str] = {
+    "customer_accounts": "is_active desc, opened_on desc, record_key",
+    "customer_loans": "start_date desc, record_key",
+    "customer_tickets": "created_at desc, record_key",
+    "customer_households": "member_golden_id",
+}
 
 
 # A source record's link as served beside its golden record: the xref row (one home,
@@ -402,6 +413,39 @@ class Snapshot:
             "customer_360", "select * from customer_360 where golden_id = ?", [golden_id]
         )
         return rows[0] if rows else None
+
+    def customer_detail(
+        self,
+        table: CustomerDetail,
+        golden_id: str,
+        *,
+        limit: int,
+        offset: int,
+        member_branch_id: str | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of a customer's rows in a detail mart (`connectors.serving`), and the total.
+
+        With `member_branch_id`, household members of another branch are left out: a caller
+        held to a branch must not learn that a customer exists elsewhere.
+        """
+        where = "where golden_id = ?"
+        params: list[Any] = [golden_id]
+        if member_branch_id is not None:
+            where += (
+                " and exists (select 1 from customer_360 c"
+                f" where c.golden_id = {table}.member_golden_id and c.branch_no = ?)"
+            )
+            params.append(member_branch_id)
+        (count,) = self._point_rows(table, f"select count(*) as n from {table} {where}", params)
+        total = int(count["n"])
+        if offset >= total:
+            return total, []
+        rows = self._point_rows(
+            table,
+            f"select * from {table} {where} order by {DETAIL_ORDER[table]} limit ? offset ?",
+            [*params, limit, offset],
+        )
+        return total, rows
 
     def branch_of(self, golden_id: str) -> str | None:
         """The branch a customer belongs to (row-level access); None when it has no 360 row."""

@@ -5,6 +5,7 @@
     loan_classes(): the five-tier loan classification (贷款五级分类), best to worst.
     loan_class_rank(expression): 1 (正常) … 5 (损失), NULL for anything else.
     loan_class_label(expression): the inverse, rank -> class.
+    surname(name_pinyin): the household rule's surname, the first word of the pinyin name.
 #}
 
 {% macro as_of_date() -%}
@@ -32,4 +33,10 @@
         when {{ loop.index }} then '{{ loan_class }}'
         {%- endfor %}
     end
+{%- endmacro %}
+
+
+{#- Compound surnames come joined (`ouyang`); latin-script names are in pinyin too. -#}
+{% macro surname(name_pinyin) -%}
+    nullif(split_part({{ name_pinyin }}, ' ', 1), '')
 {%- endmacro %}

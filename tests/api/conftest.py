@@ -15,6 +15,12 @@ still has an older mobile, 13900139000, that lost survivorship.
 `marts.customer_360` has rows for G…001 (branch B0001, with an extra column the API does not
 know) and G…003 (branch B0002) only.
 
+The 360's detail (`CUSTOMER_DETAILS`): G…001 has three accounts (6222020000000001 current and
+6222020000000002 term, both active; 6222020000000009 closed in 2015) and two tickets (an open
+complaint T2, a resolved inquiry T1), no loans; G…003 one wealth account 6222020000000003 and
+two loans (L31 repaid, L32 current, 关注). G…001, G…003 and G…004 are one household: G…001
+and G…003 share the address and surname, G…004 is linked to them only indirectly.
+
 Callers: `IdentityProvider` stands in for the bank's IdP (an ES256 and an RS256 key pair made
 for the session, their JWKS in a file the app is configured with) and mints a token per role;
 `ROLE_CLAIMS` gives the relationship manager its branch, B0001. The shared `api` client calls
@@ -156,6 +162,69 @@ CUSTOMER_360_COLUMNS = {
     "avg_csat": "double",
     "value_tier": "varchar",
     "churn_score": "double",  # not known to the API: must pass through untouched
+}
+
+ACCOUNT_COLUMNS = {
+    "record_key": "varchar",
+    "golden_id": "varchar",
+    "source_system": "varchar",
+    "account_no": "varchar",
+    "account_type": "varchar",
+    "product_code": "varchar",
+    "currency": "varchar",
+    "balance": "decimal(18,2)",
+    "balance_cny": "decimal(18,2)",
+    "opened_on": "date",
+    "maturity_date": "date",
+    "account_status": "varchar",
+    "is_active": "boolean",
+    "branch_no": "varchar",
+    "as_of_date": "date",
+}
+LOAN_COLUMNS = {
+    "record_key": "varchar",
+    "golden_id": "varchar",
+    "source_system": "varchar",
+    "loan_id": "varchar",
+    "application_id": "varchar",
+    "principal": "decimal(18,2)",
+    "outstanding": "decimal(18,2)",
+    "interest_rate": "decimal(9,6)",
+    "start_date": "date",
+    "end_date": "date",
+    "five_tier_class": "varchar",
+    "five_tier_rank": "integer",
+    "loan_status": "varchar",
+    "branch_no": "varchar",
+    "as_of_date": "date",
+}
+TICKET_COLUMNS = {
+    "record_key": "varchar",
+    "golden_id": "varchar",
+    "source_system": "varchar",
+    "ticket_id": "varchar",
+    "channel": "varchar",
+    "category": "varchar",
+    "ticket_status": "varchar",
+    "is_complaint": "boolean",
+    "is_resolved": "boolean",
+    "created_at": "timestamp",
+    "first_response_at": "timestamp",
+    "resolved_at": "timestamp",
+    "first_response_minutes": "decimal(18,4)",
+    "resolution_minutes": "decimal(18,4)",
+    "sla_outcome": "varchar",
+    "csat": "integer",
+    "relationship_manager_id": "varchar",
+    "branch_no": "varchar",
+    "as_of_date": "date",
+}
+HOUSEHOLD_COLUMNS = {
+    "golden_id": "varchar",
+    "member_golden_id": "varchar",
+    "household_key": "varchar",
+    "household_size": "integer",
+    "link_reason": "varchar",
 }
 
 LINEAGE_COLUMNS = {
@@ -350,6 +419,167 @@ CUSTOMER_360 = [
         churn_score=None,
     ),
 ]
+
+
+def account(golden_id: str, account_no: str, **overrides: Any) -> Row:
+    row: Row = {
+        "record_key": f"core:{account_no}",
+        "golden_id": golden_id,
+        "source_system": "core",
+        "account_no": account_no,
+        "account_type": "DEMAND",
+        "product_code": "DD01",
+        "currency": "CNY",
+        "balance": "1200.50",
+        "balance_cny": "1200.50",
+        "opened_on": "2020-01-02",
+        "account_status": "ACTIVE",
+        "is_active": True,
+        "branch_no": "B0001",
+        "as_of_date": "2026-11-28",
+    }
+    return {**row, **overrides}
+
+
+def loan(golden_id: str, loan_id: str, **overrides: Any) -> Row:
+    row: Row = {
+        "record_key": f"credit:{loan_id}",
+        "golden_id": golden_id,
+        "source_system": "credit",
+        "loan_id": loan_id,
+        "principal": "100000.00",
+        "outstanding": "0.00",
+        "interest_rate": "0.043500",
+        "start_date": "2021-05-01",
+        "end_date": "2024-05-01",
+        "five_tier_class": "正常",
+        "five_tier_rank": 1,
+        "loan_status": "repaid",
+        "branch_no": "B0002",
+        "as_of_date": "2026-11-28",
+    }
+    return {**row, **overrides}
+
+
+def ticket(golden_id: str, ticket_id: str, **overrides: Any) -> Row:
+    row: Row = {
+        "record_key": f"crm:{ticket_id}",
+        "golden_id": golden_id,
+        "source_system": "crm",
+        "ticket_id": ticket_id,
+        "channel": "phone",
+        "category": "inquiry",
+        "ticket_status": "resolved",
+        "is_complaint": False,
+        "is_resolved": True,
+        "created_at": "2026-11-20 09:00:00",
+        "first_response_at": "2026-11-20 09:30:00",
+        "resolved_at": "2026-11-20 12:00:00",
+        "first_response_minutes": "30.0000",
+        "resolution_minutes": "180.0000",
+        "sla_outcome": "met",
+        "csat": 4,
+        "relationship_manager_id": "RM0001",
+        "branch_no": "B0001",
+        "as_of_date": "2026-11-28",
+    }
+    return {**row, **overrides}
+
+
+def household(golden_id: str, member: str, reason: str) -> Row:
+    return {
+        "golden_id": golden_id,
+        "member_golden_id": member,
+        "household_key": "G0000000001",
+        "household_size": 3,
+        "link_reason": reason,
+    }
+
+
+CUSTOMER_DETAILS: dict[str, tuple[dict[str, str], list[Row]]] = {
+    "marts.customer_accounts": (
+        ACCOUNT_COLUMNS,
+        [
+            account("G0000000001", "6222020000000001"),
+            account(
+                "G0000000001",
+                "6222020000000002",
+                account_type="TIME",
+                product_code="TD1Y",
+                balance="50000.00",
+                balance_cny="50000.00",
+                opened_on="2024-01-03",
+                maturity_date="2025-01-03",
+            ),
+            account(
+                "G0000000001",
+                "6222020000000009",
+                balance="0.00",
+                balance_cny="0.00",
+                opened_on="2015-06-01",
+                account_status="CLOSED",
+                is_active=False,
+            ),
+            account(
+                "G0000000003",
+                "6222020000000003",
+                account_type="WEALTH",
+                product_code="WM90D",
+                currency="USD",
+                balance="1000.00",
+                balance_cny="7100.00",
+                branch_no="B0002",
+            ),
+        ],
+    ),
+    "marts.customer_loans": (
+        LOAN_COLUMNS,
+        [
+            loan("G0000000003", "L31"),
+            loan(
+                "G0000000003",
+                "L32",
+                outstanding="80000.00",
+                start_date="2025-03-01",
+                end_date="2028-03-01",
+                five_tier_class="关注",
+                five_tier_rank=2,
+                loan_status="current",
+            ),
+        ],
+    ),
+    "marts.customer_tickets": (
+        TICKET_COLUMNS,
+        [
+            ticket("G0000000001", "T1"),
+            ticket(
+                "G0000000001",
+                "T2",
+                channel="branch",
+                category="complaint",
+                ticket_status="in_progress",
+                is_complaint=True,
+                is_resolved=False,
+                created_at="2026-11-27 10:00:00",
+                resolved_at=None,
+                resolution_minutes=None,
+                sla_outcome="pending",
+                csat=None,
+            ),
+        ],
+    ),
+    "marts.customer_households": (
+        HOUSEHOLD_COLUMNS,
+        [
+            household("G0000000001", "G0000000003", "address"),
+            household("G0000000001", "G0000000004", "indirect"),
+            household("G0000000003", "G0000000001", "address"),
+            household("G0000000003", "G0000000004", "mobile"),
+            household("G0000000004", "G0000000001", "indirect"),
+            household("G0000000004", "G0000000003", "mobile"),
+        ],
+    ),
+}
 
 
 def history_of(row: Row, **overrides: Any) -> Row:
@@ -693,6 +923,7 @@ def publish_snapshot(
     history: list[Row] = HISTORY,
     events: list[Row] = EVENTS,
     kpi_marts: dict[str, tuple[dict[str, str], list[Row]]] | None = KPI_MARTS,
+    details: dict[str, tuple[dict[str, str], list[Row]]] | None = CUSTOMER_DETAILS,
 ) -> Path:
     """Write a serving snapshot the way the pipeline does: a temporary file, then a rename."""
     tmp = path.with_name(path.name + ".publishing")
@@ -706,12 +937,12 @@ def publish_snapshot(
         _create(con, "mdm.golden_lineage", LINEAGE_COLUMNS, lineage)
         _create(con, "mdm.golden_history", HISTORY_COLUMNS, history)
         _create(con, "mdm.golden_events", EVENT_COLUMNS, events)
-        if customers is not None or kpi_marts is not None:
+        if customers is not None or kpi_marts is not None or details is not None:
             con.execute("create schema marts")
         if customers is not None:
             _create(con, "marts.customer_360", CUSTOMER_360_COLUMNS, customers)
-        if kpi_marts is not None:
-            for table, (columns, rows) in kpi_marts.items():
+        for marts in (kpi_marts, details):
+            for table, (columns, rows) in (marts or {}).items():
                 _create(con, table, columns, rows)
     finally:
         con.close()

@@ -56,6 +56,8 @@ def test_every_endpoint_is_503_without_a_snapshot(
         ("GET", "/golden-records/G0000000001", None),
         ("POST", "/golden-records/search", {"name": "张伟"}),
         ("GET", "/customers/G0000000001/360", None),
+        ("GET", "/customers/G0000000001/accounts", None),
+        ("GET", "/customers/G0000000001/household", None),
     ):
         response = client.request(method, url, json=body)
         assert response.status_code == 503, url
@@ -109,7 +111,7 @@ def test_openapi_docs_have_tags_and_summaries(api: httpx.Client) -> None:
     assert docs.status_code == 200
     assert spec.status_code == 200
     operations = [op for path in spec.json()["paths"].values() for op in path.values()]
-    # health, lookup, record, lineage, history, events, 360, xref; kpis service, loans, mdm;
-    # rm-tasks; audit reads and writer
-    assert len(operations) == 14
+    # health, lookup, record, lineage, history, events, 360, xref; the 360's accounts, loans,
+    # tickets, household; kpis service, loans, mdm; rm-tasks; audit reads and writer
+    assert len(operations) == 18
     assert all(op.get("summary") and op.get("tags") for op in operations)

@@ -71,3 +71,22 @@ def test_a_steward_searches_by_resident_id_and_switches_to_english(
     page.click("a.lang")
     page.wait_for_selector("text=Customer 360° view")
     assert "Golden record" in page.inner_text("#profile h2")
+
+
+def test_a_steward_follows_a_household_member_to_their_own_view(
+    page_at: Callable[[], Any], console: Console
+) -> None:
+    page = page_at()
+    sign_in(page, console, "steward", "/console/customers/G0000000001")
+    page.wait_for_url("**/console/customers/G0000000001")
+    # Masked for a steward: only the first 6 and last 4 digits of an account number.
+    numbers = page.locator("#accounts td[data-field='account_no']").all_inner_texts()
+    assert numbers and all("********" in number for number in numbers)
+    assert page.locator("#accounts td[data-field='balance']").count() == 0
+    assert page.locator("#tickets tbody tr").count() == 2
+    assert fits_the_screen(page)
+    page.click("#household a >> text=G0000000003")
+    page.wait_for_url("**/console/customers/G0000000003")
+    assert page.inner_text("#golden-id") == "G0000000003"
+    assert page.locator("#loans tbody tr").count() == 2
+    assert fits_the_screen(page)

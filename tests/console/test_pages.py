@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 from golden_record_api.console.i18n import LANGUAGES, MESSAGES
-from golden_record_api.console.pages.customers import C360_FIELDS, PROFILE_FIELDS
+from golden_record_api.console.pages.customers import (
+    C360_FIELDS,
+    DETAIL_FIELDS,
+    LINK_REASONS,
+    PROFILE_FIELDS,
+)
 from golden_record_api.console.session import SESSION_COOKIE
 from golden_record_api.console.web import NAVIGATION
 from golden_record_api.report_schemas import TASK_TYPES
@@ -148,8 +153,58 @@ def test_one_page_view_is_one_audit_event_naming_the_console_page(console: Conso
     assert len(events) == 1
     (event,) = events
     assert event.endpoint == "GET /console/customers/{golden_id}"
-    assert event.golden_ids == ("G0000000001",)
+    # the household members the page shows in clear are named too: it told whom they live with
+    assert event.golden_ids == ("G0000000001", "G0000000003", "G0000000004")
     assert "golden_record.id_number" in event.clear_fields
+    assert "household_member.member_golden_id" in event.clear_fields
+
+
+def _section(html: str, section: str) -> str:
+    found = re.search(rf'<section class="card" id="{section}">(.*?)</section>', html, re.S)
+    assert found, f"the page has no {section} section"
+    return found.group(1)
+
+
+def test_the_customer_page_lists_accounts_loans_tickets_for_the_relationship_manager(
+    console: Console,
+) -> None:
+    page = console.signed_in("relationship_manager").get("/console/customers/G0000000001").text
+
+    accounts = _section(page, "accounts")
+    # the manager of the customer's branch works with the numbers and balances in clear
+    assert "6222020000000002" in accounts and "50,000.00" in accounts
+    assert "6222020000000009" in accounts and "CLOSED" in accounts
+    assert "<sup>*</sup>" not in accounts
+    assert "无" in _section(page, "loans")  # G…001 has no loans
+    tickets = _section(page, "tickets")
+    assert "T2" in tickets and "complaint" in tickets and "2026-11-27 10:00" in tickets
+    # its household's other members are of other branches (or none): not shown to this branch
+    household = _section(page, "household")
+    assert "G0000000003" not in household and "G0000000004" not in household
+
+
+def test_the_customer_page_masks_accounts_for_a_steward_and_links_household_members(
+    console: Console,
+) -> None:
+    page = console.signed_in("steward").get("/console/customers/G0000000001").text
+
+    accounts = _section(page, "accounts")
+    assert "622202********0002<sup>*</sup>" in accounts
+    assert "6222020000000002" not in page
+    assert "50,000.00" not in accounts  # balances are the manager's business
+    household = _section(page, "household")
+    assert 'href="/console/customers/G0000000003"' in household
+    assert 'href="/console/customers/G0000000004"' in household
+    assert "同住址同姓" in household  # the link reason, in words
+
+
+def test_the_customer_page_hides_household_members_from_an_auditor(console: Console) -> None:
+    page = console.signed_in("auditor").get("/console/customers/G0000000001").text
+
+    household = _section(page, "household")
+    assert "G0000000003" not in household
+    assert "您的角色不可查看家庭成员" in household
+    assert "622202********0001" in _section(page, "accounts")
 
 
 def test_search_posts_the_key_in_a_form_with_its_token_and_is_rate_limited_by_role(
@@ -243,6 +298,10 @@ def test_every_word_a_template_uses_is_there_in_both_languages() -> None:
     used |= {f"customers.by.{key}" for key in ("name", "resident_id", "mobile")}
     used |= {f"field.{field}" for field in PROFILE_FIELDS}
     used |= {f"c360.{field}" for field in C360_FIELDS}
+    used |= {f"customer.{section}" for section in DETAIL_FIELDS}
+    for section in ("accounts", "loans", "tickets"):  # the household lists links, no columns
+        used |= {f"{section}.{field}" for field in DETAIL_FIELDS[section][1]}
+    used |= {f"household.reason.{reason}" for reason in LINK_REASONS}
     used |= {f"task.{task_type}" for task_type in TASK_TYPES}
     missing = sorted(key for key in used if key not in MESSAGES)
     assert not missing, missing

@@ -602,10 +602,88 @@ def _assert_staging(cursor: Any) -> None:
     assert "owner_record_key" not in managers[0]  # managers belong to no customer
 
 
+# The 360's detail, keyed as the marts list it. Accounts: every account of an active golden
+# customer, the CLOSED 999.99 of G…001 included; 6222000000000000006 is in core (李娜, G…002)
+# and in the CRM (王芳, G…004): one row each, told apart by record_key; …007's owner C000000099
+# has no golden ID, so it is not listed.
+EXPECTED_CUSTOMER_ACCOUNTS = [
+    ("core:6222000000000000001", "G0000000001", "ACTIVE", True, D("100000.00")),
+    ("core:6222000000000000002", "G0000000001", "ACTIVE", True, D("355000.00")),  # 50000 USD
+    ("core:6222000000000000003", "G0000000001", "ACTIVE", True, D("80000.00")),
+    ("core:6222000000000000004", "G0000000001", "CLOSED", False, D("999.99")),
+    ("core:6222000000000000005", "G0000000001", "ACTIVE", True, D("10000.00")),
+    ("core:6222000000000000006", "G0000000002", "ACTIVE", True, D("200000.00")),
+    ("core:6222000000000000008", "G0000000005", "ACTIVE", True, D("600000.00")),
+    ("crm:6222000000000000006", "G0000000004", None, True, D("1000.00")),  # CRM maps no status
+]
+# LN…1 and LN…2 still owe and end after 2026-11-28: current; LN…3's borrower BR00000002 is
+# not linked to a golden record.
+EXPECTED_CUSTOMER_LOANS = [
+    ("credit:LN00000001", "G0000000001", "正常", D("300000.00"), "current"),
+    ("credit:LN00000002", "G0000000001", "次级", D("20000.00"), "current"),
+]
+# Every linked ticket created up to 2026-11-28 (T10's customer CRM0000099 is not linked); the
+# SLA outcomes are int_tickets_linked's.
+EXPECTED_CUSTOMER_TICKETS = [
+    ("crm:T000000001", "G0000000001", True, True, "met"),
+    ("crm:T000000002", "G0000000001", True, False, "pending"),
+    ("crm:T000000003", "G0000000001", True, True, "met"),
+    ("crm:T000000004", "G0000000001", False, True, "breached"),
+    ("crm:T000000005", "G0000000001", False, True, "met"),
+    ("crm:T000000006", "G0000000004", False, True, "met"),
+    ("crm:T000000007", "G0000000004", False, True, "breached"),
+    ("crm:T000000008", "G0000000004", False, False, "breached"),
+    ("crm:T000000009", "G0000000004", False, False, "breached"),
+    ("crm:T000000011", "G0000000004", True, False, "breached"),
+    ("crm:T000000012", "G0000000004", True, False, "pending"),
+]
+# 张伟 and 张丽 share the address and the surname; 李娜 and 王芳 share a mobile (customer_360's
+# two households of 2), each seen from both sides.
+EXPECTED_CUSTOMER_HOUSEHOLDS = [
+    ("G0000000001", "G0000000005", "G0000000001", 2, "address"),
+    ("G0000000002", "G0000000004", "G0000000002", 2, "mobile"),
+    ("G0000000004", "G0000000002", "G0000000002", 2, "mobile"),
+    ("G0000000005", "G0000000001", "G0000000001", 2, "address"),
+]
+
+
+def _tuples(cursor: Any, sql: str) -> list[tuple[Any, ...]]:
+    cursor.execute(sql)
+    return [tuple(row) for row in cursor.fetchall()]
+
+
+def _assert_customer_detail(cursor: Any) -> None:
+    accounts = _tuples(
+        cursor,
+        "select record_key, golden_id, account_status, is_active, balance_cny"
+        " from marts.customer_accounts order by record_key",
+    )
+    assert accounts == EXPECTED_CUSTOMER_ACCOUNTS
+    loans = _tuples(
+        cursor,
+        "select record_key, golden_id, five_tier_class, outstanding, loan_status"
+        " from marts.customer_loans order by record_key",
+    )
+    assert loans == EXPECTED_CUSTOMER_LOANS
+    tickets = _tuples(
+        cursor,
+        "select record_key, golden_id, is_complaint, is_resolved, sla_outcome"
+        " from marts.customer_tickets order by record_key",
+    )
+    assert tickets == EXPECTED_CUSTOMER_TICKETS
+    households = _tuples(
+        cursor,
+        "select golden_id, member_golden_id, household_key, household_size, link_reason"
+        " from marts.customer_households order by golden_id, member_golden_id",
+    )
+    assert households == EXPECTED_CUSTOMER_HOUSEHOLDS
+
+
 def _assert_marts(cursor: Any) -> None:
     _assert_staging(cursor)
     customer_360 = _rows(cursor, "select * from marts.customer_360 order by golden_id")
     assert customer_360 == EXPECTED_CUSTOMER_360
+    _assert_customer_detail(cursor)
     kpi = _rows(cursor, "select * from marts.kpi_service_daily order by kpi_key")
     assert kpi == EXPECTED_KPI_SERVICE_DAILY
     loan_cycle = _rows(cursor, "select * from marts.kpi_loan_cycle order by kpi_key")
@@ -680,8 +758,13 @@ def test_dbt_build_with_no_activity_mapped_builds_every_model(
 
     with duckdb.connect(str(warehouse)) as connection:
         cursor = connection.cursor()
-        for mart in ("kpi_service_daily", "kpi_loan_cycle", "rm_tasks"):
+        empty = ("kpi_service_daily", "kpi_loan_cycle", "rm_tasks")
+        detail = ("customer_accounts", "customer_loans", "customer_tickets")
+        for mart in (*empty, *detail):
             assert _rows(cursor, f"select count(*) as n from marts.{mart}") == [{"n": 0}], mart
+        # households come from the golden records, not from activity
+        households = _tuples(cursor, "select golden_id, link_reason from marts.customer_households")
+        assert sorted(households) == [(row[0], row[4]) for row in EXPECTED_CUSTOMER_HOUSEHOLDS]
         customers = _rows(cursor, "select * from marts.customer_360 order by golden_id")
         assert [row["golden_id"] for row in customers] == [
             row["golden_id"] for row in EXPECTED_CUSTOMER_360

@@ -69,6 +69,57 @@ C360_FIELDS = (
     "avg_csat",
     "value_tier",
 )
+# The 360's detail: section → (the API dataset, the columns a page lists, in order). A column
+# the caller's role may not see is not listed at all; a masked one carries the `*` mark.
+DETAIL_FIELDS: dict[str, tuple[Dataset, tuple[str, ...]]] = {
+    "accounts": (
+        "customer_account",
+        (
+            "account_no",
+            "account_type",
+            "product_code",
+            "currency",
+            "balance",
+            "balance_cny",
+            "opened_on",
+            "maturity_date",
+            "account_status",
+            "branch_no",
+        ),
+    ),
+    "loans": (
+        "customer_loan",
+        (
+            "loan_id",
+            "five_tier_class",
+            "principal",
+            "outstanding",
+            "interest_rate",
+            "start_date",
+            "end_date",
+            "loan_status",
+            "branch_no",
+        ),
+    ),
+    "tickets": (
+        "customer_ticket",
+        (
+            "ticket_id",
+            "channel",
+            "category",
+            "ticket_status",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "sla_outcome",
+            "csat",
+        ),
+    ),
+    "household": ("household_member", ("member_golden_id", "link_reason")),
+}
+LINK_REASONS = ("address_and_mobile", "address", "mobile", "indirect")
+# Rows a section lists; the page says how many there are in all.
+DETAIL_ROWS = 50
 
 
 def search_keys(user: ConsoleUser) -> list[str]:
@@ -156,6 +207,17 @@ async def customer_view(
         if error.status_code != status.HTTP_404_NOT_FOUND:
             raise
         view_360 = None
+    # Without a 360 row the detail routes answer 404 too: the sections say "none yet" instead.
+    details = {}
+    if view_360 is not None:
+        for section, list_rows in (
+            ("accounts", customers.list_customer_accounts),
+            ("loans", customers.list_customer_loans),
+            ("tickets", customers.list_customer_tickets),
+            ("household", customers.list_household_members),
+        ):
+            page = await list_rows(golden_id, reader, snapshot, DETAIL_ROWS, 0)
+            details[section] = page.model_dump(exclude_unset=True)
     reader.flush()
     policy: AccessPolicy = request.app.state.access_policy
     role = user.principal.role
@@ -175,4 +237,13 @@ async def customer_view(
         masked=masked_fields(policy, "golden_record", role),
         masked_360=masked_fields(policy, "customer_360", role),
         masked_sources=masked_fields(policy, "source_record", role),
+        details=details,
+        detail_columns={
+            section: [f for f in fields if policy.access(dataset, f, role) != "absent"]
+            for section, (dataset, fields) in DETAIL_FIELDS.items()
+        },
+        masked_detail={
+            section: masked_fields(policy, dataset, role)
+            for section, (dataset, _fields) in DETAIL_FIELDS.items()
+        },
     )

@@ -19,7 +19,7 @@ golden_records as (
         golden_id,
         address,
         mobile,
-        nullif(split_part(name_pinyin, ' ', 1), '') as surname
+        {{ mdm.surname('name_pinyin') }} as surname
 
     from {{ ref('stg_mdm__golden_records') }}
     where status = 'active'
