@@ -8,8 +8,10 @@ The checks validate with ephemeral GX contexts (fast, nothing on disk). Their (m
 validation results are then stored in a *file-backed* GX context under
 `<home>/reports/gx_context/`: a site built from an ephemeral context lists only that context's
 results and removes every other page from the site, so one persistent store is what lets the
-Data Docs hold all checks of all runs. The report builds the pages of its run
-(`build_run`) and links to them.
+Data Docs hold all checks of all runs. `build_run` renders a run's pages on demand; the report
+does not link them, because GX's pages load Bootstrap, jQuery and Vega from CDNs (unstyled and
+half-working on a bank's offline machines): the report and the console show the same failing
+rows, masked, from `dq.failing_rows` (`quality.report.failing_rows`).
 """
 
 from __future__ import annotations
@@ -155,27 +157,3 @@ class DataDocs:
                 )
             )
         return sorted(pages, key=lambda page: (page.suite, page.batch))
-
-
-def docs_links(
-    reports_dir: Path, run_id: str
-) -> tuple[dict[str, list[dict[str, str]]], str | None]:
-    """The run's Data Docs pages by suite, and the site index, relative to `reports_dir`.
-
-    Builds the run's pages first. Never raises: the Data Docs are the detail, and the report
-    stands without them.
-    """
-    docs = DataDocs(reports_dir)
-    try:
-        pages = docs.build_run(run_id)
-    except Exception as error:
-        logger.warning("great expectations data docs not built: %s", error)
-        pages = []
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for page in pages:
-        href = Path(os.path.relpath(page.path, reports_dir)).as_posix()
-        grouped.setdefault(page.suite, []).append({"batch": page.batch, "href": href})
-    index = (
-        Path(os.path.relpath(docs.index, reports_dir)).as_posix() if docs.index.exists() else None
-    )
-    return grouped, index

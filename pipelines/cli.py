@@ -14,7 +14,6 @@ mdm keys list | mdm keys revoke KEY_ID
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from datetime import date, datetime
@@ -138,8 +137,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_holding_lock(
     args: argparse.Namespace, settings: Settings, config: Any, run_id: str
 ) -> int:
-    from dagster import DagsterInstance
-
     from connectors.preflight import preflight
     from connectors.reports import report_path
     from connectors.warehouse import open_warehouse
@@ -147,6 +144,7 @@ def _run_holding_lock(
     from pipelines.build import FULL_RUN_JOB, build_definitions
     from pipelines.checks import quality_run_config
     from pipelines.mdm_config import ConfigError
+    from pipelines.runs import dagster_instance, run_records
     from pipelines.summary import RunProgress, print_summary, step_failures
 
     if not args.no_check:
@@ -167,12 +165,7 @@ def _run_holding_lock(
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    dagster_home = settings.home / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    instance_config = dagster_home / "dagster.yaml"
-    if not instance_config.exists():
-        shutil.copyfile(Path(__file__).with_name("dagster.yaml"), instance_config)
-    instance = DagsterInstance.from_ref(_instance_ref(dagster_home))
+    instance = dagster_instance(settings)
     # Without --verbose the console shows a line per stage (RunProgress) and the causes of a
     # failure (print_summary); Dagster's own lines, stack traces and dbt's output go to the
     # run log (the UI) and <home>/dbt/runs/<run id>/.
@@ -207,6 +200,7 @@ def _run_holding_lock(
             open_warehouse(settings.resolved_warehouse_url).query,
             result.run_id,
             settings.reports_dir,
+            runs=run_records(instance),
             config=config.quality,
             run_errors=[failure.line() for failure in failures],
             sensitive=report_sensitive_columns(config),
@@ -221,12 +215,6 @@ def _run_holding_lock(
         warnings=progress.warnings,
     )
     return 0 if result.success else 1
-
-
-def _instance_ref(dagster_home: Path):  # type: ignore[no-untyped-def]
-    from dagster._core.instance.ref import InstanceRef
-
-    return InstanceRef.from_dir(str(dagster_home))
 
 
 def cmd_review_list(args: argparse.Namespace) -> int:
