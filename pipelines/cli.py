@@ -6,6 +6,8 @@ mdm run --config mdm.yaml           # the same Dagster job the UI runs; shows in
 mdm evaluate                        # the last run against the simulator's ground truth
 mdm audit verify                    # the read audit trail's hash chain, end to end
 mdm audit list --golden-id G0000000001
+mdm report runs                     # the auditor's workspace: runs, failing rows, sign-off,
+mdm report export --run RUN --format xlsx --out run.xlsx   # and export (pipelines/report_cli.py)
 mdm api --port 8000
 mdm keys create --name crm-sync --role app    # an API key for a service, printed once
 mdm keys list | mdm keys revoke KEY_ID
@@ -594,6 +596,10 @@ def main(argv: list[str] | None = None) -> int:
     audit_list.add_argument("--after-seq", type=int, default=0, help="rows after this seq")
     audit_list.add_argument("--limit", type=int, default=50)
     audit_list.set_defaults(handler=cmd_audit_list)
+
+    from pipelines.report_cli import add_report_commands
+
+    add_report_commands(commands)
 
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")

@@ -5,6 +5,9 @@ keeps every run of the UI, the schedule and `mdm run`: its job, selection, run c
 and times. This module reads that record, so there is no second run log to keep in step; what
 each run's quality rules did is `dq.results`' (`quality.runs` joins the two).
 
+The auditor's workspace (CLI and web console) calls `list_runs`, `find_run`, `sign_off_run`,
+`run_signoffs`, `run_report_tables` and `export_run_report`.
+
 A run's kind:
 
 - **full**: the `mdm_full_run` job, every asset, every source extracted in full;
@@ -16,7 +19,7 @@ A run's kind:
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from connectors.reports import export_report
 from connectors.settings import Settings
+from connectors.signoffs import SignOff, SignOffInvalidError, SignOffs
+from connectors.warehouse import open_warehouse
+from quality.catalogue import QualityConfig
+from quality.export import report_tables
 from quality.runs import RUN_COLUMNS, RunKind, RunStatus, RunSummary, result_counts, run_summaries
 
 #: The job that runs every stage; launched whole, its runs are the full ones.
@@ -87,10 +95,9 @@ def _utc(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
 
 
-def run_records(instance: dg.DagsterInstance, *, limit: int = RUNS_LISTED) -> pd.DataFrame:
-    """The newest `limit` runs of the instance as `quality.runs.RUN_COLUMNS` rows."""
+def _records_frame(records: Sequence[dg.RunRecord]) -> pd.DataFrame:
     rows = []
-    for record in instance.get_run_records(limit=limit):
+    for record in records:
         run = record.dagster_run
         rows.append(
             {
@@ -105,12 +112,15 @@ def run_records(instance: dg.DagsterInstance, *, limit: int = RUNS_LISTED) -> pd
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
 
 
+def run_records(instance: dg.DagsterInstance, *, limit: int = RUNS_LISTED) -> pd.DataFrame:
+    """The newest `limit` runs of the instance as `quality.runs.RUN_COLUMNS` rows."""
+    return _records_frame(list(instance.get_run_records(limit=limit)))
+
+
 def list_runs(settings: Settings, *, limit: int = RUNS_LISTED) -> list[RunSummary]:
     """Every recent run, newest first: id, job, started, finished, kind (full / incremental /
     partial), status (succeeded / failed / running) and its rules passed and failed; a run
     `in_trend` is one the quality trend counts (full and succeeded)."""
-    from connectors.warehouse import open_warehouse
-
     instance = dagster_instance(settings)
     try:
         runs = run_records(instance, limit=limit)
@@ -118,3 +128,70 @@ def list_runs(settings: Settings, *, limit: int = RUNS_LISTED) -> list[RunSummar
         instance.dispose()
     store = open_warehouse(settings.resolved_warehouse_url)
     return run_summaries(runs, result_counts(store.query))[:limit]
+
+
+class UnknownRunError(LookupError):
+    """Neither Dagster nor dq.results knows the run."""
+
+
+def find_run(settings: Settings, run_id: str) -> RunSummary:
+    """One run's summary, however old; `UnknownRunError` when no record names it."""
+    instance = dagster_instance(settings)
+    try:
+        record = instance.get_run_record_by_id(run_id)
+    finally:
+        instance.dispose()
+    store = open_warehouse(settings.resolved_warehouse_url)
+    counts = result_counts(store.query)
+    counts = counts[counts["run_id"] == run_id]
+    found = run_summaries(_records_frame([record] if record else []), counts)
+    if not found:
+        raise UnknownRunError(f"no run {run_id!r}: `mdm report runs` lists them")
+    return found[0]
+
+
+def sign_off_run(
+    settings: Settings, run_id: str, auditor: str, verdict: str, comment: str = ""
+) -> SignOff:
+    """Record an auditor's sign-off of a run that exists (`connectors.signoffs`); the auditor
+    is the signed-in subject. Raises `UnknownRunError`, `SignOffInvalidError`,
+    `SignOffConflictError`."""
+    run = find_run(settings, run_id.strip())
+    if run.status == "running":
+        raise SignOffInvalidError(f"run {run.run_id} is still running: sign it off once it ends")
+    store = SignOffs(settings.resolved_ops_url)
+    try:
+        return store.sign(run.run_id, auditor, verdict, comment)
+    finally:
+        store.dispose()
+
+
+def run_signoffs(settings: Settings, run_id: str) -> list[SignOff]:
+    """Every sign-off of the run, superseded ones included, oldest first."""
+    store = SignOffs(settings.resolved_ops_url)
+    try:
+        return store.history(run_id)
+    finally:
+        store.dispose()
+
+
+def run_report_tables(
+    settings: Settings, run_id: str, *, config: QualityConfig | None = None
+) -> dict[str, pd.DataFrame]:
+    """The run's report as tables (run, rules, failing rows, sign-offs), masked: what
+    `export_run_report` writes and the console offers for download."""
+    run = find_run(settings, run_id)
+    store = open_warehouse(settings.resolved_warehouse_url)
+    return report_tables(store.query, run, run_signoffs(settings, run.run_id), config=config)
+
+
+def export_run_report(
+    settings: Settings,
+    run_id: str,
+    fmt: str,
+    out: Path,
+    *,
+    config: QualityConfig | None = None,
+) -> Path:
+    """Write the run's report tables to `out` as CSV or XLSX; the path written."""
+    return export_report(run_report_tables(settings, run_id, config=config), fmt, out)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from quality.catalogue import DIMENSIONS, RULES_BY_ID, STAGES, QualityConfig, catalogue_frame
 from quality.masking import Sensitive, mask_payload, mask_text
-from quality.runs import RunSummary, result_counts, run_summaries, warehouse_tables
+from quality.runs import RunSummary, result_counts, run_summaries, sql_literal, warehouse_tables
 from quality.suites import FAILING_ROWS_TABLE, RESULT_COLUMNS, RESULTS_TABLE
 
 logger = logging.getLogger(__name__)
@@ -101,10 +101,6 @@ class ReportData:
     catalogue: list[dict[str, Any]]
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _cell(rows: pd.DataFrame) -> ScoreCell:
     if rows.empty:
         return ScoreCell(None)
@@ -170,7 +166,7 @@ def _history(
     ]
     if not trended:
         return history, [], 0
-    chosen = ", ".join(_literal(s.run_id) for s in trended)
+    chosen = ", ".join(sql_literal(s.run_id) for s in trended)
     by_dimension = query(
         "select run_id, dimension, avg(score) as mean_score, count(*) as rules, "
         "sum(case when passed then 0 else 1 end) as failed, "
@@ -263,9 +259,9 @@ def failing_rows(
     columns = ["source_system", "row_number", "row_key", "column_name", "value", "detail"]
     if FAILING_ROWS_TABLE not in warehouse_tables(warehouse_query):
         return pd.DataFrame(columns=columns)
-    where = f"run_id = {_literal(run_id)} and rule_id = {_literal(rule_id)}"
+    where = f"run_id = {sql_literal(run_id)} and rule_id = {sql_literal(rule_id)}"
     if source_system is not None:
-        where += f" and source_system = {_literal(source_system)}"
+        where += f" and source_system = {sql_literal(source_system)}"
     rows = warehouse_query(
         f"select {', '.join(columns)} from {FAILING_ROWS_TABLE} where {where} "
         "order by source_system, row_number" + (f" limit {int(limit)}" if limit else "")
@@ -306,8 +302,8 @@ def rule_drilldown(
     if RESULTS_TABLE not in warehouse_tables(warehouse_query):
         return None
     found = warehouse_query(
-        f"select * from {RESULTS_TABLE} where run_id = {_literal(run_id)} "
-        f"and rule_id = {_literal(rule_id)} and source_system = {_literal(source_system)}"
+        f"select * from {RESULTS_TABLE} where run_id = {sql_literal(run_id)} "
+        f"and rule_id = {sql_literal(rule_id)} and source_system = {sql_literal(source_system)}"
     )
     if found.empty:
         return None
@@ -348,7 +344,7 @@ def collect(
     trend_runs = 0
     if RESULTS_TABLE in tables:
         results = warehouse_query(
-            f"select * from {RESULTS_TABLE} where run_id = {_literal(run_id)}"
+            f"select * from {RESULTS_TABLE} where run_id = {sql_literal(run_id)}"
         )
         history, sparklines, trend_runs = _history(warehouse_query, run_id, runs)
     else:
@@ -376,7 +372,7 @@ def collect(
     kept = (
         warehouse_query(
             f"select rule_id, source_system, row_number, row_key, column_name, value, detail "
-            f"from {FAILING_ROWS_TABLE} where run_id = {_literal(run_id)} "
+            f"from {FAILING_ROWS_TABLE} where run_id = {sql_literal(run_id)} "
             f"and row_number <= {FAILING_ROWS_SHOWN} order by row_number"
         )
         if FAILING_ROWS_TABLE in tables

@@ -49,6 +49,11 @@ class RunSummary:
         return self.kind == "full" and self.status == "succeeded"
 
 
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal (run and rule ids come from the warehouse and the URL)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def warehouse_tables(query: WarehouseQuery) -> set[str]:
     """`schema.table` of every table the warehouse holds (DuckDB and PostgreSQL alike)."""
     frame = query("select table_schema, table_name from information_schema.tables")
