@@ -19,7 +19,7 @@ import pandas as pd
 
 from quality.catalogue import QualityConfig, catalogue_frame
 from quality.masking import mask_text
-from quality.report import WarehouseQuery, failing_rows
+from quality.report import DRILLDOWN_COLUMNS, WarehouseQuery, failing_rows
 from quality.runs import RunSummary, sql_literal, warehouse_tables
 from quality.suites import RESULTS_TABLE
 
@@ -102,17 +102,7 @@ def report_tables(
         ]
         or [pd.DataFrame()],
         ignore_index=True,
-    ).reindex(
-        columns=[
-            "rule_id",
-            "source_system",
-            "row_number",
-            "row_key",
-            "column_name",
-            "value",
-            "detail",
-        ]
-    )
+    ).reindex(columns=["rule_id", *DRILLDOWN_COLUMNS])
     signed: list[dict[str, Any]] = [
         {
             "signoff_id": s.signoff_id,

@@ -31,7 +31,7 @@ import pandas as pd
 from quality.catalogue import DIMENSIONS, RULES_BY_ID, STAGES, QualityConfig, catalogue_frame
 from quality.masking import Sensitive, mask_payload, mask_text
 from quality.runs import RunSummary, result_counts, run_summaries, sql_literal, warehouse_tables
-from quality.suites import FAILING_ROWS_TABLE, RESULT_COLUMNS, RESULTS_TABLE
+from quality.suites import FAILING_ROW_COLUMNS, FAILING_ROWS_TABLE, RESULT_COLUMNS, RESULTS_TABLE
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ WarehouseQuery = Callable[[str], pd.DataFrame]
 TEMPLATE = "report_template.html"
 HISTORY_RUNS = 20
 FAILING_ROWS_SHOWN = 10  # per failing rule in the page; `failing_rows` gives all that were kept
+#: What the drill-down shows of each failing row: where it came from, which row, what failed.
+DRILLDOWN_COLUMNS = FAILING_ROW_COLUMNS[FAILING_ROW_COLUMNS.index("source_system") :]
 
 
 def verdict_band(rules: int, failed: int, blocking: int) -> str:
@@ -256,7 +258,7 @@ def failing_rows(
     """The masked rows a rule failed on in a run (every source, or one), as the checks kept
     them (`dq.failing_rows`): source, row number, the row's key, the column judged, its masked
     value (None when missing) and the further columns the rule shows. Empty when none."""
-    columns = ["source_system", "row_number", "row_key", "column_name", "value", "detail"]
+    columns = list(DRILLDOWN_COLUMNS)
     if FAILING_ROWS_TABLE not in warehouse_tables(warehouse_query):
         return pd.DataFrame(columns=columns)
     where = f"run_id = {sql_literal(run_id)} and rule_id = {sql_literal(rule_id)}"
@@ -371,8 +373,8 @@ def collect(
 
     kept = (
         warehouse_query(
-            f"select rule_id, source_system, row_number, row_key, column_name, value, detail "
-            f"from {FAILING_ROWS_TABLE} where run_id = {sql_literal(run_id)} "
+            f"select rule_id, {', '.join(DRILLDOWN_COLUMNS)} from {FAILING_ROWS_TABLE} "
+            f"where run_id = {sql_literal(run_id)} "
             f"and row_number <= {FAILING_ROWS_SHOWN} order by row_number"
         )
         if FAILING_ROWS_TABLE in tables

@@ -75,64 +75,18 @@ def test_failing_rows_of_a_rule_are_printed_masked(settings, capsys):
     assert cli.main(["report", "rows", "--run", RUN_IDS["run-1"], "--rule", "raw.key_unique"]) == 1
 
 
+def _signoff(run_id: str, verdict: str, *comment: str) -> int:
+    arguments = ["report", "signoff", "--run", run_id, "--auditor", "au", "--verdict", verdict]
+    return cli.main(arguments + (["--comment", *comment] if comment else []))
+
+
 def test_sign_off_needs_a_known_finished_run_and_keeps_history(settings, capsys):
-    assert (
-        cli.main(
-            ["report", "signoff", "--run", "nosuch", "--auditor", "au", "--verdict", "accepted"]
-        )
-        == 2
-    )
+    assert _signoff("nosuch", "accepted") == 2
     assert "no run 'nosuch'" in capsys.readouterr().err
-    assert (
-        cli.main(
-            [
-                "report",
-                "signoff",
-                "--run",
-                RUN_IDS["run-2"],
-                "--auditor",
-                "au",
-                "--verdict",
-                "rejected",
-            ]
-        )
-        == 2
-    )
+    assert _signoff(RUN_IDS["run-2"], "rejected") == 2
     assert "a rejection needs a comment" in capsys.readouterr().err
-    assert (
-        cli.main(
-            [
-                "report",
-                "signoff",
-                "--run",
-                RUN_IDS["run-2"],
-                "--auditor",
-                "au",
-                "--verdict",
-                "accepted",
-                "--comment",
-                "ok",
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            [
-                "report",
-                "signoff",
-                "--run",
-                RUN_IDS["run-2"],
-                "--auditor",
-                "au",
-                "--verdict",
-                "rejected",
-                "--comment",
-                "crm keys duplicated",
-            ]
-        )
-        == 0
-    )
+    assert _signoff(RUN_IDS["run-2"], "accepted", "ok") == 0
+    assert _signoff(RUN_IDS["run-2"], "rejected", "crm keys duplicated") == 0
     capsys.readouterr()
     assert cli.main(["report", "signoffs", "--run", RUN_IDS["run-2"]]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -143,23 +97,8 @@ def test_sign_off_needs_a_known_finished_run_and_keeps_history(settings, capsys)
 
 def _sign(settings: Settings) -> None:
     # A comment that would be a formula in Excel, and one quoting a customer's ID.
-    assert (
-        cli.main(
-            [
-                "report",
-                "signoff",
-                "--run",
-                RUN_IDS["run-2"],
-                "--auditor",
-                "au",
-                "--verdict",
-                "rejected",
-                "--comment",
-                '=HYPERLINK("http://x") 130102198503071235',
-            ]
-        )
-        == 0
-    )
+    comment = '=HYPERLINK("http://x") 130102198503071235'
+    assert _signoff(RUN_IDS["run-2"], "rejected", comment) == 0
 
 
 def test_export_to_csv_has_every_section_masked_and_defused(settings, tmp_path, capsys):
