@@ -98,7 +98,7 @@ def report_tables(
     failing = pd.concat(
         [
             failing_rows(warehouse_query, run.run_id, str(rule_id)).assign(rule_id=rule_id)
-            for rule_id in rules.loc[~rules["passed"].astype(bool), "rule_id"].unique()
+            for rule_id in rules.loc[rules["failed"] > 0, "rule_id"].unique()
         ]
         or [pd.DataFrame()],
         ignore_index=True,
