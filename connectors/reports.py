@@ -1,28 +1,34 @@
 """The reports folder: the auditor's HTML report of each run and the GX Data Docs site.
 
 `write_report` swaps a rendered report (`quality.report.render`) in as `dq-<run_id>.html` and
-`latest.html`. `DataDocs` keeps the Great Expectations Data Docs of every run, under
+`latest.html`; `export_report` writes a run's report tables (`quality.export.report_tables`)
+as CSV or XLSX. `DataDocs` keeps the Great Expectations Data Docs of every run, under
 `<home>/reports/gx/`.
 
 The checks validate with ephemeral GX contexts (fast, nothing on disk). Their (masked)
 validation results are then stored in a *file-backed* GX context under
 `<home>/reports/gx_context/`: a site built from an ephemeral context lists only that context's
 results and removes every other page from the site, so one persistent store is what lets the
-Data Docs hold all checks of all runs. The report builds the pages of its run
-(`build_run`) and links to them.
+Data Docs hold all checks of all runs. `build_run` renders a run's pages on demand; the report
+does not link them, because GX's pages load Bootstrap, jQuery and Vega from CDNs (unstyled and
+half-working on a bank's offline machines): the report and the console show the same failing
+rows, masked, from `dq.failing_rows` (`quality.report.failing_rows`).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 from urllib.parse import unquote, urlparse
+
+import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -157,25 +163,52 @@ class DataDocs:
         return sorted(pages, key=lambda page: (page.suite, page.batch))
 
 
-def docs_links(
-    reports_dir: Path, run_id: str
-) -> tuple[dict[str, list[dict[str, str]]], str | None]:
-    """The run's Data Docs pages by suite, and the site index, relative to `reports_dir`.
+ExportFormat = Literal["csv", "xlsx"]
+EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
+# A cell starting with one of these is a formula to Excel: an exported value must stay text
+# (OWASP "CSV injection"), whoever typed it into a source system or a comment.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-    Builds the run's pages first. Never raises: the Data Docs are the detail, and the report
-    stands without them.
+
+def _as_text_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    def defuse(value: object) -> object:
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+    # Object cells stay as they are through the concat of sections: ints do not become floats.
+    return frame.map(defuse).astype(object)
+
+
+def export_bytes(tables: Mapping[str, pd.DataFrame], fmt: str) -> bytes:
+    """A run's report tables (`quality.export.report_tables`) as one file's bytes.
+
+    `xlsx`: a sheet per table. `csv`: one UTF-8 file (with a BOM, so Excel reads Chinese
+    text) whose first column names the section (run, rules, failing_rows, signoffs) and whose
+    header is the union of the sections' columns.
     """
-    docs = DataDocs(reports_dir)
-    try:
-        pages = docs.build_run(run_id)
-    except Exception as error:
-        logger.warning("great expectations data docs not built: %s", error)
-        pages = []
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for page in pages:
-        href = Path(os.path.relpath(page.path, reports_dir)).as_posix()
-        grouped.setdefault(page.suite, []).append({"batch": page.batch, "href": href})
-    index = (
-        Path(os.path.relpath(docs.index, reports_dir)).as_posix() if docs.index.exists() else None
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
+    cleaned = {name: _as_text_cells(frame) for name, frame in tables.items()}
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            for name, frame in cleaned.items():
+                frame.to_excel(writer, sheet_name=name[:31], index=False)
+        return buffer.getvalue()
+    combined = pd.concat(
+        [frame.assign(section=name) for name, frame in cleaned.items()], ignore_index=True
     )
-    return grouped, index
+    combined = combined[["section", *[c for c in combined.columns if c != "section"]]]
+    return combined.to_csv(index=False).encode("utf-8-sig")
+
+
+def export_report(tables: Mapping[str, pd.DataFrame], fmt: str, out: Path) -> Path:
+    """Write `export_bytes` to `out` (swapped in whole, so a reader never sees half a file)."""
+    out = Path(out)
+    data = export_bytes(tables, fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, out)
+    return out

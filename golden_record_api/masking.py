@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from quality.masking import mask_mobile, mask_resident_id
+from quality.masking import mask_mobile, mask_name, mask_resident_id
 
 
 def mask_id_number(value: str | None) -> str | None:
@@ -33,15 +33,6 @@ def mask_id_number(value: str | None) -> str | None:
 def mask_phone(value: str | None) -> str | None:
     """Mask a mobile (`138****8000`) or any other phone number; None and empty stay."""
     return mask_mobile(value) if value else value
-
-
-def mask_name(value: str) -> str:
-    """The first character, a star for each other: `张伟` → `张*`, `欧阳婧` → `欧**`.
-
-    The surname (or a latin name's initial) lets a clerk confirm they have the right person
-    on the phone; the given name, which with the birth date singles a person out, does not go.
-    """
-    return value[:1] + "*" * max(len(value) - 1, 1) if value else value
 
 
 def mask_pinyin(value: str) -> str:

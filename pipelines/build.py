@@ -27,8 +27,7 @@ from pipelines.checks import (
 from pipelines.dbt import build_dbt_assets
 from pipelines.mdm_config import MdmConfig, load_config
 from pipelines.resources import OpsStoreResource, StorePathsResource, WarehouseResource
-
-FULL_RUN_JOB = "mdm_full_run"
+from pipelines.runs import FULL_RUN_JOB
 
 
 def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:

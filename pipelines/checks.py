@@ -31,9 +31,16 @@ from quality.stages import (
     check_raw,
     check_standardized,
 )
-from quality.suites import RuleOutcome, SuiteRun, combine, suite_results_frame
+from quality.suites import (
+    FAILING_ROWS_TABLE,
+    RESULTS_TABLE,
+    RuleOutcome,
+    SuiteRun,
+    combine,
+    failing_rows_frame,
+    suite_results_frame,
+)
 
-DQ_RESULTS = "dq.results"
 BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -147,11 +154,17 @@ def _record(
     stores: StorePathsResource,
     runs: Sequence[SuiteRun],
 ) -> None:
-    """Append the runs' results to dq.results and keep their validations for the Data Docs."""
+    """Append the runs' results to dq.results, their failing rows (masked) to
+    dq.failing_rows, and keep their validations for the Data Docs."""
     now = datetime.now(UTC).replace(microsecond=0)
     checked_at = pd.Timestamp(now).tz_localize(None)
     frame = suite_results_frame(runs, run_id=context.run.run_id, checked_at=checked_at)
-    warehouse.open().append_rows(DQ_RESULTS, frame)
+    store = warehouse.open()
+    store.append_rows(RESULTS_TABLE, frame)
+    store.append_rows(
+        FAILING_ROWS_TABLE,
+        failing_rows_frame(runs, run_id=context.run.run_id, checked_at=checked_at),
+    )
     try:
         DataDocs(stores.reports_dir).store(runs, run_id=context.run.run_id, run_time=now)
     except Exception as error:  # the Data Docs are detail: a failure there fails no check

@@ -7,6 +7,8 @@ mdm evaluate                        # the last run against the simulator's groun
 mdm review apply --decision 12       # a steward decision applied now, without a run
 mdm audit verify                    # the read audit trail's hash chain, end to end
 mdm audit list --golden-id G0000000001
+mdm report runs                     # the auditor's workspace: runs, failing rows, sign-off,
+mdm report export --run RUN --format xlsx --out run.xlsx   # and export (pipelines/report_cli.py)
 mdm api --port 8000
 mdm keys create --name crm-sync --role app    # an API key for a service, printed once
 mdm keys list | mdm keys revoke KEY_ID
@@ -15,7 +17,6 @@ mdm keys list | mdm keys revoke KEY_ID
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from datetime import date, datetime
@@ -139,8 +140,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_holding_lock(
     args: argparse.Namespace, settings: Settings, config: Any, run_id: str
 ) -> int:
-    from dagster import DagsterInstance
-
     from connectors.preflight import preflight
     from connectors.reports import report_path
     from connectors.warehouse import open_warehouse
@@ -148,6 +147,7 @@ def _run_holding_lock(
     from pipelines.build import FULL_RUN_JOB, build_definitions
     from pipelines.checks import quality_run_config
     from pipelines.mdm_config import ConfigError
+    from pipelines.runs import dagster_instance, run_records
     from pipelines.summary import RunProgress, print_summary, step_failures
 
     if not args.no_check:
@@ -168,12 +168,7 @@ def _run_holding_lock(
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    dagster_home = settings.home / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    instance_config = dagster_home / "dagster.yaml"
-    if not instance_config.exists():
-        shutil.copyfile(Path(__file__).with_name("dagster.yaml"), instance_config)
-    instance = DagsterInstance.from_ref(_instance_ref(dagster_home))
+    instance = dagster_instance(settings)
     # Without --verbose the console shows a line per stage (RunProgress) and the causes of a
     # failure (print_summary); Dagster's own lines, stack traces and dbt's output go to the
     # run log (the UI) and <home>/dbt/runs/<run id>/.
@@ -208,6 +203,7 @@ def _run_holding_lock(
             open_warehouse(settings.resolved_warehouse_url).query,
             result.run_id,
             settings.reports_dir,
+            runs=run_records(instance),
             config=config.quality,
             run_errors=[failure.line() for failure in failures],
             sensitive=report_sensitive_columns(config),
@@ -222,12 +218,6 @@ def _run_holding_lock(
         warnings=progress.warnings,
     )
     return 0 if result.success else 1
-
-
-def _instance_ref(dagster_home: Path):  # type: ignore[no-untyped-def]
-    from dagster._core.instance.ref import InstanceRef
-
-    return InstanceRef.from_dir(str(dagster_home))
 
 
 def cmd_review_list(args: argparse.Namespace) -> int:
@@ -877,6 +867,10 @@ def main(argv: list[str] | None = None) -> int:
     audit_list.add_argument("--after-seq", type=int, default=0, help="rows after this seq")
     audit_list.add_argument("--limit", type=int, default=50)
     audit_list.set_defaults(handler=cmd_audit_list)
+
+    from pipelines.report_cli import add_report_commands
+
+    add_report_commands(commands)
 
     api = commands.add_parser("api", help="serve the read API")
     api.add_argument("--host", default="127.0.0.1")

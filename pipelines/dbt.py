@@ -1,4 +1,11 @@
-"""The dbt project as Dagster assets; dbt tests arrive as asset checks."""
+"""The dbt project as Dagster assets; dbt tests arrive as asset checks.
+
+A dbt test declared `severity: warn` that finds rows ends in dbt's `warn` status. dagster-dbt
+(0.29) turns that into a check result with `passed=False` and WARN severity, which the Dagster
+UI labels "Failed" while dbt, `mdm run` and the report say nothing failed.
+`dbt_warnings_as_warnings` makes it a passed WARN-severity result carrying the warning in its
+metadata: a warning, never a failure; a test at `error` severity still fails.
+"""
 
 import contextlib
 import json
@@ -11,6 +18,7 @@ from typing import IO, Any, TypeVar
 import dagster as dg
 import yaml
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_shared.record import copy as record_copy
 from sqlalchemy.engine import make_url
 
 from connectors.settings import PROJECT_ROOT, Settings
@@ -119,6 +127,41 @@ def logged_output(events: Iterable[_Event], log: Path, *, echo: bool) -> Iterato
             yield event
 
 
+DBT_WARNING = "dbt_warning"
+
+
+def dbt_warning_as_warning(event: _Event) -> _Event:
+    """A dbt `warn` test result as a passed WARN-severity check, the warning in its metadata;
+    every other event as it is."""
+    if not isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation):
+        return event
+    if event.passed or event.severity != dg.AssetCheckSeverity.WARN:
+        return event
+    failed = event.metadata.get("dagster_dbt/failed_row_count")
+    rows = f"{failed.value} row(s)" if failed is not None else "rows"
+    metadata = {
+        **event.metadata,
+        DBT_WARNING: dg.MetadataValue.text(
+            f"{rows} matched a dbt test declared `severity: warn`: reported, not a failure"
+        ),
+    }
+    if isinstance(event, dg.AssetCheckResult):
+        return dg.AssetCheckResult(  # type: ignore[return-value]
+            passed=True,
+            asset_key=event.asset_key,
+            check_name=event.check_name,
+            metadata=metadata,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=event.description,
+        )
+    return record_copy(event, passed=True, metadata=metadata)  # type: ignore[no-any-return]
+
+
+def dbt_warnings_as_warnings(events: Iterable[_Event]) -> Iterator[_Event]:
+    for event in events:
+        yield dbt_warning_as_warning(event)
+
+
 def build_dbt_assets(
     settings: Settings, *, prepare: bool = False
 ) -> tuple[dg.AssetsDefinition, DbtCliResource]:
@@ -157,7 +200,8 @@ def build_dbt_assets(
         prune_dbt_runs(runs, keep=DBT_RUNS_KEPT - 1)
         target = runs / context.run_id
         events = dbt.cli(arguments, context=context, target_path=target).stream()
-        yield from logged_output(events, target / DBT_CONSOLE_LOG, echo=config.console_output)
+        logged = logged_output(events, target / DBT_CONSOLE_LOG, echo=config.console_output)
+        yield from dbt_warnings_as_warnings(logged)
 
     return mdm_dbt_models, resource
 

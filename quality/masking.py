@@ -8,9 +8,15 @@ report as in the read API:
 - mobile (also written `+86 138-0013-8000`) and other phone numbers of 11-14 digits: first 3 +
   `*` + last 4, `13800138000` → `138****8000`.
 
+- name: the first character and a star for each other, `张伟` → `张*` (the API's form);
+- address: the administrative head up to the city (`河北省石家庄市` of `河北省石家庄市长安区…`),
+  the rest starred: street, building and room single a household out.
+
 `mask_text` finds such numbers anywhere in free text (a raw payload, an error message); a
-value known to sit in an ID or phone column is masked whole, whatever its length, so an
-invalid ten-digit "mobile" is not shown either.
+value known to sit in an ID, phone, name or address column is masked whole, whatever its
+length, so an invalid ten-digit "mobile" is not shown either. Names and addresses cannot be
+found in free text, so a caller names the columns holding them (`SENSITIVE_COLUMNS` and the
+`sensitive` argument).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
-Sensitive = Literal["id", "phone"]
+Sensitive = Literal["id", "phone", "name", "address"]
 
 ID_STARS = "********"
 
@@ -28,6 +34,27 @@ SENSITIVE_COLUMNS: dict[str, Sensitive] = {
     "id_number": "id",
     "mobile": "phone",
     "phone_other": "phone",
+}
+
+#: Canonical columns holding names and addresses: masked wherever quality results show rows
+#: (reports, drill-down, exports), though a steward's own tools show them in clear.
+REPORT_SENSITIVE_COLUMNS: dict[str, Sensitive] = {
+    **SENSITIVE_COLUMNS,
+    "name": "name",
+    "name_raw": "name",
+    "name_pinyin": "name",
+    "address": "address",
+    "address_raw": "address",
+}
+
+#: Canonical fields a source maps (`sources.<name>.mapping`) whose raw columns hold C2 data.
+MAPPED_SENSITIVE: dict[str, Sensitive] = {
+    "id_number": "id",
+    "mobile": "phone",
+    "phone": "phone",
+    "name": "name",
+    "name_latin": "name",
+    "address": "address",
 }
 
 _SEPARATED_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
@@ -52,6 +79,27 @@ def mask_mobile(value: str) -> str:
     return "*" * len(value)
 
 
+def mask_name(value: str) -> str:
+    """The first character, a star for each other: `张伟` → `张*`, `欧阳婧` → `欧**`.
+
+    The surname (or a latin name's initial) lets a clerk confirm they have the right person
+    on the phone; the given name, which with the birth date singles a person out, does not go.
+    """
+    return value[:1] + "*" * max(len(value) - 1, 1) if value else value
+
+
+_ADDRESS_HEAD = re.compile(r"^.{0,12}?(?:市|地区|自治州|盟)")
+
+
+def mask_address(value: str) -> str:
+    """The address up to its city, then `****`: `河北省石家庄市长安区建设北大街1号` →
+    `河北省石家庄市****`; with no city to cut at, its first three characters."""
+    if not value:
+        return value
+    head = _ADDRESS_HEAD.match(value)
+    return (head.group() if head else value[:3]) + "****"
+
+
 def mask_text(text: str) -> str:
     """Mask every ID-, account- or phone-like number inside free text."""
     text = _SEPARATED_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
@@ -67,6 +115,10 @@ def mask_value(column: str, value: object, sensitive: Mapping[str, Sensitive] | 
         return mask_resident_id(text.strip())
     if kind == "phone" and text:
         return mask_mobile(re.sub(r"[\s-]", "", text))
+    if kind == "name" and text:
+        return mask_name(text.strip())
+    if kind == "address" and text:
+        return mask_address(text.strip())
     return mask_text(text)
 
 

@@ -35,7 +35,7 @@ from quality.catalogue import (
     rules_for,
     with_severity,
 )
-from quality.masking import Sensitive
+from quality.masking import MAPPED_SENSITIVE, Sensitive
 from quality.suites import RuleOutcome, SuiteRun, run_suite
 
 _GARBLED_MARKS = re.compile(
@@ -134,8 +134,11 @@ def prepare_party_table(raw: pd.DataFrame, source: SourceConfig, as_of: date) ->
 
 def raw_sensitive(source: SourceConfig) -> dict[str, Sensitive]:
     """The source's own columns that hold C2 data, by the canonical field they map to."""
-    kinds: dict[str, Sensitive] = {"id_number": "id", "mobile": "phone", "phone": "phone"}
-    return {column: kinds[field] for field, column in source.mapping.items() if field in kinds}
+    return {
+        column: MAPPED_SENSITIVE[field]
+        for field, column in source.mapping.items()
+        if field in MAPPED_SENSITIVE
+    }
 
 
 def check_raw(

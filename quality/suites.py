@@ -4,6 +4,10 @@ Each call builds an ephemeral GX context, validates one DataFrame and returns on
 (the shape of a `dq.results` row) with a few masked failing rows for the report. The GX
 validation result itself is kept, masked, so it can be published as Data Docs
 (`connectors/reports.py`).
+
+Up to `FAILING_ROWS_KEPT` failing rows per rule are kept as well, masked (the row's key, the
+value that failed and the columns the rule shows): the auditor's drill-down reads them from
+`dq.failing_rows` (`failing_rows_frame`), so nobody needs the Data Docs pages for them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import numpy as np
 import pandas as pd
 
 from quality.catalogue import QualityConfig, QualityRule, Stage
-from quality.masking import Sensitive, mask_value
+from quality.masking import REPORT_SENSITIVE_COLUMNS, Sensitive, mask_value
 
 logger = logging.getLogger(__name__)
 
+#: Where the pipeline keeps every rule result, and the failing rows (masked) behind them.
+RESULTS_TABLE = "dq.results"
+FAILING_ROWS_TABLE = "dq.failing_rows"
 RESULT_COLUMNS = (
     "run_id",
     "checked_at",
@@ -38,7 +45,21 @@ RESULT_COLUMNS = (
     "examples",
 )
 MAX_EXAMPLES = 5
-GX_PARTIAL_COUNT = 20  # failing rows GX keeps per expectation (masked) for the Data Docs
+# Failing rows kept per rule and table, masked: enough for an auditor to see the pattern,
+# bounded so a rule failing on a million rows costs no more than one failing on fifty.
+FAILING_ROWS_KEPT = 50
+FAILING_ROW_COLUMNS = (
+    "run_id",
+    "checked_at",
+    "stage",
+    "rule_id",
+    "source_system",
+    "row_number",
+    "row_key",
+    "column_name",
+    "value",
+    "detail",
+)
 _DERIVED_PREFIX = "_dq_"
 _TABLE_LEVEL = {
     "ExpectTableRowCountToBeBetween",
@@ -48,12 +69,23 @@ _TABLE_LEVEL = {
 
 
 @dataclass(frozen=True)
+class FailingRow:
+    """One row a rule failed on, every value masked."""
+
+    key: str  # the row's key (record key, source key) or `row <n>` without one
+    column: str  # the column the rule judged (a derived check shows its label)
+    value: str | None  # None when the value was missing (a completeness rule)
+    detail: str  # the further columns the rule shows, `name=value, …`
+
+
+@dataclass(frozen=True)
 class RuleOutcome:
     rule: QualityRule
     evaluated: int
     failed: int
     passed: bool
     examples: list[str]
+    failing: tuple[FailingRow, ...] = ()
 
     @property
     def score(self) -> float:
@@ -157,8 +189,22 @@ def _row_example(
 ) -> str:
     """`key: column=value, shown=value`, every value masked; a flag column is not repeated."""
     head = mask_value(key, row.get(key), sensitive) if key and key in row else "row"
+    parts = _shown(row, rule, column, key, sensitive, with_column=True)
+    return head + (": " + ", ".join(parts) if parts else "")
+
+
+def _shown(
+    row: Mapping[str, Any],
+    rule: QualityRule,
+    column: str | None,
+    key: str | None,
+    sensitive: Mapping[str, Sensitive],
+    *,
+    with_column: bool,
+) -> list[str]:
+    """`name=value` of the row's judged column (when `with_column`) and the rule's shown ones."""
     parts = []
-    for name in (column, *rule.show):
+    for name in (column if with_column else None, *rule.show):
         if not name or name == key or name not in row:
             continue
         value = row[name]
@@ -168,7 +214,55 @@ def _row_example(
             parts.append(f"{_label(name)}=empty")
         else:
             parts.append(f"{_label(name)}={mask_value(name, value, sensitive)}")
-    return head + (": " + ", ".join(parts) if parts else "")
+    return parts
+
+
+def _masked(column: str, value: Any, sensitive: Mapping[str, Sensitive]) -> str | None:
+    """A failing value masked; a missing one stays None (GX renders "" as `EMPTY`, which is
+    what the Data Docs showed for every completeness rule once masked)."""
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+        return None
+    return mask_value(column, value, sensitive)
+
+
+def _failing_rows(
+    detail: Mapping[str, Any],
+    rule: QualityRule,
+    column: str | None,
+    key: str | None,
+    sensitive: Mapping[str, Sensitive],
+) -> tuple[FailingRow, ...]:
+    """The failing rows GX sampled (`partial_unexpected_*`), masked."""
+    rows = detail.get("partial_unexpected_index_list") or []
+    values = detail.get("partial_unexpected_list") or []
+    label = _label(column or "")
+    failing = []
+    for number, row in enumerate(rows):
+        if isinstance(row, dict):
+            row_key = mask_value(key, row.get(key), sensitive) if key and key in row else ""
+            value = (
+                row.get(column)
+                if column in row
+                else (values[number] if number < len(values) else None)
+            )
+            shown = _shown(row, rule, column, key, sensitive, with_column=False)
+        else:
+            row_key, shown = f"row {row}", []
+            value = values[number] if number < len(values) else None
+        failing.append(
+            FailingRow(
+                row_key or f"row {number + 1}",
+                label,
+                _masked(column or "", value, sensitive),
+                ", ".join(shown),
+            )
+        )
+    if not rows:
+        failing = [
+            FailingRow(f"row {number + 1}", label, _masked(column or "", value, sensitive), "")
+            for number, value in enumerate(values)
+        ]
+    return tuple(failing[:FAILING_ROWS_KEPT])
 
 
 def _table_outcome(
@@ -200,18 +294,18 @@ def _mask_gx_result(result: Any, sensitive: Mapping[str, Sensitive]) -> None:
     detail = result.result or {}
     for name in ("partial_unexpected_list", "unexpected_list"):
         if name in detail:
-            detail[name] = [mask_value(column, v, sensitive) for v in detail[name]]
+            detail[name] = [_masked(column, v, sensitive) for v in detail[name]]
     if "partial_unexpected_counts" in detail:
         detail["partial_unexpected_counts"] = [
-            {"value": mask_value(column, item.get("value"), sensitive), "count": item["count"]}
+            {"value": _masked(column, item.get("value"), sensitive), "count": item["count"]}
             for item in detail["partial_unexpected_counts"]
         ]
     for name in ("partial_unexpected_index_list", "unexpected_index_list"):
         if isinstance(detail.get(name), list):
             detail[name] = [
-                {k: mask_value(k, v, sensitive) for k, v in row.items()}
+                {k: _masked(k, v, sensitive) for k, v in row.items()}
                 if isinstance(row, dict)
-                else mask_value("", row, sensitive)
+                else _masked("", row, sensitive)
                 for row in detail[name]
             ]
 
@@ -251,7 +345,7 @@ def run_suite(
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = dict(context or {})
-    sensitive = dict(sensitive or {})
+    sensitive = {**REPORT_SENSITIVE_COLUMNS, **(sensitive or {})}
     key = key_column if key_column in frame.columns else None
     gx_context = gx.get_context(mode="ephemeral")
     gx_context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -286,7 +380,7 @@ def run_suite(
         # validation); each rule's examples then keep only its own.
         result_format = {
             "result_format": "SUMMARY",
-            "partial_unexpected_count": GX_PARTIAL_COUNT,
+            "partial_unexpected_count": FAILING_ROWS_KEPT,
             "unexpected_index_column_names": list(dict.fromkeys(index_columns)),
         }
         validation = gx_batch.validate(gx_suite, result_format=result_format)
@@ -336,7 +430,14 @@ def _outcome(
             mask_value(column or "", value, sensitive)
             for value in detail.get("partial_unexpected_list") or []
         ]
-    return RuleOutcome(rule, evaluated, failed, success, _unique(examples)[:MAX_EXAMPLES])
+    return RuleOutcome(
+        rule,
+        evaluated,
+        failed,
+        success,
+        _unique(examples)[:MAX_EXAMPLES],
+        _failing_rows(detail, rule, column, key, sensitive),
+    )
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -371,6 +472,7 @@ def combine(outcomes: Sequence[RuleOutcome]) -> RuleOutcome:
         sum(o.failed for o in outcomes),
         all(o.passed for o in outcomes),
         examples[:MAX_EXAMPLES],
+        tuple(row for o in failing_first for row in o.failing)[:FAILING_ROWS_KEPT],
     )
 
 
@@ -420,3 +522,37 @@ def suite_results_frame(
     if not frames:
         return results_frame([], run_id=run_id, checked_at=checked_at, source_system=None)
     return pd.concat(frames, ignore_index=True)
+
+
+def failing_rows_frame(
+    runs: Sequence[SuiteRun], *, run_id: str, checked_at: pd.Timestamp
+) -> pd.DataFrame:
+    """`dq.failing_rows` rows of several validations: the kept rows (masked) of every rule
+    that failed on some rows, passed or not (a 45 % share passing a 40 % mark still has rows
+    an auditor may ask about), one group per rule and source as in `suite_results_frame`."""
+    grouped: dict[tuple[str, str], list[RuleOutcome]] = {}
+    for run in runs:
+        for outcome in run.outcomes:
+            grouped.setdefault((outcome.rule.rule_id, run.source_system), []).append(outcome)
+    rows = [
+        {
+            "run_id": run_id,
+            "checked_at": checked_at,
+            "stage": combined.rule.stage,
+            "rule_id": rule_id,
+            "source_system": source,
+            "row_number": number,
+            "row_key": row.key,
+            "column_name": row.column,
+            "value": row.value,
+            "detail": row.detail,
+        }
+        for (rule_id, source), parts in grouped.items()
+        if (combined := combine(parts)).failing
+        for number, row in enumerate(combined.failing, start=1)
+    ]
+    # Typed text even when every value is missing, so the table created from a first append
+    # gets a text column rather than an untyped one.
+    return pd.DataFrame(rows, columns=list(FAILING_ROW_COLUMNS)).astype(
+        {"row_key": "string", "column_name": "string", "value": "string", "detail": "string"}
+    )

@@ -4,10 +4,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
-from connectors.reports import docs_links, write_report
+from connectors.reports import write_report
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import StorePathsResource, WarehouseResource
+from pipelines.runs import run_records
 from quality.catalogue import QualityConfig
 from quality.masking import Sensitive
 from quality.report import WarehouseQuery, report_html
@@ -21,15 +23,18 @@ def build_report(
     run_id: str,
     reports_dir: Path,
     *,
+    runs: pd.DataFrame | None = None,
     config: QualityConfig | None = None,
     run_errors: Sequence[str] = (),
     sensitive: Mapping[str, Sensitive] | None = None,
 ) -> Path:
-    """Build the run's Data Docs pages, render the report linking them, write it; its path."""
+    """Render the run's report and write it; its path. `runs` (`pipelines.runs.run_records`)
+    gives the listed runs their kind and status and keeps all but full, successful runs out
+    of the trend."""
     html = report_html(
         warehouse_query,
         run_id,
-        docs=docs_links(reports_dir, run_id),
+        runs=runs,
         config=config,
         run_errors=run_errors,
         sensitive=sensitive,
@@ -69,6 +74,7 @@ def build_report_asset(
             store.query,
             context.run_id,
             stores.reports_dir,
+            runs=run_records(context.instance),
             config=config.quality if config else None,
             sensitive=report_sensitive_columns(config),
         )

@@ -1,4 +1,5 @@
-"""A small warehouse with two runs of quality results and a quarantine, for the report tests."""
+"""A small warehouse with runs of quality results, their failing rows and a quarantine, and the
+orchestrator's record of those runs, for the report tests."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from connectors.reports import DataDocs
 from connectors.warehouse import Warehouse, open_warehouse
 from quality.catalogue import RULES_BY_ID, QualityConfig
-from quality.suites import RESULT_COLUMNS, run_suite
+from quality.runs import RUN_COLUMNS
+from quality.suites import FAILING_ROW_COLUMNS, RESULT_COLUMNS, run_suite
 
 # Unmasked C2 values planted in the inputs: none may reach the report.
 RESIDENT_ID = "130102198503071235"
@@ -24,6 +26,7 @@ MOBILE = "13800138000"
 class ReportWarehouse:
     store: Warehouse
     reports_dir: Path
+    runs: pd.DataFrame
     current: str = "run-2"
     earlier: str = "run-1"
 
@@ -50,7 +53,9 @@ def _row(run_id: str, at: str, rule_id: str, source: str, evaluated: int, failed
 
 @pytest.fixture
 def report_warehouse(tmp_path: Path) -> ReportWarehouse:
-    """run-1: everything passed. run-2: a blocking raw failure (crm), a warning (core).
+    """run-1: everything passed. run-2: a blocking raw failure (crm), a warning (core), and a
+    timeliness rule that passed its 40 % pass mark with a 45 % score. run-0 (incremental) and
+    run-x (failed part-way) have scores of their own that no trend may use.
 
     run-2's examples hold an unmasked ID and mobile (as a careless writer might store them):
     the report masks again whatever it prints.
@@ -58,6 +63,8 @@ def report_warehouse(tmp_path: Path) -> ReportWarehouse:
     store = open_warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
     store.ensure_schemas()
     rows = [
+        _row("run-0", "2026-11-26 02:00", "raw.key_unique", "crm", 20, 10, passed=False),
+        _row("run-x", "2026-11-27 12:00", "raw.key_unique", "crm", 200, 100, passed=False),
         _row("run-1", "2026-11-27 02:00", "raw.key_unique", "crm", 200, 0),
         _row("run-1", "2026-11-27 02:00", "std.mobile_format", "core", 400, 0),
         _row("run-1", "2026-11-27 02:01", "golden.name_complete", "all", 300, 0),
@@ -81,8 +88,37 @@ def report_warehouse(tmp_path: Path) -> ReportWarehouse:
             passed=False,
         ),
         _row("run-2", "2026-11-28 02:02", "golden.name_complete", "all", 300, 0),
+        _row("run-2", "2026-11-28 02:01", "std.updated_recently", "crm", 200, 110, passed=True),
     ]
     store.replace_table("dq.results", pd.DataFrame(rows, columns=list(RESULT_COLUMNS)))
+    # The failing rows the checks kept, masked, as pipelines/checks.py appends them.
+    failing = [
+        ("run-2", "raw.key_unique", "crm", 1, "CRM1000001", "客户编号", "CRM1000001", "姓名=张*"),
+        ("run-2", "raw.key_unique", "crm", 2, "CRM1000001", "客户编号", "CRM1000001", "姓名=李*"),
+        ("run-2", "std.mobile_format", "core", 1, "core:C1", "mobile", "138****8000", ""),
+        ("run-2", "std.mobile_format", "core", 2, "core:C2", "mobile", None, ""),
+    ]
+    store.replace_table(
+        "dq.failing_rows",
+        pd.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "checked_at": pd.Timestamp("2026-11-28 02:00"),
+                    "stage": RULES_BY_ID[rule_id].stage,
+                    "rule_id": rule_id,
+                    "source_system": source,
+                    "row_number": number,
+                    "row_key": key,
+                    "column_name": column,
+                    "value": value,
+                    "detail": detail,
+                }
+                for run_id, rule_id, source, number, key, column, value, detail in failing
+            ],
+            columns=list(FAILING_ROW_COLUMNS),
+        ),
+    )
     payload = {
         "cust_no": "C100000003",
         "cust_name": "测试用户01",
@@ -121,4 +157,23 @@ def report_warehouse(tmp_path: Path) -> ReportWarehouse:
     DataDocs(reports_dir).store(
         [run], run_id="run-2", run_time=datetime(2026, 11, 28, 2, tzinfo=UTC)
     )
-    return ReportWarehouse(store, reports_dir)
+    runs = pd.DataFrame(
+        [
+            (
+                "run-0",
+                "mdm_full_run",
+                "2026-11-26 02:00",
+                "2026-11-26 02:05",
+                "incremental",
+                "succeeded",
+            ),
+            ("run-1", "mdm_full_run", "2026-11-27 01:59", "2026-11-27 02:10", "full", "succeeded"),
+            ("run-x", "mdm_full_run", "2026-11-27 11:59", "2026-11-27 12:01", "full", "failed"),
+            ("run-2", "mdm_full_run", "2026-11-28 01:59", None, "full", "running"),
+        ],
+        columns=list(RUN_COLUMNS),
+    ).assign(
+        started=lambda f: pd.to_datetime(f["started"]),
+        finished=lambda f: pd.to_datetime(f["finished"]),
+    )
+    return ReportWarehouse(store, reports_dir, runs)

@@ -24,7 +24,9 @@ def test_report_renders_in_chromium_with_scores_and_nothing_unmasked(
     chromium: Path, report_warehouse: ReportWarehouse, tmp_path: Path
 ):
     w = report_warehouse
-    report = build_report(w.store.query, w.current, w.reports_dir, config=QualityConfig())
+    report = build_report(
+        w.store.query, w.current, w.reports_dir, runs=w.runs, config=QualityConfig()
+    )
     url = report.resolve().as_uri()
 
     dom = headless(chromium, tmp_path / "profile", "--dump-dom", url).stdout
@@ -32,10 +34,13 @@ def test_report_renders_in_chromium_with_scores_and_nothing_unmasked(
     # The browser parsed the whole page: header, scorecard, failing rules, catalogue, footer.
     assert "<h1>Data-quality report</h1>" in dom
     assert 'id="scorecard"' in dom and 'id="catalogue-table"' in dom and "</footer>" in dom
-    # The scores: crm uniqueness 90.0 %, the run's mean score and the failing rule.
-    assert re.search(r'id="overall-score"[^>]*>\s*9\d\.\d%', dom)
+    # The scores: crm uniqueness 90.0 %, the run's mean score (0.9, 0.9, 1.0 and 0.45) in red
+    # because a blocking rule failed, and the failing rule with its masked rows.
+    assert re.search(r'class="value score poor" id="overall-score"[^>]*>\s*81\.\d%', dom)
     assert "90.0%" in dom
     assert 'id="fail-raw.key_unique-crm"' in dom
+    # The 45 % timeliness share passed its 40 % pass mark: green in the browser's DOM too.
+    assert '<td class="num good"><span class="score">45.0%</span>' in dom
     # No unmasked C2 data anywhere in the DOM; the masked forms are there.
     assert not RESIDENT_ID.search(dom), RESIDENT_ID.search(dom)
     assert not MOBILE.search(dom), MOBILE.search(dom)

@@ -14,7 +14,14 @@ from quality.catalogue import (
     catalogue_frame,
     rules_for,
 )
-from quality.suites import RuleOutcome, combine, results_frame, run_suite, validate
+from quality.suites import (
+    RuleOutcome,
+    combine,
+    failing_rows_frame,
+    results_frame,
+    run_suite,
+    validate,
+)
 
 
 def outcome(outcomes, rule_id):  # type: ignore[no-untyped-def]
@@ -199,10 +206,52 @@ def test_gx_results_kept_for_the_data_docs_are_masked():
     )
     (result,) = run.outcomes
     assert (result.passed, result.failed) == (False, 2)
+    # Names are masked too (issue 15: no clear name in what an auditor reads).
     assert result.examples == [
-        "G1: id_number=130102********123X, name=张伟",
-        "G2: id_number=130102********123X, name=李娜",
+        "G1: id_number=130102********123X, name=张*",
+        "G2: id_number=130102********123X, name=李*",
     ]
     text = str(run.gx_result.to_json_dict())
-    assert "13010219850307123X" not in text
+    assert "13010219850307123X" not in text and "张伟" not in text
     assert "130102********123X" in text
+
+
+def test_failing_rows_are_kept_masked_with_their_key_and_shown_columns():
+    run = run_suite(
+        pd.DataFrame(
+            {
+                "golden_id": ["G1", "G2", "G3"],
+                "id_number": ["13010219850307123X", "13010219850307123X", "110105194912310029"],
+                "name": ["张伟", "李娜", "王芳"],
+            }
+        ).assign(id_type="resident_id"),
+        [RULES_BY_ID["golden.resident_id_unique_among_active"]],
+        QualityConfig(),
+        key_column="golden_id",
+    )
+    (result,) = run.outcomes
+    # G1 and G2 share an ID: both fail, G3 does not.
+    assert [(r.key, r.column, r.value, r.detail) for r in result.failing] == [
+        ("G1", "id_number", "130102********123X", "name=张*"),
+        ("G2", "id_number", "130102********123X", "name=李*"),
+    ]
+    frame = failing_rows_frame([run], run_id="r1", checked_at=pd.Timestamp("2026-11-28"))
+    assert list(frame["row_key"]) == ["G1", "G2"]
+    assert list(frame["row_number"]) == [1, 2]
+    assert set(frame["rule_id"]) == {"golden.resident_id_unique_among_active"}
+
+
+def test_missing_values_stay_missing_in_the_data_docs_not_empty_text():
+    # Regression (issue 15): masking turned a missing value into "", which GX's Data Docs
+    # render as "EMPTY" under Sampled Unexpected Values for every completeness rule.
+    run = run_suite(
+        pd.DataFrame({"golden_id": ["G1", "G2", "G3"], "name": ["张伟", None, None]}),
+        [RULES_BY_ID["golden.name_complete"]],
+        QualityConfig(),
+        key_column="golden_id",
+    )
+    (result,) = run.outcomes
+    assert [(r.key, r.value) for r in result.failing] == [("G2", None), ("G3", None)]
+    (gx_result,) = run.gx_result.results
+    assert gx_result.result["partial_unexpected_list"] == [None, None]
+    assert "" not in [row.get("name") for row in gx_result.result["partial_unexpected_index_list"]]
