@@ -19,9 +19,11 @@ from golden_record_api.principal import (
     SCOPE_RECORDS_READ,
     Principal,
     branch_limit,
+    check_scopes,
+    get_principal,
     require_scopes,
 )
-from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditDep, ReadAuditor, ReadEvent
+from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditor, ReadEvent
 from golden_record_api.snapshot import Snapshot
 
 MAX_PURPOSE_LENGTH = 200
@@ -97,10 +99,12 @@ def reader_for(
     return Reader(principal, policy, auditor, f"{request.method} {template}", purpose)
 
 
-async def get_reader(
-    request: Request, principal: RecordsReaderDep, policy: PolicyDep, auditor: ReadAuditDep
-) -> Reader:
-    return reader_for(request, principal, policy, auditor)
+async def get_reader(request: Request) -> Reader:
+    """The reader of a `records:read` route: one dependency that calls the others' functions
+    (see `get_principal` for why)."""
+    principal = check_scopes(await get_principal(request), (SCOPE_RECORDS_READ,))
+    state = request.app.state
+    return reader_for(request, principal, state.access_policy, state.read_auditor)
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]

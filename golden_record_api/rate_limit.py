@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from golden_record_api.principal import PrincipalDep
+from golden_record_api.principal import get_principal
 
 
 class TokenBuckets:
@@ -44,8 +44,9 @@ class TokenBuckets:
             return (1.0 - tokens) / self.rate
 
 
-async def rate_limited_lookup(request: Request, principal: PrincipalDep) -> None:
+async def rate_limited_lookup(request: Request) -> None:
     """429 with `Retry-After` when the principal has used up its lookups."""
+    principal = await get_principal(request)
     buckets: TokenBuckets = request.app.state.lookup_buckets
     wait = buckets.take(principal.subject)
     if wait > 0:

@@ -389,7 +389,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         print("mdm api: --workers must be at least 1", file=sys.stderr)
         return 2
     uvicorn.run(
-        "golden_record_api.main:app",
+        "golden_record_api.main:server_app",
+        factory=True,
         host=args.host,
         port=args.port,
         workers=workers,

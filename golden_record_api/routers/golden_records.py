@@ -109,7 +109,13 @@ def search_by_another_method() -> None:
     " scope `lookup:exact`; every search counts against the caller's rate limit (429 with"
     " `Retry-After`). A caller limited to a branch finds only that branch's customers.",
     response_model_exclude_unset=True,
-    responses=UNAVAILABLE | problem_responses({status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited"}),
+    responses=UNAVAILABLE
+    | problem_responses(
+        {
+            status.HTTP_400_BAD_REQUEST: "The body is not JSON",
+            status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited",
+        }
+    ),
 )
 async def find_golden_records(
     found: Annotated[Lookup, Depends(lookup)],
