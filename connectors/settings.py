@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         default=None,
         description="Roles, scopes and field policy; default golden_record_api/access_policy.yaml",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the read audit chain's HMAC-SHA256 (connectors/audit_log.py): with"
+        " it, someone who can write the ops store cannot recompute a rewritten chain",
+    )
     lookup_rate_per_minute: float = Field(
         default=60.0, gt=0, description="Searches per principal per minute (token bucket refill)"
     )
@@ -83,6 +88,13 @@ class Settings(BaseSettings):
     @property
     def resolved_ops_url(self) -> str:
         return self.ops_url or f"sqlite:///{self.home / 'ops.sqlite'}"
+
+    @property
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit chain's HMAC key, or None for the plain sha256 chain."""
+        if self.audit_key is None or not self.audit_key.get_secret_value():
+            return None
+        return self.audit_key.get_secret_value().encode("utf-8")
 
     @property
     def resolved_serving_path(self) -> Path:
