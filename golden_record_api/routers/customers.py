@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from golden_record_api.access import ReaderDep
+from golden_record_api.access import PURPOSE_PROBLEMS, ReaderDep
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
 from golden_record_api.problems import problem_responses
 from golden_record_api.schemas import Customer360Out
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix="/customers", tags=["customers"], responses=PURPOSE_PROBLEMS)
 
 
 @router.get(
