@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     lookup_burst: int = Field(
         default=10, ge=1, description="Searches a principal may make at once (bucket size)"
     )
+    lookup_rate_shared: bool = Field(
+        default=True,
+        description="One lookup budget per principal across the API's worker processes (a"
+        " memory-mapped file under `home`); false: each worker keeps its own, N workers giving"
+        " N times the rate",
+    )
 
     @property
     def landing_dir(self) -> Path:
@@ -88,6 +94,11 @@ class Settings(BaseSettings):
     @property
     def resolved_ops_url(self) -> str:
         return self.ops_url or f"sqlite:///{self.home / 'ops.sqlite'}"
+
+    @property
+    def rate_limit_path(self) -> Path:
+        """The lookup token buckets every API worker on this machine shares."""
+        return self.home / "run" / "lookup_buckets.bin"
 
     @property
     def audit_key_bytes(self) -> bytes | None:

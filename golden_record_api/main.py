@@ -28,7 +28,7 @@ from golden_record_api.ops_read_auditor import (
     stop_read_auditor,
 )
 from golden_record_api.policy import load_policy
-from golden_record_api.rate_limit import TokenBuckets
+from golden_record_api.rate_limit import SharedTokenBuckets, TokenBuckets
 from golden_record_api.read_audit import ReadAuditor
 from golden_record_api.routers import (
     audit,
@@ -127,6 +127,8 @@ def create_app(
         stop_read_auditor(app)
         store.close()
         keys.dispose()
+        if isinstance(app.state.lookup_buckets, SharedTokenBuckets):
+            app.state.lookup_buckets.close()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the
     # package, served by the app; a bank's network has no route to a CDN. Without `api_docs`
@@ -149,7 +151,13 @@ def create_app(
     app.state.access_policy = policy
     app.state.authenticator = build_authenticator(settings, policy, keys)
     app.state.read_auditor = read_auditor  # None: the ops-store auditor, at start-up
-    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.state.lookup_buckets = (
+        SharedTokenBuckets(
+            settings.rate_limit_path, settings.lookup_rate_per_minute, settings.lookup_burst
+        )
+        if settings.lookup_rate_shared
+        else TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    )
     problems.install(app)
     app.include_router(health.router)
     for router in (
