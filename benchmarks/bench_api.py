@@ -211,12 +211,20 @@ request = function()
   return wrk.format("POST", path, nil, lines[counter])
 end
 
+-- PACED
 done = function(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format("BENCH %d %d %d %d %d %d\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(99), errors.status,
     errors.connect + errors.read + errors.write + errors.timeout))
 end
+"""
+
+# With --delay-ms each connection waits that long after an answer before its next request, so
+# the offered load is at most connections / (delay + latency): a rate below saturation, where
+# latency is the server's own rather than the queue a closed loop of connections builds.
+PACING = """
+delay = function() return %d end
 """
 
 
@@ -235,7 +243,8 @@ def run_wrk(base_url: str, endpoint: Endpoint, scratch: Path, args: argparse.Nam
     keys = scratch / f"{endpoint.name}.keys"
     keys.write_text("\n".join(endpoint.requests) + "\n", encoding="utf-8")
     script = scratch / "rotate.lua"
-    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    pacing = PACING % args.delay_ms if args.delay_ms else ""
+    script.write_text(WRK_SCRIPT.replace("-- PACED", pacing), encoding="utf-8")
     command = [
         "wrk",
         f"-t{args.threads}",
@@ -313,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--delay-ms",
+        type=int,
+        default=0,
+        help="pause per connection between requests (paced load below saturation; 0: none)",
+    )
     parser.add_argument("--timeout", type=int, default=5, help="wrk's request timeout, seconds")
     parser.add_argument("--keys", type=int, default=10_000, help="distinct keys per endpoint")
     parser.add_argument("--role", default="app", help="the bench principal's role")
@@ -372,10 +387,12 @@ def main(argv: list[str] | None = None) -> int:
         chain = audit.verify()
         audit.dispose()
 
+    paced = f" each pausing {args.delay_ms} ms between requests" if args.delay_ms else ""
     print(
         f"\n{args.golden:,} golden records, {args.workers} worker(s), {args.connections}"
-        f" connections, {args.duration} s per endpoint, as role {args.role!r} with the read"
-        " audit on"
+        f" connections{paced},"
+        f" {args.duration} s per endpoint, as role {args.role!r} with the read audit on;"
+        f" load average {os.getloadavg()[0]:.1f} at the end (2 cores shared with other work)"
     )
     print(
         f"{'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}"

@@ -12,6 +12,16 @@ Why it can be trusted:
   first row whose sequence number, link or content does not fit, so an edited, deleted or
   reordered row is found. (Dropping rows from the *end* leaves a valid, shorter chain: keep the
   head that `verify()` reports somewhere else, e.g. the run log, to notice that too.)
+- **Keyed.** Anyone who can write the table can also recompute a plain sha256 chain after
+  rewriting it. With `MDM_AUDIT_KEY` set (`Settings.audit_key`), rows are chained with
+  HMAC-SHA256 under that key instead, which nobody without the key can recompute. Each row
+  records its `scheme` (`sha256` or `hmac-sha256`). Switching on the key: the first append
+  under it writes a *keying marker* (`read_audit_keying`: the first keyed seq and an HMAC of
+  it), so rows before it stay verifiable as the plain-sha256 rows they were, and verifying
+  under the key demands a genuine marker and HMAC rows from its seq on — a chain rewritten as
+  plain sha256 (marker deleted or not) fails. Without the key, `verify()` cannot check keyed
+  rows and says so. Rotating the key is not supported: verify with the key the rows were
+  written under.
 - **Append-only in the database.** Triggers reject UPDATE and DELETE (and TRUNCATE on
   PostgreSQL) on both tables, so a tamperer has to drop them first.
 - **One chain across processes.** Appends are serialized in the database: SQLite's
@@ -29,6 +39,7 @@ never blocks a request for long: the row is counted as dropped (see `stats()`).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import queue
@@ -48,6 +59,8 @@ from connectors.ops_store import create_ops_engine, metadata
 log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
+PLAIN = "sha256"
+KEYED = "hmac-sha256"
 PURPOSE_MAX_LENGTH = 200
 # The advisory lock key that serializes appends on PostgreSQL (any constant unique to this
 # table among the ops store's advisory locks).
@@ -99,6 +112,9 @@ read_audit = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("row_hash", sa.String(64), nullable=False),
+    # How row_hash was made: PLAIN or KEYED. Null on rows written before the column existed
+    # (added by `_create_tables`), which were all plain.
+    sa.Column("scheme", sa.String(16)),
     sa.Index("ix_read_audit_subject_seq", "subject", "seq"),
 )
 
@@ -110,7 +126,21 @@ read_audit_golden_ids = sa.Table(
     sa.Index("ix_read_audit_golden_ids_seq", "seq"),  # verify() reads it by seq range
 )
 
-APPEND_ONLY_TABLES = (read_audit, read_audit_golden_ids)
+# Where the chain switched to HMAC: rows from `from_seq` on are keyed; `proof` is the HMAC of
+# that seq under the key, so only the key's holder can write (or move) the marker.
+read_audit_keying = sa.Table(
+    "read_audit_keying",
+    metadata,
+    sa.Column(
+        "from_seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("proof", sa.String(64), nullable=False),
+)
+
+APPEND_ONLY_TABLES = (read_audit, read_audit_golden_ids, read_audit_keying)
 
 
 def _append_only_triggers() -> None:
@@ -166,6 +196,7 @@ class StoredReadAudit:
     row: ReadAuditRow
     prev_hash: str
     row_hash: str
+    scheme: str = PLAIN
 
 
 @dataclass(frozen=True)
@@ -211,9 +242,20 @@ def canonical(seq: int, row: ReadAuditRow) -> str:
     )
 
 
-def chain_hash(prev_hash: str, seq: int, row: ReadAuditRow) -> str:
-    """The one home of the chain's hashing: sha256 over the previous hash and the row."""
-    return hashlib.sha256((prev_hash + canonical(seq, row)).encode("utf-8")).hexdigest()
+def chain_hash(prev_hash: str, seq: int, row: ReadAuditRow, key: bytes | None = None) -> str:
+    """The one home of the chain's hashing: over the previous hash and the row, sha256, or
+    HMAC-SHA256 under `key` when one is given."""
+    message = (prev_hash + canonical(seq, row)).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def keying_proof(key: bytes, from_seq: int) -> str:
+    """The marker's HMAC: binds "keyed from this seq" to the key."""
+    return hmac.new(
+        key, f"read_audit keyed from seq {from_seq}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def _normalized(row: ReadAuditRow) -> ReadAuditRow:
@@ -251,14 +293,20 @@ def _from_db(record: Any) -> StoredReadAudit:
         ),
         prev_hash=record.prev_hash,
         row_hash=record.row_hash,
+        scheme=record.scheme or PLAIN,
     )
 
 
 class ReadAuditLog:
-    """Append to, verify and query the read audit chain in the ops store at `url`."""
+    """Append to, verify and query the read audit chain in the ops store at `url`.
 
-    def __init__(self, url: str) -> None:
+    With `key` (`Settings.audit_key`), appends are HMAC-chained and `verify()` checks them.
+    """
+
+    def __init__(self, url: str, key: bytes | None = None) -> None:
         self.url = url
+        self.key = key or None
+        self._keyed_from: int | None = None  # the marker's seq, once this log has seen it
         self.engine: Engine = create_ops_engine(url)
         if self.engine.dialect.name == "sqlite":
             # pysqlite's own implicit BEGIN is deferred: the write lock would come only at the
@@ -275,6 +323,12 @@ class ReadAuditLog:
         # triggers and the others find them, instead of racing to create them twice.
         with self._locked() as connection:
             metadata.create_all(connection, tables=list(APPEND_ONLY_TABLES))
+            columns = {
+                column["name"] for column in sa.inspect(connection).get_columns("read_audit")
+            }
+            if "scheme" not in columns:
+                # A chain written before rows said how they were hashed: all plain sha256.
+                connection.exec_driver_sql("alter table read_audit add column scheme varchar(16)")
 
     @contextmanager
     def _locked(self) -> Iterator[Connection]:
@@ -298,11 +352,18 @@ class ReadAuditLog:
             seq, prev_hash = (int(head.seq), head.row_hash) if head else (0, GENESIS_HASH)
             if not prepared:
                 return seq
+            scheme, keyed_from = PLAIN, self._keyed_from
+            if self.key is not None:
+                scheme = KEYED
+                if keyed_from is None:
+                    keyed_from = self._keying_marker(connection) or self._mark_keyed(
+                        connection, seq + 1
+                    )
             values: list[dict[str, Any]] = []
             index: list[dict[str, Any]] = []
             for row in prepared:
                 seq += 1
-                row_hash = chain_hash(prev_hash, seq, row)
+                row_hash = chain_hash(prev_hash, seq, row, self.key)
                 values.append(
                     {
                         "seq": seq,
@@ -317,6 +378,7 @@ class ReadAuditLog:
                         "status_code": row.status_code,
                         "prev_hash": prev_hash,
                         "row_hash": row_hash,
+                        "scheme": scheme,
                     }
                 )
                 index.extend({"golden_id": g, "seq": seq} for g in row.golden_ids)
@@ -324,18 +386,61 @@ class ReadAuditLog:
             connection.execute(sa.insert(read_audit), values)
             if index:
                 connection.execute(sa.insert(read_audit_golden_ids), index)
-            return seq
+        # Remembered once committed: a batch that rolled back took its marker with it.
+        self._keyed_from = keyed_from
+        return seq
+
+    def _keying_marker(self, connection: Connection) -> int | None:
+        """The first seq keyed under this log's key, from a marker only the key could write."""
+        assert self.key is not None
+        genuine = [
+            int(from_seq)
+            for from_seq, proof in connection.execute(
+                sa.select(read_audit_keying.c.from_seq, read_audit_keying.c.proof)
+            )
+            if hmac.compare_digest(str(proof), keying_proof(self.key, int(from_seq)))
+        ]
+        return min(genuine) if genuine else None
+
+    def _mark_keyed(self, connection: Connection, from_seq: int) -> int:
+        assert self.key is not None
+        connection.execute(
+            sa.insert(read_audit_keying).values(
+                from_seq=from_seq, proof=keying_proof(self.key, from_seq)
+            )
+        )
+        return from_seq
 
     def verify(self, *, batch_size: int = 5000) -> ChainCheck:
         """Walk the chain from seq 1; name the first row that is missing, altered or moved.
 
         The golden-ID index is checked page by page against the rows it indexes: an index row
-        dropped or added would hide a read from, or invent one in, "who read G…?".
+        dropped or added would hide a read from, or invent one in, "who read G…?". With a key,
+        rows from the keying marker on must be HMAC rows under it (see the module docstring).
         """
+        keyed_from: int | None = None
+        if self.key is not None:
+            with self.engine.connect() as connection:
+                keyed_from = self._keying_marker(connection)
+            if keyed_from is None and self.count() > 0:
+                return ChainCheck(
+                    0,
+                    0,
+                    GENESIS_HASH,
+                    1,
+                    "no keying marker verifies under MDM_AUDIT_KEY: the chain was never"
+                    " written under this key, or its keyed part was rewritten",
+                )
         expected_seq, prev_hash, rows = 1, GENESIS_HASH, 0
         for page, indexed in self._pages(batch_size):
             for stored in page:
-                broken = self._check_row(stored, expected_seq, prev_hash, indexed)
+                broken = self._check_scheme(stored, keyed_from) or self._check_row(
+                    stored,
+                    expected_seq,
+                    prev_hash,
+                    indexed,
+                    self.key if stored.scheme == KEYED else None,
+                )
                 if broken is not None:
                     return ChainCheck(rows, expected_seq - 1, prev_hash, *broken)
                 rows += 1
@@ -356,12 +461,26 @@ class ReadAuditLog:
             )
         return ChainCheck(rows, expected_seq - 1, prev_hash, None, None)
 
+    def _check_scheme(
+        self, stored: StoredReadAudit, keyed_from: int | None
+    ) -> tuple[int, str] | None:
+        """(seq, why) when the row is not hashed the way its place in the chain demands."""
+        if self.key is None:
+            if stored.scheme == KEYED:
+                return stored.seq, "the row is HMAC-keyed: set MDM_AUDIT_KEY to verify it"
+            return None
+        must_be = KEYED if keyed_from is not None and stored.seq >= keyed_from else PLAIN
+        if stored.scheme != must_be:
+            return stored.seq, f"the row says {stored.scheme} where the chain is {must_be}"
+        return None
+
     @staticmethod
     def _check_row(
         stored: StoredReadAudit,
         expected_seq: int,
         prev_hash: str,
         indexed: dict[int, list[str]],
+        key: bytes | None = None,
     ) -> tuple[int, str] | None:
         """(seq, why) when `stored` does not continue the chain, else None.
 
@@ -372,7 +491,9 @@ class ReadAuditLog:
             return expected_seq, f"row {expected_seq} is missing (next row is {stored.seq})"
         if stored.prev_hash != prev_hash:
             return stored.seq, "its link to the previous row does not match"
-        if chain_hash(prev_hash, stored.seq, stored.row) != stored.row_hash:
+        if not hmac.compare_digest(
+            chain_hash(prev_hash, stored.seq, stored.row, key), stored.row_hash
+        ):
             return stored.seq, "its content does not match its hash"
         if sorted(indexed.get(stored.seq, [])) != sorted(stored.row.golden_ids):
             return stored.seq, "the golden-ID index does not match the row"
@@ -548,14 +669,15 @@ class QueuedAuditWriter:
             first = self._queue.get()
             if first is None:
                 break
+            # Sleep through the linger, then take what queued up meanwhile. Waiting in
+            # `get(timeout=…)` instead woke this thread on every put, and each wake-up took the
+            # GIL from the request being answered (the audit queue's share of the API's p99).
+            # At a few hundred requests a second a batch is one commit for many requests.
+            time.sleep(self._linger)
             batch = [first]
-            # Wait up to `linger` for more: at a few hundred requests a second this turns a
-            # commit per request into a commit per batch, and the thread competes less with
-            # the requests for the GIL.
-            deadline = time.monotonic() + self._linger
             while len(batch) < self._batch_size:
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:

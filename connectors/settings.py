@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,11 +61,22 @@ class Settings(BaseSettings):
         default=None,
         description="Roles, scopes and field policy; default golden_record_api/access_policy.yaml",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the read audit chain's HMAC-SHA256 (connectors/audit_log.py): with"
+        " it, someone who can write the ops store cannot recompute a rewritten chain",
+    )
     lookup_rate_per_minute: float = Field(
         default=60.0, gt=0, description="Searches per principal per minute (token bucket refill)"
     )
     lookup_burst: int = Field(
         default=10, ge=1, description="Searches a principal may make at once (bucket size)"
+    )
+    lookup_rate_shared: bool = Field(
+        default=True,
+        description="One lookup budget per principal across the API's worker processes (a"
+        " memory-mapped file under `home`); false: each worker keeps its own, N workers giving"
+        " N times the rate",
     )
 
     # The web console (golden_record_api/console): its sign-in sessions are signed cookies.
@@ -97,6 +108,18 @@ class Settings(BaseSettings):
     @property
     def resolved_ops_url(self) -> str:
         return self.ops_url or f"sqlite:///{self.home / 'ops.sqlite'}"
+
+    @property
+    def rate_limit_path(self) -> Path:
+        """The lookup token buckets every API worker on this machine shares."""
+        return self.home / "run" / "lookup_buckets.bin"
+
+    @property
+    def audit_key_bytes(self) -> bytes | None:
+        """The audit chain's HMAC key, or None for the plain sha256 chain."""
+        if self.audit_key is None or not self.audit_key.get_secret_value():
+            return None
+        return self.audit_key.get_secret_value().encode("utf-8")
 
     @property
     def resolved_serving_path(self) -> Path:

@@ -19,9 +19,12 @@ from golden_record_api.principal import (
     SCOPE_RECORDS_READ,
     Principal,
     branch_limit,
+    check_scopes,
+    get_principal,
     require_scopes,
 )
-from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditDep, ReadAuditor, ReadEvent
+from golden_record_api.problems import problem_responses
+from golden_record_api.read_audit import PURPOSE_HEADER, ReadAuditor, ReadEvent
 from golden_record_api.snapshot import Snapshot
 
 MAX_PURPOSE_LENGTH = 200
@@ -85,22 +88,55 @@ class Reader:
         )
 
 
+def purpose_of(request: Request, principal: Principal, policy: AccessPolicy) -> str | None:
+    """The purpose code the caller gave in `X-Purpose`, or None when it gave none.
+
+    400 for a value the policy does not list (the detail names the codes, never the value
+    sent), and for none at all when the principal's role must give one. A policy that lists
+    no purposes takes any text, as the header was before purposes were listed.
+    """
+    given = request.headers.get(PURPOSE_HEADER)
+    purpose = given.strip()[:MAX_PURPOSE_LENGTH] if given is not None else ""
+    allowed = policy.purposes
+    codes = ", ".join(allowed)
+    if not purpose:
+        if policy.purpose_required(principal.role):
+            raise HTTPException(
+                status_code=status.HTTP_400_BAD_REQUEST,
+                detail=f"role {principal.role!r} must say why it reads personal data: send"
+                f" {PURPOSE_HEADER} with one of {codes}",
+            )
+        return None
+    if allowed and purpose not in allowed:
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            detail=f"{PURPOSE_HEADER} is not a purpose of use this API knows; give one of {codes}",
+        )
+    return purpose
+
+
 def reader_for(
     request: Request, principal: Principal, policy: AccessPolicy, auditor: ReadAuditor
 ) -> Reader:
     """The request's reader for a principal whose scope the route has already checked."""
     route = request.scope.get("route")
     template = getattr(route, "path", request.url.path)
-    purpose = request.headers.get(PURPOSE_HEADER)
-    if purpose is not None:
-        purpose = purpose.strip()[:MAX_PURPOSE_LENGTH] or None
+    purpose = purpose_of(request, principal, policy)
     return Reader(principal, policy, auditor, f"{request.method} {template}", purpose)
 
 
-async def get_reader(
-    request: Request, principal: RecordsReaderDep, policy: PolicyDep, auditor: ReadAuditDep
-) -> Reader:
-    return reader_for(request, principal, policy, auditor)
+# What a route serving personal data can answer about its `X-Purpose` (see `purpose_of`).
+PURPOSE_PROBLEMS = problem_responses(
+    {status.HTTP_400_BAD_REQUEST: "Unknown X-Purpose, or none where the role must give one"}
+)
+
+
+async def get_reader(request: Request) -> Reader:
+    """The reader of a `records:read` route: one dependency that calls the others' functions
+    (see `get_principal` for why)."""
+    principal = check_scopes(await get_principal(request), (SCOPE_RECORDS_READ,))
+    state = request.app.state
+    return reader_for(request, principal, state.access_policy, state.read_auditor)
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]

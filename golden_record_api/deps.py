@@ -34,7 +34,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SnapshotStoreDep = Annotated[SnapshotStore, Depends(get_snapshot_store)]
 
 
-async def get_snapshot(store: SnapshotStoreDep) -> AsyncIterator[Snapshot]:
+async def get_snapshot(request: Request) -> AsyncIterator[Snapshot]:
     """The published snapshot for this request (503 through the app's handler if none).
 
     Async, as are the point-read routes: their reads are SQLite B-tree probes of a few tens
@@ -43,6 +43,7 @@ async def get_snapshot(store: SnapshotStoreDep) -> AsyncIterator[Snapshot]:
     sync). Opening a new publish here blocks the loop once per publish, for milliseconds.
     Routes that run DuckDB queries stay sync and take their cursor in the threadpool.
     """
+    store: SnapshotStore = request.app.state.snapshot_store
     with store.open() as snapshot:
         yield snapshot
 
@@ -50,21 +51,16 @@ async def get_snapshot(store: SnapshotStoreDep) -> AsyncIterator[Snapshot]:
 SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
 
 
-async def valid_golden_id(
-    golden_id: Annotated[
-        str,
-        Path(
-            description="Golden ID: `G` and 10 ASCII digits",
-            pattern=GOLDEN_ID_REGEX,
-            examples=[GOLDEN_ID_EXAMPLE],
-        ),
-    ],
-) -> str:
-    """The path's golden ID; anything else is a 422 problem naming `golden_id`."""
-    return golden_id
-
-
-GoldenIdDep = Annotated[str, Depends(valid_golden_id)]
+# The path's golden ID, checked by its pattern (anything else is a 422 problem naming
+# `golden_id`). A plain annotated parameter, not a dependency: see `get_principal`.
+GoldenIdDep = Annotated[
+    str,
+    Path(
+        description="Golden ID: `G` and 10 ASCII digits",
+        pattern=GOLDEN_ID_REGEX,
+        examples=[GOLDEN_ID_EXAMPLE],
+    ),
+]
 
 
 def as_of_utc(

@@ -1,14 +1,16 @@
 """The golden-record API: a thin, read-only API over the published serving snapshot.
 
-Run it with `uvicorn golden_record_api.main:app`. It reads `var/serving.duckdb` (or
-`MDM_SERVING_PATH`); the pipeline's warehouse is never opened. Every endpoint but `/health`
-needs a bearer JWT or an API key (`auth`); what each role sees is the access policy's
-(`policy`, `access_policy.yaml`), and every response with personal data is recorded by the
-read auditor (`read_audit`).
+Run it with `mdm api` (uvicorn's `--factory golden_record_api.main:server_app`). It reads
+`var/serving.duckdb` (or `MDM_SERVING_PATH`); the pipeline's warehouse is never opened. Every
+endpoint but `/health` needs a bearer JWT or an API key (`auth`); what each role sees is the
+access policy's (`policy`, `access_policy.yaml`), and every response with personal data is
+recorded by the read auditor (`read_audit`).
 """
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,7 +28,7 @@ from golden_record_api.ops_read_auditor import (
     stop_read_auditor,
 )
 from golden_record_api.policy import load_policy
-from golden_record_api.rate_limit import TokenBuckets
+from golden_record_api.rate_limit import SharedTokenBuckets, TokenBuckets
 from golden_record_api.read_audit import ReadAuditor
 from golden_record_api.routers import (
     audit,
@@ -71,10 +73,42 @@ CREDENTIAL_PROBLEMS = problems.problem_responses(
 )
 
 
+# A young generation this large is collected about once per few hundred requests instead of
+# every few: each collection is cheap, what costs is how often the loop stops for one.
+GC_GEN0_THRESHOLD = 50_000
+# The longest the request thread waits for the GIL when the audit writer holds it. CPython's
+# default is 5 ms: every SQLite read and socket write releases the GIL, and taking it back from
+# a busy writer thread then cost a request up to 5 ms (that was the p99 tail at 1M records).
+GIL_SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+def settle_heap() -> None:
+    """Once the app has started: move every object alive now out of the collector's sight.
+
+    At start-up a worker holds ~350,000 long-lived objects (FastAPI, pydantic, SQLAlchemy,
+    the policy); a full collection walks them all, 50-100 ms during which no request is
+    answered, and CPython runs one every few thousand requests. Frozen, they are never walked
+    again (they live as long as the process anyway); what requests leave behind is still
+    collected.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
+
+
 def create_app(
-    settings: Settings | None = None, *, read_auditor: ReadAuditor | None = None
+    settings: Settings | None = None,
+    *,
+    read_auditor: ReadAuditor | None = None,
+    server_process: bool = False,
 ) -> FastAPI:
-    """The app serving `settings.resolved_serving_path` (default: the environment's settings)."""
+    """The app serving `settings.resolved_serving_path` (default: the environment's settings).
+
+    `server_process`: the app owns its process (`mdm api`), so its start-up may tune the
+    process's collector and GIL (`settle_heap`); a test's app shares the process and does not.
+    """
     settings = settings or get_settings()
     store = SnapshotStore(settings.resolved_serving_path)
     policy = load_policy(settings.access_policy_path)
@@ -87,10 +121,14 @@ def create_app(
         if app.state.read_auditor is None:
             app.state.read_auditor = build_read_auditor(settings)
         start_read_auditor(app)
+        if server_process:
+            settle_heap()
         yield
         stop_read_auditor(app)
         store.close()
         keys.dispose()
+        if isinstance(app.state.lookup_buckets, SharedTokenBuckets):
+            app.state.lookup_buckets.close()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the
     # package, served by the app; a bank's network has no route to a CDN. Without `api_docs`
@@ -113,7 +151,13 @@ def create_app(
     app.state.access_policy = policy
     app.state.authenticator = build_authenticator(settings, policy, keys)
     app.state.read_auditor = read_auditor  # None: the ops-store auditor, at start-up
-    app.state.lookup_buckets = TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    app.state.lookup_buckets = (
+        SharedTokenBuckets(
+            settings.rate_limit_path, settings.lookup_rate_per_minute, settings.lookup_burst
+        )
+        if settings.lookup_rate_shared
+        else TokenBuckets(settings.lookup_rate_per_minute, settings.lookup_burst)
+    )
     problems.install(app)
     app.include_router(health.router)
     for router in (
@@ -130,3 +174,8 @@ def create_app(
 
 
 app = create_app()
+
+
+def server_app() -> FastAPI:
+    """The app as `mdm api` serves it, one per worker process (uvicorn's `factory=True`)."""
+    return create_app(server_process=True)

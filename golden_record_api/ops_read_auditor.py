@@ -58,7 +58,7 @@ class OpsReadAuditor:
 def build_read_auditor(
     settings: Settings, *, max_queue: int = 10_000, batch_size: int = 500
 ) -> OpsReadAuditor:
-    log = ReadAuditLog(settings.resolved_ops_url)
+    log = ReadAuditLog(settings.resolved_ops_url, key=settings.audit_key_bytes)
     return OpsReadAuditor(log, QueuedAuditWriter(log, max_queue=max_queue, batch_size=batch_size))
 
 

@@ -15,10 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from golden_record_api.masking import MASKS, Masker
 from golden_record_api.principal import ROLES, SCOPES, Role
@@ -58,6 +65,9 @@ class _Strict(BaseModel):
 
 class RoleSpec(_Strict):
     scopes: frozenset[str]
+    purpose_required: bool = Field(
+        default=False, description="Its reads of personal data must give an `X-Purpose`"
+    )
 
     @model_validator(mode="after")
     def _known_scopes(self) -> RoleSpec:
@@ -65,6 +75,17 @@ class RoleSpec(_Strict):
         if unknown:
             raise ValueError(f"unknown scope(s) {unknown}; known: {list(SCOPES)}")
         return self
+
+
+class PurposeSpec(_Strict):
+    """A purpose of use a caller may give: its labels (the code is the key)."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+# A purpose code: short, lower-case ASCII, so it can be sent in a header and grepped in a log.
+PURPOSE_CODE = r"^[a-z][a-z0-9_]{0,39}$"
 
 
 class FieldRule(_Strict):
@@ -78,6 +99,9 @@ class FieldRule(_Strict):
 
 class PolicyFile(_Strict):
     roles: dict[Role, RoleSpec]
+    purposes: dict[Annotated[str, StringConstraints(pattern=PURPOSE_CODE)], PurposeSpec] = Field(
+        default_factory=dict
+    )
     profiles: dict[str, dict[Role, Access]] = Field(default_factory=dict)
     datasets: dict[Dataset, dict[str, FieldRule]]
 
@@ -153,6 +177,13 @@ class AccessPolicy:
 
     def scopes(self, role: Role) -> frozenset[str]:
         return self.document.roles[role].scopes
+
+    @property
+    def purposes(self) -> dict[str, PurposeSpec]:
+        return self.document.purposes
+
+    def purpose_required(self, role: Role) -> bool:
+        return self.document.roles[role].purpose_required
 
     @cached_property
     def datasets(self) -> dict[str, frozenset[str]]:

@@ -28,7 +28,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
+from golden_record_api.snapshot import LOOKUP_KEYS
 from matching.standardize.dates import CHINA_OFFSET_MINUTES
 
 # ASCII digits only: `\d` also matches Arabic-Indic and other Unicode digits. The anchored
@@ -128,27 +130,46 @@ MAX_OFFSET = 1_000_000_000
 # --- requests ------------------------------------------------------------------------------
 
 
+def _one_lookup_key(schema: dict[str, Any]) -> None:
+    """The "exactly one key" rule, in the document: `oneOf` of the three `required`s. A key is
+    a string when present (never null), so a generated body cannot satisfy two branches."""
+    schema["oneOf"] = [{"required": [key]} for key in LOOKUP_KEYS]
+    for key in LOOKUP_KEYS:
+        schema["properties"][key].pop("default", None)
+
+
 class GoldenRecordQuery(BaseModel):
     """Find golden records by exactly one key; values are normalized before the lookup."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `"offset": false` is no number, though pydantic's lax mode would read it as 0.
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_one_lookup_key)
 
-    resident_id: str | None = Field(
+    # `SkipJsonSchema[None]`: absent is the only way not to give a key; an explicit null is a
+    # 422 (`_not_null`), as the document says.
+    resident_id: str | SkipJsonSchema[None] = Field(
         default=None,
         description="Resident ID; spaces, dashes, a lower-case x and 15 digits are accepted",
         examples=["130102 19850307 123x"],
     )
-    mobile: str | None = Field(
+    mobile: str | SkipJsonSchema[None] = Field(
         default=None,
         description="Mainland mobile (`+86`, spaces and dashes accepted) or a Hong Kong / Macao"
         " mobile written with its country code (`+852 9123 4567`, `+853 6612 3456`)",
         examples=["+86 138-0013-8000"],
     )
-    name: str | None = Field(
+    name: str | SkipJsonSchema[None] = Field(
         default=None,
         description="Exact name (`张伟`) or its pinyin (`zhang wei`)",
         examples=["张伟"],
     )
+
+    @field_validator(*LOOKUP_KEYS, mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave the key out instead of sending null")
+        return value
+
     include_retired: bool = Field(
         default=False, description="Also return retired golden records (merged away)"
     )

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import duckdb
 import pandas as pd
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 NO_SNAPSHOT = "no published snapshot yet: run `make demo` or `mdm run`"
 
 LookupKey = Literal["resident_id", "mobile", "name"]
+LOOKUP_KEYS: tuple[LookupKey, ...] = get_args(LookupKey)
 CustomerDetail = Literal[
     "customer_accounts", "customer_loans", "customer_tickets", "customer_households"
 ]

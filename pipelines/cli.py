@@ -542,7 +542,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from connectors.audit_log import ReadAuditLog
 
-    log = ReadAuditLog(_settings(None).resolved_ops_url)
+    settings = _settings(None)
+    # Under MDM_AUDIT_KEY the keyed rows are checked as HMACs; see connectors/audit_log.py.
+    log = ReadAuditLog(settings.resolved_ops_url, key=settings.audit_key_bytes)
     try:
         check = log.verify()
     finally:
@@ -554,8 +556,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    scheme = "HMAC-SHA256 under MDM_AUDIT_KEY" if log.key else "sha256, unkeyed"
     print(
-        f"read audit chain intact: {check.rows} row(s), head seq {check.head_seq},"
+        f"read audit chain intact ({scheme}): {check.rows} row(s), head seq {check.head_seq},"
         f" head hash {check.head_hash}"
     )
     return 0
@@ -613,7 +616,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         print("mdm api: --workers must be at least 1", file=sys.stderr)
         return 2
     uvicorn.run(
-        "golden_record_api.main:app",
+        "golden_record_api.main:server_app",
+        factory=True,
         host=args.host,
         port=args.port,
         workers=workers,

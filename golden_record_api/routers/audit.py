@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -96,11 +97,4 @@ def list_reads(
     responses=RESPONSES,
 )
 def writer_stats(auditor: OpsReadAuditorDep) -> AuditWriterOut:
-    stats = auditor.stats()
-    return AuditWriterOut(
-        submitted=stats.submitted,
-        written=stats.written,
-        dropped=stats.dropped,
-        failed=stats.failed,
-        queued=stats.queued,
-    )
+    return AuditWriterOut.model_validate(asdict(auditor.stats()))

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from golden_record_api.access import Reader, ReaderDep
+from golden_record_api.access import PURPOSE_PROBLEMS, Reader, ReaderDep
 from golden_record_api.deps import GoldenIdDep, SnapshotDep
 from golden_record_api.policy import Dataset
 from golden_record_api.problems import problem_responses
@@ -26,7 +26,7 @@ from golden_record_api.schemas import (
 )
 from golden_record_api.snapshot import CustomerDetail, Snapshot
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = APIRouter(prefix="/customers", tags=["customers"], responses=PURPOSE_PROBLEMS)
 
 RESPONSES = problem_responses(
     {

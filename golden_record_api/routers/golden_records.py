@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
 
-from golden_record_api.access import ReaderDep
+from golden_record_api.access import PURPOSE_PROBLEMS, ReaderDep
 from golden_record_api.deps import AsOfDep, GoldenIdDep, SnapshotDep
 from golden_record_api.principal import SCOPE_LOOKUP_EXACT
 from golden_record_api.problems import problem_responses
@@ -26,7 +26,7 @@ from golden_record_api.schemas import (
 from golden_record_api.snapshot import LookupKey
 from matching.standardize.lookup import lookup_mobile, lookup_name, lookup_resident_id
 
-router = APIRouter(prefix="/golden-records", tags=["golden records"])
+router = APIRouter(prefix="/golden-records", tags=["golden records"], responses=PURPOSE_PROBLEMS)
 
 
 NORMALIZERS: dict[LookupKey, Callable[[str], tuple[str | None, str | None]]] = {
@@ -109,7 +109,13 @@ def search_by_another_method() -> None:
     " scope `lookup:exact`; every search counts against the caller's rate limit (429 with"
     " `Retry-After`). A caller limited to a branch finds only that branch's customers.",
     response_model_exclude_unset=True,
-    responses=UNAVAILABLE | problem_responses({status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited"}),
+    responses=UNAVAILABLE
+    | problem_responses(
+        {
+            status.HTTP_400_BAD_REQUEST: "The body is not JSON, or an unknown X-Purpose",
+            status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited",
+        }
+    ),
 )
 async def find_golden_records(
     found: Annotated[Lookup, Depends(lookup)],

@@ -20,7 +20,7 @@ from golden_record_api.principal import (
 )
 from golden_record_api.problems import problem_responses
 from golden_record_api.report_schemas import KpiLoanPage, KpiMdmOut, KpiServicePage
-from golden_record_api.schemas import IsoDate
+from golden_record_api.schemas import MAX_OFFSET, IsoDate
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
@@ -32,7 +32,8 @@ RESPONSES = problem_responses(
     }
 )
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Query(ge=0, le=2**63 - 1, description="Rows to skip")]
+# The same bound as every other page (schemas.MAX_OFFSET): no KPI table has a billion rows.
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]
 BranchNo = Annotated[
     str | None,
     Query(max_length=50, description="Only this branch (a branch-bound caller: its own only)"),

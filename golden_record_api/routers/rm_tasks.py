@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from golden_record_api import marts
-from golden_record_api.access import PolicyDep, reader_for
+from golden_record_api.access import PURPOSE_PROBLEMS, PolicyDep, reader_for
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.principal import SCOPE_RM_TASKS_READ, Principal, require_scopes
 from golden_record_api.read_audit import ReadAuditDep
@@ -20,7 +20,7 @@ from golden_record_api.report_schemas import RmTaskPage, TaskType
 from golden_record_api.routers.kpis import RESPONSES, BranchNo, Limit, Offset, branch_filter
 from golden_record_api.schemas import IsoDate
 
-router = APIRouter(prefix="/rm-tasks", tags=["rm tasks"])
+router = APIRouter(prefix="/rm-tasks", tags=["rm tasks"], responses=PURPOSE_PROBLEMS)
 
 RmPrincipal = Annotated[Principal, Depends(require_scopes(SCOPE_RM_TASKS_READ))]
 

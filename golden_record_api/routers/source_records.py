@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from golden_record_api.access import ReaderDep
+from golden_record_api.access import PURPOSE_PROBLEMS, ReaderDep
 from golden_record_api.deps import SnapshotDep
 from golden_record_api.problems import problem_responses
 from golden_record_api.schemas import SourceRecordLinkOut
@@ -14,7 +14,7 @@ from golden_record_api.schemas import SourceRecordLinkOut
 # A system name, a colon, a record ID (`core:C100000001`); anything else is a 422 problem.
 RECORD_KEY_REGEX = r"^[^:]+:.+$"
 
-router = APIRouter(prefix="/source-records", tags=["cross-reference"])
+router = APIRouter(prefix="/source-records", tags=["cross-reference"], responses=PURPOSE_PROBLEMS)
 
 
 @router.get(

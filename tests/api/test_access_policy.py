@@ -121,8 +121,21 @@ def _broken_policy(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> 
             "datasets.customer_360.name.acess",
         ),
         (lambda d: d["datasets"]["history"]["name"].update(access="nobody"), "unknown profile"),
+        (lambda d: d["purposes"].update({"Credit Review": {"zh": "授信", "en": "x"}}), "purposes"),
+        (lambda d: d["purposes"]["audit"].pop("zh"), "purposes.audit.zh"),
     ],
-    ids=["rebuilds-id", "unknown-mask", "no-mask", "profile-gap", "scope", "role", "typo", "ref"],
+    ids=[
+        "rebuilds-id",
+        "unknown-mask",
+        "no-mask",
+        "profile-gap",
+        "scope",
+        "role",
+        "typo",
+        "ref",
+        "purpose-code",
+        "purpose-label",
+    ],
 )
 def test_a_malformed_policy_names_the_bad_key(
     tmp_path: Path, change: Callable[[dict[str, Any]], None], named: str
@@ -404,7 +417,7 @@ def test_every_personal_data_response_is_recorded_with_clear_fields_and_purpose(
     as_role: Callable[..., httpx.Client], read_auditor: InMemoryReadAuditor
 ) -> None:
     manager = as_role("relationship_manager")
-    purpose = {"X-Purpose": "loan-renewal call"}
+    purpose = {"X-Purpose": "credit_review"}
     before = len(read_auditor.events)
 
     assert manager.get(f"/customers/{G1}/360", headers=purpose).status_code == 200
@@ -423,7 +436,7 @@ def test_every_personal_data_response_is_recorded_with_clear_fields_and_purpose(
     ]
     view = events[0]
     assert view.golden_ids == (G1,)
-    assert view.purpose == "loan-renewal call"
+    assert view.purpose == "credit_review"
     assert view.status_code == 200
     assert view.occurred_at.tzinfo is not None
     assert view.principal.branch_id == "B0001"
@@ -433,6 +446,41 @@ def test_every_personal_data_response_is_recorded_with_clear_fields_and_purpose(
     assert events[1].purpose is None
     assert events[1].golden_ids == (G1,)
     assert "source_record.mobile" in events[3].clear_fields
+
+
+def test_an_unknown_purpose_is_a_400_naming_the_allowed_codes(
+    as_role: Callable[..., httpx.Client], read_auditor: InMemoryReadAuditor
+) -> None:
+    manager = as_role("relationship_manager")
+    before = len(read_auditor.events)
+
+    response = manager.get(f"/customers/{G1}/360", headers={"X-Purpose": "just curious"})
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    detail = response.json()["detail"]
+    assert detail.endswith(
+        "customer_service, credit_review, aml_investigation, audit, data_quality"
+    )
+    assert "curious" not in response.text  # the value sent is not echoed
+    assert len(read_auditor.events) == before  # nothing served, nothing recorded
+    policy = load_policy()
+    assert policy.purposes["aml_investigation"].zh == "反洗钱调查"
+
+
+def test_a_role_that_must_give_a_purpose_gets_a_400_without_one(
+    serve_on: Callable[..., httpx.Client], snapshot_path: Path, tmp_path: Path, idp: Any
+) -> None:
+    strict = _broken_policy(tmp_path, lambda d: d["roles"]["auditor"].update(purpose_required=True))
+    auditor = serve_on(snapshot_path, idp.headers("auditor"), access_policy_path=strict)
+
+    missing = auditor.get(f"/golden-records/{G1}")
+    assert missing.status_code == 400
+    assert "role 'auditor' must say why" in missing.json()["detail"]
+    assert auditor.get(f"/golden-records/{G1}", headers={"X-Purpose": "audit"}).status_code == 200
+    # A role without the flag still reads without one (recorded as none given).
+    steward = serve_on(snapshot_path, access_policy_path=strict)
+    assert steward.get(f"/golden-records/{G1}").status_code == 200
 
 
 # --- masking that holds: the rebuild attack ------------------------------------------------

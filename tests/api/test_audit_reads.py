@@ -83,7 +83,8 @@ def audited(snapshot_path: Path, ops_url: str) -> Iterator[httpx.Client]:
     app, _ = app_with_ops_auditor(snapshot_path, ops_url)
     with serve(app) as api:
         assert (
-            api.get("/rm-tasks", headers=as_("rm", **{"X-Purpose": "follow-up"})).status_code == 200
+            api.get("/rm-tasks", headers=as_("rm", **{"X-Purpose": "customer_service"})).status_code
+            == 200
         )
         assert wait_until_written(api, 1)["written"] == 1
         yield api
@@ -112,7 +113,7 @@ def test_a_read_through_the_api_lands_on_the_chain_for_the_auditor(audited):
             "relationship_manager_name",
         )
     ]
-    assert item["purpose"] == "follow-up"
+    assert item["purpose"] == "customer_service"
     assert item["status_code"] == 200
     assert len(item["row_hash"]) == 64
     assert datetime.fromisoformat(item["occurred_at"]).tzinfo is not None

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from golden_record_api.schemas import GOLDEN_ID_REGEX, ISO_DATE_OR_DATETIME_REGEX, MAX_OFFSET
+from golden_record_api.snapshot import LOOKUP_KEYS
 from tests.api.conftest import app_on, problem_detail, serve, steward_headers
 
 # Examples per operation: enough to reach the edge values schemathesis tries first (huge
@@ -236,6 +237,15 @@ def test_a_huge_offset_is_a_422_not_a_500(api: httpx.Client, offset: int) -> Non
     assert [error["loc"] for error in response.json()["errors"]] == [["body", "offset"]]
 
 
+def test_a_null_lookup_key_is_a_422_as_the_document_says(api: httpx.Client) -> None:
+    # The document gives each key as a string; a null beside a real key used to be ignored,
+    # so a body the document forbids was answered 200.
+    response = api.post("/golden-records/search", json={"name": "张伟", "mobile": None})
+
+    problem_detail(response, 422)
+    assert [error["loc"] for error in response.json()["errors"]] == [["body", "mobile"]]
+
+
 # --- one error model ---------------------------------------------------------------------
 
 
@@ -312,3 +322,6 @@ def test_openapi_documents_problems_patterns_and_aware_timestamps(api: httpx.Cli
     search = operations[("POST", "/golden-records/search")]["requestBody"]["content"]
     body = schemas[search["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
     assert body["properties"]["offset"]["maximum"] == MAX_OFFSET
+    # Exactly one key, in the document itself: one `required` per branch, each key a string.
+    assert body["oneOf"] == [{"required": [key]} for key in ("resident_id", "mobile", "name")]
+    assert all(body["properties"][key]["type"] == "string" for key in LOOKUP_KEYS)

@@ -229,7 +229,7 @@ def test_a_task_carries_its_account_and_complaint_details(client):
 
 def test_a_task_page_is_recorded_as_a_read_with_its_golden_ids_and_purpose(client, auditor):
     before = len(auditor.events)
-    response = client.get("/rm-tasks", headers=as_("rm", **{"X-Purpose": "daily follow-up"}))
+    response = client.get("/rm-tasks", headers=as_("rm", **{"X-Purpose": "customer_service"}))
     assert response.status_code == 200
     (event,) = auditor.events[before:]
     assert event.principal.subject == "rm-liu"
@@ -245,7 +245,7 @@ def test_a_task_page_is_recorded_as_a_read_with_its_golden_ids_and_purpose(clien
             "relationship_manager_name",
         )
     )
-    assert event.purpose == "daily follow-up"
+    assert event.purpose == "customer_service"
     assert event.status_code == 200
     assert event.occurred_at.tzinfo is not None
 

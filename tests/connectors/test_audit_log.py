@@ -58,11 +58,11 @@ def audit_log(ops_url: str) -> Iterator[ReadAuditLog]:
 def drop_triggers(log: ReadAuditLog) -> None:
     with log.engine.begin() as connection:
         if log.engine.dialect.name == "sqlite":
-            for table in ("read_audit", "read_audit_golden_ids"):
+            for table in ("read_audit", "read_audit_golden_ids", "read_audit_keying"):
                 for operation in ("update", "delete"):
                     connection.exec_driver_sql(f"drop trigger {table}_no_{operation}")
         else:
-            for table in ("read_audit", "read_audit_golden_ids"):
+            for table in ("read_audit", "read_audit_golden_ids", "read_audit_keying"):
                 connection.exec_driver_sql(f"drop trigger {table}_append_only on {table}")
 
 
@@ -288,3 +288,118 @@ def test_verify_walks_a_chain_longer_than_one_page(audit_log):
     with audit_log.engine.begin() as connection:
         connection.exec_driver_sql("update read_audit set status_code = 500 where seq = 18")
     assert audit_log.verify(batch_size=4).first_broken_seq == 18
+
+
+# --- the keyed chain (MDM_AUDIT_KEY) -----------------------------------------------------
+
+KEY = b"a key only the API and the auditors hold"
+
+
+def rechain_plainly(log: ReadAuditLog, subject: str) -> None:
+    """What an intruder without the key can do: rewrite every row and recompute the chain
+    with plain sha256, marking each row `sha256` and deleting the keying marker."""
+    _, stored = log.list(AuditFilter(), limit=1000)
+    drop_triggers(log)
+    prev_hash = GENESIS_HASH
+    with log.engine.begin() as connection:
+        connection.exec_driver_sql("delete from read_audit_keying")
+        for entry in stored:
+            forged = ReadAuditRow(**{**entry.row.__dict__, "subject": subject})
+            row_hash = chain_hash(prev_hash, entry.seq, forged)
+            connection.execute(
+                sa.text(
+                    "update read_audit set subject = :s, prev_hash = :p, row_hash = :h,"
+                    " scheme = 'sha256' where seq = :q"
+                ),
+                {"s": subject, "p": prev_hash, "h": row_hash, "q": entry.seq},
+            )
+            prev_hash = row_hash
+
+
+def test_a_keyed_chain_verifies_under_its_key_and_not_without_it(ops_url):
+    keyed = ReadAuditLog(ops_url, key=KEY)
+    keyed.append([row(n) for n in range(3)])
+    plain = ReadAuditLog(ops_url)
+
+    assert keyed.verify().ok and keyed.verify().rows == 3
+    # Without the key the HMACs cannot be checked: that is said, not passed over.
+    check = plain.verify()
+    assert (check.first_broken_seq, check.reason) == (
+        1,
+        "the row is HMAC-keyed: set MDM_AUDIT_KEY to verify it",
+    )
+    # Under another key the marker is no marker.
+    assert ReadAuditLog(ops_url, key=b"another key").verify().first_broken_seq == 1
+    for log in (keyed, plain):
+        log.dispose()
+
+
+def test_a_rewrite_rechained_with_plain_sha256_fails_under_the_key(ops_url):
+    keyed = ReadAuditLog(ops_url, key=KEY)
+    keyed.append([row(n) for n in range(4)])
+    rechain_plainly(keyed, "nobody")
+
+    # The forgery is a perfectly good plain chain: only the key tells it from the original.
+    assert ReadAuditLog(ops_url).verify().ok
+    check = keyed.verify()
+    assert not check.ok
+    assert check.first_broken_seq == 1 and "no keying marker" in (check.reason or "")
+    keyed.dispose()
+
+
+def test_a_rewrite_that_keeps_the_marker_fails_at_the_first_keyed_row(ops_url):
+    keyed = ReadAuditLog(ops_url, key=KEY)
+    keyed.append([row(n) for n in range(3)])
+    _, stored = keyed.list(AuditFilter())
+    drop_triggers(keyed)
+    forged = ReadAuditRow(**{**stored[1].row.__dict__, "subject": "nobody"})
+    with keyed.engine.begin() as connection:
+        connection.execute(
+            sa.text("update read_audit set subject = 'nobody', row_hash = :h where seq = 2"),
+            {"h": chain_hash(stored[1].prev_hash, 2, forged)},
+        )
+    assert (keyed.verify().first_broken_seq, keyed.verify().reason) == (
+        2,
+        "its content does not match its hash",
+    )
+    keyed.dispose()
+
+
+def test_an_unkeyed_chain_stays_verifiable_after_the_key_is_set(ops_url):
+    plain = ReadAuditLog(ops_url)
+    plain.append([row(n) for n in range(2)])  # written before MDM_AUDIT_KEY was set
+    keyed = ReadAuditLog(ops_url, key=KEY)
+    keyed.append([row(n) for n in range(2, 5)])
+
+    check = keyed.verify()
+    assert check.ok and check.rows == 5
+    _, stored = keyed.list(AuditFilter())
+    assert [entry.scheme for entry in stored] == ["sha256"] * 2 + ["hmac-sha256"] * 3
+    # A keyed row downgraded to a plain one (hash recomputed) is refused where it stands.
+    drop_triggers(keyed)
+    with keyed.engine.begin() as connection:
+        connection.execute(
+            sa.text("update read_audit set scheme = 'sha256', row_hash = :h where seq = 5"),
+            {"h": chain_hash(stored[4].prev_hash, 5, stored[4].row)},
+        )
+    assert (keyed.verify().first_broken_seq, keyed.verify().reason) == (
+        5,
+        "the row says sha256 where the chain is hmac-sha256",
+    )
+    for log in (plain, keyed):
+        log.dispose()
+
+
+def test_a_store_from_before_the_scheme_column_gains_it_and_still_verifies(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    old = ReadAuditLog(url)
+    old.append([row(n) for n in range(2)])
+    drop_triggers(old)
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql("alter table read_audit drop column scheme")
+    old.dispose()
+
+    reopened = ReadAuditLog(url, key=KEY)
+    reopened.append([row(2)])
+    assert reopened.verify().ok and reopened.verify().rows == 3
+    reopened.dispose()

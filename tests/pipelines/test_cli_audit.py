@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 
 from connectors.audit_log import ReadAuditLog, ReadAuditRow
 from connectors.settings import Settings
@@ -75,7 +76,9 @@ def test_verify_passes_an_intact_chain_with_a_one_line_summary(ops_url, capsys):
     assert cli.main(["audit", "verify"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
-    assert out[0].startswith("read audit chain intact: 3 row(s), head seq 3, head hash ")
+    assert out[0].startswith(
+        "read audit chain intact (sha256, unkeyed): 3 row(s), head seq 3, head hash "
+    )
 
 
 def test_verify_fails_naming_the_first_tampered_row(ops_url, capsys):
@@ -108,3 +111,25 @@ def test_list_filters_by_subject_golden_id_and_time(ops_url, capsys):
 def test_list_refuses_a_time_without_an_offset(ops_url, capsys):
     assert cli.main(["audit", "list", "--since", "2026-12-01T10:00:00"]) == 2
     assert "needs a UTC offset" in capsys.readouterr().err
+
+
+def test_verify_checks_a_keyed_chain_under_mdm_audit_key(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    settings = Settings(home=tmp_path / "var", ops_url=url, audit_key=SecretStr("k-2026"))
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    log = ReadAuditLog(url, key=settings.audit_key_bytes)
+    log.append(
+        [
+            ReadAuditRow(
+                T0, "rm-liu", "user", "relationship_manager", "GET /rm-tasks", (), (), None, 200
+            )
+        ]
+    )
+    log.dispose()
+
+    assert cli.main(["audit", "verify"]) == 0
+    assert "intact (HMAC-SHA256 under MDM_AUDIT_KEY): 1 row(s)" in capsys.readouterr().out
+    # The same chain checked without the key cannot pass: its row is an HMAC.
+    monkeypatch.setattr(cli, "get_settings", lambda: Settings(home=tmp_path / "var", ops_url=url))
+    assert cli.main(["audit", "verify"]) == 1
+    assert "set MDM_AUDIT_KEY to verify it" in capsys.readouterr().err

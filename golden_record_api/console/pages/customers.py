@@ -153,7 +153,7 @@ async def search(
     try:
         query = GoldenRecordQuery.model_validate({by: value, "limit": 50})
         found = await golden_records.lookup(query)
-        await rate_limited_lookup(request, user.principal)
+        await rate_limited_lookup(request)  # the console user is the request's principal
     except ValidationError:
         return render(
             request,

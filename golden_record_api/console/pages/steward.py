@@ -138,7 +138,7 @@ def _question_page(
     source: stewarding.WaterfallSource = request.app.state.console_waterfalls
     waterfalls = source.waterfalls(snapshot, [(left, right) for left, right in pairs])
     # Personal data in clear on a page: one audit event for it (the steward's role sees it so).
-    reader = page_reader(request, user, purpose="data_stewardship")
+    reader = page_reader(request, user, purpose="data_quality")
     reader.clear_fields |= {f"party_record.{f}" for f in stewarding.COMPARED_FIELDS}
     reader.record(r["golden_id"] for r in side_by_side["records"] if r.get("golden_id"))
     reader.flush()
