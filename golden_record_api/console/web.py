@@ -44,6 +44,8 @@ def show(value: Any) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, datetime):
+        if value.tzinfo is None and value.time() == datetime.min.time():
+            return value.date().isoformat()  # a date the warehouse stored as a timestamp
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
