@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -237,6 +237,7 @@ class Result:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    cpu_ms: float = 0.0  # server CPU (all its processes) per request
 
 
 def run_wrk(base_url: str, endpoint: Endpoint, scratch: Path, args: argparse.Namespace) -> Result:
@@ -287,6 +288,16 @@ def _process_tree(pid: int) -> list[int]:
             children = (task / "children").read_text().split()
             pending.extend(int(child) for child in children)
     return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of every server process so far: per request, the figure a loaded
+    machine distorts least (latency also counts the time other work had the cores)."""
+    ticks = 0
+    for process in _process_tree(pid):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -363,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             "MDM_LOOKUP_RATE_PER_MINUTE": "100000000",
             "MDM_LOOKUP_BURST": "100000000",
         }
-        ops_url = Settings(home=home).resolved_ops_url
+        settings = Settings(home=home)
+        ops_url = settings.resolved_ops_url
         if not args.header:
             keys = ApiKeyStore(ops_url)
             key, _ = keys.create("bench-api", args.role, branch_id=args.branch)
@@ -378,12 +390,15 @@ def main(argv: list[str] | None = None) -> int:
             for endpoint in endpoints(snapshot, args.keys):
                 if args.only and endpoint.name not in args.only:
                     continue
-                results.append(run_wrk(base_url, endpoint, scratch, args))
+                cpu_before = cpu_seconds(server.pid)
+                result = run_wrk(base_url, endpoint, scratch, args)
+                spent = cpu_seconds(server.pid) - cpu_before
+                results.append(replace(result, cpu_ms=spent * 1000 / max(1, result.requests)))
             rss = peak_rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        audit = ReadAuditLog(ops_url)
+        audit = ReadAuditLog(ops_url, key=settings.audit_key_bytes)  # as the server keyed it
         chain = audit.verify()
         audit.dispose()
 
@@ -396,12 +411,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}"
-        f"{'sock err':>9}"
+        f"{'sock err':>9}{'cpu ms/req':>11}"
     )
     for result in results:
         print(
             f"{result.endpoint:<14}{result.rate:>9.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}"
             f"{result.requests:>10}{result.non_2xx:>9}{result.socket_errors:>9}"
+            f"{result.cpu_ms:>11.2f}"
         )
     print(f"server peak RSS (all processes): {rss:.0f} MB")
     print(

@@ -106,9 +106,10 @@ def test_the_api_benchmark_runs_every_endpoint_at_a_small_size() -> None:
         if line.split() and line.split()[0] in ENDPOINTS
     }
     assert set(rows) == set(ENDPOINTS), output
-    for endpoint, (rate, _p50, _p99, requests, non_2xx, socket_errors) in rows.items():
+    for endpoint, (rate, _p50, _p99, requests, non_2xx, socket_errors, cpu_ms) in rows.items():
         assert float(rate) > 0 and int(requests) > 0, endpoint
         assert (non_2xx, socket_errors) == ("0", "0"), f"{endpoint}: {output}"
+        assert float(cpu_ms) > 0, endpoint  # the server's CPU per request, from /proc
     assert "server peak RSS" in output
     # Every request was authenticated and audited: the chain holds at least one row per request.
     audited = re.search(r"read audit: ([\d,]+) rows appended, chain verified", output)
