@@ -19,6 +19,20 @@ appends every read to the hash-chained audit trail there; at the end the chain's
 the API, not the limiter). `--header` (repeatable) sends your own credentials instead.
 Lookups by resident ID, mobile and name are JSON bodies to `POST /golden-records/search`.
 Not a timed test: the figures depend on the machine.
+
+Measured 2026-12-05 on this 2-core machine, quiet (load average 1.2-2.5), main at cdc0cac:
+1,000,000 golden records, 2 workers, role app, auth and the read audit on, 15 s per endpoint.
+
+    endpoint        closed loop, 16 conns        paced (--delay-ms 28)
+                    req/s   p50 ms  p99 ms       req/s   p50 ms  p99 ms
+    golden_id        2373      7.2    16.7         480      4.4    14.3
+    resident_id      2169      7.4    26.6         499      3.3    12.2
+    mobile           2018      7.4    26.8         477      4.8    15.3
+    name             1878      7.7    52.5         464      5.4    31.5
+    customer_360     2749      5.8    14.7         487      4.3     9.5
+
+Server CPU 0.67-0.98 ms per request at saturation; peak RSS 891 MB; audit chain verified.
+The lookup by name misses the 20 ms p99 even at ~500 req/s: it is the next thing to profile.
 """
 
 from __future__ import annotations
