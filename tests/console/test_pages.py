@@ -17,7 +17,7 @@ from golden_record_api.console.pages.customers import (
     PROFILE_FIELDS,
 )
 from golden_record_api.console.session import SESSION_COOKIE
-from golden_record_api.console.web import NAVIGATION
+from golden_record_api.console.web import NAVIGATION, SECURITY_HEADERS
 from golden_record_api.report_schemas import TASK_TYPES
 from tests.api.conftest import app_on, identity_provider, serve
 from tests.console.conftest import Console, csrf_of
@@ -41,6 +41,19 @@ def test_every_page_needs_a_sign_in_and_comes_back_after_it(console: Console) ->
     token = console.idp.token("relationship_manager")
     response = client.post("/console/sign-in", data={"credential": token, "next": "/console/tasks"})
     assert (response.status_code, response.headers["location"]) == (303, "/console/tasks")
+
+
+def test_console_answers_carry_the_security_headers_and_api_answers_do_not(
+    console: Console,
+) -> None:
+    client = console.client()
+    for path in ("/console/sign-in", "/console/", "/console/no-such-page"):
+        response = client.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get(name) == value, (path, name)
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert "Content-Security-Policy" not in health.headers
 
 
 def test_a_failed_sign_in_says_why_without_repeating_the_credential(console: Console) -> None:
