@@ -31,6 +31,7 @@ from matching.stewardship import (
     constraints_from_decisions,
     current_golden_ids,
     find_contradiction,
+    merge_members_json,
     ordered_pair,
     resolve_golden_id,
     risk_reasons,
@@ -56,6 +57,9 @@ steward_decisions = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     # Why the decision waited for a second steward (matching.stewardship.RISK_*; no values).
     sa.Column("risk_reason", sa.Text),
+    # A merge's records when it was decided (JSON list of record keys): it keeps them all
+    # together, not only the two it names (matching.stewardship.MERGE_MEMBERS).
+    sa.Column("member_keys", sa.Text),
 )
 _OPEN = "status in ('pending', 'active')"
 open_subject_index = sa.Index(
@@ -143,6 +147,7 @@ class StoredDecision:
     decided_at: datetime
     status: str
     risk_reason: str | None
+    member_keys: str | None = None  # a merge's records (JSON), see steward_decisions
 
 
 def _utc_now() -> datetime:
@@ -571,8 +576,11 @@ def _upgrade(engine: Engine) -> None:
     columns = {c["name"] for c in inspector.get_columns("steward_decisions")}
     indexes = {i["name"] for i in inspector.get_indexes("steward_decisions")}
     with engine.begin() as connection:
-        if "risk_reason" not in columns:
-            connection.execute(sa.text("alter table steward_decisions add column risk_reason text"))
+        for added in ("risk_reason", "member_keys"):
+            if added not in columns:
+                connection.execute(
+                    sa.text(f"alter table steward_decisions add column {added} text")
+                )
         if _OLD_SUBJECT_INDEX in indexes:
             connection.execute(sa.text(f"drop index {_OLD_SUBJECT_INDEX}"))
         if open_subject_index.name not in indexes:
@@ -637,15 +645,17 @@ def _validated(decision: Decision) -> dict[str, object]:
 def _merge_representatives(
     decision: Decision, xref: pd.DataFrame | None, golden: pd.DataFrame | None
 ) -> dict[str, str]:
-    """A record of each golden record being merged, pinned at decision time.
+    """A record of each golden record being merged, and all their records, pinned at
+    decision time.
 
-    The must-link joins these two records on every later run: after the merge both golden IDs
-    resolve to the survivor, so looking members up afresh would no longer find two sides.
+    Must-links join them on every later run: after the merge both golden IDs resolve to the
+    survivor, so looking members up afresh would no longer find two sides.
     """
     if xref is None or xref.empty:
         raise DecisionInvalidError("a merge needs the current cross-reference (mdm.xref)")
     members = current_golden_ids(xref, golden)
-    sides = {}
+    sides: dict[str, str] = {}
+    pinned: list[str] = []
     for side, golden_id in (
         ("record_key_l", decision.golden_id),
         ("record_key_r", decision.related_golden_id),
@@ -655,13 +665,14 @@ def _merge_representatives(
         if len(keys) == 0:
             raise DecisionInvalidError(f"golden record {golden_id} has no source records to merge")
         sides[side] = str(min(keys))
+        pinned.extend(str(key) for key in keys)
     if sides["record_key_l"] == sides["record_key_r"] or (
         members[sides["record_key_l"]] == members[sides["record_key_r"]]
     ):
         raise DecisionInvalidError(
             f"{decision.golden_id} and {decision.related_golden_id} are already one golden record"
         )
-    return sides
+    return {**sides, "member_keys": merge_members_json(pinned)}
 
 
 def create_ops_engine(url: str) -> Engine:

@@ -10,7 +10,9 @@ and its questions. No I/O: the ops store and the warehouse are read by the calle
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -383,9 +385,34 @@ def constraints_from_decisions(
         )
     merges = active[active["decision_type"] == "merge"]
     preferred = {str(g) for g in merges["golden_id"]}
-    # A merge pins one record of each side when it is decided (see the ops store).
+    # A merge pins a record of each side, and every record of both, when it is decided (see
+    # the ops store): each is must-linked to the first side's record.
     must.append(merges[["record_key_l", "record_key_r", "decision_id"]].dropna())
+    if "member_keys" in merges.columns:
+        pinned = merges.dropna(subset=["member_keys", "record_key_l"])
+        star = pd.DataFrame(
+            {
+                "record_key_l": pinned["record_key_l"],
+                "record_key_r": pinned["member_keys"].map(lambda text: merge_members(str(text))),
+                "decision_id": pinned["decision_id"],
+            }
+        ).explode("record_key_r")
+        star = star[star["record_key_r"].notna() & (star["record_key_r"] != star["record_key_l"])]
+        if xref is not None and not xref.empty:
+            # A record gone from its source since the merge is no longer kept anywhere.
+            star = star[star["record_key_r"].isin(members["record_key"])]
+        must.append(star)
     return Constraints(_ordered(must), _ordered(cannot), frozenset(preferred))
+
+
+def merge_members_json(record_keys: Iterable[str]) -> str:
+    """How a merge decision stores the records it keeps together (sorted, no repeats)."""
+    return json.dumps(sorted(set(record_keys)), ensure_ascii=False)
+
+
+def merge_members(text: str) -> list[str]:
+    """`merge_members_json` read back."""
+    return [str(key) for key in json.loads(text)]
 
 
 def _empty_pairs() -> pd.DataFrame:
