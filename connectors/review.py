@@ -15,7 +15,7 @@ import pandas as pd
 
 from connectors.warehouse import RowChange, Warehouse
 from matching.model import FellegiSunterModel
-from matching.stewardship import build_review_questions, build_review_queue
+from matching.stewardship import build_review_questions, build_review_queue, undecided_pairs
 
 REVIEW_QUEUE_TABLE = "mdm.review_queue"
 REVIEW_QUESTIONS_TABLE = "mdm.review_questions"
@@ -122,7 +122,8 @@ def refreshed_for_region(
         # An oversized cluster's item lists its records in record_key_r.
         listed = before.loc[oversized, "record_key_r"].astype(str).str.split(",").explode()
         cluster_inside = before.index.isin(listed.index[listed.isin(inside)])
-        kept = before[~(pair_inside | cluster_inside)].copy()
+        # Pairs answered since they were asked (a decision still pending included) leave too.
+        kept = undecided_pairs(before[~(pair_inside | cluster_inside)], decisions).copy()
         kept["golden_id_l"] = golden_ids.reindex(kept["record_key_l"]).to_numpy()
         kept["golden_id_r"] = golden_ids.reindex(kept["record_key_r"]).to_numpy()
     else:

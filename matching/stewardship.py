@@ -491,6 +491,25 @@ def explain_pairs(
     return model.bits(scored, idx_l, idx_r, model.term_frequencies(records))
 
 
+def undecided_pairs(pairs: pd.DataFrame, decisions: pd.DataFrame | None) -> pd.DataFrame:
+    """`pairs` (ordered record keys) without those an open decision answers.
+
+    A pair waiting for a second steward is answered too: it is not asked again; a rejected or
+    revoked decision puts it back. Rows of other kinds (an oversized cluster's item) stay.
+    """
+    if decisions is None or decisions.empty or pairs.empty:
+        return pairs
+    decided = decisions[
+        decisions["status"].isin(OPEN_STATUSES)
+        & decisions["decision_type"].isin(["same", "different"])
+    ]
+    decided_pairs = _ordered([decided[[*PAIR_COLUMNS, "decision_id"]]])[PAIR_COLUMNS]
+    flagged = pairs[PAIR_COLUMNS].merge(
+        decided_pairs.assign(_decided=True), on=PAIR_COLUMNS, how="left"
+    )
+    return pairs[flagged["_decided"].isna().to_numpy()]
+
+
 def build_review_queue(
     scored: pd.DataFrame,
     records: pd.DataFrame,
@@ -509,16 +528,7 @@ def build_review_queue(
     value is 1 + log10(1 + assets under management of the customers involved), so a VIP's
     uncertain pair comes before a dormant account's.
     """
-    queue = scored[scored["zone"] == "review"].copy()
-    if decisions is not None and not decisions.empty:
-        # A pair waiting for a second steward is answered too: it is not asked again.
-        decided = decisions[
-            decisions["status"].isin(OPEN_STATUSES)
-            & decisions["decision_type"].isin(["same", "different"])
-        ]
-        decided_pairs = _ordered([decided[[*PAIR_COLUMNS, "decision_id"]]])[PAIR_COLUMNS]
-        flagged = queue.merge(decided_pairs.assign(_decided=True), on=PAIR_COLUMNS, how="left")
-        queue = queue[flagged["_decided"].isna().to_numpy()]
+    queue = undecided_pairs(scored[scored["zone"] == "review"].copy(), decisions)
     explanation = explain_pairs(model, queue, records)
     text = pd.Series("", index=queue.index, dtype=object)
     for position, name in enumerate(explanation.columns):
