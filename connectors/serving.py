@@ -35,6 +35,9 @@ from pathlib import Path
 
 import duckdb
 
+from quality.runs import RUNS_TABLE
+from quality.suites import FAILING_ROWS_TABLE, RESULTS_TABLE
+
 # The marts listing one customer's accounts, loans, tickets and household members.
 CUSTOMER_DETAIL_TABLES = (
     "customer_accounts",
@@ -60,6 +63,11 @@ SERVED_TABLES = (
     "marts.kpi_mdm",
     "marts.kpi_mdm_sources",
     "marts.rm_tasks",
+    # The auditor's workspace: the runs as the publish saw them, every rule result and the
+    # failing rows the checks kept, masked when written (`quality.suites.failing_rows_frame`).
+    RUNS_TABLE,
+    RESULTS_TABLE,
+    FAILING_ROWS_TABLE,
 )
 MANIFEST_TABLE = "serving.manifest"
 SERVED_SCHEMAS = frozenset({*(t.split(".")[0] for t in SERVED_TABLES), "serving"})
