@@ -115,13 +115,10 @@ class SignedRun(Protocol):
 
 
 def sign_off(url: str, run: SignedRun, auditor: str, verdict: str, comment: str = "") -> SignOff:
-    """Record an auditor's sign-off of a run found in the orchestrator's record (CLI) or the
-    published snapshot (console); a run still running cannot be signed off yet."""
-    if run.status == "running":
-        raise SignOffInvalidError(f"run {run.run_id} is still running: sign it off once it ends")
+    """`SignOffs.sign_run` on the ops store at `url`, opened for this one sign-off (the CLI)."""
     store = SignOffs(url)
     try:
-        return store.sign(run.run_id, auditor, verdict, comment)
+        return store.sign_run(run, auditor, verdict, comment)
     finally:
         store.dispose()
 
@@ -192,6 +189,15 @@ class SignOffs:
         return SignOff(
             signoff_id, run_id, auditor, cast(Verdict, verdict), comment, signed_at, CURRENT, None
         )
+
+    def sign_run(self, run: SignedRun, auditor: str, verdict: str, comment: str = "") -> SignOff:
+        """Sign off a run found in the orchestrator's record (CLI) or the published snapshot
+        (console); one still running cannot be signed off yet."""
+        if run.status == "running":
+            raise SignOffInvalidError(
+                f"run {run.run_id} is still running: sign it off once it ends"
+            )
+        return self.sign(run.run_id, auditor, verdict, comment)
 
     def record_export(
         self,
