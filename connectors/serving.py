@@ -20,7 +20,8 @@ before (an open SQLite file survives its unlink).
 
 A steward decision applied without a run (`connectors.steward_apply`) does not rebuild them:
 `patch_snapshot` copies both, changes the copies' rows of the few golden IDs and records the
-decision touched, and swaps them in the same order; marts are left as published.
+decision touched, and swaps them in the same order; marts and the quality tables (`dq.*`)
+are left as published.
 """
 
 from __future__ import annotations
