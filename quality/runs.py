@@ -90,6 +90,10 @@ def as_published(runs: pd.DataFrame, publishing_run_id: str) -> pd.DataFrame:
     publish lists it again with the orchestrator's final word."""
     published = runs.reindex(columns=list(RUN_COLUMNS)).copy()
     published["status"] = published["status"].astype(object)
+    # Timestamps typed even when every run is unfinished (all None), so the warehouse table
+    # gets timestamp columns, not text or an untyped column.
+    for column in ("started", "finished"):
+        published[column] = pd.to_datetime(published[column])
     published.loc[published["run_id"] == publishing_run_id, "status"] = "succeeded"
     return published
 

@@ -64,8 +64,12 @@ def test_runs_are_listed_with_kind_and_status(instance: dg.DagsterInstance):
     assert set(records["job"]) == {FULL_RUN_JOB}
 
 
+@pytest.mark.parametrize("warehouse_kind", ["duckdb", "postgres"])
 def test_the_publish_puts_the_runs_and_quality_results_in_the_snapshot(
-    instance: dg.DagsterInstance, tmp_path: Path
+    instance: dg.DagsterInstance,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    warehouse_kind: str,
 ) -> None:
     # The console reads runs from the snapshot only: the publishing run must be listed there,
     # as succeeded (the orchestrator still says "running" while it publishes).
@@ -79,7 +83,8 @@ def test_the_publish_puts_the_runs_and_quality_results_in_the_snapshot(
     from quality.suites import FAILING_ROWS_TABLE, RESULTS_TABLE
 
     earlier = dg.materialize([extract_core], instance=instance).run_id
-    settings = Settings(home=tmp_path / "var")
+    url = request.getfixturevalue("postgres_database") if warehouse_kind == "postgres" else None
+    settings = Settings(home=tmp_path / "var", warehouse_url=url)
     warehouse = open_warehouse(settings.resolved_warehouse_url)
     warehouse.replace_tables(
         {
