@@ -29,7 +29,7 @@ import pandas as pd
 
 from connectors.reports import export_report
 from connectors.settings import Settings
-from connectors.signoffs import SignOff, SignOffInvalidError, SignOffs
+from connectors.signoffs import SignOff, SignOffs, sign_off
 from connectors.warehouse import open_warehouse
 from quality.catalogue import QualityConfig
 from quality.export import report_tables
@@ -155,13 +155,7 @@ def sign_off_run(
     is the signed-in subject. Raises `UnknownRunError`, `SignOffInvalidError`,
     `SignOffConflictError`."""
     run = find_run(settings, run_id.strip())
-    if run.status == "running":
-        raise SignOffInvalidError(f"run {run.run_id} is still running: sign it off once it ends")
-    store = SignOffs(settings.resolved_ops_url)
-    try:
-        return store.sign(run.run_id, auditor, verdict, comment)
-    finally:
-        store.dispose()
+    return sign_off(settings.resolved_ops_url, run, auditor, verdict, comment)
 
 
 def run_signoffs(settings: Settings, run_id: str) -> list[SignOff]:
