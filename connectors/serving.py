@@ -50,6 +50,7 @@ SERVED_TABLES = (
     "mdm.golden_lineage",
     "mdm.golden_history",
     "mdm.golden_events",
+    "mdm.change_outbox",  # the change feed: GET /changes and the broker publisher
     "mdm.review_questions",  # the steward console's queue,
     "mdm.review_queue",  # its pairs side by side, with their comparison levels,
     "mdm.match_model",  # and the model that weighs them (the waterfall)

@@ -32,6 +32,7 @@ from golden_record_api.rate_limit import SharedTokenBuckets, TokenBuckets
 from golden_record_api.read_audit import ReadAuditor
 from golden_record_api.routers import (
     audit,
+    changes,
     customers,
     golden_records,
     health,
@@ -167,6 +168,7 @@ def create_app(
         kpis.router,
         rm_tasks.router,
         audit.router,
+        changes.router,
     ):
         app.include_router(router, dependencies=CREDENTIALS, responses=CREDENTIAL_PROBLEMS)
     console.install(app, settings)
