@@ -107,6 +107,12 @@ def read_snapshot_changes(serving_path: Path, after: int, limit: int) -> list[di
     return [change_payload(row) for row in frame.to_dict("records")]
 
 
+async def _broker_error(error: Exception) -> None:
+    # One line instead of the client's default traceback per attempt; the caller reports
+    # the failure that ends the publish.
+    log.warning("NATS: %s", type(error).__name__)
+
+
 @dataclass
 class PublishReport:
     published: int = 0  # events the broker acknowledged (duplicates included)
@@ -141,7 +147,9 @@ async def publish_changes(
     ops = OpsStore(ops_url)
     name = publisher_name(stream)
     report = PublishReport(cursor=ops.feed_cursor(name))
-    connection = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
+    connection = await nats.connect(
+        nats_url, connect_timeout=5, max_reconnect_attempts=3, error_cb=_broker_error
+    )
     try:
         jetstream = connection.jetstream(timeout=10)
         try:

@@ -631,12 +631,14 @@ def cmd_changes_publish(args: argparse.Namespace) -> int:
     import asyncio
 
     from nats.errors import Error as NatsError
+    from nats.errors import NoServersError
 
     from connectors.change_feed import PublishReport, publish_changes
 
     settings = get_settings()
     stream = args.stream or settings.changes_stream
     subject = args.subject or settings.changes_subject
+    server = args.server or settings.changes_nats_url
 
     def progress(report: PublishReport) -> None:
         # Counts and seqs only: an event's golden ID is not needed to follow progress.
@@ -651,7 +653,7 @@ def cmd_changes_publish(args: argparse.Namespace) -> int:
             publish_changes(
                 serving_path=settings.resolved_serving_path,
                 ops_url=settings.resolved_ops_url,
-                nats_url=args.server or settings.changes_nats_url,
+                nats_url=server,
                 stream=stream,
                 subject=subject,
                 follow=args.follow,
@@ -662,6 +664,9 @@ def cmd_changes_publish(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         return 130
+    except NoServersError:
+        print(f"mdm changes publish: no NATS server answered at {server}", file=sys.stderr)
+        return 1
     except (OSError, TimeoutError, NatsError) as error:
         print(f"mdm changes publish: the NATS server failed: {error!r}", file=sys.stderr)
         return 1
