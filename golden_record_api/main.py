@@ -52,6 +52,7 @@ OPENAPI_TAGS = [
     {"name": "kpis", "description": "Service, loan-cycle and MDM KPIs from the marts"},
     {"name": "rm tasks", "description": "Relationship managers' open tasks"},
     {"name": "audit", "description": "The audit trail of reads of personal data (auditors)"},
+    {"name": "changes", "description": "The change feed: golden events after a cursor"},
 ]
 
 
