@@ -327,3 +327,14 @@ def test_approving_a_decision_the_last_run_moved_away_from_is_refused(store):
         store.approve(split, "li", "looks right", xref=moved)
     assert store.decision(split).status == "pending"
     assert store.approve(split, "li", "looks right", xref=XREF).status == "active"
+
+
+def test_a_publisher_cursor_starts_at_zero_and_never_moves_back(store) -> None:  # type: ignore[no-untyped-def]
+    assert store.feed_cursor("nats:MDM_CHANGES") == 0
+    store.save_feed_cursor("nats:MDM_CHANGES", 100)
+    store.save_feed_cursor("nats:MDM_CHANGES", 40)  # a late, slower writer must not rewind it
+    store.save_feed_cursor("nats:OTHER", 7)
+    assert store.feed_cursor("nats:MDM_CHANGES") == 100
+    assert store.feed_cursor("nats:OTHER") == 7
+    store.save_feed_cursor("nats:MDM_CHANGES", 120)
+    assert store.feed_cursor("nats:MDM_CHANGES") == 120
