@@ -23,7 +23,7 @@ sequence or time) without the publisher knowing them; a RabbitMQ queue is consum
 
 At least once: the publisher reads outbox rows after its cursor (the last seq the broker
 acknowledged, kept in the ops store's `feed_cursors`), publishes each with its event ID as
-`Nats-Msg-Id`, waits for the broker's ack, and records the cursor only after the acks.
+`Nats-Msg-Id`, waits for the broker's acks of a batch, and only then records the cursor.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from connectors.ops_store import OpsStore
+from connectors.serving import quoted_path
 from matching.golden import OUTBOX_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ CHANGES_SQL = (
 LAST_SEQ_SQL = f"select coalesce(max(seq), 0) as last_seq from {OUTBOX_TABLE}"
 MSG_ID_HEADER = "Nats-Msg-Id"  # JetStream's de-duplication key: the event ID
 SEQ_HEADER = "Mdm-Seq"
+ACK_TIMEOUT_SECONDS = 30.0  # a batch the broker has not acknowledged by then is re-sent later
 
 
 def change_payload(row: Mapping[Hashable, Any]) -> dict[str, Any]:
@@ -92,19 +94,44 @@ def _text(value: object) -> str | None:
     return None if _missing(value) or value == "" else str(value)
 
 
-def read_snapshot_changes(serving_path: Path, after: int, limit: int) -> list[dict[str, Any]]:
-    """Outbox rows after `after` from the published snapshot (none when nothing is published
-    yet, or the snapshot predates the change feed)."""
-    if not serving_path.exists():
-        return []
-    try:
-        # A new connection per read: the publish swaps a new file in by rename, and a closed
-        # connection leaves no cached instance of the old file behind.
-        with duckdb.connect(str(serving_path), read_only=True) as connection:
-            frame = connection.execute(CHANGES_SQL, [after, limit]).df()
-    except duckdb.CatalogException:
-        return []
-    return [change_payload(row) for row in frame.to_dict("records")]
+class SnapshotOutbox:
+    """The published snapshot's outbox, kept open between reads and reopened when a publish
+    swaps a new file in (its inode, size or mtime changed): opening the file costs ~50 ms,
+    which per batch held the publisher to ~1,000 events/s.
+
+    The file is ATTACHed read-only to a private in-memory database, as the API does: a plain
+    `duckdb.connect(path)` would hand back DuckDB's cached instance of the *old* file while
+    any connection to it is open.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._signature: tuple[int, int, int] | None = None
+
+    def changes(self, after: int, limit: int) -> list[dict[str, Any]]:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            self.close()
+            return []
+        signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if self._connection is None or signature != self._signature:
+            self.close()
+            self._connection = duckdb.connect(":memory:")
+            self._connection.execute(f"attach '{quoted_path(self.path)}' as snapshot (read_only)")
+            self._connection.execute("use snapshot")
+            self._signature = signature
+        try:
+            frame = self._connection.execute(CHANGES_SQL, [after, limit]).df()
+        except duckdb.CatalogException:
+            return []
+        return [change_payload(row) for row in frame.to_dict("records")]
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 async def _broker_error(error: Exception) -> None:
@@ -147,6 +174,7 @@ async def publish_changes(
     ops = OpsStore(ops_url)
     name = publisher_name(stream)
     report = PublishReport(cursor=ops.feed_cursor(name))
+    outbox = SnapshotOutbox(serving_path)
     connection = await nats.connect(
         nats_url, connect_timeout=5, max_reconnect_attempts=3, error_cb=_broker_error
     )
@@ -165,23 +193,29 @@ async def publish_changes(
             )
         interval = 1.0 / max_rate if max_rate else 0.0
         while True:
-            events = read_snapshot_changes(serving_path, report.cursor, batch)
+            events = outbox.changes(report.cursor, batch)
             if not events:
                 if not follow:
                     return report
                 await asyncio.sleep(poll_seconds)
                 continue
+            # Sent in seq order without waiting for each ack (a round trip per event held the
+            # publisher to ~800 events/s here), then every ack of the batch awaited.
+            pending = []
             for event in events:
                 started = time.monotonic()
-                ack = await jetstream.publish(
-                    f"{subject}.{event['event_type']}",
-                    json.dumps(event, ensure_ascii=False).encode(),
-                    headers={MSG_ID_HEADER: event["event_id"], SEQ_HEADER: str(event["seq"])},
+                pending.append(
+                    await jetstream.publish_async(
+                        f"{subject}.{event['event_type']}",
+                        json.dumps(event, ensure_ascii=False).encode(),
+                        headers={MSG_ID_HEADER: event["event_id"], SEQ_HEADER: str(event["seq"])},
+                    )
                 )
-                report.published += 1
-                report.duplicates += int(bool(ack.duplicate))
                 if interval:
                     await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            acks = await asyncio.wait_for(asyncio.gather(*pending), timeout=ACK_TIMEOUT_SECONDS)
+            report.published += len(acks)
+            report.duplicates += sum(bool(ack.duplicate) for ack in acks)
             # Only now, every event of the batch acknowledged: a crash before this line
             # re-sends them, with the same IDs.
             report.cursor = int(events[-1]["seq"])
@@ -189,5 +223,6 @@ async def publish_changes(
             if on_batch is not None:
                 on_batch(report)
     finally:
+        outbox.close()
         await connection.close()
         ops.dispose()

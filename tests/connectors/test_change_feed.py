@@ -25,8 +25,15 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.change_consumer import applied_change_events, consume, downstream_golden_ids
-from connectors.change_feed import MSG_ID_HEADER, SEQ_HEADER, publish_changes, publisher_name
+from connectors.change_feed import (
+    MSG_ID_HEADER,
+    SEQ_HEADER,
+    SnapshotOutbox,
+    publish_changes,
+    publisher_name,
+)
 from connectors.ops_store import OpsStore
+from connectors.serving import publish_snapshot_file
 from connectors.settings import Settings
 from matching.golden import EVENT_COLUMNS, format_golden_id, outbox_rows
 from tests.conftest import running_in_ci
@@ -317,3 +324,19 @@ def test_the_example_consumer_keeps_a_downstream_table_in_sync_once_per_event(
     assert rows["G0000000001"].last_seq == EVENTS
     assert rows[format_golden_id(EVENTS - 1)].changed_fields == "mobile,address"
     assert sum(row.status == "active" for row in rows.values()) == EVENTS - 2
+
+
+def test_the_publisher_reads_a_new_publish_without_a_restart(settings: Settings) -> None:
+    outbox = SnapshotOutbox(settings.resolved_serving_path)
+    try:
+        assert [e["seq"] for e in outbox.changes(EVENTS - 2, 10)] == [EVENTS - 1, EVENTS]
+        # A run publishes a snapshot with two more events: a new file renamed over the old.
+        temporary = settings.home / "next.duckdb"
+        with duckdb.connect(str(temporary)) as snapshot:
+            snapshot.execute("create schema mdm")
+            snapshot.register("outbox", outbox_rows(_events(EVENTS + 2), last_seq=0))
+            snapshot.execute("create table mdm.change_outbox as select * from outbox")
+        publish_snapshot_file(temporary, settings.resolved_serving_path)
+        assert [e["seq"] for e in outbox.changes(EVENTS, 10)] == [EVENTS + 1, EVENTS + 2]
+    finally:
+        outbox.close()
