@@ -96,6 +96,15 @@ audit_log = sa.Table(
     sa.Column("detail", sa.Text),
 )
 
+# How far each change-feed publisher got: the last outbox seq its broker acknowledged.
+feed_cursors = sa.Table(
+    "feed_cursors",
+    metadata,
+    sa.Column("publisher", sa.String(200), primary_key=True),  # e.g. nats:MDM_CHANGES
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 
 class DecisionConflictError(RuntimeError):
     """Another open (pending or active) decision already covers this subject."""
@@ -413,6 +422,33 @@ class OpsStore:
                 f"{first['steward']} at {first['decided_at']} (decision #{first['decision_id']});"
                 " revoke it first to decide again"
             )
+
+    def feed_cursor(self, publisher: str) -> int:
+        """The last outbox seq `publisher`'s broker acknowledged (0: none yet)."""
+        with self.engine.connect() as connection:
+            seq = connection.execute(
+                sa.select(feed_cursors.c.seq).where(feed_cursors.c.publisher == publisher)
+            ).scalar()
+        return int(seq or 0)
+
+    def save_feed_cursor(self, publisher: str, seq: int) -> None:
+        """Record that the broker acknowledged every event up to `seq` (never moves back)."""
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                sa.update(feed_cursors)
+                .where(feed_cursors.c.publisher == publisher, feed_cursors.c.seq < seq)
+                .values(seq=seq, updated_at=_utc_now())
+            ).rowcount
+            if not updated:
+                exists = connection.execute(
+                    sa.select(feed_cursors.c.seq).where(feed_cursors.c.publisher == publisher)
+                ).first()
+                if exists is None:
+                    connection.execute(
+                        sa.insert(feed_cursors).values(
+                            publisher=publisher, seq=seq, updated_at=_utc_now()
+                        )
+                    )
 
     def audit(self, actor: str, action: str, target: str | None, detail: str | None) -> None:
         with self.engine.begin() as connection:

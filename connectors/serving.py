@@ -54,6 +54,7 @@ SERVED_TABLES = (
     "mdm.golden_lineage",
     "mdm.golden_history",
     "mdm.golden_events",
+    "mdm.change_outbox",  # the change feed: GET /changes and the broker publisher
     "mdm.review_questions",  # the steward console's queue,
     "mdm.review_queue",  # its pairs side by side, with their comparison levels,
     "mdm.match_model",  # and the model that weighs them (the waterfall)
@@ -130,7 +131,8 @@ RESTORED_TYPES = {
 BATCH_ROWS = 50_000
 
 
-def _quoted(path: Path) -> str:
+def quoted_path(path: Path) -> str:
+    """A path inside a single-quoted SQL string (ATTACH takes no parameter)."""
     return str(path).replace("'", "''")
 
 
@@ -145,7 +147,7 @@ def _existing_tables(connection: duckdb.DuckDBPyConnection, catalog: str | None 
 def copy_served_tables(connection: duckdb.DuckDBPyConnection, temporary: Path) -> None:
     """Copy the served tables that `connection` has into a new DuckDB file `temporary`."""
     temporary.unlink(missing_ok=True)
-    connection.execute(f"attach '{_quoted(temporary)}' as published")
+    connection.execute(f"attach '{quoted_path(temporary)}' as published")
     try:
         present = _existing_tables(connection) - _existing_tables(connection, "published")
         for qualified in SERVED_TABLES:

@@ -79,6 +79,21 @@ class Settings(BaseSettings):
         " N times the rate",
     )
 
+    # The change feed's publisher (connectors/change_feed.py, `mdm changes publish`).
+    changes_nats_url: str = Field(
+        default="nats://127.0.0.1:4222", description="The NATS server the change feed goes to"
+    )
+    changes_stream: str = Field(
+        default="MDM_CHANGES",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The JetStream stream holding the change feed (created if missing)",
+    )
+    changes_subject: str = Field(
+        default="mdm.changes",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject prefix: each event goes to `<prefix>.<event_type>`",
+    )
+
     # The web console (golden_record_api/console): its sign-in sessions are signed cookies.
     console_secret: str | None = Field(
         default=None,

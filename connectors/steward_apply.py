@@ -42,7 +42,7 @@ from connectors.warehouse import (
     open_warehouse,
 )
 from matching.clustering import oversized_frame
-from matching.golden import next_golden_number
+from matching.golden import next_golden_number, outbox_rows
 from matching.incremental import (
     RegionResult,
     apply_to_region,
@@ -305,6 +305,15 @@ def _apply_holding_lock(
     # Checked before the write: a snapshot of this warehouse's state is patched with the same
     # rows; any other (a run that failed before its publish) is replaced by a full publish.
     patchable = _snapshot_matches(store, settings.resolved_serving_path)
+    # The decision's events enter the change feed in the same transaction as the rows they
+    # announce; the run lock held here makes "the last seq + 1" this writer's alone.
+    changes.append(
+        RowChange(
+            "mdm.change_outbox",
+            pd.DataFrame(),
+            outbox_rows(result.golden.events, last_seq=_last_outbox_seq(store)),
+        )
+    )
     store.replace_rows(changes)
     timings["write"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -365,6 +374,15 @@ def _snapshot_matches(store: Warehouse, serving_path: Path) -> bool:
         return False
     current = store.query(_STATE_QUERY).iloc[0].tolist()
     return published is not None and [_plain(v) for v in published] == [_plain(v) for v in current]
+
+
+def _last_outbox_seq(store: Warehouse) -> int:
+    """The change feed's last seq (0 before the first event; a warehouse built before the feed
+    has no outbox yet: the next run fills it with the events logged until then)."""
+    if not store.table_exists("mdm.change_outbox"):
+        return 0
+    last = store.query("select max(seq) as seq from mdm.change_outbox")["seq"].iloc[0]
+    return 0 if pd.isna(last) else int(last)
 
 
 def _plain(value: object) -> str:

@@ -148,6 +148,13 @@ class DuckDBWarehouse:
         if change.rows.empty:
             return
         connection.register("incoming_frame", change.rows)
+        if not DuckDBWarehouse._exists(connection, change.table):
+            # A table the warehouse does not have yet (the change feed's outbox of a
+            # warehouse built before it): these rows are its first.
+            connection.execute(f"create schema if not exists {_split(change.table)[0]}")
+            connection.execute(f"create table {quoted} as select * from incoming_frame")
+            connection.unregister("incoming_frame")
+            return
         described = connection.execute("describe select * from incoming_frame").fetchall()
         incoming = {str(row[0]): str(row[1]) for row in described}
         existing = {
@@ -302,6 +309,14 @@ class PostgresWarehouse:
                         cursor.execute("drop table change_keys")
                     if change.rows.empty:
                         continue
+                    # As on DuckDB: a table not there yet is created for these, its first rows.
+                    definition = ", ".join(
+                        f'"{name}" {kind}' for name, kind in _postgres_columns(change.rows)
+                    )
+                    cursor.execute(f'create schema if not exists "{schema}"')
+                    cursor.execute(
+                        f"create table if not exists {_quote(change.table)} ({definition})"
+                    )
                     cursor.execute(
                         "select column_name from information_schema.columns "
                         "where table_schema = %s and table_name = %s",

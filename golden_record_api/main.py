@@ -32,6 +32,7 @@ from golden_record_api.rate_limit import SharedTokenBuckets, TokenBuckets
 from golden_record_api.read_audit import ReadAuditor
 from golden_record_api.routers import (
     audit,
+    changes,
     customers,
     golden_records,
     health,
@@ -51,6 +52,7 @@ OPENAPI_TAGS = [
     {"name": "kpis", "description": "Service, loan-cycle and MDM KPIs from the marts"},
     {"name": "rm tasks", "description": "Relationship managers' open tasks"},
     {"name": "audit", "description": "The audit trail of reads of personal data (auditors)"},
+    {"name": "changes", "description": "The change feed: golden events after a cursor"},
 ]
 
 
@@ -167,6 +169,7 @@ def create_app(
         kpis.router,
         rm_tasks.router,
         audit.router,
+        changes.router,
     ):
         app.include_router(router, dependencies=CREDENTIALS, responses=CREDENTIAL_PROBLEMS)
     console.install(app, settings)

@@ -45,6 +45,7 @@ Dataset = Literal[
     "household_member",
     "lineage",
     "event",
+    "change",
     "source_record_link",
     "rm_task",
     "kpi_service",

@@ -511,6 +511,34 @@ class GoldenEventOut(BaseModel):
     split_changed_fields = field_validator("changed_fields", mode="before")(_split_systems)
 
 
+class ChangeOut(BaseModel):
+    """One golden event of the change feed: IDs and field names, never a personal value (a
+    consumer re-reads the golden record, under its own role's masking)."""
+
+    seq: int = Field(description="The event's place in the feed: pass as `after` to go on")
+    event_id: str = Field(description="Stable: the same on every delivery, for de-duplication")
+    event_type: Literal["create", "update", "merge", "split", "retire"]
+    golden_id: str
+    related_golden_id: str | None = Field(
+        default=None, description="A merge's retired ID, a split's origin"
+    )
+    changed_fields: list[str] = Field(
+        default_factory=list, description="An update's changed golden columns (names only)"
+    )
+    decision_id: int | None = Field(default=None, description="The steward decision applied")
+    steward: str | None = Field(default=None, description="Who made that decision")
+    occurred_at: PipelineTimestamp
+    run_id: str | None = Field(default=None, description="The run or quick apply that wrote it")
+
+
+class ChangePage(BaseModel):
+    items: list[ChangeOut]
+    next_cursor: int = Field(
+        description="Pass as `after` for the next page (the cursor given, when no event is newer)"
+    )
+    last_seq: int = Field(description="The feed's newest event when this page was read")
+
+
 class SourceRecordLinkOut(BaseModel):
     """A source record's golden ID: the one it was linked to, and where merges lead now."""
 

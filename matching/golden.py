@@ -71,6 +71,23 @@ EVENT_COLUMNS = (
     "changed_fields",
 )
 LINEAGE_COLUMNS = ("golden_id", "attribute", "record_key", "rule")
+# The change feed's outbox (`mdm.change_outbox`): one row per golden event, numbered by `seq`
+# (1, 2, 3, ... in the order the events were committed) so a consumer pages with "after seq N".
+# Golden IDs, kinds and the *names* of changed fields only: no personal value and not the
+# event's free-text `detail`; a consumer re-reads the golden record through the API, where its
+# role's masking and the read audit apply.
+OUTBOX_COLUMNS = (
+    "seq",
+    "event_id",
+    "event_type",
+    "golden_id",
+    "related_golden_id",
+    "changed_fields",
+    "decision_id",
+    "steward",
+    "occurred_at",
+    "run_id",
+)
 
 
 class SurvivorshipConfig(BaseModel):
@@ -689,6 +706,26 @@ def with_event_columns(events: pd.DataFrame) -> pd.DataFrame:
         events = events.assign(**{c: None for c in missing})
     events = events.astype({"decision_id": "Int64"})
     return events[[*EVENT_COLUMNS, *(c for c in events.columns if c not in EVENT_COLUMNS)]]
+
+
+def outbox_rows(
+    events: pd.DataFrame, *, last_seq: int, published: pd.Series | None = None
+) -> pd.DataFrame:
+    """The outbox rows for `events` not yet in the outbox, numbered on from `last_seq`.
+
+    `published`: the event IDs the outbox already holds (None: all of `events` are new). An
+    event keeps the ID it was logged under, so a publisher re-sending it after a crash sends the
+    same ID. New rows are numbered in the events' order (occurred_at, then event ID: a run's
+    own sequence), so the feed replays history in the order it happened.
+    """
+    events = with_event_columns(events)
+    if published is not None:
+        events = events[~events["event_id"].isin(published)]
+    events = events.sort_values(["occurred_at", "event_id"], kind="stable", ignore_index=True)
+    rows = events[[c for c in OUTBOX_COLUMNS if c != "seq"]].copy()
+    rows.insert(0, "seq", np.arange(last_seq + 1, last_seq + 1 + len(rows), dtype=np.int64))
+    rows["occurred_at"] = pd.to_datetime(rows["occurred_at"])
+    return rows
 
 
 def _match_evidence(clusters: pd.DataFrame, scored_pairs: pd.DataFrame | None) -> pd.DataFrame:

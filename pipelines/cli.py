@@ -10,6 +10,7 @@ mdm audit list --golden-id G0000000001
 mdm report runs                     # the auditor's workspace: runs, failing rows, sign-off,
 mdm report export --run RUN --format xlsx --out run.xlsx   # and export (pipelines/report_cli.py)
 mdm api --port 8000
+mdm changes publish --follow        # the change feed to NATS JetStream, at least once
 mdm keys create --name crm-sync --role app    # an API key for a service, printed once
 mdm keys list | mdm keys revoke KEY_ID
 """
@@ -626,6 +627,53 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_changes_publish(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nats.errors import Error as NatsError
+    from nats.errors import NoServersError
+
+    from connectors.change_feed import PublishReport, publish_changes
+
+    settings = get_settings()
+    stream = args.stream or settings.changes_stream
+    subject = args.subject or settings.changes_subject
+    server = args.server or settings.changes_nats_url
+
+    def progress(report: PublishReport) -> None:
+        # Counts and seqs only: an event's golden ID is not needed to follow progress.
+        print(
+            f"acknowledged through seq {report.cursor}: {report.published} published"
+            f" ({report.duplicates} the stream already held)",
+            flush=True,
+        )
+
+    try:
+        report = asyncio.run(
+            publish_changes(
+                serving_path=settings.resolved_serving_path,
+                ops_url=settings.resolved_ops_url,
+                nats_url=server,
+                stream=stream,
+                subject=subject,
+                follow=args.follow,
+                batch=args.batch,
+                max_rate=args.max_rate,
+                on_batch=progress,
+            )
+        )
+    except KeyboardInterrupt:
+        return 130
+    except NoServersError:
+        print(f"mdm changes publish: no NATS server answered at {server}", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError, NatsError) as error:
+        print(f"mdm changes publish: the NATS server failed: {error!r}", file=sys.stderr)
+        return 1
+    print(f"stream {stream}: cursor at seq {report.cursor}, {report.published} published")
+    return 0
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from connectors.api_keys import ApiKeyError, ApiKeyStore
     from golden_record_api.policy import load_policy
@@ -706,6 +754,13 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -883,6 +938,24 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, help="uvicorn worker processes (default: MDM_API_WORKERS, 1)"
     )
     api.set_defaults(handler=cmd_api)
+
+    changes = commands.add_parser("changes", help="the change feed of golden events")
+    change_commands = changes.add_subparsers(dest="changes_command", required=True)
+    publish = change_commands.add_parser(
+        "publish", help="publish outbox events to NATS JetStream, at least once"
+    )
+    mode = publish.add_mutually_exclusive_group()
+    mode.add_argument("--once", dest="follow", action="store_false", help="until caught up")
+    mode.add_argument("--follow", dest="follow", action="store_true", help="keep publishing")
+    publish.set_defaults(follow=False)
+    publish.add_argument("--server", help="NATS URL (default: MDM_CHANGES_NATS_URL)")
+    publish.add_argument("--stream", help="JetStream stream (default: MDM_CHANGES_STREAM)")
+    publish.add_argument("--subject", help="subject prefix (default: MDM_CHANGES_SUBJECT)")
+    publish.add_argument(
+        "--batch", type=_positive, default=100, help="events per cursor commit (default 100)"
+    )
+    publish.add_argument("--max-rate", type=float, help="events per second at most")
+    publish.set_defaults(handler=cmd_changes_publish)
 
     keys = commands.add_parser("keys", help="API keys of service accounts (stored hashed)")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)

@@ -6,7 +6,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from matching.golden import build_golden_records, update_history, with_event_columns
+from matching.golden import (
+    build_golden_records,
+    outbox_rows,
+    update_history,
+    with_event_columns,
+)
 from matching.incremental import credit_events, decision_placements, pending_decisions
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS, steward_constraints
 from pipelines.assets.standardize import PARTY_RECORDS
@@ -18,6 +23,7 @@ XREF = dg.AssetKey(["mdm", "xref"])
 GOLDEN_LINEAGE = dg.AssetKey(["mdm", "golden_lineage"])
 GOLDEN_EVENTS = dg.AssetKey(["mdm", "golden_events"])
 GOLDEN_HISTORY = dg.AssetKey(["mdm", "golden_history"])
+CHANGE_OUTBOX = dg.AssetKey(["mdm", "change_outbox"])
 
 
 def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
@@ -48,6 +54,12 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
             dg.AssetSpec(
                 GOLDEN_EVENTS,
                 description="Create / update / merge / split / retire history of golden IDs.",
+                **spec,
+            ),
+            dg.AssetSpec(
+                CHANGE_OUTBOX,
+                description="The change feed: every golden event numbered for consumers and "
+                "the broker publisher, written with the golden change it announces.",
                 **spec,
             ),
         ],
@@ -111,7 +123,27 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 if len(events)
                 else prior_events
             )
-        # One transaction: a failure leaves the previous golden records, xref and events intact.
+        # Every logged event not yet in the outbox (this run's, or all of them the first time
+        # a warehouse has an outbox) is appended, numbered on from the last.
+        prior_outbox = (
+            store.read_table("mdm.change_outbox")
+            if store.table_exists("mdm.change_outbox")
+            else None
+        )
+        fresh = outbox_rows(
+            events,
+            last_seq=int(prior_outbox["seq"].max())
+            if prior_outbox is not None and len(prior_outbox)
+            else 0,
+            published=prior_outbox["event_id"] if prior_outbox is not None else None,
+        )
+        outbox = (
+            pd.concat([prior_outbox, fresh], ignore_index=True)
+            if prior_outbox is not None and len(prior_outbox)
+            else fresh
+        )
+        # One transaction: a failure leaves the previous golden records, xref and events intact,
+        # and the outbox without an event for a change that was not committed.
         store.replace_tables(
             {
                 "mdm.golden_records": result.golden_records,
@@ -119,6 +151,7 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 "mdm.golden_lineage": result.lineage,
                 "mdm.golden_events": events,
                 "mdm.golden_history": history,
+                "mdm.change_outbox": outbox,
             }
         )
         active = int((result.golden_records["status"] == "active").sum())
@@ -148,6 +181,14 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(
             asset_key=GOLDEN_EVENTS,
             metadata={"dagster/row_count": dg.MetadataValue.int(len(events))},
+        )
+        yield dg.MaterializeResult(
+            asset_key=CHANGE_OUTBOX,
+            metadata={
+                "dagster/row_count": dg.MetadataValue.int(len(outbox)),
+                "appended": dg.MetadataValue.int(len(fresh)),
+                "last_seq": dg.MetadataValue.int(int(outbox["seq"].max()) if len(outbox) else 0),
+            },
         )
 
     return golden

@@ -20,6 +20,7 @@ from golden_record_api.policy import DEFAULT_POLICY_PATH, PolicyError, load_poli
 from golden_record_api.principal import ROLES, SCOPE_LOOKUP_EXACT
 from golden_record_api.read_audit import InMemoryReadAuditor
 from golden_record_api.schemas import (
+    ChangeOut,
     Customer360Out,
     CustomerAccountOut,
     CustomerLoanOut,
@@ -75,6 +76,7 @@ SERVED: dict[str, set[str]] = {
     "household_member": _fields(HouseholdMemberOut) | _mart_columns("customer_households"),
     "lineage": _fields(LineageOut),
     "event": _fields(GoldenEventOut),
+    "change": _fields(ChangeOut),
     "source_record_link": _fields(SourceRecordLinkOut),
     "rm_task": _mart_columns("rm_tasks"),
     "kpi_service": _mart_columns("kpi_service_daily"),

@@ -375,3 +375,14 @@ def test_an_approval_and_a_decision_contradictory_only_together_cannot_both_stan
     assert outcomes == {"approval": "stands", "different": "refused"}
     assert store.decision(risky).status == "active"
     assert len(store.decisions()) == 2
+
+
+def test_a_publisher_cursor_starts_at_zero_and_never_moves_back(store) -> None:  # type: ignore[no-untyped-def]
+    assert store.feed_cursor("nats:MDM_CHANGES") == 0
+    store.save_feed_cursor("nats:MDM_CHANGES", 100)
+    store.save_feed_cursor("nats:MDM_CHANGES", 40)  # a late, slower writer must not rewind it
+    store.save_feed_cursor("nats:OTHER", 7)
+    assert store.feed_cursor("nats:MDM_CHANGES") == 100
+    assert store.feed_cursor("nats:OTHER") == 7
+    store.save_feed_cursor("nats:MDM_CHANGES", 120)
+    assert store.feed_cursor("nats:MDM_CHANGES") == 120

@@ -103,6 +103,10 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     store.publish(settings.resolved_serving_path)  # as the run's last step does
     events_before = len(store.read_table("mdm.golden_events"))
     queue_before = store.read_table("mdm.review_queue")
+    # The run's outbox: one row per logged event, numbered 1..N in commit order.
+    outbox_before = store.read_table("mdm.change_outbox").sort_values("seq")
+    assert outbox_before["seq"].tolist() == list(range(1, events_before + 1))
+    assert set(outbox_before["event_id"]) == set(store.read_table("mdm.golden_events")["event_id"])
     decision_id, left, right = _decide_same_across_goldens(settings)
 
     result = apply_decision(settings, decision_id, actor="cli:li.na")
@@ -126,6 +130,12 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     assert len(events) == events_before + len(applied) > events_before
     assert set(applied["decision_id"]) == {decision_id}
     assert set(applied["steward"]) == {STEWARD}
+    # The decision's events entered the change feed with the rows they announce, numbered on.
+    outbox = store.read_table("mdm.change_outbox").sort_values("seq")
+    fresh = outbox[outbox["seq"] > events_before]
+    assert fresh["seq"].tolist() == list(range(events_before + 1, events_before + len(applied) + 1))
+    assert set(fresh["event_id"]) == set(applied["event_id"])
+    assert set(fresh["decision_id"]) == {decision_id}
     golden = store.read_table("mdm.golden_records").set_index("golden_id")
     survivor = xref.loc[left, "golden_id"]
     assert golden.loc[survivor, "status"] == "active"
@@ -140,9 +150,14 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
         served_events = served.execute(
             "select count(*) from mdm.golden_events where decision_id = ?", [decision_id]
         ).fetchone()
+        served_feed = served.execute(
+            "select count(*), max(seq) from mdm.change_outbox where decision_id = ?",
+            [decision_id],
+        ).fetchone()
     assert {row[1] for row in rows} == {survivor}
     assert {row[2] for row in rows} == {f"steward:{decision_id}"}
     assert served_events is not None and served_events[0] == len(applied)
+    assert served_feed == (len(applied), len(outbox))
 
     # The auditors see who applied it, when and what changed, without personal data.
     ops = OpsStore(settings.resolved_ops_url)
@@ -175,6 +190,7 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     _run(settings)
     rerun_events = store.read_table("mdm.golden_events")
     assert len(rerun_events) == len(events)
+    assert len(store.read_table("mdm.change_outbox")) == len(outbox)  # nothing new to announce
     pd.testing.assert_frame_equal(
         store.read_table("mdm.xref").sort_values("record_key", ignore_index=True),
         xref_after_apply,

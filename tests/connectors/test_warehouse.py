@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from connectors.serving import MANIFEST_TABLE, point_store_paths
-from connectors.warehouse import WarehouseError, open_warehouse
+from connectors.warehouse import RowChange, WarehouseError, open_warehouse
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -141,3 +141,33 @@ def test_published_snapshot_keeps_every_value_and_type(warehouse, tmp_path):
 def test_unknown_warehouse_url_names_the_supported_ones():
     with pytest.raises(WarehouseError, match=r"duckdb:///.*postgresql://"):
         open_warehouse("oracle://bank/core")
+
+
+def test_row_changes_create_a_table_the_warehouse_lacks_in_the_same_transaction(
+    warehouse,  # type: ignore[no-untyped-def]
+) -> None:
+    # The change feed's outbox of a warehouse built before it: a quick apply's rows are its first.
+    warehouse.replace_table("mdm.golden_records", golden_frame())
+    rows = pd.DataFrame({"seq": pd.Series([1, 2], dtype="int64"), "event_id": ["r:1", "r:2"]})
+    warehouse.replace_rows(
+        [
+            RowChange(
+                "mdm.golden_records",
+                pd.DataFrame({"golden_id": ["G0000000002"]}),
+                golden_frame()[:0],
+            ),
+            RowChange("mdm.change_outbox", pd.DataFrame(), rows),
+        ]
+    )
+    assert warehouse.read_table("mdm.change_outbox")["event_id"].tolist() == ["r:1", "r:2"]
+    assert warehouse.read_table("mdm.golden_records")["golden_id"].tolist() == ["G0000000001"]
+
+    # A failure later in the same call leaves neither change behind.
+    bad = RowChange(
+        "mdm.golden_records", pd.DataFrame(), pd.DataFrame({"updated_at": ["not a time"]})
+    )
+    with pytest.raises(WarehouseError):
+        warehouse.replace_rows(
+            [RowChange("mdm.change_outbox", pd.DataFrame(), rows.assign(seq=[3, 4])), bad]
+        )
+    assert warehouse.read_table("mdm.change_outbox")["seq"].tolist() == [1, 2]

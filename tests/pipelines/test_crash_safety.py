@@ -69,7 +69,14 @@ def warehouse_url(request) -> Iterator[str | None]:  # type: ignore[no-untyped-d
             yield url
 
 
-GOLDEN_TABLES = ("mdm.golden_records", "mdm.xref", "mdm.golden_lineage", "mdm.golden_history")
+# The change feed's outbox is among them: a killed write announces nothing it did not commit.
+GOLDEN_TABLES = (
+    "mdm.golden_records",
+    "mdm.xref",
+    "mdm.golden_lineage",
+    "mdm.golden_history",
+    "mdm.change_outbox",
+)
 
 
 def test_killed_golden_write_keeps_previous_golden_records_and_a_rerun_completes(
@@ -124,3 +131,10 @@ def test_killed_golden_write_keeps_previous_golden_records_and_a_rerun_completes
     assert dg.materialize(golden, resources=build_resources(settings)).success
     rerun = open_warehouse(settings.resolved_warehouse_url).read_table("mdm.golden_records")
     assert (rerun["status"] == "active").sum() == len(clusters)  # the split clusters applied
+    # The rerun's events entered the outbox, numbered on from the first run's.
+    store = open_warehouse(settings.resolved_warehouse_url)
+    outbox = store.read_table("mdm.change_outbox").sort_values("seq", ignore_index=True)
+    first_run = len(before["mdm.change_outbox"])
+    assert outbox["seq"].tolist() == list(range(1, len(outbox) + 1))
+    assert len(outbox) > first_run
+    assert set(outbox["event_id"]) == set(store.read_table("mdm.golden_events")["event_id"])
