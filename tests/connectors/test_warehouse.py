@@ -96,7 +96,7 @@ def test_publish_carries_only_the_tables_the_api_serves(warehouse, tmp_path):
     warehouse.replace_tables(
         {
             "raw.cif_customer": pd.DataFrame({"cust_no": ["C1"], "id_no": ["130102198503070031"]}),
-            "dq.results": pd.DataFrame({"rule": ["id_valid"], "failed": [1]}),
+            "staging.stg_core__customers": pd.DataFrame({"id_no": ["130102198503070031"]}),
             "mdm.scored_pairs": pd.DataFrame({"left_key": ["core:C1"], "weight": [1.0]}),
             "mdm.golden_records": golden_frame(),
         }
