@@ -31,6 +31,7 @@ SCOPE_AUDIT_READ = "audit:read"  # the read audit trail
 SCOPE_ALL_BRANCHES = "branches:all"  # without it a principal sees only its own branch's rows
 SCOPE_DECISIONS_WRITE = "decisions:write"  # steward decisions: same, different, split, merge
 SCOPE_QUALITY_SIGNOFF = "quality:signoff"  # an auditor's sign-off of a run's quality report
+SCOPE_MATCH_READ = "match:read"  # is this prospect already a customer? (POST /match, rate limited)
 SCOPES: tuple[str, ...] = (
     SCOPE_RECORDS_READ,
     SCOPE_LOOKUP_EXACT,
@@ -40,6 +41,7 @@ SCOPES: tuple[str, ...] = (
     SCOPE_ALL_BRANCHES,
     SCOPE_DECISIONS_WRITE,
     SCOPE_QUALITY_SIGNOFF,
+    SCOPE_MATCH_READ,
 )
 
 

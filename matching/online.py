@@ -277,7 +277,8 @@ def score_candidate(
     them) and decision (zones, deterministic rules)."""
     wanted = [c for c in record_columns(config, list(found.columns)) if c in candidate.columns]
     head = candidate[wanted].assign(record_key=CANDIDATE_KEY).reset_index(drop=True)
-    frame = typed(pd.concat([head, found[wanted]], ignore_index=True))
+    # As objects: a column the candidate lacks (all None) must not decide the column's dtype.
+    frame = typed(pd.concat([head.astype(object), found[wanted].astype(object)], ignore_index=True))
     columns = RecordColumns(frame)
     if uses_lookalike(config):
         names = np.empty(len(frame), dtype=object)
