@@ -50,6 +50,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,6 +59,10 @@ from connectors.audit_log import ReadAuditLog
 from connectors.serving import publish_snapshot_file
 from connectors.settings import Settings
 from golden_record_api.auth import API_KEY_HEADER
+from matching.engine import link
+from matching.incremental import applied_config_json
+from matching.online import substitutions_json
+from pipelines.mdm_config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,10 +166,43 @@ def synthesize(path: Path, golden: int) -> None:
                     if "$" in statement
                     else None,
                 )
+        add_match_model(connection, golden)
         connection.execute("checkpoint")
     finally:
         connection.close()
     publish_snapshot_file(temporary, path)
+
+
+#: People the bench's model is trained on: the synthetic records have no noise to learn from
+#: beyond this, and training at 1M would dominate the synthesis.
+MODEL_PEOPLE = 20_000
+
+
+def add_match_model(connection: duckdb.DuckDBPyConnection, golden: int) -> None:
+    """`mdm.match_model` as a run writes it, for the live index `POST /match` reads: the
+    shipped mdm.yaml's rules and a model trained on the first `MODEL_PEOPLE` people."""
+    config = load_config(ROOT / "mdm.yaml")
+    people = min(golden, MODEL_PEOPLE)
+    records = connection.execute(
+        "select * from mdm.party_records where source_record_id in"
+        " (select unnest([c, r]) from (select 'C' || lpad(i::varchar, 9, '0') as c,"
+        " 'CRM' || lpad(i::varchar, 9, '0') as r from range(1, $n + 1) t(i)))",
+        {"n": people},
+    ).df()
+    result = link(records, config.matching)
+    model = pd.DataFrame(
+        [
+            {
+                "run_id": "bench",
+                "model_json": result.model.to_json(),
+                "config_json": applied_config_json(config.matching, config.survivorship),
+                "lookalike_json": substitutions_json(result.lookalike_substitutions),
+            }
+        ]
+    )
+    connection.register("bench_model", model)
+    connection.execute("create table mdm.match_model as select * from bench_model")
+    connection.unregister("bench_model")
 
 
 @dataclass(frozen=True)
@@ -180,7 +218,7 @@ def endpoints(path: Path, keys: int) -> list[Endpoint]:
     connection = duckdb.connect(str(path), read_only=True)
     try:
         rows = connection.execute(
-            "select golden_id, id_number, mobile, name from mdm.golden_records"
+            "select golden_id, id_number, mobile, name, birth_date::varchar from mdm.golden_records"
             f" where status = 'active' using sample reservoir({keys} rows) repeatable (42)"
         ).fetchall()
     finally:
@@ -196,6 +234,19 @@ def endpoints(path: Path, keys: int) -> list[Endpoint]:
         by_key("mobile", 2),
         by_key("name", 3),
         Endpoint("customer_360", "GET", "", [f"/customers/{row[0]}/360" for row in rows]),
+        # A prospect typed at a branch: name, ID, birth date and mobile, as the record has them.
+        Endpoint(
+            "match",
+            "POST",
+            "/match",
+            [
+                json.dumps(
+                    {"name": row[3], "id_number": row[1], "mobile": row[2], "birth_date": row[4]},
+                    ensure_ascii=False,
+                )
+                for row in rows
+            ],
+        ),
     ]
 
 
