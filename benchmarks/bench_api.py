@@ -47,11 +47,11 @@ Measured 2026-12-05 on a busy machine (load average 5-8, other engineers' test s
     1.8 / 13.5, score 12.9 / 83.3; 75-80 records found per prospect (the synthetic bank's
     shared street address and few ID sequence digits make large blocks)
 
-Far from the 50 ms p99 at 100 req/s: CPU per request is the limit. Standardizing one row by
-the batch's column path costs ~25 ms unloaded (pandas overhead per column; addresses the
-most), the block keys ~8 ms, comparing and deciding ~13 ms on ~75 records: each needs a
-one-value path (as `matching.standardize.lookup` has for IDs, mobiles and names) proven equal
-to the column path.
+Far from the 50 ms p99 at 100 req/s: CPU per request is the limit. Timed alone on 100
+prospects (load average 5), standardizing one row by the batch's column path took 24.8 ms
+(median; pandas overhead per column, address parsing the most) and its block keys 7.9 ms;
+comparing and deciding ~13 ms on ~75 records. Each needs a one-value path (as
+`matching.standardize.lookup` has for IDs, mobiles and names) proven equal to the column path.
 """
 
 from __future__ import annotations
