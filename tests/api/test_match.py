@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -33,23 +34,33 @@ from matching.online import (
 )
 from tests.api.conftest import app_on, identity_provider, problem_detail, serve
 from tests.api.test_pipeline_snapshot import run_and_publish
-from tests.conftest import write_pipeline_config
+from tests.conftest import fresh_postgres_database, write_pipeline_config
 
 SAMPLE = 60  # records posted for the equality test: enough pairs, a few seconds
 
 
-@pytest.fixture(scope="module")
-def bank(tmp_path_factory, simulated_sources) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("api_match")
-    sources = root / "sources"
-    shutil.copytree(simulated_sources, sources)
-    settings = Settings(
-        home=root / "var", config_path=write_pipeline_config(sources, root / "mdm.yaml")
-    )
-    run_and_publish(settings)
-    store = open_warehouse(settings.resolved_warehouse_url)
-    auditor = InMemoryReadAuditor()
-    with serve(app_on(settings.resolved_serving_path, read_auditor=auditor)) as anonymous:
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def bank(request, tmp_path_factory, simulated_sources) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The simulated bank run and published on each warehouse (the API reads a DuckDB
+    snapshot either way; the PostgreSQL one is exported from the warehouse)."""
+    with ExitStack() as stack:
+        url = (
+            stack.enter_context(fresh_postgres_database()) if request.param == "postgres" else None
+        )
+        root = tmp_path_factory.mktemp(f"api_match_{request.param}")
+        sources = root / "sources"
+        shutil.copytree(simulated_sources, sources)
+        settings = Settings(
+            home=root / "var",
+            config_path=write_pipeline_config(sources, root / "mdm.yaml"),
+            warehouse_url=url,
+        )
+        run_and_publish(settings)
+        store = open_warehouse(settings.resolved_warehouse_url)
+        auditor = InMemoryReadAuditor()
+        anonymous = stack.enter_context(
+            serve(app_on(settings.resolved_serving_path, read_auditor=auditor))
+        )
         yield {
             "anonymous": anonymous,
             "auditor": auditor,
