@@ -20,24 +20,27 @@ the API, not the limiter). `--header` (repeatable) sends your own credentials in
 Lookups by resident ID, mobile and name are JSON bodies to `POST /golden-records/search`.
 Not a timed test: the figures depend on the machine.
 
-Measured 2026-12-05 on this 2-core machine, quiet (load average 1.2-2.5), main at cdc0cac:
+Measured 2026-12-05 on this 2-core machine, quiet (load average 0.5-2.5), main at 62c686c:
 1,000,000 golden records, 2 workers, role app, auth and the read audit on, 15 s per endpoint.
 
     endpoint        closed loop, 16 conns        paced (--delay-ms 28)
                     req/s   p50 ms  p99 ms       req/s   p50 ms  p99 ms
-    golden_id        2373      7.2    16.7         480      4.4    14.3
-    resident_id      2169      7.4    26.6         499      3.3    12.2
-    mobile           2018      7.4    26.8         477      4.8    15.3
-    name             1878      7.7    52.5         464      5.4    31.5
-    customer_360     2749      5.8    14.7         487      4.3     9.5
+    golden_id        2661      6.1    15.1         540      1.2     4.4
+    resident_id      2508      5.9    13.5         544      1.1     3.7
+    mobile           2538      5.8    13.5         547      0.9     3.6
+    name             2448      6.0    14.1         546      0.9     3.8
+    customer_360     3133      4.5    11.5         546      1.1     3.6
 
-Server CPU 0.67-0.98 ms per request at saturation; peak RSS 891 MB; audit chain verified.
-The lookup by name misses the 20 ms p99 even at ~500 req/s: it is the next thing to profile.
+Server CPU 0.57-0.74 ms per request at saturation; peak RSS 964 MB; audit chain verified.
+Before 62c686c (cdc0cac, same machine and snapshot) the closed loop gave 1878-2749 req/s with
+p99 14.7-52.5 ms, and paced p99 was 9.5-31.5 ms (name the worst): a middleware built on
+Starlette's `BaseHTTPMiddleware` left ~80 objects in reference cycles per request, and the
+collections reclaiming them stopped the event loop for ~25 ms every few hundred requests.
 
 `POST /match` (endpoint `match`: name, resident ID, birth date and mobile of a sampled golden
 record) needs the live index, which the synthesis builds from a model trained on the first
 20,000 people (`add_match_model`); the bench also times its stages in-process on 500 prospects.
-Measured 2026-12-05 on a busy machine (load average 5-8, other engineers' test suites running),
+Measured 2026-12-05 (before 62c686c was merged) on a busy machine (load average 5-8, others' tests running),
 100,000 golden records (150,000 party records; synthesis and publish with the live index
 22.8 s, point store 228 MB), 2 workers, role app, 20 s:
 

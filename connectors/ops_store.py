@@ -10,7 +10,8 @@ pending and constrains nothing until a different steward approves it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from matching.stewardship import (
     constraints_from_decisions,
     current_golden_ids,
     find_contradiction,
+    merge_members_json,
     ordered_pair,
     resolve_golden_id,
     risk_reasons,
@@ -55,6 +57,9 @@ steward_decisions = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     # Why the decision waited for a second steward (matching.stewardship.RISK_*; no values).
     sa.Column("risk_reason", sa.Text),
+    # A merge's records when it was decided (JSON list of record keys): it keeps them all
+    # together, not only the two it names (matching.stewardship.MERGE_MEMBERS).
+    sa.Column("member_keys", sa.Text),
 )
 _OPEN = "status in ('pending', 'active')"
 open_subject_index = sa.Index(
@@ -142,6 +147,7 @@ class StoredDecision:
     decided_at: datetime
     status: str
     risk_reason: str | None
+    member_keys: str | None = None  # a merge's records (JSON), see steward_decisions
 
 
 def _utc_now() -> datetime:
@@ -162,31 +168,37 @@ class OpsStore:
         self.engine.dispose()
 
     def decisions(self, *, after_id: int = 0) -> pd.DataFrame:
-        query = (
-            sa.select(steward_decisions)
-            .where(steward_decisions.c.decision_id > after_id)
-            .order_by(steward_decisions.c.decision_id)
-        )
         with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-        columns = [c.name for c in steward_decisions.columns]
-        return pd.DataFrame([dict(r) for r in rows], columns=columns)
+            return _decisions_on(connection, after_id)
 
     def decision(self, decision_id: int) -> StoredDecision:
         """One decision; DecisionNotFoundError when no decision has this ID."""
         with self.engine.connect() as connection:
-            row = (
+            return _decision_on(connection, decision_id)
+
+    @contextmanager
+    def _decision_writes(self) -> Iterator[sa.Connection]:
+        """A transaction that holds the decisions' write lock from its first statement.
+
+        A decision is checked against all the others (conflict, contradiction) and then
+        written; two stewards checking at once would each pass against a table without the
+        other's decision, and two decisions contradictory only together would both stand.
+        Under this lock the second one waits, then checks against the first.
+        """
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
                 connection.execute(
-                    sa.select(steward_decisions).where(
-                        steward_decisions.c.decision_id == decision_id
-                    )
+                    sa.text("select pg_advisory_xact_lock(:key)"), {"key": DECISIONS_LOCK_KEY}
                 )
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise DecisionNotFoundError(f"no decision #{decision_id}")
-        return StoredDecision(**dict(row))
+            else:
+                # SQLite: a write statement takes the database's write lock for the rest of
+                # the transaction (waiting up to busy_timeout), even when it changes no row.
+                connection.execute(
+                    sa.update(steward_decisions)
+                    .where(steward_decisions.c.decision_id < 0)
+                    .values(status=steward_decisions.c.status)
+                )
+            yield connection
 
     def history(self, decision_id: int | None = None) -> pd.DataFrame:
         """What happened to a decision (or to every one), oldest first: who, when, why."""
@@ -268,19 +280,21 @@ class OpsStore:
             )
         if decision.decision_type == "merge":
             values.update(_merge_representatives(decision, xref, golden))
-        existing = self.decisions()
-        self._refuse_conflict(existing, str(values["subject_key"]))
-        candidate = pd.concat(
-            [existing, pd.DataFrame([{**values, "decision_id": -1, "status": "active"}])],
-            ignore_index=True,
-        )
-        _refuse_contradiction(candidate, xref, golden)
         status = "pending" if risks else "active"
-        values.update(
-            decided_at=now(), status=status, risk_reason="; ".join(risks) if risks else None
-        )
         try:
-            with self.engine.begin() as connection:
+            with self._decision_writes() as connection:
+                existing = _decisions_on(connection)
+                self._refuse_conflict(existing, str(values["subject_key"]))
+                candidate = pd.concat(
+                    [existing, pd.DataFrame([{**values, "decision_id": -1, "status": "active"}])],
+                    ignore_index=True,
+                )
+                _refuse_contradiction(candidate, xref, golden)
+                values.update(
+                    decided_at=now(),
+                    status=status,
+                    risk_reason="; ".join(risks) if risks else None,
+                )
                 result = connection.execute(sa.insert(steward_decisions).values(**values))
                 inserted = result.inserted_primary_key
                 assert inserted is not None  # an insert into a table with a primary key
@@ -319,30 +333,34 @@ class OpsStore:
         no longer holds in the last run (`xref`, `golden`), or when the decisions made active
         since it was recorded now contradict it.
         """
-        stored = self._checked_by_other(decision_id, steward, reason, "approve")
-        if xref is not None:
-            # A run since it was made may have moved its records: what it names must still hold.
-            try:
-                check_references(
-                    stored.decision_type,
-                    xref=xref,
-                    golden=golden,
-                    record_key_l=stored.record_key_l,
-                    record_key_r=stored.record_key_r,
-                    golden_id=stored.golden_id,
-                    related_golden_id=stored.related_golden_id,
-                )
-            except ValueError as error:
-                raise DecisionInvalidError(
-                    f"decision #{decision_id} no longer fits the last run ({error}): reject it "
-                    "and decide again"
-                ) from error
-        decisions = self.decisions()
-        candidate = decisions.assign(
-            status=decisions["status"].where(decisions["decision_id"] != decision_id, "active")
-        )
-        _refuse_contradiction(candidate, xref, golden, itself=decision_id)
-        return self._move(stored, "approved", "active", steward, reason, now)
+        steward, reason = _who_and_why(steward, reason)
+        with self._decision_writes() as connection:
+            stored = _checked_by_other(connection, decision_id, steward, "approve")
+            if xref is not None:
+                # A run since it was made may have moved its records: what it names must
+                # still hold.
+                try:
+                    check_references(
+                        stored.decision_type,
+                        xref=xref,
+                        golden=golden,
+                        record_key_l=stored.record_key_l,
+                        record_key_r=stored.record_key_r,
+                        golden_id=stored.golden_id,
+                        related_golden_id=stored.related_golden_id,
+                    )
+                except ValueError as error:
+                    raise DecisionInvalidError(
+                        f"decision #{decision_id} no longer fits the last run ({error}): reject"
+                        " it and decide again"
+                    ) from error
+            decisions = _decisions_on(connection)
+            candidate = decisions.assign(
+                status=decisions["status"].where(decisions["decision_id"] != decision_id, "active")
+            )
+            _refuse_contradiction(candidate, xref, golden, itself=decision_id)
+            _move(connection, stored, "approved", "active", steward, reason, now())
+        return self.decision(decision_id)
 
     def reject(
         self,
@@ -353,8 +371,11 @@ class OpsStore:
         now: Callable[[], datetime] = _utc_now,
     ) -> StoredDecision:
         """A second steward rejects a pending decision: it never applies, its subject is free."""
-        stored = self._checked_by_other(decision_id, steward, reason, "reject")
-        return self._move(stored, "rejected", "rejected", steward, reason, now)
+        steward, reason = _who_and_why(steward, reason)
+        with self._decision_writes() as connection:
+            stored = _checked_by_other(connection, decision_id, steward, "reject")
+            _move(connection, stored, "rejected", "rejected", steward, reason, now())
+        return self.decision(decision_id)
 
     def revoke(
         self,
@@ -367,70 +388,15 @@ class OpsStore:
         """Withdraw a pending or active decision: it stops constraining matching from the next
         run and its subject is free for a new decision. The row stays, marked revoked."""
         steward, reason = _who_and_why(steward, reason)
-        stored = self.decision(decision_id)
-        if stored.status not in OPEN_STATUSES:
-            raise DecisionStateError(
-                f"decision #{decision_id} is {stored.status}: only a pending or active "
-                "decision can be revoked"
-            )
-        return self._move(stored, "revoked", "revoked", steward, reason, now)
-
-    def _checked_by_other(
-        self, decision_id: int, steward: str, reason: str, verb: str
-    ) -> StoredDecision:
-        steward, reason = _who_and_why(steward, reason)
-        stored = self.decision(decision_id)
-        if stored.status != "pending":
-            raise DecisionStateError(
-                f"decision #{decision_id} is {stored.status}: only a pending decision can be "
-                f"{verb}d"
-            )
-        if steward == stored.steward:
-            raise DecisionInvalidError(
-                f"decision #{decision_id} was made by {stored.steward}: a different steward "
-                f"must {verb} it"
-            )
-        return stored
-
-    def _move(
-        self,
-        stored: StoredDecision,
-        action: str,
-        status: str,
-        steward: str,
-        reason: str,
-        now: Callable[[], datetime],
-    ) -> StoredDecision:
-        steward, reason = _who_and_why(steward, reason)
-        at = now()
-        with self.engine.begin() as connection:
-            # Guarded by the status read: of two stewards acting at once only one moves it.
-            moved = connection.execute(
-                sa.update(steward_decisions)
-                .where(
-                    (steward_decisions.c.decision_id == stored.decision_id)
-                    & (steward_decisions.c.status == stored.status)
+        with self._decision_writes() as connection:
+            stored = _decision_on(connection, decision_id)
+            if stored.status not in OPEN_STATUSES:
+                raise DecisionStateError(
+                    f"decision #{decision_id} is {stored.status}: only a pending or active "
+                    "decision can be revoked"
                 )
-                .values(status=status)
-            ).rowcount
-            if moved != 1:
-                raise DecisionConflictError(
-                    f"decision #{stored.decision_id} was changed by someone else a moment "
-                    "ago; reload"
-                )
-            _append_event(
-                connection,
-                stored.decision_id,
-                action,
-                steward=steward,
-                reason=reason,
-                at=at,
-                before=stored.status,
-                after=status,
-                audit_action=f"decision.{action}",
-                target=f"#{stored.decision_id} {stored.subject_key}",
-            )
-        return self.decision(stored.decision_id)
+            _move(connection, stored, "revoked", "revoked", steward, reason, now())
+        return self.decision(decision_id)
 
     @staticmethod
     def _refuse_conflict(existing: pd.DataFrame, subject: str) -> None:
@@ -459,6 +425,87 @@ class OpsStore:
                     detail=detail,
                 )
             )
+
+
+#: pg_advisory_xact_lock's key for the decisions' write lock (any constant this store owns).
+DECISIONS_LOCK_KEY = 0x6D646D01
+
+
+def _decisions_on(connection: sa.Connection, after_id: int = 0) -> pd.DataFrame:
+    query = (
+        sa.select(steward_decisions)
+        .where(steward_decisions.c.decision_id > after_id)
+        .order_by(steward_decisions.c.decision_id)
+    )
+    rows = connection.execute(query).mappings().all()
+    columns = [c.name for c in steward_decisions.columns]
+    return pd.DataFrame([dict(r) for r in rows], columns=columns)
+
+
+def _decision_on(connection: sa.Connection, decision_id: int) -> StoredDecision:
+    row = (
+        connection.execute(
+            sa.select(steward_decisions).where(steward_decisions.c.decision_id == decision_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise DecisionNotFoundError(f"no decision #{decision_id}")
+    return StoredDecision(**dict(row))
+
+
+def _checked_by_other(
+    connection: sa.Connection, decision_id: int, steward: str, verb: str
+) -> StoredDecision:
+    stored = _decision_on(connection, decision_id)
+    if stored.status != "pending":
+        raise DecisionStateError(
+            f"decision #{decision_id} is {stored.status}: only a pending decision can be {verb}d"
+        )
+    if steward == stored.steward:
+        raise DecisionInvalidError(
+            f"decision #{decision_id} was made by {stored.steward}: a different steward "
+            f"must {verb} it"
+        )
+    return stored
+
+
+def _move(
+    connection: sa.Connection,
+    stored: StoredDecision,
+    action: str,
+    status: str,
+    steward: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    # Guarded by the status read as well as the lock: a writer that skips the lock (an older
+    # version of this store) still cannot move a decision twice.
+    moved = connection.execute(
+        sa.update(steward_decisions)
+        .where(
+            (steward_decisions.c.decision_id == stored.decision_id)
+            & (steward_decisions.c.status == stored.status)
+        )
+        .values(status=status)
+    ).rowcount
+    if moved != 1:
+        raise DecisionConflictError(
+            f"decision #{stored.decision_id} was changed by someone else a moment ago; reload"
+        )
+    _append_event(
+        connection,
+        stored.decision_id,
+        action,
+        steward=steward,
+        reason=reason,
+        at=at,
+        before=stored.status,
+        after=status,
+        audit_action=f"decision.{action}",
+        target=f"#{stored.decision_id} {stored.subject_key}",
+    )
 
 
 def _refuse_contradiction(
@@ -529,8 +576,11 @@ def _upgrade(engine: Engine) -> None:
     columns = {c["name"] for c in inspector.get_columns("steward_decisions")}
     indexes = {i["name"] for i in inspector.get_indexes("steward_decisions")}
     with engine.begin() as connection:
-        if "risk_reason" not in columns:
-            connection.execute(sa.text("alter table steward_decisions add column risk_reason text"))
+        for added in ("risk_reason", "member_keys"):
+            if added not in columns:
+                connection.execute(
+                    sa.text(f"alter table steward_decisions add column {added} text")
+                )
         if _OLD_SUBJECT_INDEX in indexes:
             connection.execute(sa.text(f"drop index {_OLD_SUBJECT_INDEX}"))
         if open_subject_index.name not in indexes:
@@ -595,15 +645,17 @@ def _validated(decision: Decision) -> dict[str, object]:
 def _merge_representatives(
     decision: Decision, xref: pd.DataFrame | None, golden: pd.DataFrame | None
 ) -> dict[str, str]:
-    """A record of each golden record being merged, pinned at decision time.
+    """A record of each golden record being merged, and all their records, pinned at
+    decision time.
 
-    The must-link joins these two records on every later run: after the merge both golden IDs
-    resolve to the survivor, so looking members up afresh would no longer find two sides.
+    Must-links join them on every later run: after the merge both golden IDs resolve to the
+    survivor, so looking members up afresh would no longer find two sides.
     """
     if xref is None or xref.empty:
         raise DecisionInvalidError("a merge needs the current cross-reference (mdm.xref)")
     members = current_golden_ids(xref, golden)
-    sides = {}
+    sides: dict[str, str] = {}
+    pinned: list[str] = []
     for side, golden_id in (
         ("record_key_l", decision.golden_id),
         ("record_key_r", decision.related_golden_id),
@@ -613,13 +665,14 @@ def _merge_representatives(
         if len(keys) == 0:
             raise DecisionInvalidError(f"golden record {golden_id} has no source records to merge")
         sides[side] = str(min(keys))
+        pinned.extend(str(key) for key in keys)
     if sides["record_key_l"] == sides["record_key_r"] or (
         members[sides["record_key_l"]] == members[sides["record_key_r"]]
     ):
         raise DecisionInvalidError(
             f"{decision.golden_id} and {decision.related_golden_id} are already one golden record"
         )
-    return sides
+    return {**sides, "member_keys": merge_members_json(pinned)}
 
 
 def create_ops_engine(url: str) -> Engine:

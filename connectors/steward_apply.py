@@ -10,8 +10,10 @@ in (`connectors.serving.patch_snapshot`), or a full publish when the published s
 of the warehouse's state (a run that stopped before its publish) or there is none.
 
 Measured on the demo warehouse (10,000 people, 17,000 records): see README "Steward decisions"
-for the figures and the command. The marts (customer_360, kpi_*, rm_tasks) are dbt models over
-the whole warehouse: they are refreshed by the next run, not here; the result says so.
+for the figures and the command. The review queue and its questions are renewed too (the
+answered pair leaves the steward's queue at once). The marts (customer_360, kpi_*, rm_tasks)
+are dbt models over the whole warehouse: they are refreshed by the next run, not here; the
+result says so.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from connectors import run_lock
+from connectors import review, run_lock
 from connectors.ops_store import OpsStore
 from connectors.serving import SERVED_TABLES, patch_snapshot
 from connectors.settings import Settings
@@ -50,6 +52,7 @@ from matching.incremental import (
     pending_decisions,
     touched_region,
 )
+from matching.model import FellegiSunterModel
 from matching.stewardship import constraints_from_decisions, resolve_golden_id, survivor_map
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ NEEDED_TABLES = (
     "mdm.golden_events",
     "mdm.oversized_clusters",
     "mdm.match_model",
+    review.REVIEW_QUEUE_TABLE,
+    review.REVIEW_QUESTIONS_TABLE,
 )
 
 
@@ -277,6 +282,26 @@ def _apply_holding_lock(
     clock = time.perf_counter()
     rewritten = sorted(prior_ids | set(result.golden.golden_records["golden_id"]))
     changes = _changes(result, scored[in_region], rewritten)
+    golden_ids_after = pd.concat(
+        [
+            xref.loc[~xref["record_key"].isin(region_index), ["record_key", "golden_id"]],
+            result.golden.xref[["record_key", "golden_id"]],
+        ]
+    ).set_index("record_key")["golden_id"]
+    region_scored = result.scored_pairs
+    # The queue and its questions as the next run would ask them: the answered pair gone.
+    changes += review.refreshed_for_region(
+        store,
+        list(region),
+        region_scored[region_scored["zone"] == "review"],
+        result.review_clusters,
+        records,
+        FellegiSunterModel.from_json(str(model["model_json"].iloc[0])),
+        decisions,
+        golden_ids=golden_ids_after,
+        now=now,
+        run_id=run_id,
+    )
     # Checked before the write: a snapshot of this warehouse's state is patched with the same
     # rows; any other (a run that failed before its publish) is replaced by a full publish.
     patchable = _snapshot_matches(store, settings.resolved_serving_path)

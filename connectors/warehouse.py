@@ -33,12 +33,14 @@ class WarehouseError(RuntimeError):
 
 @dataclass(frozen=True)
 class RowChange:
-    """Rows of one table replaced in place: those matching `keys` on its columns are deleted,
-    then `rows` inserted (by column name; columns the table lacks are added)."""
+    """Rows of one table replaced in place: those matching `keys` on its columns are deleted
+    (every row when `whole`), then `rows` inserted (by column name; columns the table lacks
+    are added)."""
 
     table: str
     keys: pd.DataFrame
     rows: pd.DataFrame
+    whole: bool = False
 
 
 def _key_match(qualified: str, columns: list[str]) -> str:
@@ -95,14 +97,7 @@ class DuckDBWarehouse:
             connection.execute("begin transaction")
             try:
                 for qualified, frame in tables.items():
-                    schema, _ = _split(qualified)
-                    connection.execute(f"create schema if not exists {schema}")
-                    connection.register("incoming_frame", frame)
-                    connection.execute(
-                        f"create or replace table {_quote(qualified)} as "
-                        "select * from incoming_frame"
-                    )
-                    connection.unregister("incoming_frame")
+                    self._replace_table(connection, qualified, frame)
                 connection.execute("commit")
             except Exception as error:
                 connection.execute("rollback")
@@ -126,8 +121,24 @@ class DuckDBWarehouse:
                 raise WarehouseError(f"writing rows of {tables} failed: {error}") from error
 
     @staticmethod
-    def _replace_rows(connection: duckdb.DuckDBPyConnection, change: RowChange) -> None:
+    def _replace_table(
+        connection: duckdb.DuckDBPyConnection, qualified: str, frame: pd.DataFrame
+    ) -> None:
+        schema, _ = _split(qualified)
+        connection.execute(f"create schema if not exists {schema}")
+        connection.register("incoming_frame", frame)
+        connection.execute(
+            f"create or replace table {_quote(qualified)} as select * from incoming_frame"
+        )
+        connection.unregister("incoming_frame")
+
+    @classmethod
+    def _replace_rows(cls, connection: duckdb.DuckDBPyConnection, change: RowChange) -> None:
         quoted = _quote(change.table)
+        if change.whole:
+            # As a run writes it: the columns typed from the rows, not from an earlier table.
+            cls._replace_table(connection, change.table, change.rows)
+            return
         if len(change.keys):
             connection.register("change_keys", change.keys)
             connection.execute(
@@ -240,22 +251,25 @@ class PostgresWarehouse:
         try:
             with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
                 for qualified, frame in tables.items():
-                    schema, table = _split(qualified)
-                    cursor.execute(f'create schema if not exists "{schema}"')
-                    columns = _postgres_columns(frame)
-                    if self._same_columns(cursor, schema, table, columns):
-                        cursor.execute(f"truncate {_quote(qualified)}")
-                    else:
-                        cursor.execute(f"drop table if exists {_quote(qualified)} cascade")
-                        definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
-                        cursor.execute(f"create table {_quote(qualified)} ({definition})")
-                    _copy(cursor, qualified, frame)
+                    self._replace_table(cursor, qualified, frame)
             raw.commit()
         except Exception as error:
             raw.rollback()
             raise WarehouseError(f"writing {', '.join(tables)} failed: {error}") from error
         finally:
             raw.close()
+
+    def _replace_table(self, cursor: Any, qualified: str, frame: pd.DataFrame) -> None:
+        schema, table = _split(qualified)
+        cursor.execute(f'create schema if not exists "{schema}"')
+        columns = _postgres_columns(frame)
+        if self._same_columns(cursor, schema, table, columns):
+            cursor.execute(f"truncate {_quote(qualified)}")
+        else:
+            cursor.execute(f"drop table if exists {_quote(qualified)} cascade")
+            definition = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+            cursor.execute(f"create table {_quote(qualified)} ({definition})")
+        _copy(cursor, qualified, frame)
 
     def replace_table(self, qualified: str, frame: pd.DataFrame) -> None:
         self.replace_tables({qualified: frame})
@@ -268,6 +282,10 @@ class PostgresWarehouse:
             with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
                 for change in changes:
                     schema, table = _split(change.table)
+                    if change.whole:
+                        # As a run writes it: columns typed from the rows.
+                        self._replace_table(cursor, change.table, change.rows)
+                        continue
                     if len(change.keys):
                         columns = list(change.keys.columns)
                         definition = ", ".join(

@@ -288,7 +288,8 @@ def rule_cannot_links(
     still be chained through a third record. So the rules are evaluated on every pair inside
     each tentative component (auto-match edges plus must-links) and the pairs that hold
     become cannot-links. Components over max_cluster_size are skipped: they stay unmerged
-    anyway. Pairs a steward must-linked are exempt: the rule only forbids *automatic* merges.
+    anyway. Pairs a steward must-linked are exempt, and so are pairs
+    joined through must-links: the rule only forbids *automatic* merges.
     `edges` carry `idx_l` / `idx_r` (positions in `records`) or record keys.
     """
     columns = columns or RecordColumns(records)
@@ -331,8 +332,10 @@ def _rule_cannot_positions(
             holds &= ~direct
         forbidden |= holds
     if len(must):
-        # Exempt steward must-links, matched on ordered position codes.
-        forbidden &= ~np.isin(idx_l * n + idx_r, must[:, 0] * n + must[:, 1])
+        # Exempt what stewards joined, directly or through other must-links: a merge pins
+        # every record of both golden records, and `same` a-b plus b-c joins a and c too.
+        steward_group = component_labels(n, must[:, 0], must[:, 1])
+        forbidden &= steward_group[idx_l] != steward_group[idx_r]
     return np.column_stack([idx_l[forbidden], idx_r[forbidden]])
 
 

@@ -10,7 +10,9 @@ and its questions. No I/O: the ops store and the warehouse are read by the calle
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -383,9 +385,34 @@ def constraints_from_decisions(
         )
     merges = active[active["decision_type"] == "merge"]
     preferred = {str(g) for g in merges["golden_id"]}
-    # A merge pins one record of each side when it is decided (see the ops store).
+    # A merge pins a record of each side, and every record of both, when it is decided (see
+    # the ops store): each is must-linked to the first side's record.
     must.append(merges[["record_key_l", "record_key_r", "decision_id"]].dropna())
+    if "member_keys" in merges.columns:
+        pinned = merges.dropna(subset=["member_keys", "record_key_l"])
+        star = pd.DataFrame(
+            {
+                "record_key_l": pinned["record_key_l"],
+                "record_key_r": pinned["member_keys"].map(lambda text: merge_members(str(text))),
+                "decision_id": pinned["decision_id"],
+            }
+        ).explode("record_key_r")
+        star = star[star["record_key_r"].notna() & (star["record_key_r"] != star["record_key_l"])]
+        if xref is not None and not xref.empty:
+            # A record gone from its source since the merge is no longer kept anywhere.
+            star = star[star["record_key_r"].isin(members["record_key"])]
+        must.append(star)
     return Constraints(_ordered(must), _ordered(cannot), frozenset(preferred))
+
+
+def merge_members_json(record_keys: Iterable[str]) -> str:
+    """How a merge decision stores the records it keeps together (sorted, no repeats)."""
+    return json.dumps(sorted(set(record_keys)), ensure_ascii=False)
+
+
+def merge_members(text: str) -> list[str]:
+    """`merge_members_json` read back."""
+    return [str(key) for key in json.loads(text)]
 
 
 def _empty_pairs() -> pd.DataFrame:
@@ -464,6 +491,25 @@ def explain_pairs(
     return model.bits(scored, idx_l, idx_r, model.term_frequencies(records))
 
 
+def undecided_pairs(pairs: pd.DataFrame, decisions: pd.DataFrame | None) -> pd.DataFrame:
+    """`pairs` (ordered record keys) without those an open decision answers.
+
+    A pair waiting for a second steward is answered too: it is not asked again; a rejected or
+    revoked decision puts it back. Rows of other kinds (an oversized cluster's item) stay.
+    """
+    if decisions is None or decisions.empty or pairs.empty:
+        return pairs
+    decided = decisions[
+        decisions["status"].isin(OPEN_STATUSES)
+        & decisions["decision_type"].isin(["same", "different"])
+    ]
+    decided_pairs = _ordered([decided[[*PAIR_COLUMNS, "decision_id"]]])[PAIR_COLUMNS]
+    flagged = pairs[PAIR_COLUMNS].merge(
+        decided_pairs.assign(_decided=True), on=PAIR_COLUMNS, how="left"
+    )
+    return pairs[flagged["_decided"].isna().to_numpy()]
+
+
 def build_review_queue(
     scored: pd.DataFrame,
     records: pd.DataFrame,
@@ -482,16 +528,7 @@ def build_review_queue(
     value is 1 + log10(1 + assets under management of the customers involved), so a VIP's
     uncertain pair comes before a dormant account's.
     """
-    queue = scored[scored["zone"] == "review"].copy()
-    if decisions is not None and not decisions.empty:
-        # A pair waiting for a second steward is answered too: it is not asked again.
-        decided = decisions[
-            decisions["status"].isin(OPEN_STATUSES)
-            & decisions["decision_type"].isin(["same", "different"])
-        ]
-        decided_pairs = _ordered([decided[[*PAIR_COLUMNS, "decision_id"]]])[PAIR_COLUMNS]
-        flagged = queue.merge(decided_pairs.assign(_decided=True), on=PAIR_COLUMNS, how="left")
-        queue = queue[flagged["_decided"].isna().to_numpy()]
+    queue = undecided_pairs(scored[scored["zone"] == "review"].copy(), decisions)
     explanation = explain_pairs(model, queue, records)
     text = pd.Series("", index=queue.index, dtype=object)
     for position, name in enumerate(explanation.columns):

@@ -13,7 +13,7 @@ from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.report import build_report_asset
 from pipelines.assets.standardize import build_standardize_asset
 from pipelines.assets.stewardship import (
-    build_apply_decisions_job,
+    apply_decisions_job,
     build_decisions_sensor,
     build_review_questions_asset,
     build_review_queue_asset,
@@ -65,7 +65,6 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
     # Golden records, the review queue and its questions: what the console reads, published.
     publish = build_publish_asset([*mdm_assets[-3:], dbt_models])
     report = build_report_asset([*mdm_assets, dbt_models], config)
-    apply_decisions = build_apply_decisions_job()
     full_run = dg.define_asset_job(
         FULL_RUN_JOB,
         selection=dg.AssetSelection.all(),
@@ -79,8 +78,8 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
             build_activity_checks(config),
             build_golden_checks(config),
         ],
-        jobs=[full_run, apply_decisions],
-        sensors=[build_decisions_sensor(apply_decisions)],
+        jobs=[full_run, apply_decisions_job],
+        sensors=[build_decisions_sensor()],
         schedules=[
             dg.ScheduleDefinition(
                 name="daily_full_run",

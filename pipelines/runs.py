@@ -55,9 +55,7 @@ def dagster_home(settings: Settings) -> Path:
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     """The instance `mdm run`, the UI and the schedule record their runs in."""
-    from dagster._core.instance.ref import InstanceRef
-
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home(settings))))
+    return dg.DagsterInstance.from_config(str(dagster_home(settings)))
 
 
 # Tags Dagster sets on a re-execution of some steps (from failure, or a chosen few).

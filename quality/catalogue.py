@@ -31,11 +31,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matching.standardize.phones import MOBILE_PATTERN
+from matching.standardize.rules import Dimension
 
 Stage = Literal["raw", "standardized", "golden"]
-Dimension = Literal[
-    "completeness", "validity", "uniqueness", "consistency", "timeliness", "accuracy"
-]
 Severity = Literal["blocking", "warning"]
 Target = Literal[
     "party_table",
@@ -51,14 +49,6 @@ Target = Literal[
 ]
 
 STAGES: tuple[Stage, ...] = ("raw", "standardized", "golden")
-DIMENSIONS: tuple[Dimension, ...] = (
-    "completeness",
-    "validity",
-    "uniqueness",
-    "consistency",
-    "timeliness",
-    "accuracy",
-)
 
 
 class CrossSystemLink(BaseModel):

@@ -28,7 +28,8 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from quality.catalogue import DIMENSIONS, RULES_BY_ID, STAGES, QualityConfig, catalogue_frame
+from matching.standardize.rules import DIMENSIONS
+from quality.catalogue import RULES_BY_ID, STAGES, QualityConfig, catalogue_frame
 from quality.masking import Sensitive, mask_payload, mask_text
 from quality.runs import RunSummary, result_counts, run_summaries, sql_literal, warehouse_tables
 from quality.suites import FAILING_ROW_COLUMNS, FAILING_ROWS_TABLE, RESULT_COLUMNS, RESULTS_TABLE

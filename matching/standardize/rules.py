@@ -13,11 +13,18 @@ Two kinds of rule:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import pandas as pd
 
-Dimension = Literal["validity", "completeness", "uniqueness", "consistency", "conformity"]
+# The data-quality dimensions (DAMA UK's six), one vocabulary for the standardization rules
+# here and the quality rules (quality.catalogue). A value put into the standard form (a title
+# removed, traditional characters simplified, an old ID upgraded) counts under validity: the
+# value as written did not conform to the standard.
+Dimension = Literal[
+    "completeness", "validity", "uniqueness", "consistency", "timeliness", "accuracy"
+]
+DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 Kind = Literal["field", "quarantine"]
 
 
@@ -116,7 +123,7 @@ NAME_MISSING = _rule(
 NAME_TITLE_REMOVED = _rule(
     "name_title_removed",
     "name",
-    "conformity",
+    "validity",
     "A courtesy title (先生, 女士, 小姐, 夫人; MR, MRS, MS, MISS, DR) was removed.",
     "张 伟先生",
     "张伟",
@@ -124,7 +131,7 @@ NAME_TITLE_REMOVED = _rule(
 NAME_TRADITIONAL = _rule(
     "name_traditional",
     "name",
-    "conformity",
+    "validity",
     "Traditional characters converted to simplified (OpenCC t2s).",
     "張偉",
     "张伟",
@@ -132,7 +139,7 @@ NAME_TRADITIONAL = _rule(
 NAME_REORDERED = _rule(
     "name_reordered",
     "name",
-    "conformity",
+    "validity",
     "A latin name written given-name first was put surname first.",
     "Wei Zhang",
     "ZHANG WEI",
@@ -190,7 +197,7 @@ ID_BAD_CHECK_DIGIT = _rule(
 ID_UPGRADED_FROM_15 = _rule(
     "id_upgraded_from_15",
     "id_number",
-    "conformity",
+    "validity",
     "A 15-digit first-generation ID was upgraded to 18 digits ('19' inserted, check digit "
     "computed); still valid.",
     "130102850307123",
@@ -374,7 +381,7 @@ MOBILE_PLACEHOLDER = _rule(
 MOBILE_NOT_MOBILE = _rule(
     "mobile_not_mobile",
     "mobile",
-    "conformity",
+    "validity",
     "The mobile column holds a landline, service or foreign number; moved to phone_other.",
     "0311-85551234",
     "mobile NULL, phone_other 0311-85551234",

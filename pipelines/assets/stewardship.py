@@ -4,13 +4,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,  # the public API returns it but does not export the name
-)
 
-from connectors.warehouse import Warehouse
+from connectors import review
 from matching.model import FellegiSunterModel
-from matching.stewardship import build_review_questions, build_review_queue
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS
 from pipelines.resources import OpsStoreResource, WarehouseResource
@@ -18,16 +14,6 @@ from pipelines.resources import OpsStoreResource, WarehouseResource
 REVIEW_QUEUE = dg.AssetKey(["mdm", "review_queue"])
 REVIEW_QUESTIONS = dg.AssetKey(["mdm", "review_questions"])
 APPLY_DECISIONS_JOB = "apply_steward_decisions"
-
-
-def customer_value(store: Warehouse, golden_ids: pd.Series) -> pd.Series | None:
-    """record key → the assets under management of its golden customer, from the last
-    published marts (None before the first dbt build)."""
-    if not store.table_exists("marts.customer_360"):
-        return None
-    aum = store.query("select golden_id, total_aum from marts.customer_360")
-    aum_by_golden = aum.set_index("golden_id")["total_aum"].astype(float)
-    return golden_ids.map(aum_by_golden).fillna(0.0)
 
 
 def build_review_queue_asset() -> dg.AssetsDefinition:
@@ -56,19 +42,17 @@ def build_review_queue_asset() -> dg.AssetsDefinition:
         finally:
             ops_store.dispose()
         xref = store.read_table("mdm.xref", ["record_key", "golden_id"]).set_index("record_key")
-        value = customer_value(store, xref["golden_id"])
-        queue = build_review_queue(
+        queue = review.review_queue(
+            store,
             scored,
             records,
             model,
             decisions,
-            customer_value=value,
+            golden_ids=xref["golden_id"],
             review_clusters=[keys.split(",") for keys in oversized["record_keys"]],
+            run_id=context.run_id,
         )
-        queue.insert(3, "golden_id_l", xref["golden_id"].reindex(queue["record_key_l"]).to_numpy())
-        queue.insert(4, "golden_id_r", xref["golden_id"].reindex(queue["record_key_r"]).to_numpy())
-        queue.insert(0, "run_id", context.run_id)
-        store.replace_table("mdm.review_queue", queue)
+        store.replace_table(review.REVIEW_QUEUE_TABLE, queue)
         by_type = queue["item_type"].value_counts().to_dict() if len(queue) else {}
         return dg.MaterializeResult(
             metadata={
@@ -100,30 +84,18 @@ def build_review_questions_asset() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         store = warehouse.open()
-        queue = store.read_table("mdm.review_queue")
-        records = store.read_table(
-            "mdm.party_records", ["record_key", "source_system", "source_updated_at"]
-        )
+        queue = store.read_table(review.REVIEW_QUEUE_TABLE)
         golden_ids = store.read_table("mdm.xref", ["record_key", "golden_id"]).set_index(
             "record_key"
         )["golden_id"]
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        questions = build_review_questions(
+        questions = review.review_questions(
+            store,
             queue,
-            records,
-            customer_value=customer_value(store, golden_ids),
             golden_ids=golden_ids,
-            as_of=now,
+            now=pd.Timestamp.now(tz="UTC").tz_localize(None),
+            run_id=context.run_id,
         )
-        # A question keeps the time it was first asked across runs (its ID is its records).
-        first_seen = pd.Series(now, index=questions["question_id"], dtype="datetime64[us]")
-        if store.table_exists("mdm.review_questions"):
-            prior = store.read_table("mdm.review_questions", ["question_id", "first_seen_at"])
-            earlier = prior.set_index("question_id")["first_seen_at"]
-            first_seen = earlier.reindex(first_seen.index).fillna(first_seen)
-        questions["first_seen_at"] = first_seen.to_numpy()
-        questions.insert(0, "run_id", context.run_id)
-        store.replace_table("mdm.review_questions", questions)
+        store.replace_table(review.REVIEW_QUESTIONS_TABLE, questions)
         by_type = questions["question_type"].value_counts().to_dict() if len(questions) else {}
         return dg.MaterializeResult(
             metadata={
@@ -138,18 +110,18 @@ def build_review_questions_asset() -> dg.AssetsDefinition:
     return review_questions
 
 
-def build_apply_decisions_job() -> UnresolvedAssetJobDefinition:
-    """Re-cluster → golden → review queue → marts → publish, without re-extracting."""
-    return dg.define_asset_job(
-        APPLY_DECISIONS_JOB,
-        selection=dg.AssetSelection.assets(SCORED_PAIRS, CLUSTERS).downstream(),
-        description="Apply new steward decisions: re-cluster, golden records, marts, publish.",
-    )
+# Re-cluster → golden → review queue → marts → publish, without re-extracting. Defined once
+# here (it depends on no configuration); Dagster's public API does not name its type.
+apply_decisions_job = dg.define_asset_job(
+    APPLY_DECISIONS_JOB,
+    selection=dg.AssetSelection.assets(SCORED_PAIRS, CLUSTERS).downstream(),
+    description="Apply new steward decisions: re-cluster, golden records, marts, publish.",
+)
 
 
-def build_decisions_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def build_decisions_sensor() -> dg.SensorDefinition:
     @dg.sensor(
-        job=job,
+        job_name=APPLY_DECISIONS_JOB,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Starts a re-cluster run when stewards have made, approved or revoked "
@@ -182,9 +154,8 @@ __all__ = [
     "APPLY_DECISIONS_JOB",
     "REVIEW_QUESTIONS",
     "REVIEW_QUEUE",
-    "build_apply_decisions_job",
+    "apply_decisions_job",
     "build_decisions_sensor",
     "build_review_questions_asset",
     "build_review_queue_asset",
-    "customer_value",
 ]

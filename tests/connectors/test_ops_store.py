@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -327,3 +328,50 @@ def test_approving_a_decision_the_last_run_moved_away_from_is_refused(store):
         store.approve(split, "li", "looks right", xref=moved)
     assert store.decision(split).status == "pending"
     assert store.approve(split, "li", "looks right", xref=XREF).status == "active"
+
+
+def test_an_approval_and_a_decision_contradictory_only_together_cannot_both_stand(store):
+    """Each alone fits the active decisions; whichever writes second must see the first."""
+    risky = store.record_decision(
+        Decision("same", "wang", "r", record_key_l="core:1", record_key_r="core:2"), **CHECKED
+    )
+    assert store.decision(risky).status == "pending"
+    store.record_decision(
+        Decision("same", "li", "r", record_key_l="core:2", record_key_r="crm:2"), **CHECKED
+    )
+    inside = threading.Event()
+
+    def slow_clock() -> datetime:
+        # The approval holds its transaction open here, after its checks: without the lock
+        # the other steward's decision would be checked now, against a table in which the
+        # approval has not happened.
+        inside.set()
+        threading.Event().wait(0.5)
+        return datetime(2026, 12, 5, 10, 0)
+
+    outcomes: dict[str, str] = {}
+
+    def approve() -> None:
+        store.approve(risky, "zhao", "checked the scans", now=slow_clock)
+        outcomes["approval"] = "stands"
+
+    def decide_apart() -> None:
+        try:
+            store.record_decision(
+                Decision("different", "qian", "r", record_key_l="core:1", record_key_r="crm:2"),
+                **CHECKED,
+            )
+            outcomes["different"] = "stands"
+        except DecisionContradictionError:
+            outcomes["different"] = "refused"
+
+    approval = threading.Thread(target=approve)
+    approval.start()
+    assert inside.wait(10)
+    other = threading.Thread(target=decide_apart)
+    other.start()
+    approval.join()
+    other.join()
+    assert outcomes == {"approval": "stands", "different": "refused"}
+    assert store.decision(risky).status == "active"
+    assert len(store.decisions()) == 2

@@ -28,7 +28,7 @@ from connectors.serving import POINT_PATCH_KEYS, SERVED_TABLES, published_point_
 from connectors.settings import Settings
 from connectors.simulated import simulate
 from connectors.steward_apply import DecisionNotFoundError, apply_decision
-from connectors.warehouse import open_warehouse
+from connectors.warehouse import Warehouse, open_warehouse
 from pipelines.build import build_mdm_assets, build_resources
 from pipelines.mdm_config import load_config
 from tests.conftest import TEST_AS_OF, write_pipeline_config
@@ -102,6 +102,7 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     store = open_warehouse(settings.resolved_warehouse_url)
     store.publish(settings.resolved_serving_path)  # as the run's last step does
     events_before = len(store.read_table("mdm.golden_events"))
+    queue_before = store.read_table("mdm.review_queue")
     decision_id, left, right = _decide_same_across_goldens(settings)
 
     result = apply_decision(settings, decision_id, actor="cli:li.na")
@@ -162,8 +163,15 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
     # The patched snapshot holds what a full publish of the warehouse would.
     _assert_same_as_full_publish(settings, tmp_path)
 
-    # The next full run rebuilds the same rows: no event, the same links.
+    # The answered pair left the steward's queue at once.
+    queue = store.read_table("mdm.review_queue")
+    pairs = set(zip(queue["record_key_l"], queue["record_key_r"], strict=True))
+    assert (left, right) not in pairs and (right, left) not in pairs
+    assert set(queue["run_id"]) <= {result.run_id, *queue_before["run_id"]}
+
+    # The next full run rebuilds the same rows: no event, the same links, the same queue.
     xref_after_apply = store.read_table("mdm.xref").sort_values("record_key", ignore_index=True)
+    review_after_apply = _review_tables(store)
     _run(settings)
     rerun_events = store.read_table("mdm.golden_events")
     assert len(rerun_events) == len(events)
@@ -172,6 +180,20 @@ def test_a_same_decision_is_applied_and_served_without_a_run(
         xref_after_apply,
         check_dtype=False,
     )
+    for table, rows in _review_tables(store).items():
+        pd.testing.assert_frame_equal(rows, review_after_apply[table], check_dtype=False, obj=table)
+
+
+def _review_tables(store: Warehouse) -> dict[str, pd.DataFrame]:
+    """The review queue and questions in a stable order, without the run that wrote them."""
+    tables = {}
+    for table, key in (
+        ("mdm.review_queue", ["item_type", "record_key_l", "record_key_r"]),
+        ("mdm.review_questions", ["question_id"]),
+    ):
+        rows = store.read_table(table).drop(columns=["run_id"])
+        tables[table] = rows.sort_values(key, ignore_index=True)[sorted(rows.columns)]
+    return tables
 
 
 def _assert_same_as_full_publish(settings: Settings, tmp_path: Path) -> None:

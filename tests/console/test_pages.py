@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from golden_record_api.console.i18n import LANGUAGES, MESSAGES
+from golden_record_api.console.pages import customers as customers_page
 from golden_record_api.console.pages.customers import (
     C360_FIELDS,
     DETAIL_FIELDS,
@@ -17,7 +18,7 @@ from golden_record_api.console.pages.customers import (
     PROFILE_FIELDS,
 )
 from golden_record_api.console.session import SESSION_COOKIE
-from golden_record_api.console.web import NAVIGATION
+from golden_record_api.console.web import NAVIGATION, SECURITY_HEADERS
 from golden_record_api.report_schemas import TASK_TYPES
 from tests.api.conftest import app_on, identity_provider, serve
 from tests.console.conftest import Console, csrf_of
@@ -41,6 +42,19 @@ def test_every_page_needs_a_sign_in_and_comes_back_after_it(console: Console) ->
     token = console.idp.token("relationship_manager")
     response = client.post("/console/sign-in", data={"credential": token, "next": "/console/tasks"})
     assert (response.status_code, response.headers["location"]) == (303, "/console/tasks")
+
+
+def test_console_answers_carry_the_security_headers_and_api_answers_do_not(
+    console: Console,
+) -> None:
+    client = console.client()
+    for path in ("/console/sign-in", "/console/", "/console/no-such-page"):
+        response = client.get(path)
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get(name) == value, (path, name)
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert "Content-Security-Policy" not in health.headers
 
 
 def test_a_failed_sign_in_says_why_without_repeating_the_credential(console: Console) -> None:
@@ -196,6 +210,25 @@ def test_the_customer_page_masks_accounts_for_a_steward_and_links_household_memb
     assert 'href="/console/customers/G0000000003"' in household
     assert 'href="/console/customers/G0000000004"' in household
     assert "同住址同姓" in household  # the link reason, in words
+
+
+def test_a_detail_section_pages_through_every_row(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(customers_page, "DETAIL_ROWS", 2)  # G…001 has three accounts
+    client = console.signed_in("steward")
+    first = _section(client.get("/console/customers/G0000000001").text, "accounts")
+    assert "1–2 / 3" in first
+    assert 'href="?accounts_offset=2#accounts"' in first
+    assert "accounts_offset=0" not in first  # no previous page
+    second = client.get("/console/customers/G0000000001?accounts_offset=2")
+    assert second.status_code == 200
+    rows = _section(second.text, "accounts")
+    assert "3–3 / 3" in rows
+    assert rows.count("<tr>") == 2  # the header and the third account
+    assert 'href="?accounts_offset=0#accounts"' in rows
+    assert "accounts_offset=4" not in rows  # no next page
+    assert client.get("/console/customers/G0000000001?accounts_offset=-1").status_code == 422
 
 
 def test_the_customer_page_hides_household_members_from_an_auditor(console: Console) -> None:

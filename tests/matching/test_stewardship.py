@@ -22,6 +22,7 @@ from matching.stewardship import (
     find_contradiction,
     involved_record_keys,
     match_weight_waterfall,
+    merge_members_json,
     question_id,
     risk_reasons,
 )
@@ -87,6 +88,25 @@ def test_merge_pins_its_records_and_prefers_the_named_survivor():
     )
     assert constraints.must_link[["record_key_l", "record_key_r"]].values.tolist() == [["a", "d"]]
     assert constraints.preferred_golden_ids == frozenset({"G2"})
+
+
+def test_merge_keeps_every_record_it_was_decided_on_that_is_still_on_file():
+    constraints = constraints_from_decisions(
+        decisions(
+            {
+                "decision_type": "merge",
+                "golden_id": "G2",
+                "related_golden_id": "G1",
+                "record_key_l": "d",
+                "record_key_r": "a",
+                "member_keys": merge_members_json(["a", "b", "d", "gone"]),
+            }
+        ),
+        XREF,
+    )
+    pairs = constraints.must_link[["record_key_l", "record_key_r"]].values.tolist()
+    assert sorted(pairs) == [["a", "d"], ["b", "d"]]  # "gone" left its source since
+    assert set(constraints.must_link["decision_id"]) == {1}
 
 
 MODEL = FellegiSunterModel(

@@ -7,7 +7,6 @@ import dagster as dg
 from connectors.ops_store import Decision, OpsStore
 from pipelines.assets.stewardship import (
     APPLY_DECISIONS_JOB,
-    build_apply_decisions_job,
     build_decisions_sensor,
 )
 from pipelines.build import build_definitions
@@ -21,7 +20,7 @@ def evaluate(sensor: dg.SensorDefinition, url: str, cursor: str | None) -> list:
 
 def test_sensor_requests_one_run_per_new_batch_of_decisions(tmp_path):
     url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
-    sensor = build_decisions_sensor(build_apply_decisions_job())
+    sensor = build_decisions_sensor()
     results, cursor = evaluate(sensor, url, None)
     assert isinstance(results[0], dg.SkipReason)
     ops = OpsStore(url)

@@ -164,6 +164,37 @@ def test_steward_merge_keeps_the_survivors_id_and_retires_the_other(bank: Bank):
     assert set(placed["match_rule"]) == {f"steward:{decision_id}"}
 
 
+def test_a_steward_merge_keeps_every_record_of_both_golden_records_together(bank: Bank):
+    """Whatever the automatic rules say about the records' pairs across the two sides: the
+    rules forbid automatic merges, and this one is the steward's."""
+    golden = bank.golden()
+    multi = golden[(golden["status"] == "active") & (golden["source_count"] >= 2)]
+    party = bank.store.read_table("mdm.party_records").set_index("record_key")
+    xref = bank.xref()
+    # Two customers whose names share nothing: every cross pair is one `different_names`
+    # forbids merging automatically.
+    first = multi.index[0]
+    second = next(
+        g
+        for g in multi.index[1:]
+        if not set(str(multi.loc[g, "name"])) & set(str(multi.loc[first, "name"]))
+    )
+    members = sorted(xref[xref.isin([first, second])].index)
+    assert len(members) >= 4 and party.loc[members, "name"].nunique() >= 2
+    decision_id = bank.decide(
+        Decision(
+            "merge", "王敏", "one customer, confirmed", golden_id=first, related_golden_id=second
+        )
+    )
+    bank.run()
+    after = bank.xref()[members]
+    assert after.nunique() == 1, after.to_dict()
+    assert after.iloc[0] == first
+    assert bank.golden().loc[second, "survivor_id"] == first
+    placed = bank.store.read_table("mdm.xref").set_index("record_key").loc[members, "match_rule"]
+    assert (placed == f"steward:{decision_id}").any()
+
+
 def test_steward_split_issues_a_new_id_and_keeps_the_old_on_the_larger_part(bank: Bank):
     golden = bank.golden()
     big = golden[(golden["status"] == "active") & (golden["source_count"] >= 3)].index[0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from matching.standardize.rules import DIMENSIONS
 from quality.catalogue import (
-    DIMENSIONS,
     RULES,
     RULES_BY_ID,
     STAGES,

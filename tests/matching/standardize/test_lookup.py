@@ -111,6 +111,7 @@ def _written_forms(n: int) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # 15 s: `make test` runs it, `make test-fast` leaves it out
 def test_one_value_paths_agree_with_the_column_functions_on_a_sample() -> None:
     written = _written_forms(400)
     values = pd.Series(written, dtype=object)

@@ -2,7 +2,7 @@ import pandas as pd
 
 from matching.standardize import normalize_resident_ids, rule_catalogue
 from matching.standardize.ids import ISSUE_ORDER
-from matching.standardize.rules import ID_ISSUE_RULES, QUARANTINE_ORDER, RULES
+from matching.standardize.rules import DIMENSIONS, ID_ISSUE_RULES, QUARANTINE_ORDER, RULES
 
 
 def test_catalogue_has_one_row_per_rule_with_all_fields_filled():
@@ -21,13 +21,7 @@ def test_catalogue_has_one_row_per_rule_with_all_fields_filled():
 
 
 def test_dimensions_are_the_known_ones():
-    assert set(rule_catalogue()["dimension"]) <= {
-        "validity",
-        "completeness",
-        "uniqueness",
-        "consistency",
-        "conformity",
-    }
+    assert set(rule_catalogue()["dimension"]) <= set(DIMENSIONS)
 
 
 def test_quarantine_rules_are_the_quarantine_kind():
