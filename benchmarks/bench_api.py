@@ -40,7 +40,7 @@ collections reclaiming them stopped the event loop for ~25 ms every few hundred 
 `POST /match` (endpoint `match`: name, resident ID, birth date and mobile of a sampled golden
 record) needs the live index, which the synthesis builds from a model trained on the first
 20,000 people (`add_match_model`); the bench also times its stages in-process on 500 prospects.
-Measured 2026-12-05 (before 62c686c was merged) on a busy machine (load average 5-8, others' tests running),
+Measured 2026-12-05 before 62c686c was merged, on a busy machine (load average 5-8),
 100,000 golden records (150,000 party records; synthesis and publish with the live index
 22.8 s, point store 228 MB), 2 workers, role app, 20 s:
 
