@@ -36,6 +36,25 @@ Before 62c686c (cdc0cac, same machine and snapshot) the closed loop gave 1878-27
 p99 14.7-52.5 ms, and paced p99 was 9.5-31.5 ms (name the worst): a middleware built on
 Starlette's `BaseHTTPMiddleware` left ~80 objects in reference cycles per request, and the
 collections reclaiming them stopped the event loop for ~25 ms every few hundred requests.
+
+`POST /match` (endpoint `match`: name, resident ID, birth date and mobile of a sampled golden
+record) needs the live index, which the synthesis builds from a model trained on the first
+20,000 people (`add_match_model`); the bench also times its stages in-process on 500 prospects.
+Measured 2026-12-05 before 62c686c was merged, on a busy machine (load average 5-8),
+100,000 golden records (150,000 party records; synthesis and publish with the live index
+22.8 s, point store 228 MB), 2 workers, role app, 20 s:
+
+    4 connections, closed loop: 18 req/s, p50 230 ms, p99 469 ms, server CPU 67 ms/request
+    16 connections paced at 150 ms (offered ~100 req/s): 12 req/s, p50 1,084 ms, p99 1,613 ms
+    in-process p50 / p99 ms: standardize (with block keys) 43.6 / 157.0, index lookup
+    1.8 / 13.5, score 12.9 / 83.3; 75-80 records found per prospect (the synthetic bank's
+    shared street address and few ID sequence digits make large blocks)
+
+Far from the 50 ms p99 at 100 req/s: CPU per request is the limit. Timed alone on 100
+prospects (load average 5), standardizing one row by the batch's column path took 24.8 ms
+(median; pandas overhead per column, address parsing the most) and its block keys 7.9 ms;
+comparing and deciding ~13 ms on ~75 records. Each needs a one-value path (as
+`matching.standardize.lookup` has for IDs, mobiles and names) proven equal to the column path.
 """
 
 from __future__ import annotations
@@ -53,6 +72,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -61,6 +81,10 @@ from connectors.audit_log import ReadAuditLog
 from connectors.serving import publish_snapshot_file
 from connectors.settings import Settings
 from golden_record_api.auth import API_KEY_HEADER
+from matching.engine import link
+from matching.incremental import applied_config_json
+from matching.online import substitutions_json
+from pipelines.mdm_config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -164,10 +188,78 @@ def synthesize(path: Path, golden: int) -> None:
                     if "$" in statement
                     else None,
                 )
+        add_match_model(connection, golden)
         connection.execute("checkpoint")
     finally:
         connection.close()
     publish_snapshot_file(temporary, path)
+
+
+#: People the bench's model is trained on: the synthetic records have no noise to learn from
+#: beyond this, and training at 1M would dominate the synthesis.
+MODEL_PEOPLE = 20_000
+
+
+def add_match_model(connection: duckdb.DuckDBPyConnection, golden: int) -> None:
+    """`mdm.match_model` as a run writes it, for the live index `POST /match` reads: the
+    shipped mdm.yaml's rules and a model trained on the first `MODEL_PEOPLE` people."""
+    config = load_config(ROOT / "mdm.yaml")
+    people = min(golden, MODEL_PEOPLE)
+    records = connection.execute(
+        "select * from mdm.party_records where source_record_id in"
+        " (select unnest([c, r]) from (select 'C' || lpad(i::varchar, 9, '0') as c,"
+        " 'CRM' || lpad(i::varchar, 9, '0') as r from range(1, $n + 1) t(i)))",
+        {"n": people},
+    ).df()
+    result = link(records, config.matching)
+    model = pd.DataFrame(
+        [
+            {
+                "run_id": "bench",
+                "model_json": result.model.to_json(),
+                "config_json": applied_config_json(config.matching, config.survivorship),
+                "lookalike_json": substitutions_json(result.lookalike_substitutions),
+            }
+        ]
+    )
+    connection.register("bench_model", model)
+    connection.execute("create table mdm.match_model as select * from bench_model")
+    connection.unregister("bench_model")
+
+
+def profile_match(path: Path, bodies: list[str]) -> dict[str, tuple[float, float]]:
+    """p50 and p99 ms of each stage of `POST /match` in-process, on the published snapshot:
+    standardizing (with the block keys), the index lookup, scoring (and ranking)."""
+    import numpy as np
+
+    from golden_record_api.snapshot import SnapshotStore
+    from matching.online import candidate_keys, score_candidate, standardize_candidate
+
+    store = SnapshotStore(path)
+    stages: dict[str, list[float]] = {"standardize": [], "lookup": [], "score": [], "found": []}
+    try:
+        with store.open() as snapshot:
+            setup = snapshot.match_setup()
+            for body in bodies:
+                fields = json.loads(body)
+                clock = time.perf_counter()
+                candidate = standardize_candidate(fields).records
+                keys = candidate_keys(candidate, setup.config)
+                lap = time.perf_counter()
+                found = snapshot.match_records(keys)
+                done = time.perf_counter()
+                stages["standardize"].append((lap - clock) * 1000)
+                stages["lookup"].append((done - lap) * 1000)
+                stages["found"].append(float(len(found)))
+                if len(found):
+                    score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
+                stages["score"].append((time.perf_counter() - done) * 1000)
+    finally:
+        store.close()
+    return {
+        stage: (float(np.percentile(values, 50)), float(np.percentile(values, 99)))
+        for stage, values in stages.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -183,7 +275,7 @@ def endpoints(path: Path, keys: int) -> list[Endpoint]:
     connection = duckdb.connect(str(path), read_only=True)
     try:
         rows = connection.execute(
-            "select golden_id, id_number, mobile, name from mdm.golden_records"
+            "select golden_id, id_number, mobile, name, birth_date::varchar from mdm.golden_records"
             f" where status = 'active' using sample reservoir({keys} rows) repeatable (42)"
         ).fetchall()
     finally:
@@ -199,6 +291,19 @@ def endpoints(path: Path, keys: int) -> list[Endpoint]:
         by_key("mobile", 2),
         by_key("name", 3),
         Endpoint("customer_360", "GET", "", [f"/customers/{row[0]}/360" for row in rows]),
+        # A prospect typed at a branch: name, ID, birth date and mobile, as the record has them.
+        Endpoint(
+            "match",
+            "POST",
+            "/match",
+            [
+                json.dumps(
+                    {"name": row[3], "id_number": row[1], "mobile": row[2], "birth_date": row[4]},
+                    ensure_ascii=False,
+                )
+                for row in rows
+            ],
+        ),
     ]
 
 
@@ -404,7 +509,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_until_up(base_url, server, 120)
             results = []
+            profile: dict[str, tuple[float, float]] = {}
             for endpoint in endpoints(snapshot, args.keys):
+                if endpoint.name == "match" and (not args.only or "match" in args.only):
+                    profile = profile_match(snapshot, endpoint.requests[:500])
                 if args.only and endpoint.name not in args.only:
                     continue
                 cpu_before = cpu_seconds(server.pid)
@@ -437,6 +545,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.cpu_ms:>11.2f}"
         )
     print(f"server peak RSS (all processes): {rss:.0f} MB")
+    if profile:
+        print("POST /match in-process, 500 prospects (p50 / p99):")
+        for stage, (p50, p99) in profile.items():
+            unit = "records" if stage == "found" else "ms"
+            print(f"  {stage:<12}{p50:>8.2f} / {p99:>8.2f} {unit}")
     print(
         f"read audit: {chain.rows:,} rows appended, chain"
         f" {'verified' if chain.ok else f'BROKEN at seq {chain.first_broken_seq}'}"

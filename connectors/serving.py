@@ -26,6 +26,7 @@ are left as published.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -35,7 +36,12 @@ from contextlib import closing
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 
+from matching.incremental import configs_from_json
+from matching.model import FellegiSunterModel
+from matching.online import build_live_index, record_columns, substitutions_from_json
 from quality.runs import RUNS_TABLE
 from quality.suites import FAILING_ROWS_TABLE, RESULTS_TABLE
 
@@ -129,6 +135,12 @@ RESTORED_TYPES = {
     "BOOLEAN": "boolean",
 }
 BATCH_ROWS = 50_000
+# The live index `POST /match` blocks and scores against (`matching.online`): the model and
+# rules of the run (`match_model`), every party record's comparison inputs by `position`
+# (`match_records`) and every block key of theirs (`match_keys`, one B-tree on key then
+# position: a candidate's keys are probed, never scanned). Measured on the bench's synthetic
+# bank of 150,000 party records (100,000 golden): 5.2 s to build, 2.7 million keys, 84 MB.
+MATCH_TABLES = ("match_model", "match_records", "match_keys")
 
 
 def quoted_path(path: Path) -> str:
@@ -184,8 +196,63 @@ def build_point_store(snapshot: duckdb.DuckDBPyConnection, path: Path) -> None:
             for number, index in enumerate(indexes):
                 on = ", ".join(f'"{column}"' for column in index)
                 store.execute(f"create index {table}_{number} on {table} ({on})")
+        _build_match_index(snapshot, store, present)
         store.execute("analyze")
         store.commit()
+
+
+def _build_match_index(
+    snapshot: duckdb.DuckDBPyConnection, store: sqlite3.Connection, present: set
+) -> None:
+    """The live index of the published party records (`MATCH_TABLES`), when the snapshot has
+    the run's model and records; left out otherwise (`POST /match` answers 503)."""
+    if not {"mdm.match_model", "mdm.party_records"} <= present:
+        return
+    model_row = snapshot.execute("select * from mdm.match_model limit 1").df()
+    if model_row.empty or "config_json" not in model_row.columns:
+        return
+    model_json = str(model_row["model_json"].iloc[0])
+    config_json = str(model_row["config_json"].iloc[0])
+    substitutions = model_row["lookalike_json"].iloc[0] if "lookalike_json" in model_row else None
+    config = configs_from_json(config_json)[0]
+    model = FellegiSunterModel.from_json(model_json)
+    party = [str(row[0]) for row in snapshot.execute("describe mdm.party_records").fetchall()]
+    wanted = ", ".join(f'"{c}"' for c in record_columns(config, party))
+    records = snapshot.execute(f"select {wanted} from mdm.party_records").df()
+    index = build_live_index(
+        records, config, model, substitutions_from_json(substitutions) if substitutions else None
+    )
+    store.execute("create table match_model (model_json, config_json, spelling_json)")
+    spelling = {chr(code): canonical for code, canonical in index.spelling.items()}
+    store.execute(
+        "insert into match_model values (?, ?, ?)",
+        [model_json, config_json, json.dumps(spelling, ensure_ascii=False)],
+    )
+    frame = index.records
+    names = list(frame.columns)
+    columns = ", ".join(f'"{name}"' for name in names)
+    store.execute(f"create table match_records (position integer primary key, {columns})")
+    values: dict[str, np.ndarray] = {}
+    for name in names:
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            column = column.dt.strftime("%Y-%m-%d %H:%M:%S")
+        value = column.to_numpy(dtype=object)
+        value[~frame[name].notna().to_numpy()] = None
+        values[name] = value
+    placeholders = ", ".join("?" for _ in range(len(names) + 1))
+    rows = zip(range(len(frame)), *(values[name].tolist() for name in names), strict=True)
+    store.executemany(f"insert into match_records values ({placeholders})", rows)
+    # Sorted first, so the B-tree is filled in order.
+    keys = index.keys.sort_values(["key", "position"], kind="stable")
+    store.execute(
+        "create table match_keys (key integer, position integer, primary key (key, position))"
+        " without rowid"
+    )
+    store.executemany(
+        "insert into match_keys values (?, ?)",
+        zip(keys["key"].tolist(), keys["position"].tolist(), strict=True),
+    )
 
 
 def _point_columns(

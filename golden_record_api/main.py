@@ -37,6 +37,7 @@ from golden_record_api.routers import (
     golden_records,
     health,
     kpis,
+    match,
     rm_tasks,
     source_records,
 )
@@ -49,6 +50,7 @@ OPENAPI_TAGS = [
         "description": "Golden records, their source records, lookups, and merges followed",
     },
     {"name": "customers", "description": "The customer 360 view built on the golden records"},
+    {"name": "match", "description": "Is a prospect already a customer? Scored, nothing written"},
     {"name": "kpis", "description": "Service, loan-cycle and MDM KPIs from the marts"},
     {"name": "rm tasks", "description": "Relationship managers' open tasks"},
     {"name": "audit", "description": "The audit trail of reads of personal data (auditors)"},
@@ -166,6 +168,7 @@ def create_app(
         golden_records.router,
         customers.router,
         source_records.router,
+        match.router,
         kpis.router,
         rm_tasks.router,
         audit.router,

@@ -32,6 +32,7 @@ SCOPE_ALL_BRANCHES = "branches:all"  # without it a principal sees only its own 
 SCOPE_DECISIONS_WRITE = "decisions:write"  # steward decisions: same, different, split, merge
 SCOPE_QUALITY_SIGNOFF = "quality:signoff"  # an auditor's sign-off of a run's quality report
 SCOPE_CHANGES_READ = "changes:read"  # the change feed of golden events (no personal values)
+SCOPE_MATCH_READ = "match:read"  # is this prospect already a customer? (POST /match, rate limited)
 SCOPES: tuple[str, ...] = (
     SCOPE_RECORDS_READ,
     SCOPE_LOOKUP_EXACT,
@@ -42,6 +43,7 @@ SCOPES: tuple[str, ...] = (
     SCOPE_DECISIONS_WRITE,
     SCOPE_QUALITY_SIGNOFF,
     SCOPE_CHANGES_READ,
+    SCOPE_MATCH_READ,
 )
 
 

@@ -550,3 +550,99 @@ class SourceRecordLinkOut(BaseModel):
     match_rule: str | None = None
     match_weight: float | None = None
     linked_at: PipelineTimestamp | None = None
+
+
+# --- POST /match ---------------------------------------------------------------------------
+
+
+class MatchQuery(BaseModel):
+    """A prospective customer in canonical fields (docs/CONTRACTS.md §3), as a clerk types
+    them: standardized by the pipeline's own code before it is matched."""
+
+    # Strict and closed: a misspelt field or a number where text belongs is a 422 naming it.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(default=None, max_length=100, examples=["张伟"])
+    name_latin: str | None = Field(
+        default=None, max_length=100, description="A latin name (a card's embossed name)"
+    )
+    id_type: (
+        Literal[
+            "resident_id",
+            "passport",
+            "hk_macao_permit",
+            "taiwan_permit",
+            "hmt_residence_permit",
+            "foreign_permanent_residence",
+            "other",
+        ]
+        | None
+    ) = Field(default=None, description="Without it, the number's shape decides")
+    id_number: str | None = Field(default=None, max_length=40, examples=["130102 19850307 123x"])
+    gender: Literal["M", "F"] | None = None
+    birth_date: date | None = Field(default=None, examples=["1985-03-07"])
+    mobile: str | None = Field(default=None, max_length=40, examples=["+86 138-0013-8000"])
+    phone: str | None = Field(default=None, max_length=40, description="Another phone number")
+    email: str | None = Field(default=None, max_length=200)
+    address: str | None = Field(
+        default=None, max_length=300, examples=["河北石家庄长安区中山东路1号"]
+    )
+    limit: int = Field(default=10, ge=1, le=50, description="Golden candidates returned at most")
+
+    # JSON has no date type: a date arrives as text even in strict mode.
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("not an ISO date (YYYY-MM-DD)") from None
+        return value
+
+
+class MatchStepOut(BaseModel):
+    """One step of the match weight: the prior or one comparison at its level."""
+
+    step: str = Field(examples=["name"])
+    level: str = Field(examples=["exact"])
+    bits: float = Field(description="log2 Bayes factor this step adds")
+    start: float
+    end: float = Field(description="running match weight after this step")
+
+
+class MatchedRecordOut(BaseModel):
+    """One source record of the golden candidate, scored against the prospect."""
+
+    record_key: str = Field(examples=["core:C000000001"])
+    match_probability: float
+    match_weight: float
+    zone: Literal["auto_match", "review", "non_match"]
+    deterministic_rule: str | None = None
+
+
+class MatchCandidateOut(BaseModel):
+    """A golden record the prospect may be: its best-scoring source record decides."""
+
+    golden_id: str = Field(examples=[GOLDEN_ID_EXAMPLE])
+    match_probability: float
+    match_weight: float
+    zone: Literal["auto_match", "review", "non_match"]
+    deterministic_rule: str | None = Field(
+        default=None, description="The rule that decided the best pair, if one did"
+    )
+    record_key: str = Field(description="The best-scoring source record")
+    explanation: list[MatchStepOut] = Field(
+        description="The best pair's match weight, step by step (the steward page's waterfall)"
+    )
+    records: list[MatchedRecordOut] = Field(
+        description="Every source record of this golden record that blocking found, best first"
+    )
+    golden_record: GoldenRecordSummary
+
+
+class MatchOut(BaseModel):
+    """Golden candidates for the prospect, most probable first; nothing is written."""
+
+    records_compared: int = Field(description="Source records the candidate was scored against")
+    candidates: list[MatchCandidateOut]

@@ -17,6 +17,7 @@ request gets its own cursor (a connection of its own) on the generation.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -33,7 +34,10 @@ import duckdb
 import pandas as pd
 
 from connectors.serving import MANIFEST_TABLE
+from matching.config import MatchingConfig
 from matching.golden import GOLDEN_COLUMNS, XREF_COLUMNS
+from matching.incremental import configs_from_json
+from matching.model import FellegiSunterModel
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +125,7 @@ class _Generation:
         self.connection = duckdb.connect(":memory:")
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
+        self.match_setup: MatchSetup | None = None  # read on the first POST /match
         quoted = str(path).replace("'", "''")
         try:
             self.connection.execute(f"ATTACH '{quoted}' AS snapshot (READ_ONLY)")
@@ -191,6 +196,16 @@ def _restorers(points: sqlite3.Connection) -> dict[str, dict[str, Restorer]]:
     ):
         restore.setdefault(table, {})[column] = RESTORERS[kind]
     return restore
+
+
+@dataclass(frozen=True)
+class MatchSetup:
+    """What `POST /match` scores with, read once per publish from the point store: the run's
+    matching rules and model, and its look-alike spelling table."""
+
+    config: MatchingConfig
+    model: FellegiSunterModel
+    spelling: dict[int, str]
 
 
 class SnapshotStore:
@@ -485,6 +500,42 @@ class Snapshot:
             " where golden_id = ? or related_golden_id = ? order by occurred_at, event_id",
             [golden_id, golden_id],
         )
+
+    def match_setup(self) -> MatchSetup:
+        """The published run's rules, model and spelling (`connectors.serving.MATCH_TABLES`)."""
+        generation = self._generation
+        if generation.match_setup is None:
+            rows = self._point_rows("match_model", "select * from match_model", [])
+            if not rows:
+                raise SnapshotUnavailable("published snapshot is incomplete: no match model")
+            row = rows[0]
+            spelling = json.loads(str(row["spelling_json"]))
+            generation.match_setup = MatchSetup(
+                config=configs_from_json(str(row["config_json"]))[0],
+                model=FellegiSunterModel.from_json(str(row["model_json"])),
+                spelling={ord(a): b for a, b in spelling.items()},
+            )
+        return generation.match_setup
+
+    def match_records(self, keys: list[int]) -> pd.DataFrame:
+        """The indexed party records holding any of the block `keys`, with their golden ID;
+        every column as the index stores it (dates as ISO text)."""
+        if self._points is None:
+            self._points = self._generation.take_points()
+        placeholders = ", ".join("?" for _ in keys) or "null"
+        try:
+            cursor = self._points.execute(
+                "select r.*, s.golden_id from match_records r"
+                " left join sources s on s.record_key = r.record_key"
+                " where r.position in"
+                f" (select position from match_keys where key in ({placeholders}))"
+                " order by r.position",
+                keys,
+            )
+        except sqlite3.OperationalError as exc:
+            raise SnapshotUnavailable(f"published snapshot is incomplete: {exc}") from exc
+        names = [column[0] for column in cursor.description or []]
+        return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
     def xref(self, record_key: str) -> dict[str, Any] | None:
         """A source record's cross-reference entry."""

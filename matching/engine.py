@@ -77,19 +77,26 @@ class LinkResult:
     # zones, rules), cluster (and the contract frame).
     timings: dict[str, float] = field(default_factory=dict)
     cpu_timings: dict[str, float] = field(default_factory=dict)  # CPU seconds, all threads
+    # The look-alike substitutions (a, b, support) the run compared names with, None when no
+    # comparison reads them: kept with the model, so `POST /match` spells a new name the same
+    # way (`matching.online`).
+    lookalike_substitutions: pd.DataFrame | None = None
 
 
 def learn_from_pairs(
     config: MatchingConfig, columns: RecordColumns, idx_l: np.ndarray, idx_r: np.ndarray
-) -> None:
+) -> pd.DataFrame | None:
     """Offer the columns learned from the candidate pairs that the config compares on
-    (`name_lookalike`: look-alike characters) unless `columns` has them already."""
+    (`name_lookalike`: look-alike characters) unless `columns` has them already; the
+    substitutions learned (None when nothing was learned now)."""
     uses = any(level.column == LOOKALIKE_COLUMN for c in config.comparisons for level in c.levels)
     if uses and not columns.has(LOOKALIKE_COLUMN):
         substitutions = add_lookalike_names(
             columns, idx_l, idx_r, min_support=config.training.lookalike_min_support
         )
         log.info("learned %d look-alike character substitutions", len(substitutions))
+        return substitutions
+    return None
 
 
 def candidate_pairs(
@@ -431,6 +438,12 @@ def link(
     columns = RecordColumns(prepared)
     pairs, report = block_pairs(prepared, config, columns=columns)
     lap("block")
+    substitutions = learn_from_pairs(
+        config,
+        columns,
+        pairs["idx_l"].to_numpy(dtype=np.int64),
+        pairs["idx_r"].to_numpy(dtype=np.int64),
+    )
     gammas = compare(
         prepared, pairs, config, columns=columns, workers=workers, chunk_size=chunk_size
     )
@@ -482,4 +495,5 @@ def link(
         cluster_result=clustered,
         timings=timings,
         cpu_timings=cpu_timings,
+        lookalike_substitutions=substitutions,
     )

@@ -109,6 +109,9 @@ class MatchKey:
     meaning: str
     optional_inputs: tuple[str, ...] = ()  # used when the records carry them
     many: bool = False  # derives `Items`: several values per record
+    # The key's values are codes of this column, numbered within the frame (equal codes,
+    # equal values): a key stored across frames (`matching.online`) uses the column's values.
+    coded_from: str | None = None
 
 
 def _integer_key(n: int, rows: np.ndarray, values: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -313,13 +316,17 @@ MATCH_KEYS: dict[str, MatchKey] = {
         ("id_number",), _on_distinct("id_number", _id_body), "the ID without its check character"
     ),
     "id_full": MatchKey(
-        ("id_number",), _id_codes(consistent=False), "the ID, NULL where it is masked"
+        ("id_number",),
+        _id_codes(consistent=False),
+        "the ID, NULL where it is masked",
+        coded_from="id_number",
     ),
     "id_consistent": MatchKey(
         ("id_number",),
         _id_codes(consistent=True),
         "the ID, NULL where it is masked or the record's own birth date contradicts it",
         optional_inputs=("id_conflict",),
+        coded_from="id_number",
     ),
     "id_visible": MatchKey(
         ("id_number",),

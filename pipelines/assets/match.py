@@ -11,6 +11,7 @@ from matching import link
 from matching.clustering import oversized_frame
 from matching.evaluation import evaluate_clusters
 from matching.incremental import applied_config_json
+from matching.online import substitutions_json
 from matching.standardize import standardization_accuracy
 from matching.stewardship import Constraints, constraints_from_decisions
 from pipelines.assets.standardize import PARTY_RECORDS
@@ -91,6 +92,9 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
                         # A quick apply of a steward decision re-clusters with the rules
                         # this run clustered with (connectors/steward_apply.py).
                         "config_json": applied_config_json(config.matching, config.survivorship),
+                        # And the look-alike spellings it compared names with, so that
+                        # `POST /match` spells a new customer's name as this run did.
+                        "lookalike_json": substitutions_json(result.lookalike_substitutions),
                     }
                 ]
             ),

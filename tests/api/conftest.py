@@ -61,13 +61,14 @@ from typing import Any
 import duckdb
 import httpx
 import jwt
+import pandas as pd
 import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 
 from connectors.serving import publish_snapshot_file
-from connectors.settings import Settings
+from connectors.settings import PROJECT_ROOT, Settings
 from golden_record_api.main import create_app
 from golden_record_api.principal import ROLES
 from golden_record_api.read_audit import InMemoryReadAuditor
@@ -944,9 +945,39 @@ def publish_snapshot(
         for marts in (kpi_marts, details):
             for table, (columns, rows) in (marts or {}).items():
                 _create(con, table, columns, rows)
+        if party_records:
+            # The run's model, so the publish builds the live index POST /match reads.
+            model = match_model(json.dumps(party_records, default=str))
+            con.register("model_row", model)
+            con.execute("create table mdm.match_model as select * from model_row")
+            con.unregister("model_row")
     finally:
         con.close()
     return publish_snapshot_file(tmp, path)
+
+
+@cache
+def match_model(party_json: str) -> pd.DataFrame:
+    """`mdm.match_model` of a run of the shipped rules on these party records."""
+    from matching.engine import link
+    from matching.incremental import applied_config_json
+    from matching.online import substitutions_json
+    from pipelines.mdm_config import load_config
+
+    config = load_config(PROJECT_ROOT / "mdm.yaml")
+    records = pd.DataFrame(json.loads(party_json))
+    records["birth_date"] = pd.to_datetime(records["birth_date"])
+    result = link(records, config.matching)
+    return pd.DataFrame(
+        [
+            {
+                "run_id": "conftest",
+                "model_json": result.model.to_json(),
+                "config_json": applied_config_json(config.matching, config.survivorship),
+                "lookalike_json": substitutions_json(result.lookalike_substitutions),
+            }
+        ]
+    )
 
 
 ISSUER = "https://idp.bank.test/realms/staff"

@@ -1,0 +1,327 @@
+"""One new record against the published records: `POST /match` without the I/O.
+
+The batch blocks, compares, scores and decides whole tables; a candidate typed at a branch is
+one record. Everything here reuses the batch's steps on small tables, so that a record scored
+online gets the probability the batch gives the same pair:
+
+* **Standardized** by the batch's column path (`standardize_source`) on a one-row frame,
+  through a mapping of the canonical fields onto themselves (`CANDIDATE_SOURCE`).
+* **Blocked** by a *live index*: per blocking rule, a 64-bit hash of each record's block key
+  (the rule's columns, match keys derived as `matching.keys` derives them), computed from the
+  same `RecordColumns` encodings the batch blocks on (`block_key_hashes`). A key whose block
+  the batch skips (larger than the rule's `max_block_size`) is left out of the index, so the
+  candidate never meets those records either. Two keys that collide on 64 bits only add a
+  candidate the comparison then scores as it is: a collision costs time, never a wrong score.
+* **Compared and scored** as one frame of pairs (candidate, each record found) through
+  `compare_pairs`, the model's `match_weights` and the engine's `decide` (zones, then the
+  deterministic rules). Two things the batch learns from all records are stored with the
+  index, per record: the term frequency of each tf-adjusted value (`tf_<comparison>`) and
+  the name in its look-alike spelling (`name_lookalike`); the candidate's own name is spelled
+  with the translation table the run learned (`spelling_table`).
+
+The candidate's term frequency is left unknown (NaN): a tf-adjusted level holds only for
+equal values, whose frequency the record found carries, and `fmax` takes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from matching.blocking import prepare_records
+from matching.comparison import RecordColumns, compare_pairs
+from matching.config import MatchingConfig
+from matching.engine import decide
+from matching.keys import MATCH_KEYS, is_many, key_inputs, optional_key_inputs
+from matching.lookalikes import LOOKALIKE_COLUMN, canonical_spelling
+from matching.model import FellegiSunterModel
+from matching.standardize.ids import RESIDENT_ID
+from matching.standardize.party import (
+    DOCUMENT_PREFERENCE,
+    PARTY_COLUMNS,
+    SourceMapping,
+    StandardizeResult,
+    standardize_source,
+)
+from matching.stewardship import match_weight_waterfall
+
+#: The record key the candidate is scored under (never a source's: those hold a colon).
+CANDIDATE_KEY = "candidate"
+#: The fields a candidate may carry: the party fields a source maps, by their canonical names.
+CANDIDATE_FIELDS = (
+    "name",
+    "name_latin",
+    "id_type",
+    "id_number",
+    "gender",
+    "birth_date",
+    "mobile",
+    "phone",
+    "email",
+    "address",
+)
+#: Canonical fields onto themselves: the candidate is a source whose columns are canonical.
+CANDIDATE_SOURCE = SourceMapping(
+    source_system="match",
+    key_column="record_key",
+    mapping={field: field for field in CANDIDATE_FIELDS},
+    trust_rank=0,
+    id_type_codes={code: code for code in (RESIDENT_ID, *DOCUMENT_PREFERENCE)},
+)
+#: Columns holding dates: kept as datetime64 in every frame scored here, written as ISO text
+#: in the index (SQLite has no date type).
+DATE_COLUMNS = frozenset(c for c, dtype in PARTY_COLUMNS.items() if dtype.startswith("datetime"))
+_MIX = np.uint64(0x100000001B3)  # the FNV-64 prime: spreads each column's hash over the key
+
+
+def tf_column(comparison: str) -> str:
+    """The index column holding each record's term frequency for a tf-adjusted comparison."""
+    return f"tf_{comparison}"
+
+
+def record_columns(config: MatchingConfig, present: Sequence[str]) -> list[str]:
+    """The party columns blocking, comparing and the rules read, among those `present`, with
+    `record_key` first: what the live index keeps of each record."""
+    wanted = config.required_columns
+    needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
+    return [c for c in dict.fromkeys(needed) if c == "record_key" or c in present]
+
+
+def uses_lookalike(config: MatchingConfig) -> bool:
+    return any(level.column == LOOKALIKE_COLUMN for c in config.comparisons for level in c.levels)
+
+
+def substitutions_json(substitutions: pd.DataFrame | None) -> str | None:
+    """The look-alike substitutions a run learned (`a`, `b`, `support`), as stored beside
+    its model; None when the run learned none because no comparison reads them."""
+    if substitutions is None:
+        return None
+    rows = [
+        [str(a), str(b), int(s)]
+        for a, b, s in zip(
+            substitutions["a"], substitutions["b"], substitutions["support"], strict=True
+        )
+    ]
+    return json.dumps(rows, ensure_ascii=False)
+
+
+def substitutions_from_json(text: str | None) -> pd.DataFrame:
+    rows = json.loads(text) if text else []
+    frame = pd.DataFrame(rows, columns=["a", "b", "support"])
+    return frame.astype({"a": object, "b": object, "support": "int64"})
+
+
+def typed(records: pd.DataFrame) -> pd.DataFrame:
+    """`records` with its dates as datetime64, however they were read (DuckDB's dates,
+    SQLite's ISO text, a caller's string): equal dates then encode to equal codes. Booleans
+    need nothing: the rules and keys test them with `eq(True)`, which 1 and True pass alike.
+    """
+    records = records.copy(deep=False)
+    for column in DATE_COLUMNS.intersection(records.columns):
+        records[column] = pd.to_datetime(records[column], errors="coerce").astype("datetime64[ns]")
+    return records
+
+
+def _value_hashes(columns: RecordColumns, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, hash) of every present value of `column`: one 64-bit hash per distinct
+    value (of its text, as `RecordColumns.text` writes it), looked up per record."""
+    if is_many(column):
+        items = columns.items(column)
+        values = np.asarray([str(v) for v in items.values], dtype=object)
+        hashes = pd.util.hash_array(values, categorize=False)
+        return items.positions, hashes[items.codes]
+    codes = columns.codes(column)
+    positions = np.flatnonzero(codes >= 0)
+    key = MATCH_KEYS.get(column)
+    if key is not None and key.coded_from is not None:  # codes numbered within this frame
+        column = key.coded_from
+        codes = columns.codes(column)
+    hashes = pd.util.hash_array(np.asarray(columns.text(column), dtype=object), categorize=False)
+    return positions, hashes[codes[positions]]
+
+
+def block_key_hashes(columns: RecordColumns, config: MatchingConfig) -> pd.DataFrame:
+    """Every record's block key under every blocking rule (`key`: int64, `position`: the
+    record's row, `rule`: the rule's number), one row per (rule, record, key); the rule's
+    number is hashed in, so two rules never share a key."""
+    keys: list[np.ndarray] = []
+    positions: list[np.ndarray] = []
+    rules: list[np.ndarray] = []
+    n = len(columns)
+    for number, rule in enumerate(config.blocking_rules):
+        many = [c for c in rule.columns if is_many(c)]
+        ordered = [*many, *[c for c in rule.columns if not is_many(c)]]
+        # A key of several values (one at most per rule) gives the rows; each other column
+        # must be present on the record.
+        rows, key = _value_hashes(columns, ordered[0])
+        key = (np.uint64(number + 1) * _MIX) ^ key
+        for column in ordered[1:]:
+            present = np.zeros(n, dtype=bool)
+            value = np.zeros(n, dtype=np.uint64)
+            where, hashes = _value_hashes(columns, column)
+            present[where], value[where] = True, hashes
+            keep = present[rows]
+            rows, key = rows[keep], (key[keep] * _MIX) ^ value[rows[keep]]
+        keys.append(key)
+        positions.append(rows.astype(np.int64))
+        rules.append(np.full(len(rows), number, dtype=np.int64))
+    return pd.DataFrame(
+        {
+            "key": np.concatenate(keys).view(np.int64),
+            "position": np.concatenate(positions),
+            "rule": np.concatenate(rules),
+        }
+    )
+
+
+def rule_caps(config: MatchingConfig) -> np.ndarray:
+    return np.array(
+        [rule.max_block_size or config.max_block_size for rule in config.blocking_rules]
+    )
+
+
+@dataclass
+class LiveIndex:
+    """What the index holds: the records (`record_columns`, `name_lookalike`, `tf_*`) in
+    `record_key` order, their block keys (`key`, `position` into `records`), and the
+    look-alike translation table a candidate's name is spelled with."""
+
+    records: pd.DataFrame
+    keys: pd.DataFrame
+    spelling: dict[int, str]
+
+
+def build_live_index(
+    records: pd.DataFrame,
+    config: MatchingConfig,
+    model: FellegiSunterModel,
+    substitutions: pd.DataFrame | None,
+) -> LiveIndex:
+    """The live index of the published party records, as the run that published them saw
+    them: term frequencies over all of them, the run's look-alike substitutions, and every
+    block key but those of blocks the batch skips as oversized."""
+    wanted = record_columns(config, list(records.columns))
+    prepared = prepare_records(typed(records[wanted]), config)
+    columns = RecordColumns(prepared)
+    out = prepared.copy(deep=False)
+    spelling: dict[int, str] = {}
+    if uses_lookalike(config):
+        spelling = canonical_spelling(
+            substitutions if substitutions is not None else substitutions_from_json(None),
+            prepared["name"],
+        )
+        out[LOOKALIKE_COLUMN] = spelled(prepared["name"], spelling)
+    for comparison, frequency in model.term_frequencies(columns).items():
+        out[tf_column(comparison)] = frequency
+    keys = block_key_hashes(columns, config)
+    # Keep the keys of blocks the batch keeps: at most the rule's cap of records. The rule
+    # is hashed into the key, so a key's count is its block's size.
+    _, inverse, sizes = np.unique(keys["key"].to_numpy(), return_inverse=True, return_counts=True)
+    keep = sizes[inverse] <= rule_caps(config)[keys["rule"].to_numpy()]
+    return LiveIndex(
+        records=out,
+        keys=keys.loc[keep, ["key", "position"]].reset_index(drop=True),
+        spelling=spelling,
+    )
+
+
+def spelled(names: pd.Series, spelling: Mapping[int, str]) -> np.ndarray:
+    """Each name in its look-alike spelling (None where there is no name)."""
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    translated = np.array([str(u).translate(spelling) for u in uniques], dtype=object)
+    values = np.full(len(codes), None, dtype=object)
+    values[codes >= 0] = translated[codes[codes >= 0]]
+    return values
+
+
+def standardize_candidate(fields: Mapping[str, str | None]) -> StandardizeResult:
+    """The candidate's canonical record (one row) or its quarantine row, by the batch's code."""
+    raw = pd.DataFrame(
+        [{"record_key": CANDIDATE_KEY, **{f: fields.get(f) for f in CANDIDATE_FIELDS}}],
+        dtype=object,
+    )
+    return standardize_source(raw, CANDIDATE_SOURCE, batch_id="match")
+
+
+def candidate_keys(candidate: pd.DataFrame, config: MatchingConfig) -> list[int]:
+    """The candidate's block keys, every rule's, as the index holds them."""
+    wanted = record_columns(config, list(candidate.columns))
+    columns = RecordColumns(typed(candidate[wanted].reset_index(drop=True)))
+    return sorted({int(k) for k in block_key_hashes(columns, config)["key"]})
+
+
+@dataclass
+class ScoredCandidates:
+    """The candidate's pairs with the records found: `record_key`, the gammas, `match_weight`,
+    `match_probability`, `zone`, `deterministic_rule` (one row per record, found order); and
+    what their explanation needs."""
+
+    pairs: pd.DataFrame
+    frame: pd.DataFrame  # the candidate (row 0) and the records found, as scored
+    term_frequencies: dict[str, np.ndarray]
+
+
+def score_candidate(
+    candidate: pd.DataFrame,
+    found: pd.DataFrame,
+    config: MatchingConfig,
+    model: FellegiSunterModel,
+    spelling: Mapping[int, str],
+) -> ScoredCandidates:
+    """Score the candidate (one standardized row) against the index records `found`, all
+    pairs at once: the batch's comparison, weights (term frequencies as the index holds
+    them) and decision (zones, deterministic rules)."""
+    wanted = [c for c in record_columns(config, list(found.columns)) if c in candidate.columns]
+    head = candidate[wanted].assign(record_key=CANDIDATE_KEY).reset_index(drop=True)
+    # As objects: a column the candidate lacks (all None) must not decide the column's dtype.
+    frame = typed(pd.concat([head.astype(object), found[wanted].astype(object)], ignore_index=True))
+    columns = RecordColumns(frame)
+    if uses_lookalike(config):
+        names = np.empty(len(frame), dtype=object)
+        names[0] = spelled(head["name"], spelling)[0]
+        names[1:] = found[LOOKALIKE_COLUMN].to_numpy(dtype=object)
+        columns.add_column(LOOKALIKE_COLUMN, names)
+    idx_r = np.arange(1, len(frame), dtype=np.int64)
+    idx_l = np.zeros(len(idx_r), dtype=np.int64)
+    gammas = compare_pairs(columns, idx_l, idx_r, config.comparisons)
+    frequencies: dict[str, np.ndarray] = {}
+    for c in model.comparisons:
+        if c.tf_column is not None and tf_column(c.name) in found.columns:
+            frequency = found[tf_column(c.name)].to_numpy(dtype=np.float64)
+            frequencies[c.name] = np.concatenate([[np.nan], frequency])
+    weight = model.match_weights(gammas, idx_l, idx_r, frequencies)
+    scored = pd.DataFrame(
+        {
+            "idx_l": idx_l,
+            "idx_r": idx_r,
+            "record_key_l": CANDIDATE_KEY,
+            "record_key_r": frame["record_key"].to_numpy(dtype=object)[idx_r],
+            **{name: gammas[name].to_numpy() for name in gammas.columns},
+            "match_weight": weight,
+            "match_probability": model.probability(weight),
+        }
+    )
+    scored = decide(frame, scored, config, columns=columns)
+    return ScoredCandidates(pairs=scored, frame=frame, term_frequencies=frequencies)
+
+
+def explanation(model: FellegiSunterModel, scored: ScoredCandidates, row: int) -> pd.DataFrame:
+    """The waterfall of pair `row` (the steward page's: `match_weight_waterfall`)."""
+    return match_weight_waterfall(
+        model, scored.pairs.iloc[row], scored.frame, scored.term_frequencies
+    )
+
+
+def best_per_group(pairs: pd.DataFrame, group: np.ndarray, limit: int) -> pd.DataFrame:
+    """The best pair of each group (highest probability, then weight, then record key), the
+    groups ranked the same way, the first `limit`."""
+    ranked = pairs.assign(_group=group).sort_values(
+        ["match_probability", "match_weight", "record_key_r"],
+        ascending=[False, False, True],
+        kind="stable",
+    )
+    return ranked.drop_duplicates("_group").head(limit).drop(columns="_group")
