@@ -488,12 +488,15 @@ def cmd_review_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply_and_report(settings: Settings, decision_id: int) -> int:
-    """Apply one decision now and print what changed; the exit code says how it went."""
+def _apply_and_report(settings: Settings, decision_id: int, *, wait_seconds: float = 0.0) -> int:
+    """Apply one decision now and print what changed; the exit code says how it went.
+    `wait_seconds`: how long to wait for a run holding the home before deferring."""
     from connectors.steward_apply import DecisionNotFoundError, apply_decision
 
     try:
-        result = apply_decision(settings, decision_id, actor="cli:mdm review apply")
+        result = apply_decision(
+            settings, decision_id, actor="cli:mdm review apply", wait_seconds=wait_seconds
+        )
     except DecisionNotFoundError as error:
         print(f"refused: {error}", file=sys.stderr)
         return 2
@@ -523,14 +526,14 @@ def cmd_review_apply(args: argparse.Namespace) -> int:
 
     settings = _settings(None)
     if args.decision is not None:
-        return _apply_and_report(settings, args.decision)
+        return _apply_and_report(settings, args.decision, wait_seconds=args.wait)
     waiting = unapplied_decision_ids(settings)
     if not waiting:
         print("every active decision is applied")
         return 0
     worst = 0
     for decision_id in waiting:
-        worst = max(worst, _apply_and_report(settings, decision_id))
+        worst = max(worst, _apply_and_report(settings, decision_id, wait_seconds=args.wait))
         if worst == 3:  # a run holds the home: it, or the next, applies the rest
             break
     return worst
@@ -862,6 +865,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     apply.add_argument(
         "--decision", type=int, default=None, help="this decision (default: every unapplied one)"
+    )
+    apply.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when a run holds the home, wait up to this long for it before deferring (exit 3)",
     )
     apply.set_defaults(handler=cmd_review_apply)
 

@@ -143,3 +143,30 @@ def test_the_instance_queues_runs_and_starts_one_at_a_time(tmp_path: Path) -> No
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     finally:
         instance.dispose()
+
+
+def test_a_quick_apply_waits_its_timeout_then_defers_naming_the_run(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The online writer of today (`mdm review apply`, the console's quick apply) during a
+    batch run: it waits `--wait` seconds for the run, then defers (exit 3), naming the run; the
+    decision stays recorded, for that run or the next to apply, and nothing is written."""
+    from pipelines import cli
+    from tests.pipelines.test_cli_messages import held_elsewhere
+
+    settings = Settings(home=tmp_path / "var", config_path=tmp_path / "unused.yaml")
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    decide = ["review", "different", "--left", "core:C1", "--right", "crm:C2"]
+    assert cli.main([*decide, "--steward", "wang.min", "--reason", "two people"]) == 0
+    capsys.readouterr()
+
+    with held_elsewhere(settings.home, "run-0007") as pid:
+        started = time.monotonic()
+        code = cli.main(["review", "apply", "--decision", "1", "--wait", "1.5"])
+        waited = time.monotonic() - started
+    assert code == 3
+    assert waited >= 1.5
+    err = capsys.readouterr().err
+    assert err.startswith(f"deferred: a run is in progress (run run-0007 (pid {pid}, started "), err
+    assert "decision #1 is applied when it ends" in err
+    assert not (settings.home / "warehouse.duckdb").exists()
