@@ -25,6 +25,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 
 from pipelines.checks import BANK_TIMEZONE, quality_run_config
 from pipelines.mdm_config import MdmConfig
+from pipelines.runs import FULL_RUN_JOB
 
 #: The first business date a run can be for (the partitions start here). Older dates are not
 #: offered: the pipeline keeps no history of the sources from before it was installed.
@@ -33,6 +34,7 @@ FIRST_BUSINESS_DATE = date(2024, 1, 1)
 DAILY_RUN_CRON = "0 2 * * *"
 DAILY_RUN_SCHEDULE = "daily_incremental_run"
 DBT_OP = "mdm_dbt_models"
+PARTITION_TAG = "dagster/partition"
 
 
 def today_in_china() -> date:
@@ -130,3 +132,17 @@ def previous_business_date(moment: datetime) -> str:
     """The business date that ended before `moment` (China time): the scheduled run's date."""
     local = moment.astimezone(BANK_TIMEZONE)
     return (local.date() - timedelta(days=1)).isoformat()
+
+
+def last_business_date(instance: dg.DagsterInstance) -> str | None:
+    """The business date of the last successful full run: the date the warehouse is at, which
+    a run that re-clusters without extracting (steward decisions) keeps for its marts."""
+    runs = instance.get_runs(
+        dg.RunsFilter(job_name=FULL_RUN_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
+    return runs[0].tags.get(PARTITION_TAG) if runs else None
+
+
+def marts_run_config(as_of: str | None) -> dict[str, Any]:
+    """The run config giving dbt the business date `as_of` (nothing when there is none)."""
+    return {"ops": {DBT_OP: {"config": {"as_of_date": as_of}}}} if as_of else {}
