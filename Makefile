@@ -11,7 +11,7 @@ SEED ?= 42
 AS_OF ?= 2026-11-28
 export DAGSTER_HOME := $(CURDIR)/var/dagster
 
-.PHONY: demo test ui api bench bench-api bench-warehouses lint typecheck lock clean install browser
+.PHONY: demo test test-fast ui api bench bench-api bench-warehouses lint typecheck lock clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ demo: $(STAMP) var/dagster/dagster.yaml
 test: $(STAMP) browser
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
 	$(BIN)/pytest
+
+## test-fast: the unit tier, about a minute: the matching engine, standardizers and quality rules
+## on frames and small files (no pipeline run, no server, no PostgreSQL, no browser)
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow and not postgres and not browser" tests/matching tests/quality
 
 ## ui: the Dagster UI on this project, with its run history under var/dagster
 ui: $(STAMP) var/dagster/dagster.yaml

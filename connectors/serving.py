@@ -20,7 +20,8 @@ before (an open SQLite file survives its unlink).
 
 A steward decision applied without a run (`connectors.steward_apply`) does not rebuild them:
 `patch_snapshot` copies both, changes the copies' rows of the few golden IDs and records the
-decision touched, and swaps them in the same order; marts are left as published.
+decision touched, and swaps them in the same order; marts and the quality tables (`dq.*`)
+are left as published.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from contextlib import closing
 from pathlib import Path
 
 import duckdb
+
+from quality.runs import RUNS_TABLE
+from quality.suites import FAILING_ROWS_TABLE, RESULTS_TABLE
 
 # The marts listing one customer's accounts, loans, tickets and household members.
 CUSTOMER_DETAIL_TABLES = (
@@ -60,6 +64,11 @@ SERVED_TABLES = (
     "marts.kpi_mdm",
     "marts.kpi_mdm_sources",
     "marts.rm_tasks",
+    # The auditor's workspace: the runs as the publish saw them, every rule result and the
+    # failing rows the checks kept, masked when written (`quality.suites.failing_rows_frame`).
+    RUNS_TABLE,
+    RESULTS_TABLE,
+    FAILING_ROWS_TABLE,
 )
 MANIFEST_TABLE = "serving.manifest"
 SERVED_SCHEMAS = frozenset({*(t.split(".")[0] for t in SERVED_TABLES), "serving"})

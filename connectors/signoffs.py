@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast, get_args
+from typing import Literal, Protocol, cast, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -104,6 +104,25 @@ def _validated(run_id: str, auditor: str, verdict: str, comment: str) -> tuple[s
     return run_id, auditor, comment
 
 
+class SignedRun(Protocol):
+    """What a sign-off needs of the run (`quality.runs.RunSummary` is one)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+def sign_off(url: str, run: SignedRun, auditor: str, verdict: str, comment: str = "") -> SignOff:
+    """`SignOffs.sign_run` on the ops store at `url`, opened for this one sign-off (the CLI)."""
+    store = SignOffs(url)
+    try:
+        return store.sign_run(run, auditor, verdict, comment)
+    finally:
+        store.dispose()
+
+
 class SignOffs:
     """Sign-offs in the ops store at `url`; the table is created on first use."""
 
@@ -170,6 +189,36 @@ class SignOffs:
         return SignOff(
             signoff_id, run_id, auditor, cast(Verdict, verdict), comment, signed_at, CURRENT, None
         )
+
+    def sign_run(self, run: SignedRun, auditor: str, verdict: str, comment: str = "") -> SignOff:
+        """Sign off a run found in the orchestrator's record (CLI) or the published snapshot
+        (console); one still running cannot be signed off yet."""
+        if run.status == "running":
+            raise SignOffInvalidError(
+                f"run {run.run_id} is still running: sign it off once it ends"
+            )
+        return self.sign(run.run_id, auditor, verdict, comment)
+
+    def record_export(
+        self,
+        run_id: str,
+        auditor: str,
+        fmt: str,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
+    ) -> None:
+        """Note in `audit_log` that the auditor downloaded the run's report (a copy of masked
+        failing rows and comments leaves the system: who took it, when, in which format)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.insert(audit_log).values(
+                    occurred_at=now(),
+                    actor=auditor,
+                    action="report.export",
+                    target=f"run:{run_id}",
+                    detail=fmt,
+                )
+            )
 
     @staticmethod
     def _current_id(connection: Connection, run_id: str, auditor: str) -> int | None:

@@ -13,7 +13,7 @@ from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.report import build_report_asset
 from pipelines.assets.standardize import build_standardize_asset
 from pipelines.assets.stewardship import (
-    build_apply_decisions_job,
+    apply_decisions_job,
     build_decisions_sensor,
     build_review_questions_asset,
     build_review_queue_asset,
@@ -75,7 +75,6 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
     # Golden records, the review queue and its questions: what the console reads, published.
     publish = build_publish_asset([*mdm_assets[-3:], dbt_models])
     report = build_report_asset([*mdm_assets, dbt_models], config)
-    apply_decisions = build_apply_decisions_job()
     # Partitioned by business date (pipelines/business_date.py): the UI launches a date's run
     # and backfills a range of dates, which the run queue starts one at a time, in order.
     full_run = dg.define_asset_job(
@@ -93,8 +92,8 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
             build_activity_checks(config),
             build_golden_checks(config),
         ],
-        jobs=[full_run, apply_decisions],
-        sensors=[build_decisions_sensor(apply_decisions)],
+        jobs=[full_run, apply_decisions_job],
+        sensors=[build_decisions_sensor()],
         schedules=[build_daily_schedule(full_run, config)],
         resources={**build_resources(settings), "dbt": dbt_resource},
         # DuckDB takes one writing process: every step runs in the run's own process, in order.

@@ -29,7 +29,7 @@ import pandas as pd
 
 from connectors.reports import export_report
 from connectors.settings import Settings
-from connectors.signoffs import SignOff, SignOffInvalidError, SignOffs
+from connectors.signoffs import SignOff, SignOffs, sign_off
 from connectors.warehouse import open_warehouse
 from quality.catalogue import QualityConfig
 from quality.export import report_tables
@@ -55,9 +55,7 @@ def dagster_home(settings: Settings) -> Path:
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     """The instance `mdm run`, the UI and the schedule record their runs in."""
-    from dagster._core.instance.ref import InstanceRef
-
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home(settings))))
+    return dg.DagsterInstance.from_config(str(dagster_home(settings)))
 
 
 # Tags Dagster sets on a re-execution of some steps (from failure, or a chosen few).
@@ -157,13 +155,7 @@ def sign_off_run(
     is the signed-in subject. Raises `UnknownRunError`, `SignOffInvalidError`,
     `SignOffConflictError`."""
     run = find_run(settings, run_id.strip())
-    if run.status == "running":
-        raise SignOffInvalidError(f"run {run.run_id} is still running: sign it off once it ends")
-    store = SignOffs(settings.resolved_ops_url)
-    try:
-        return store.sign(run.run_id, auditor, verdict, comment)
-    finally:
-        store.dispose()
+    return sign_off(settings.resolved_ops_url, run, auditor, verdict, comment)
 
 
 def run_signoffs(settings: Settings, run_id: str) -> list[SignOff]:

@@ -23,6 +23,10 @@ RunStatus = Literal["succeeded", "failed", "running", "unknown"]
 
 #: What the orchestrator tells of each run (one row per run).
 RUN_COLUMNS = ("run_id", "job", "started", "finished", "kind", "status")
+#: The orchestrator's runs (`RUN_COLUMNS`) as the publish saw them, published in the serving
+#: snapshot beside `dq.results` and `dq.failing_rows`: the console reads the runs from there,
+#: never from the orchestrator (the API process does not import it).
+RUNS_TABLE = "dq.runs"
 
 WarehouseQuery = Callable[[str], pd.DataFrame]
 
@@ -74,6 +78,32 @@ def result_counts(query: WarehouseQuery) -> pd.DataFrame:
         "sum(case when not passed and severity = 'blocking' then 1 else 0 end) as blocking, "
         f"avg(score) as mean_score from {RESULTS_TABLE} group by run_id"
     )
+
+
+def as_published(runs: pd.DataFrame, publishing_run_id: str) -> pd.DataFrame:
+    """The runs as the publishing run writes them into the snapshot: itself as succeeded.
+
+    The publish is the run's last step on the serving path, after every asset it depends on
+    succeeded, and a failed publish swaps no snapshot in: any snapshot that lists the run
+    exists only because the run got that far. The orchestrator still says "running" at that
+    moment; published as such, the newest run could never be signed off nor trended. The next
+    publish lists it again with the orchestrator's final word."""
+    published = runs.reindex(columns=list(RUN_COLUMNS)).copy()
+    published["status"] = published["status"].astype(object)
+    # Timestamps typed even when every run is unfinished (all None), so the warehouse table
+    # gets timestamp columns, not text or an untyped column.
+    for column in ("started", "finished"):
+        published[column] = pd.to_datetime(published[column])
+    published.loc[published["run_id"] == publishing_run_id, "status"] = "succeeded"
+    return published
+
+
+def published_runs(query: WarehouseQuery) -> pd.DataFrame | None:
+    """`RUNS_TABLE` of a published snapshot; None when the snapshot predates it (every run
+    `dq.results` knows is then listed with kind and status unknown)."""
+    if RUNS_TABLE not in warehouse_tables(query):
+        return None
+    return query(f"select {', '.join(RUN_COLUMNS)} from {RUNS_TABLE}")
 
 
 def _time(value: Any) -> datetime | None:

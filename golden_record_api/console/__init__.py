@@ -21,7 +21,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connectors.settings import Settings
 from golden_record_api import problems
-from golden_record_api.console.pages import audit, customers, dashboard, sign_in, steward, tasks
+from golden_record_api.console.pages import (
+    audit,
+    customers,
+    dashboard,
+    runs,
+    sign_in,
+    steward,
+    tasks,
+)
 from golden_record_api.console.session import LazySigner
 from golden_record_api.console.stewarding import WaterfallSource
 from golden_record_api.console.web import (
@@ -76,7 +84,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.console_signer = LazySigner(settings)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.state.console_waterfalls = WaterfallSource()
-    for page in (sign_in, steward, customers, tasks, dashboard, audit):
+    for page in (sign_in, steward, customers, tasks, dashboard, audit, runs):
         app.include_router(page.router, include_in_schema=False)
     app.add_middleware(ConsoleHeaders)
 

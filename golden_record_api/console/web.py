@@ -86,6 +86,7 @@ NAVIGATION = (
     NavItem("nav.tasks", f"{PREFIX}/tasks", SCOPE_RM_TASKS_READ),
     NavItem("nav.dashboard", f"{PREFIX}/dashboard", SCOPE_KPIS_READ),
     NavItem("nav.audit", f"{PREFIX}/audit", SCOPE_AUDIT_READ),
+    NavItem("nav.runs", f"{PREFIX}/runs", SCOPE_AUDIT_READ),
 )
 
 

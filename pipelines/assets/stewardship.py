@@ -4,9 +4,6 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,  # the public API returns it but does not export the name
-)
 
 from connectors import review
 from matching.model import FellegiSunterModel
@@ -114,18 +111,18 @@ def build_review_questions_asset() -> dg.AssetsDefinition:
     return review_questions
 
 
-def build_apply_decisions_job() -> UnresolvedAssetJobDefinition:
-    """Re-cluster → golden → review queue → marts → publish, without re-extracting."""
-    return dg.define_asset_job(
-        APPLY_DECISIONS_JOB,
-        selection=dg.AssetSelection.assets(SCORED_PAIRS, CLUSTERS).downstream(),
-        description="Apply new steward decisions: re-cluster, golden records, marts, publish.",
-    )
+# Re-cluster → golden → review queue → marts → publish, without re-extracting. Defined once
+# here (it depends on no configuration); Dagster's public API does not name its type.
+apply_decisions_job = dg.define_asset_job(
+    APPLY_DECISIONS_JOB,
+    selection=dg.AssetSelection.assets(SCORED_PAIRS, CLUSTERS).downstream(),
+    description="Apply new steward decisions: re-cluster, golden records, marts, publish.",
+)
 
 
-def build_decisions_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def build_decisions_sensor() -> dg.SensorDefinition:
     @dg.sensor(
-        job=job,
+        job_name=APPLY_DECISIONS_JOB,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Starts a re-cluster run when stewards have made, approved or revoked "
@@ -161,7 +158,7 @@ __all__ = [
     "APPLY_DECISIONS_JOB",
     "REVIEW_QUESTIONS",
     "REVIEW_QUEUE",
-    "build_apply_decisions_job",
+    "apply_decisions_job",
     "build_decisions_sensor",
     "build_review_questions_asset",
     "build_review_queue_asset",

@@ -205,7 +205,9 @@ def _assert_same_as_full_publish(settings: Settings, tmp_path: Path) -> None:
         both.execute(f"attach '{patched}' as patched (read_only)")
         both.execute(f"attach '{full}' as full_publish (read_only)")
         for table in SERVED_TABLES:
-            if table.startswith("marts."):  # dbt's, not built by the Python stages here
+            # The marts (dbt's) and the quality tables (the checks' and the publish asset's) are
+            # left as published by a patch, refreshed by the next run's publish.
+            if table.split(".")[0] in ("marts", "dq"):
                 continue
             for left, right in (("patched", "full_publish"), ("full_publish", "patched")):
                 difference = both.execute(

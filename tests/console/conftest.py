@@ -10,11 +10,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import duckdb
 import httpx
+import pandas as pd
 import pytest
 
 from connectors.settings import Settings
 from golden_record_api.read_audit import InMemoryReadAuditor
+from quality.masking import mask_value
+from quality.runs import RUN_COLUMNS, RUNS_TABLE
+from quality.suites import FAILING_ROW_COLUMNS, FAILING_ROWS_TABLE, RESULT_COLUMNS, RESULTS_TABLE
 from tests.api.conftest import (
     KPI_MARTS,
     IdentityProvider,
@@ -72,18 +77,119 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+# The runs the publish put in the snapshot (`dq.runs`), newest last, with their quality results.
+# G0000000001's resident ID and mobile appear only masked, as the checks store failing rows.
+CLEAR_ID = "13010219850307003X"
+CLEAR_MOBILE = "13800138000"
+RUN_FAILED = "run-failed-1"
+RUN_FULL_OLD = "run-full-1"
+RUN_PARTIAL = "run-partial-1"
+RUN_FULL = "run-full-2"  # the newest: the one the published snapshot came from
+RUN_RUNNING = "run-running-1"
+CONSOLE_RUNS = [
+    (RUN_FAILED, "mdm_full_run", "2026-11-28 02:00", "2026-11-28 02:05", "full", "failed"),
+    (RUN_FULL_OLD, "mdm_full_run", "2026-11-29 02:00", "2026-11-29 02:20", "full", "succeeded"),
+    (RUN_PARTIAL, "__ASSET_JOB", "2026-11-30 10:00", "2026-11-30 10:03", "partial", "succeeded"),
+    (RUN_RUNNING, "apply_decisions", "2026-12-01 01:00", None, "partial", "running"),
+    (RUN_FULL, "mdm_full_run", "2026-12-01 02:00", None, "full", "succeeded"),
+]
+# (run, rule, source, evaluated, failed, score, passed): a 45 % share that meets its 40 %
+# mark passes (green) however low; a mobile format warning fails (amber); a blocking rule
+# fails in the partial run (red), which the full-runs trend must not count.
+CONSOLE_RESULTS = [
+    (RUN_FAILED, "raw.key_not_null", "core", 100, 60, 0.40, False),
+    (RUN_FULL_OLD, "raw.key_not_null", "core", 100, 0, 1.0, True),
+    (RUN_FULL_OLD, "std.valid_resident_id_share", "core", 100, 50, 0.50, True),
+    (RUN_PARTIAL, "raw.key_not_null", "crm", 80, 8, 0.90, False),
+    (RUN_FULL, "raw.key_not_null", "core", 100, 0, 1.0, True),
+    (RUN_FULL, "std.valid_resident_id_share", "core", 100, 55, 0.45, True),
+    (RUN_FULL, "std.mobile_format", "crm", 80, 4, 0.95, False),
+]
+
+
+def add_quality_results(snapshot: Path) -> None:
+    """Write `dq.runs`, `dq.results` and `dq.failing_rows` as the publish copies them."""
+    from quality.catalogue import RULES_BY_ID
+
+    runs = pd.DataFrame(CONSOLE_RUNS, columns=list(RUN_COLUMNS)).astype(
+        {"started": "datetime64[us]", "finished": "datetime64[us]"}
+    )
+    results = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "checked_at": pd.Timestamp("2026-12-01 02:10"),
+                "stage": RULES_BY_ID[rule].stage,
+                "rule_id": rule,
+                "dimension": RULES_BY_ID[rule].dimension,
+                "severity": RULES_BY_ID[rule].severity,
+                "source_system": source,
+                "evaluated": evaluated,
+                "failed": failed,
+                "score": score,
+                "passed": passed,
+                "examples": "",
+            }
+            for run_id, rule, source, evaluated, failed, score, passed in CONSOLE_RESULTS
+        ],
+        columns=list(RESULT_COLUMNS),
+    )
+    failing = pd.DataFrame(
+        [
+            (
+                RUN_FULL,
+                "2026-12-01 02:10",
+                "standardized",
+                "std.valid_resident_id_share",
+                "core",
+                1,
+                "core:C0001",
+                "id_number",
+                mask_value("id_number", CLEAR_ID),
+                "not a valid ID",
+            ),
+            (
+                RUN_FULL,
+                "2026-12-01 02:10",
+                "standardized",
+                "std.mobile_format",
+                "crm",
+                1,
+                "crm:R0001",
+                "mobile",
+                mask_value("mobile", CLEAR_MOBILE),
+                "=1+2 formula",
+            ),
+        ],
+        columns=list(FAILING_ROW_COLUMNS),
+    )
+    with duckdb.connect(str(snapshot)) as connection:
+        connection.execute("create schema dq")
+        for table, frame in (
+            (RUNS_TABLE, runs),
+            (RESULTS_TABLE, results),
+            (FAILING_ROWS_TABLE, failing),
+        ):
+            connection.register("incoming", frame)
+            connection.execute(f"create table {table} as select * from incoming")
+            connection.unregister("incoming")
+
+
 @pytest.fixture(scope="session")
 def console_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return publish_snapshot(
+    snapshot = publish_snapshot(
         tmp_path_factory.mktemp("console") / "serving.duckdb", kpi_marts=CONSOLE_MARTS
     )
+    add_quality_results(snapshot)
+    return snapshot
 
 
 @pytest.fixture(scope="session")
 def console(console_snapshot: Path) -> Iterator[Console]:
     auditor = InMemoryReadAuditor()
     with serve(app_on(console_snapshot, read_auditor=auditor)) as client:
-        running = Console(str(client.base_url), auditor, identity_provider())
+        idp = identity_provider()
+        running = Console(str(client.base_url), auditor, idp, idp.settings(console_snapshot))
         yield running
         running.close()
 

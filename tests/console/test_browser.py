@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +91,35 @@ def test_a_steward_follows_a_household_member_to_their_own_view(
     assert page.inner_text("#golden-id") == "G0000000003"
     assert page.locator("#loans tbody tr").count() == 2
     assert fits_the_screen(page)
+
+
+def test_an_auditor_signs_off_a_run_and_exports_it(
+    page_at: Callable[[], Any], console: Console
+) -> None:
+    from tests.console.conftest import CLEAR_ID, RUN_PARTIAL
+
+    page = page_at()
+    sign_in(page, console, "auditor")
+    page.click("nav >> text=质量报告")
+    page.wait_for_url("**/console/runs")
+    assert fits_the_screen(page)
+    page.click(f"tr[data-run='{RUN_PARTIAL}'] a")
+    page.wait_for_url(f"**/console/runs/{RUN_PARTIAL}")
+    assert page.inner_text("#run-id") == RUN_PARTIAL
+    assert page.get_attribute("#verdict", "class") == "band-poor"  # a blocking rule failed
+    page.check("#sign-off input[value='rejected']")
+    page.fill("#comment", "raw.key_not_null failed on crm: rerun before release")
+    page.click("#sign-off button[type=submit]")
+    page.wait_for_url(f"**/console/runs/{RUN_PARTIAL}#signoffs")
+    standing = page.locator("#signoffs tr[data-status='current']")
+    assert standing.count() == 1 and "拒绝" in standing.inner_text()
+    assert fits_the_screen(page)
+
+    with page.expect_download() as downloading:
+        page.click("#export a >> text=CSV")
+    download = downloading.value
+    assert download.suggested_filename == f"dq-{RUN_PARTIAL}.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("section,")
+    assert "rerun before release" in text and "raw.key_not_null" in text
+    assert CLEAR_ID not in text

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from golden_record_api.console.i18n import LANGUAGES, MESSAGES
+from golden_record_api.console.pages import customers as customers_page
 from golden_record_api.console.pages.customers import (
     C360_FIELDS,
     DETAIL_FIELDS,
@@ -209,6 +210,25 @@ def test_the_customer_page_masks_accounts_for_a_steward_and_links_household_memb
     assert 'href="/console/customers/G0000000003"' in household
     assert 'href="/console/customers/G0000000004"' in household
     assert "同住址同姓" in household  # the link reason, in words
+
+
+def test_a_detail_section_pages_through_every_row(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(customers_page, "DETAIL_ROWS", 2)  # G…001 has three accounts
+    client = console.signed_in("steward")
+    first = _section(client.get("/console/customers/G0000000001").text, "accounts")
+    assert "1–2 / 3" in first
+    assert 'href="?accounts_offset=2#accounts"' in first
+    assert "accounts_offset=0" not in first  # no previous page
+    second = client.get("/console/customers/G0000000001?accounts_offset=2")
+    assert second.status_code == 200
+    rows = _section(second.text, "accounts")
+    assert "3–3 / 3" in rows
+    assert rows.count("<tr>") == 2  # the header and the third account
+    assert 'href="?accounts_offset=0#accounts"' in rows
+    assert "accounts_offset=4" not in rows  # no next page
+    assert client.get("/console/customers/G0000000001?accounts_offset=-1").status_code == 422
 
 
 def test_the_customer_page_hides_household_members_from_an_auditor(console: Console) -> None:

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.instance.ref import InstanceRef
 from sqlalchemy.engine import make_url
 
 from connectors.settings import PROJECT_ROOT
@@ -25,7 +24,7 @@ def test_documented_instance_config_stores_runs_in_postgres(
     }.items():
         monkeypatch.setenv(name, str(value))
     shutil.copyfile(PROJECT_ROOT / "deploy" / "dagster-postgres.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path)))
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
     try:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
 

@@ -7,7 +7,6 @@ import dagster as dg
 from connectors.ops_store import Decision, OpsStore
 from pipelines.assets.stewardship import (
     APPLY_DECISIONS_JOB,
-    build_apply_decisions_job,
     build_decisions_sensor,
 )
 from pipelines.build import build_definitions
@@ -31,7 +30,7 @@ def evaluate(
 
 def test_sensor_requests_one_run_per_new_batch_of_decisions(tmp_path):
     url = f"sqlite:///{tmp_path / 'ops.sqlite'}"
-    sensor = build_decisions_sensor(build_apply_decisions_job())
+    sensor = build_decisions_sensor()
     results, cursor = evaluate(sensor, url, None)
     assert isinstance(results[0], dg.SkipReason)
     ops = OpsStore(url)
@@ -79,7 +78,7 @@ def test_the_decisions_run_keeps_the_business_date_of_the_last_full_run(tmp_path
     ops.record_decision(Decision("different", "a", "twins", record_key_l="x", record_key_r="y"))
     ops.dispose()
 
-    sensor = build_decisions_sensor(build_apply_decisions_job())
+    sensor = build_decisions_sensor()
     results, _ = evaluate(sensor, url, None, instance)
     assert results[0].run_config == {
         "ops": {"mdm_dbt_models": {"config": {"as_of_date": "2026-11-28"}}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
@@ -27,7 +27,7 @@ from golden_record_api.policy import AccessPolicy, Dataset
 from golden_record_api.principal import SCOPE_LOOKUP_EXACT, SCOPE_RECORDS_READ
 from golden_record_api.rate_limit import rate_limited_lookup
 from golden_record_api.routers import customers, golden_records
-from golden_record_api.schemas import GoldenRecordQuery
+from golden_record_api.schemas import MAX_OFFSET, GoldenRecordQuery
 
 RecordsUser = Annotated[ConsoleUser, Depends(require(SCOPE_RECORDS_READ))]
 router = APIRouter(prefix=f"{PREFIX}/customers")
@@ -187,12 +187,20 @@ async def search(
     )
 
 
+# A detail section's page is chosen by `<section>_offset` in the address (a link per page).
+DetailOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+
 @router.get("/{golden_id}", response_class=HTMLResponse)
 async def customer_view(
     golden_id: GoldenIdDep,
     request: Request,
     snapshot: SnapshotDep,
     user: RecordsUser,
+    accounts_offset: DetailOffset = 0,
+    loans_offset: DetailOffset = 0,
+    tickets_offset: DetailOffset = 0,
+    household_offset: DetailOffset = 0,
 ) -> HTMLResponse:
     reader = page_reader(request, user)
     record = await golden_records.get_golden_record(
@@ -210,13 +218,13 @@ async def customer_view(
     # Without a 360 row the detail routes answer 404 too: the sections say "none yet" instead.
     details = {}
     if view_360 is not None:
-        for section, list_rows in (
-            ("accounts", customers.list_customer_accounts),
-            ("loans", customers.list_customer_loans),
-            ("tickets", customers.list_customer_tickets),
-            ("household", customers.list_household_members),
+        for section, list_rows, offset in (
+            ("accounts", customers.list_customer_accounts, accounts_offset),
+            ("loans", customers.list_customer_loans, loans_offset),
+            ("tickets", customers.list_customer_tickets, tickets_offset),
+            ("household", customers.list_household_members, household_offset),
         ):
-            page = await list_rows(golden_id, reader, snapshot, DETAIL_ROWS, 0)
+            page = await list_rows(golden_id, reader, snapshot, DETAIL_ROWS, offset)
             details[section] = page.model_dump(exclude_unset=True)
     reader.flush()
     policy: AccessPolicy = request.app.state.access_policy
@@ -238,6 +246,7 @@ async def customer_view(
         masked_360=masked_fields(policy, "customer_360", role),
         masked_sources=masked_fields(policy, "source_record", role),
         details=details,
+        detail_rows=DETAIL_ROWS,
         detail_columns={
             section: [f for f in fields if policy.access(dataset, f, role) != "absent"]
             for section, (dataset, fields) in DETAIL_FIELDS.items()
