@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PEOPLE ?= 10000
 SEED ?= 42
+# The demo bank's business date: the simulator dates its systems to it and `make demo` runs the
+# pipeline for it (the run's partition), so a second `make demo` finds the same data.
 AS_OF ?= 2026-11-28
 export DAGSTER_HOME := $(CURDIR)/var/dagster
 

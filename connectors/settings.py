@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     serving_path: Path | None = Field(
         default=None, description="Published read-only snapshot the API serves"
     )
-    as_of: str | None = Field(default=None, description="Business date of the run, YYYY-MM-DD")
     api_workers: int = Field(
         default=1, ge=1, description="Processes `mdm api` serves with (each opens the snapshot)"
     )

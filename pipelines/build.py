@@ -18,6 +18,7 @@ from pipelines.assets.stewardship import (
     build_review_questions_asset,
     build_review_queue_asset,
 )
+from pipelines.business_date import build_business_date_config, build_daily_schedule
 from pipelines.checks import (
     build_activity_checks,
     build_golden_checks,
@@ -26,7 +27,12 @@ from pipelines.checks import (
 )
 from pipelines.dbt import build_dbt_assets
 from pipelines.mdm_config import MdmConfig, load_config
-from pipelines.resources import OpsStoreResource, StorePathsResource, WarehouseResource
+from pipelines.resources import (
+    DAGSTER_RUN_LOCK_WAIT_SECONDS,
+    OpsStoreResource,
+    StorePathsResource,
+    WarehouseResource,
+)
 from pipelines.runs import FULL_RUN_JOB
 
 
@@ -48,11 +54,15 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """The stores every stage writes to, located by the settings (dbt's resource aside)."""
     return {
         "warehouse": WarehouseResource(
-            url=settings.resolved_warehouse_url, home=str(settings.home)
+            url=settings.resolved_warehouse_url,
+            home=str(settings.home),
+            lock_wait_seconds=DAGSTER_RUN_LOCK_WAIT_SECONDS,
         ),
         "ops": OpsStoreResource(url=settings.resolved_ops_url),
         "stores": StorePathsResource(
-            home=str(settings.home), serving_path=str(settings.resolved_serving_path)
+            home=str(settings.home),
+            serving_path=str(settings.resolved_serving_path),
+            lock_wait_seconds=DAGSTER_RUN_LOCK_WAIT_SECONDS,
         ),
     }
 
@@ -65,10 +75,14 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
     # Golden records, the review queue and its questions: what the console reads, published.
     publish = build_publish_asset([*mdm_assets[-3:], dbt_models])
     report = build_report_asset([*mdm_assets, dbt_models], config)
+    # Partitioned by business date (pipelines/business_date.py): the UI launches a date's run
+    # and backfills a range of dates, which the run queue starts one at a time, in order.
     full_run = dg.define_asset_job(
         FULL_RUN_JOB,
         selection=dg.AssetSelection.all(),
-        description="Extract, standardize, match, golden records, marts, publish.",
+        config=build_business_date_config(config),
+        description="Extract, standardize, match, golden records, marts, publish, for one "
+        "business date (the partition).",
     )
     return dg.Definitions(
         assets=[*mdm_assets, dbt_models, publish, report],
@@ -80,15 +94,7 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
         ],
         jobs=[full_run, apply_decisions_job],
         sensors=[build_decisions_sensor()],
-        schedules=[
-            dg.ScheduleDefinition(
-                name="daily_full_run",
-                job=full_run,
-                cron_schedule="0 2 * * *",
-                execution_timezone="Asia/Shanghai",
-                description="Nightly incremental refresh after the core banking day-end batch.",
-            )
-        ],
+        schedules=[build_daily_schedule(full_run, config)],
         resources={**build_resources(settings), "dbt": dbt_resource},
         # DuckDB takes one writing process: every step runs in the run's own process, in order.
         executor=dg.in_process_executor,

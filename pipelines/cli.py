@@ -37,6 +37,7 @@ def _settings(config: str | None) -> Settings:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from connectors.simulated import SHAPES, load_noise_profile, simulate
     from connectors.simulated.second_bank import parse_activity
+    from pipelines.business_date import today_in_china
 
     try:
         if args.shape not in SHAPES:
@@ -53,7 +54,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         Path(args.out),
         people=args.people,
         seed=args.seed,
-        as_of=date.fromisoformat(args.as_of),
+        as_of=date.fromisoformat(args.as_of) if args.as_of else today_in_china(),
         noise=noise,
         profile=args.profile,
         shape=args.shape,
@@ -107,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import uuid
 
     from connectors import run_lock
+    from pipelines.business_date import BusinessDateError, check_business_date, today_in_china
     from pipelines.mdm_config import ConfigError, load_config
 
     settings = _settings(args.config)
@@ -114,6 +116,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         config = load_config(settings.config_path)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        args.as_of = check_business_date(args.as_of or today_in_china().isoformat())
+    except BusinessDateError as error:
+        print(f"error: --as-of: {error}", file=sys.stderr)
         return 2
     run_id = str(uuid.uuid4())
 
@@ -146,7 +153,7 @@ def _run_holding_lock(
     from connectors.warehouse import open_warehouse
     from pipelines.assets.report import build_report, report_sensitive_columns
     from pipelines.build import FULL_RUN_JOB, build_definitions
-    from pipelines.checks import quality_run_config
+    from pipelines.business_date import run_config_for
     from pipelines.mdm_config import ConfigError
     from pipelines.runs import dagster_instance, run_records
     from pipelines.summary import RunProgress, print_summary, step_failures
@@ -175,23 +182,26 @@ def _run_holding_lock(
     # run log (the UI) and <home>/dbt/runs/<run id>/.
     log_level = "INFO" if args.verbose else "CRITICAL"
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    dbt_config: dict[str, Any] = {"console_output": bool(args.verbose)}
-    ops: dict[str, Any] = {}
-    if args.as_of:
-        dbt_config["as_of_date"] = args.as_of
-        ops.update(quality_run_config(config, args.as_of))
-    ops["mdm_dbt_models"] = {"config": dbt_config}
-    if args.incremental:
-        for system in config.sources:
-            ops[f"extract_{system}"] = {"config": {"mode": "incremental"}}
-    run_config["ops"] = ops
+    # The run for one business date: the job's partition, as the UI and the schedule launch it.
+    run_config.update(
+        run_config_for(
+            config,
+            args.as_of,
+            incremental=args.incremental,
+            dbt={"console_output": bool(args.verbose)},
+        )
+    )
     progress = RunProgress()
     if not args.verbose:
         instance.add_event_listener(run_id, progress)
         print(f"run {run_id} on {settings.home}")
     started = time.perf_counter()
     result = definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False, run_id=run_id
+        instance=instance,
+        run_config=run_config,
+        raise_on_error=False,
+        run_id=run_id,
+        partition_key=args.as_of,
     )
     elapsed = time.perf_counter() - started
     if not args.verbose:
@@ -479,12 +489,15 @@ def cmd_review_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply_and_report(settings: Settings, decision_id: int) -> int:
-    """Apply one decision now and print what changed; the exit code says how it went."""
+def _apply_and_report(settings: Settings, decision_id: int, *, wait_seconds: float = 0.0) -> int:
+    """Apply one decision now and print what changed; the exit code says how it went.
+    `wait_seconds`: how long to wait for a run holding the home before deferring."""
     from connectors.steward_apply import DecisionNotFoundError, apply_decision
 
     try:
-        result = apply_decision(settings, decision_id, actor="cli:mdm review apply")
+        result = apply_decision(
+            settings, decision_id, actor="cli:mdm review apply", wait_seconds=wait_seconds
+        )
     except DecisionNotFoundError as error:
         print(f"refused: {error}", file=sys.stderr)
         return 2
@@ -514,14 +527,14 @@ def cmd_review_apply(args: argparse.Namespace) -> int:
 
     settings = _settings(None)
     if args.decision is not None:
-        return _apply_and_report(settings, args.decision)
+        return _apply_and_report(settings, args.decision, wait_seconds=args.wait)
     waiting = unapplied_decision_ids(settings)
     if not waiting:
         print("every active decision is applied")
         return 0
     worst = 0
     for decision_id in waiting:
-        worst = max(worst, _apply_and_report(settings, decision_id))
+        worst = max(worst, _apply_and_report(settings, decision_id, wait_seconds=args.wait))
         if worst == 3:  # a run holds the home: it, or the next, applies the rest
             break
     return worst
@@ -770,7 +783,9 @@ def main(argv: list[str] | None = None) -> int:
     simulate = commands.add_parser("simulate", help="write the simulated bank source systems")
     simulate.add_argument("--people", type=int, default=10_000)
     simulate.add_argument("--seed", type=int, default=42)
-    simulate.add_argument("--as-of", default="2026-11-28", help="business date, YYYY-MM-DD")
+    simulate.add_argument(
+        "--as-of", default=None, help="the systems' business date, YYYY-MM-DD (default: today)"
+    )
     simulate.add_argument("--out", default="var/sources")
     simulate.add_argument(
         "--profile",
@@ -820,7 +835,12 @@ def main(argv: list[str] | None = None) -> int:
         "exit 2 when the check finds a problem, 3 when another run holds the home",
     )
     run.add_argument("--config", default=None, help="an mdm.yaml (default: the shipped one)")
-    run.add_argument("--as-of", default=None, help="business date for the marts, YYYY-MM-DD")
+    run.add_argument(
+        "--as-of",
+        default=None,
+        help="the business date the run is for (the job's partition), YYYY-MM-DD; default: "
+        "today in China",
+    )
     run.add_argument(
         "--verbose",
         action="store_true",
@@ -900,6 +920,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     apply.add_argument(
         "--decision", type=int, default=None, help="this decision (default: every unapplied one)"
+    )
+    apply.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when a run holds the home, wait up to this long for it before deferring (exit 3)",
     )
     apply.set_defaults(handler=cmd_review_apply)
 

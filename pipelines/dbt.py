@@ -84,7 +84,7 @@ class MdmDbtTranslator(DagsterDbtTranslator):
 
 
 class DbtRunConfig(dg.Config):
-    """The business date the marts are computed for (empty: the project's default), and
+    """The business date the marts are computed for (empty: today in China), and
     whether dbt's console output is shown as well as written to the run's console.log."""
 
     as_of_date: str = ""

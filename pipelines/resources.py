@@ -8,12 +8,30 @@ from connectors import run_lock
 from connectors.ops_store import OpsStore
 from connectors.warehouse import Warehouse, open_warehouse
 
+#: How long a run launched by Dagster (UI, schedule, sensor, backfill) waits for the home's run
+#: lock. The run queue starts one Dagster run at a time, so the holder is a writer outside the
+#: queue: `mdm run` before its run is recorded, or a steward decision's quick apply (seconds).
+DAGSTER_RUN_LOCK_WAIT_SECONDS = 900.0
 
-def _hold_run_lock(context: dg.InitResourceContext, home: str | None) -> None:
+
+def _hold_run_lock(context: dg.InitResourceContext, home: str | None, wait_seconds: float) -> None:
     run = context.dagster_run
     if run is None or home is None:  # built outside a run (a test's direct call)
         return
-    run_lock.acquire(Path(home), run_id=run.run_id, command=f"Dagster job {run.job_name}")
+
+    def waiting(holder: run_lock.RunHolder | None) -> None:
+        running = holder.describe() if holder else "another run"
+        if context.log is not None:
+            context.log.info(f"waiting up to {wait_seconds:.0f} s for {running} to finish")
+
+    run_lock.acquire(
+        Path(home),
+        run_id=run.run_id,
+        command=f"Dagster job {run.job_name}",
+        wait=wait_seconds > 0,
+        timeout=wait_seconds,
+        on_wait=waiting,
+    )
 
 
 def _release_run_lock(context: dg.InitResourceContext, home: str | None) -> None:
@@ -30,9 +48,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str
     home: str | None = None
+    lock_wait_seconds: float = 0.0
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        _hold_run_lock(context, self.home)
+        _hold_run_lock(context, self.home, self.lock_wait_seconds)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         _release_run_lock(context, self.home)
@@ -58,14 +77,15 @@ class StorePathsResource(dg.ConfigurableResource):
     A run whose steps use this resource (the full run and the steward-decisions run, from the
     CLI, the UI, the schedule or the sensor; any selection with an extract, match, check,
     report or publish step) holds the home's run lock (`connectors.run_lock`) from its start
-    to its end: a second run refuses, naming the first.
+    to its end: a second run waits for it up to `lock_wait_seconds`, then refuses, naming it.
     """
 
     home: str
     serving_path: str
+    lock_wait_seconds: float = 0.0
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        _hold_run_lock(context, self.home)
+        _hold_run_lock(context, self.home, self.lock_wait_seconds)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         _release_run_lock(context, self.home)

@@ -1,7 +1,8 @@
 {#
     Business constants used by more than one model, kept in one place.
 
-    as_of_date(): the run's business date (var `as_of_date`, YYYY-MM-DD) as a date literal.
+    as_of_date(): the run's business date (var `as_of_date`, YYYY-MM-DD) as a date literal;
+        without one, today in China (the pipeline always passes its run's date).
     loan_classes(): the five-tier loan classification (贷款五级分类), best to worst.
     loan_class_rank(expression): 1 (正常) … 5 (损失), NULL for anything else.
     loan_class_label(expression): the inverse, rank -> class.
@@ -9,7 +10,11 @@
 #}
 
 {% macro as_of_date() -%}
-    cast('{{ var("as_of_date") }}' as date)
+    {%- set given = var("as_of_date", "") -%}
+    {%- if not given -%}
+        {%- set given = modules.datetime.datetime.now(modules.pytz.timezone("Asia/Shanghai")).date().isoformat() -%}
+    {%- endif -%}
+    cast('{{ given }}' as date)
 {%- endmacro %}
 
 

@@ -9,6 +9,7 @@ from connectors import review
 from matching.model import FellegiSunterModel
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS
+from pipelines.business_date import last_business_date, marts_run_config
 from pipelines.resources import OpsStoreResource, WarehouseResource
 
 REVIEW_QUEUE = dg.AssetKey(["mdm", "review_queue"])
@@ -142,8 +143,11 @@ def build_decisions_sensor() -> dg.SensorDefinition:
             yield dg.SkipReason(f"no decision changes after event #{seen}")
             return
         context.update_cursor(str(latest))
+        # The marts it rebuilds stay at the business date the warehouse is at.
+        as_of = last_business_date(context.instance)
         yield dg.RunRequest(
             run_key=f"decisions-through-{latest}",
+            run_config=marts_run_config(as_of),
             tags={"mdm/trigger": "steward_decisions", "mdm/decisions_through": str(latest)},
         )
 

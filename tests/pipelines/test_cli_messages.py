@@ -25,6 +25,7 @@ from connectors.settings import PROJECT_ROOT, Settings
 from pipelines import cli
 from pipelines.dbt import logged_output
 from pipelines.resources import StorePathsResource
+from pipelines.runs import dagster_instance
 from pipelines.summary import step_failures
 from tests.conftest import write_pipeline_config
 from tests.connectors.test_preflight import base_document, write_sources
@@ -217,7 +218,8 @@ def test_a_failed_run_ends_with_the_blocking_rule_and_the_report(home, tmp_path,
             "severity": {"std.valid_resident_id_share": "blocking"},
         }
 
-    assert cli.main(["run", "--config", str(edit_config(config, edit))]) == 1
+    edited = str(edit_config(config, edit))
+    assert cli.main(["run", "--config", edited, "--as-of", "2026-11-28"]) == 1
     captured = capsys.readouterr()
     out = captured.out.splitlines()
     assert "Traceback" not in captured.out + captured.err
@@ -227,6 +229,15 @@ def test_a_failed_run_ends_with_the_blocking_rule_and_the_report(home, tmp_path,
     run_id = next(line for line in out if line.startswith("run ")).split()[1]
     report = report_path(home / "reports", run_id)
     assert report.exists()
+    # The run is the job's partition for its business date, in the instance the UI shows.
+    instance = dagster_instance(Settings(home=home))
+    run = instance.get_run_by_id(run_id)
+    instance.dispose()
+    assert run is not None and run.tags["dagster/partition"] == "2026-11-28"
+    ops = run.run_config["ops"]
+    assert ops["mdm_dbt_models"]["config"]["as_of_date"] == "2026-11-28"
+    assert ops["standardized_quality"]["config"] == {"as_of_date": "2026-11-28"}
+    assert ops["extract_crm"]["config"] == {"mode": "full"}
     blocked = out[-2]
     assert blocked.startswith("  blocked: std.valid_resident_id_share on crm: ")
     assert blocked.endswith(
