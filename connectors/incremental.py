@@ -1,8 +1,19 @@
-"""Incremental extraction: which rows changed since the last extract, and merging them in."""
+"""Incremental runs: which rows changed since the last extract, and merging them in; which
+source records changed since the last standardization (by the hash of their raw rows); and
+the warehouse side of matching and surviving only those (matching.incremental)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from connectors.warehouse import RowChange, Warehouse
+from matching.clustering import oversized_frame
+from matching.config import MatchingConfig
+from matching.golden import GoldenResult, SurvivorshipConfig, next_golden_number
+from matching.incremental import IncrementalMatch, match_changed_records, survive_region
+from matching.model import FellegiSunterModel
+from matching.stewardship import Constraints
 
 WATERMARK_COLUMNS = ("system", "table_name", "watermark", "batch_id", "extracted_at")
 
@@ -25,3 +36,203 @@ def highest_watermark(frame: pd.DataFrame, column: str, previous: str | None) ->
     values = frame[column].dropna() if column in frame else pd.Series(dtype=object)
     candidates = [v for v in (values.max() if len(values) else None, previous) if v is not None]
     return max(candidates) if candidates else None
+
+
+#: Per source record, the hash of the raw rows it was standardized from (mdm.party_row_hashes):
+#: an incremental run standardizes again only the records whose hash differs, new or gone.
+ROW_HASH_COLUMNS = ("record_key", "row_hash")
+
+
+PARTY_ROW_HASHES = "mdm.party_row_hashes"
+#: The records an incremental run standardized again (new, changed, gone), and the region
+#: its matching re-clustered, each tagged with the run.
+CHANGED_RECORDS = "mdm.changed_records"
+TOUCHED_RECORDS = "mdm.touched_records"
+
+
+def source_record_keys(frame: pd.DataFrame, *, system: str, key_column: str) -> pd.Series:
+    """The record key of each raw row, as standardization builds it: `<system>:<key>`."""
+    return system + ":" + frame[key_column].astype("string").str.strip()
+
+
+def record_row_hashes(
+    raw: pd.DataFrame,
+    *,
+    system: str,
+    key_column: str,
+    identifiers: pd.DataFrame | None = None,
+    identifiers_key_column: str | None = None,
+) -> pd.DataFrame:
+    """record_key → one hash of the raw row and of the identifier rows keyed to it.
+
+    `raw` (and `identifiers`) carry `_row_hash` (connectors.landing.with_lineage). Record keys
+    are built as standardization builds them: `<system>:<stripped key>`.
+    """
+    keys = raw[key_column].astype("string").str.strip()
+    hashes = raw["_row_hash"].astype("string")
+    if identifiers is not None and identifiers_key_column is not None and len(identifiers):
+        id_keys = identifiers[identifiers_key_column].astype("string").str.strip()
+        # Order-free: the identifier rows of a record combined by their sorted hashes.
+        combined = (
+            pd.DataFrame({"key": id_keys, "h": identifiers["_row_hash"].astype("string")})
+            .sort_values(["key", "h"])
+            .groupby("key")["h"]
+            .agg("|".join)
+        )
+        extra = combined.reindex(keys.to_numpy()).fillna("").to_numpy(dtype=object)
+        hashes = hashes + "|" + pd.Series(extra, index=hashes.index, dtype="string")
+    frame = pd.DataFrame(
+        {
+            "record_key": (system + ":" + keys).to_numpy(dtype=object),
+            "row_hash": hashes.to_numpy(dtype=object),
+        }
+    )
+    return frame[frame["record_key"].notna()].drop_duplicates("record_key", keep="last")
+
+
+def changed_record_keys(current: pd.DataFrame, prior: pd.DataFrame) -> pd.Index:
+    """The record keys whose raw rows are new, changed or gone since `prior` (both frames of
+    `ROW_HASH_COLUMNS`)."""
+    merged = current.merge(prior, on="record_key", how="outer", suffixes=("", "_prior"))
+    differs = merged["row_hash"].isna() | (merged["row_hash"] != merged["row_hash_prior"])
+    return pd.Index(merged.loc[differs.to_numpy(), "record_key"].to_numpy(dtype=object))
+
+
+def replace_records(
+    current: pd.DataFrame, fresh: pd.DataFrame, keys: pd.Index, column: str = "record_key"
+) -> pd.DataFrame:
+    """`current` with the rows of `keys` replaced by `fresh` (a key absent from `fresh` is
+    gone)."""
+    kept = current[~current[column].isin(keys)]
+    if fresh.empty:
+        return kept.reset_index(drop=True)
+    return pd.concat([kept, fresh[current.columns]], ignore_index=True)
+
+
+def match_row_changes(match: IncrementalMatch) -> list[RowChange]:
+    """An incremental match's rows of mdm.scored_pairs, mdm.clusters, mdm.oversized_clusters,
+    keyed for delete + insert."""
+    records = pd.DataFrame({"record_key": match.record_keys})
+    return [
+        RowChange("mdm.scored_pairs", match.dropped_pairs, match.added_pairs),
+        RowChange("mdm.clusters", records, match.clusters),
+        RowChange(
+            "mdm.oversized_clusters",
+            records.rename(columns={"record_key": "cluster_key"}),
+            oversized_frame(match.review_clusters),
+        ),
+    ]
+
+
+def golden_row_changes(
+    record_keys: pd.Index | list[str],
+    golden_ids: list[str],
+    golden: GoldenResult,
+    history: pd.DataFrame,
+) -> list[RowChange]:
+    """A re-survived region's rows of the golden tables: its records' xref rows and its
+    golden IDs' records, lineage and history replaced; its events appended."""
+    records = pd.DataFrame({"record_key": pd.Series(list(record_keys), dtype=object)})
+    goldens = pd.DataFrame({"golden_id": pd.Series(golden_ids, dtype=object)})
+    return [
+        RowChange("mdm.xref", records, golden.xref),
+        RowChange("mdm.golden_records", goldens, golden.golden_records),
+        RowChange("mdm.golden_lineage", goldens, golden.lineage),
+        RowChange("mdm.golden_history", goldens, history),
+        RowChange("mdm.golden_events", pd.DataFrame(), golden.events),
+    ]
+
+
+def _tagged(keys: pd.Index | np.ndarray, run_id: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"run_id": run_id, "record_key": pd.Series(np.asarray(keys, dtype=object), dtype=object)}
+    )
+
+
+def changed_records_of(store: Warehouse, table: str, run_id: str) -> pd.Index | None:
+    """The record keys `table` (CHANGED_RECORDS or TOUCHED_RECORDS) holds for `run_id`;
+    None when it holds none for it (the run was not incremental at that step)."""
+    if not store.table_exists(table):
+        return None
+    frame = store.read_table(table)
+    if not len(frame) or not (frame["run_id"] == run_id).any():
+        return None
+    mine = frame[(frame["run_id"] == run_id) & frame["record_key"].notna()]
+    return pd.Index(mine["record_key"].to_numpy(dtype=object))
+
+
+def changed_records_table(keys: pd.Index, run_id: str) -> pd.DataFrame:
+    """CHANGED_RECORDS for a run: its keys, or one row with no key when nothing changed (so
+    the next steps still know the run was incremental)."""
+    return _tagged(keys, run_id) if len(keys) else _tagged(np.array([None]), run_id)
+
+
+def match_incrementally(
+    store: Warehouse,
+    changed: pd.Index,
+    *,
+    matching: MatchingConfig,
+    constraints: Constraints,
+    run_id: str,
+) -> IncrementalMatch:
+    """Match the changed records against the stored state (the stored model, no re-training)
+    and write the region's scored pairs and clusters, and the region (TOUCHED_RECORDS), in
+    one transaction."""
+    model_row = store.read_table("mdm.match_model")
+    model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
+    match = match_changed_records(
+        store.read_table("mdm.party_records"),
+        changed,
+        prior_scored=store.read_table("mdm.scored_pairs"),
+        prior_xref=store.read_table("mdm.xref"),
+        model=model,
+        matching=matching,
+        constraints=constraints,
+    )
+    # This run's region only: the golden step reads it back by run ID.
+    store.replace_tables({TOUCHED_RECORDS: _tagged(match.record_keys, run_id)})
+    store.replace_rows(match_row_changes(match))
+    return match
+
+
+def survive_incrementally(
+    store: Warehouse,
+    region: pd.Index,
+    *,
+    survivorship: SurvivorshipConfig,
+    constraints: Constraints,
+    decisions: pd.DataFrame | None,
+    credited: pd.DataFrame,
+    run_id: str,
+    now: pd.Timestamp,
+) -> tuple[GoldenResult, pd.DataFrame]:
+    """Re-survive the clusters of `region` (an incremental match's TOUCHED_RECORDS) against
+    the stored golden state and write its golden rows in one transaction; every other golden
+    record, xref row and history row is left as it is. Returns (golden result, history)."""
+    golden = store.read_table("mdm.golden_records")
+    xref = store.read_table("mdm.xref")
+    records = store.read_table("mdm.party_records")
+    clusters = store.read_table("mdm.clusters")
+    scored = store.read_table("mdm.scored_pairs")
+    history = store.read_table("mdm.golden_history")
+    region_xref = xref[xref["record_key"].isin(region)]
+    prior_ids = set(region_xref["golden_id"])
+    inside = scored["record_key_l"].isin(region) & scored["record_key_r"].isin(region)
+    result, new_history = survive_region(
+        records[records["record_key"].isin(region)],
+        clusters[clusters["record_key"].isin(region)].sort_values("record_key"),
+        scored[inside.to_numpy()],
+        constraints,
+        survivorship=survivorship,
+        prior_golden=golden[golden["golden_id"].isin(prior_ids)],
+        prior_xref=region_xref,
+        prior_history=history[history["golden_id"].isin(prior_ids)],
+        next_number=next_golden_number(golden, xref),
+        decisions=decisions,
+        credited=credited,
+        run_id=run_id,
+        now=now,
+    )
+    rewritten = sorted(prior_ids | set(result.golden_records["golden_id"]))
+    store.replace_rows(golden_row_changes(region, rewritten, result, new_history))
+    return result, new_history
