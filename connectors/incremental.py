@@ -190,7 +190,9 @@ def match_incrementally(
         constraints=constraints,
     )
     # This run's region only: the golden step reads it back by run ID.
-    store.replace_tables({TOUCHED_RECORDS: _tagged(match.record_keys, run_id)})
+    store.replace_tables(
+        {TOUCHED_RECORDS: changed_records_table(pd.Index(match.record_keys), run_id)}
+    )
     store.replace_rows(match_row_changes(match))
     return match
 

@@ -183,6 +183,8 @@ def _run_holding_lock(
     if args.incremental:
         for system in config.sources:
             ops[f"extract_{system}"] = {"config": {"mode": "incremental"}}
+        # Standardize only what changed; match and golden then follow (mdm.changed_records).
+        ops["standardize_party_records"] = {"config": {"mode": "incremental"}}
     run_config["ops"] = ops
     progress = RunProgress()
     if not args.verbose:

@@ -17,7 +17,6 @@ highest, in a different order: the test checks the same records share one).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,32 +24,16 @@ import pandas as pd
 import pytest
 import yaml
 
+from benchmarks.bench_incremental import full_run, incremental_run, landed, mapped, standardized
 from benchmarks.bench_pipeline import noise_config, read_party_tables, simulated_sources
-from connectors.incremental import (
-    CHANGED_RECORDS,
-    PARTY_ROW_HASHES,
-    changed_record_keys,
-    changed_records_of,
-    changed_records_table,
-    match_incrementally,
-    record_row_hashes,
-    replace_records,
-    source_record_keys,
-    survive_incrementally,
-)
-from connectors.landing import with_lineage
 from connectors.settings import PROJECT_ROOT
 from connectors.warehouse import DuckDBWarehouse
 from matching import MatchingConfig, link
-from matching.clustering import oversized_frame
-from matching.golden import SurvivorshipConfig, build_golden_records, update_history
+from matching.golden import SurvivorshipConfig, build_golden_records
 from matching.model import FellegiSunterModel
-from matching.standardize import SourceMapping, standardize_source
-from matching.stewardship import constraints_from_decisions
 
 PEOPLE = 1_200
 HELD_OUT = 0.04
-EXTRACTED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 # Nanosecond times, as the pipeline stamps them (`pd.Timestamp.now().floor("s")`).
 NOW = pd.Timestamp("2026-11-30 08:00:00").as_unit("ns")
 
@@ -73,112 +56,24 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Bank:
     return Bank(
         document,
         document["sources"],
-        {name: with_lineage(frame, "b0", EXTRACTED) for name, frame in raw.items()},
+        {name: landed(frame, "b0") for name, frame in raw.items()},
         MatchingConfig.model_validate(document["matching"]),
         SurvivorshipConfig.model_validate(document["survivorship"]),
     )
 
 
-def _hashes(bank: Bank, raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(
-        [
-            record_row_hashes(frame, system=name, key_column=str(bank.sources[name]["key_column"]))
-            for name, frame in raw.items()
-        ],
-        ignore_index=True,
-    )
-
-
-def _standardize(
-    bank: Bank, raw: dict[str, pd.DataFrame], keys: pd.Index | None = None
-) -> pd.DataFrame:
-    parts = []
-    for name, frame in raw.items():
-        key_column = str(bank.sources[name]["key_column"])
-        if keys is not None:
-            mine = source_record_keys(frame, system=name, key_column=key_column).isin(keys)
-            frame = frame[mine.to_numpy(dtype=bool)]
-        mapping = SourceMapping.from_config(name, bank.sources[name])
-        parts.append(standardize_source(frame, mapping, batch_id="b", now=NOW).records)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _full_run(bank: Bank, store: DuckDBWarehouse, raw: dict[str, pd.DataFrame]) -> None:
-    records = _standardize(bank, raw)
-    linked = link(records, bank.matching)
-    golden = build_golden_records(
-        records,
-        linked.clusters,
-        bank.survivorship,
-        run_id="run-0",
-        now=NOW,
-        scored_pairs=linked.scored_pairs,
-    )
-    store.replace_tables(
-        {
-            "mdm.party_records": records,
-            PARTY_ROW_HASHES: _hashes(bank, raw),
-            "mdm.scored_pairs": linked.scored_pairs,
-            "mdm.clusters": linked.clusters,
-            "mdm.oversized_clusters": oversized_frame(linked.review_clusters),
-            "mdm.match_model": pd.DataFrame([{"model_json": linked.model.to_json()}]),
-            "mdm.golden_records": golden.golden_records,
-            "mdm.xref": golden.xref,
-            "mdm.golden_lineage": golden.lineage,
-            "mdm.golden_events": golden.events,
-            "mdm.golden_history": update_history(
-                None, golden.golden_records, now=NOW, run_id="run-0"
-            ),
-        }
-    )
-
-
-def _incremental_run(
-    bank: Bank, store: DuckDBWarehouse, raw: dict[str, pd.DataFrame], run_id: str
-) -> int:
-    """Standardize, match and survive what changed, as the pipeline's assets do; returns
-    how many records were standardized again."""
-    hashes = _hashes(bank, raw)
-    changed = changed_record_keys(hashes, store.read_table(PARTY_ROW_HASHES))
-    records = replace_records(
-        store.read_table("mdm.party_records"), _standardize(bank, raw, changed), changed
-    )
-    store.replace_tables(
-        {
-            "mdm.party_records": records,
-            PARTY_ROW_HASHES: hashes,
-            CHANGED_RECORDS: changed_records_table(changed, run_id),
-        }
-    )
-    constraints = constraints_from_decisions(pd.DataFrame(), None)
-    keys = changed_records_of(store, CHANGED_RECORDS, run_id)
-    assert keys is not None
-    match = match_incrementally(
-        store, keys, matching=bank.matching, constraints=constraints, run_id=run_id
-    )
-    survive_incrementally(
+def _run(bank: Bank, store: DuckDBWarehouse, raw: dict[str, pd.DataFrame], run_id: str) -> int:
+    """One incremental run; returns how many records were standardized again."""
+    steps = incremental_run(
         store,
-        pd.Index(match.record_keys),
-        survivorship=bank.survivorship,
-        constraints=constraints,
-        decisions=None,
-        credited=pd.DataFrame(columns=["decision_id", "steward"]),
-        run_id=run_id,
+        raw,
+        bank.sources,
+        bank.matching,
+        bank.survivorship,
         now=NOW + pd.Timedelta(hours=1),
+        run_id=run_id,
     )
-    return len(changed)
-
-
-def _landed(frame: pd.DataFrame, batch_id: str) -> pd.DataFrame:
-    """The source's rows extracted again: its own columns, with fresh lineage."""
-    own = [c for c in frame.columns if not str(c).startswith("_")]
-    return with_lineage(frame[own], batch_id, EXTRACTED)
-
-
-def _mapped(bank: Bank, name: str, field: str) -> str:
-    mapping = bank.sources[name]["mapping"]
-    assert isinstance(mapping, dict)
-    return str(mapping[field])
+    return int(steps["changed_records"])
 
 
 def _partition(clusters: pd.DataFrame) -> set[frozenset[str]]:
@@ -190,40 +85,45 @@ def test_incremental_runs_end_where_one_full_run_ends(bank: Bank, tmp_path: Path
     held = {name: rng.random(len(frame)) < HELD_OUT for name, frame in bank.raw.items()}
     first = {name: frame[~held[name]].reset_index(drop=True) for name, frame in bank.raw.items()}
     store = DuckDBWarehouse(tmp_path / "incremental.duckdb")
-    _full_run(bank, store, first)
+    full_run(store, first, bank.sources, bank.matching, bank.survivorship, now=NOW)
     model_json = str(store.read_table("mdm.match_model")["model_json"].iloc[0])
     baseline = DuckDBWarehouse(tmp_path / "full.duckdb")
-    _full_run(bank, baseline, first)
+    full_run(baseline, first, bank.sources, bank.matching, bank.survivorship, now=NOW)
     new_ids_before = set(store.read_table("mdm.golden_records")["golden_id"])
 
     # 1. The held-out rows arrive: new customers, and new records of known ones.
     raw = {name: frame.copy() for name, frame in bank.raw.items()}
-    added = _incremental_run(bank, store, raw, "inc-1")
+    added = _run(bank, store, raw, "inc-1")
     assert added == sum(int(mask.sum()) for mask in held.values())
 
     # 2. Mobiles and addresses change (a new number; another customer's address).
     changed_rows = 0
     for name, frame in raw.items():
         rows = rng.choice(len(frame), size=15, replace=False)
-        mobile, address = _mapped(bank, name, "mobile"), _mapped(bank, name, "address")
+        mobile, address = (
+            mapped(bank.sources, name, "mobile"),
+            mapped(bank.sources, name, "address"),
+        )
         frame.loc[rows[:8], mobile] = [f"139{n:08d}" for n in rng.integers(0, 10**8, size=8)]
         frame.loc[rows[8:], address] = frame[address].sample(7, random_state=1).to_numpy()
-        raw[name] = _landed(frame, "b2")
+        raw[name] = landed(frame, "b2")
         changed_rows += 15
-    assert _incremental_run(bank, store, raw, "inc-2") <= changed_rows
+    assert _run(bank, store, raw, "inc-2") <= changed_rows
 
     # 3. A credit record now carries a core customer's identity: it matches that person.
     core, credit = raw["core"], raw["credit"]
     donor = core.iloc[int(rng.integers(len(core)))]
     for field in ("name", "id_number", "birth_date", "mobile"):
-        credit.loc[3, _mapped(bank, "credit", field)] = donor[_mapped(bank, "core", field)]
-    raw["credit"] = _landed(credit, "b3")
-    assert _incremental_run(bank, store, raw, "inc-3") == 1
+        credit.loc[3, mapped(bank.sources, "credit", field)] = donor[
+            mapped(bank.sources, "core", field)
+        ]
+    raw["credit"] = landed(credit, "b3")
+    assert _run(bank, store, raw, "inc-3") == 1
     donor_key = "core:" + str(donor[str(bank.sources["core"]["key_column"])]).strip()
     moved_key = "credit:" + str(credit.loc[3, str(bank.sources["credit"]["key_column"])]).strip()
 
     # One full run on the final rows, from the first run's state, with its model.
-    records = _standardize(bank, raw)
+    records = standardized(raw, bank.sources, NOW)
     full = link(records, bank.matching, model=FellegiSunterModel.from_json(model_json))
     golden = build_golden_records(
         records,
