@@ -50,8 +50,8 @@ from connectors.incremental import (  # noqa: E402
     changed_records_of,
     changed_records_table,
     match_incrementally,
+    merge_standardized,
     record_row_hashes,
-    replace_records,
     source_record_keys,
     survive_incrementally,
 )
@@ -164,18 +164,8 @@ def incremental_run(
     clock = time.perf_counter()
     hashes = row_hashes(raw, sources)
     changed = changed_record_keys(hashes, store.read_table(PARTY_ROW_HASHES))
-    records = replace_records(
-        store.read_table("mdm.party_records"),
-        standardized(raw, sources, now, changed, workers=workers),
-        changed,
-    )
-    store.replace_tables(
-        {
-            "mdm.party_records": records,
-            PARTY_ROW_HASHES: hashes,
-            CHANGED_RECORDS: changed_records_table(changed, run_id),
-        }
-    )
+    fresh = standardized(raw, sources, now, changed, workers=workers)
+    merge_standardized(store, changed, fresh, None, hashes, run_id)
     seconds["standardize"] = time.perf_counter() - clock
     clock = time.perf_counter()
     constraints = constraints_from_decisions(pd.DataFrame(), None)
@@ -188,7 +178,6 @@ def incremental_run(
     clock = time.perf_counter()
     survive_incrementally(
         store,
-        pd.Index(match.record_keys),
         survivorship=survivorship,
         constraints=constraints,
         decisions=None,

@@ -12,6 +12,7 @@ from matching.clustering import oversized_frame
 from matching.config import MatchingConfig
 from matching.golden import GoldenResult, SurvivorshipConfig, next_golden_number
 from matching.incremental import IncrementalMatch, match_changed_records, survive_region
+from matching.keys import key_inputs, optional_key_inputs
 from matching.model import FellegiSunterModel
 from matching.stewardship import Constraints
 
@@ -98,15 +99,28 @@ def changed_record_keys(current: pd.DataFrame, prior: pd.DataFrame) -> pd.Index:
     return pd.Index(merged.loc[differs.to_numpy(), "record_key"].to_numpy(dtype=object))
 
 
-def replace_records(
-    current: pd.DataFrame, fresh: pd.DataFrame, keys: pd.Index, column: str = "record_key"
-) -> pd.DataFrame:
-    """`current` with the rows of `keys` replaced by `fresh` (a key absent from `fresh` is
-    gone)."""
-    kept = current[~current[column].isin(keys)]
-    if fresh.empty:
-        return kept.reset_index(drop=True)
-    return pd.concat([kept, fresh[current.columns]], ignore_index=True)
+def merge_standardized(
+    store: Warehouse,
+    changed: pd.Index,
+    records: pd.DataFrame,
+    quarantine: pd.DataFrame | None,
+    row_hashes: pd.DataFrame,
+    run_id: str,
+) -> None:
+    """Write an incremental standardization in one transaction: the `changed` records' party
+    rows (and quarantine rows) replaced by `records` (and `quarantine`), their row hashes
+    renewed; then the run's CHANGED_RECORDS, which tells the match and golden steps."""
+    keys = pd.DataFrame({"record_key": pd.Series(changed.to_numpy(dtype=object), dtype=object)})
+    changes = [
+        RowChange("mdm.party_records", keys, records),
+        RowChange(PARTY_ROW_HASHES, keys, row_hashes[row_hashes["record_key"].isin(changed)]),
+    ]
+    if quarantine is not None:
+        system, _, record_id = keys["record_key"].str.partition(":").T.to_numpy()
+        source_keys = pd.DataFrame({"source_system": system, "source_record_id": record_id})
+        changes.append(RowChange("mdm.quarantine", source_keys, quarantine))
+    store.replace_rows(changes)
+    store.replace_tables({CHANGED_RECORDS: changed_records_table(changed, run_id)})
 
 
 def match_row_changes(match: IncrementalMatch) -> list[RowChange]:
@@ -178,13 +192,16 @@ def match_incrementally(
     """Match the changed records against the stored state (the stored model, no re-training)
     and write the region's scored pairs and clusters, and the region (TOUCHED_RECORDS), in
     one transaction."""
-    model_row = store.read_table("mdm.match_model")
+    model_row = store.read_table("mdm.match_model", ["model_json"])
     model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
+    available = set(store.query("select * from mdm.party_records limit 0").columns)
+    wanted = matching.required_columns
+    needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
     match = match_changed_records(
-        store.read_table("mdm.party_records"),
+        store.read_table("mdm.party_records", [c for c in dict.fromkeys(needed) if c in available]),
         changed,
         prior_scored=store.read_table("mdm.scored_pairs"),
-        prior_xref=store.read_table("mdm.xref"),
+        prior_xref=store.read_table("mdm.xref", ["record_key", "golden_id"]),
         model=model,
         matching=matching,
         constraints=constraints,
@@ -199,7 +216,6 @@ def match_incrementally(
 
 def survive_incrementally(
     store: Warehouse,
-    region: pd.Index,
     *,
     survivorship: SurvivorshipConfig,
     constraints: Constraints,
@@ -207,34 +223,45 @@ def survive_incrementally(
     credited: pd.DataFrame,
     run_id: str,
     now: pd.Timestamp,
-) -> tuple[GoldenResult, pd.DataFrame]:
-    """Re-survive the clusters of `region` (an incremental match's TOUCHED_RECORDS) against
-    the stored golden state and write its golden rows in one transaction; every other golden
-    record, xref row and history row is left as it is. Returns (golden result, history)."""
-    golden = store.read_table("mdm.golden_records")
-    xref = store.read_table("mdm.xref")
-    records = store.read_table("mdm.party_records")
-    clusters = store.read_table("mdm.clusters")
-    scored = store.read_table("mdm.scored_pairs")
-    history = store.read_table("mdm.golden_history")
-    region_xref = xref[xref["record_key"].isin(region)]
+) -> tuple[GoldenResult, pd.DataFrame, int]:
+    """Re-survive the clusters of the region `match_incrementally` re-clustered for `run_id`
+    (TOUCHED_RECORDS) against the stored golden state, reading and writing only the region's
+    rows (one transaction); every other golden record, xref row and history row is left as it
+    is. Returns (golden result, history, records in the region)."""
+    region = f"(select record_key from {TOUCHED_RECORDS} where run_id = ?)"
+    region_ids = f"(select golden_id from mdm.xref where record_key in {region})"
+
+    def rows(sql: str, times: int = 1) -> pd.DataFrame:
+        return store.query(sql, [run_id] * times)
+
+    keys = pd.Index(rows(region.strip("()"))["record_key"].dropna().to_numpy(dtype=object))
+    region_xref = rows(f"select * from mdm.xref where record_key in {region}")
     prior_ids = set(region_xref["golden_id"])
-    inside = scored["record_key_l"].isin(region) & scored["record_key_r"].isin(region)
-    result, new_history = survive_region(
-        records[records["record_key"].isin(region)],
-        clusters[clusters["record_key"].isin(region)].sort_values("record_key"),
-        scored[inside.to_numpy()],
+    highest = store.query(
+        "select max(golden_id) as golden_id from mdm.golden_records"
+        " union all select max(golden_id) as golden_id from mdm.xref"
+    )
+    result, history = survive_region(
+        rows(f"select * from mdm.party_records where record_key in {region}"),
+        rows(f"select * from mdm.clusters where record_key in {region}")
+        .sort_values("record_key")
+        .reset_index(drop=True),
+        rows(
+            f"select * from mdm.scored_pairs where record_key_l in {region}"
+            f" and record_key_r in {region}",
+            2,
+        ),
         constraints,
         survivorship=survivorship,
-        prior_golden=golden[golden["golden_id"].isin(prior_ids)],
+        prior_golden=rows(f"select * from mdm.golden_records where golden_id in {region_ids}"),
         prior_xref=region_xref,
-        prior_history=history[history["golden_id"].isin(prior_ids)],
-        next_number=next_golden_number(golden, xref),
+        prior_history=rows(f"select * from mdm.golden_history where golden_id in {region_ids}"),
+        next_number=next_golden_number(highest, None),
         decisions=decisions,
         credited=credited,
         run_id=run_id,
         now=now,
     )
     rewritten = sorted(prior_ids | set(result.golden_records["golden_id"]))
-    store.replace_rows(golden_row_changes(region, rewritten, result, new_history))
-    return result, new_history
+    store.replace_rows(golden_row_changes(keys, rewritten, result, history))
+    return result, history, len(keys)

@@ -59,9 +59,8 @@ def build_golden_asset(config: MdmConfig) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, ops: OpsStoreResource
     ) -> Iterator[dg.MaterializeResult]:
         store = warehouse.open()
-        region = changed_records_of(store, TOUCHED_RECORDS, context.run_id)
-        if region is not None:
-            yield from _survive_region(context, store, ops, region, config)
+        if changed_records_of(store, TOUCHED_RECORDS, context.run_id) is not None:
+            yield from _survive_region(context, store, ops, config)
             return
         records = store.read_table("mdm.party_records")
         clusters = store.read_table("mdm.clusters")
@@ -163,7 +162,6 @@ def _survive_region(
     context: dg.AssetExecutionContext,
     store: Warehouse,
     ops: OpsStoreResource,
-    region: pd.Index,
     config: MdmConfig,
 ) -> Iterator[dg.MaterializeResult]:
     """An incremental run's golden step: only the clusters its match step re-clustered."""
@@ -174,9 +172,8 @@ def _survive_region(
         ops_store.dispose()
     prior_events = store.read_table("mdm.golden_events")
     prior_xref = store.read_table("mdm.xref", ["record_key", "match_rule"])
-    result, history = survive_incrementally(
+    result, history, region = survive_incrementally(
         store,
-        region,
         survivorship=config.survivorship,
         constraints=steward_constraints(store, ops),
         decisions=decisions,
@@ -184,9 +181,7 @@ def _survive_region(
         run_id=context.run_id,
         now=pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
     )
-    context.log.info(
-        f"incremental: {len(region)} records re-survived, events {result.event_counts}"
-    )
+    context.log.info(f"incremental: {region} records re-survived, events {result.event_counts}")
     rows = {
         GOLDEN_RECORDS: len(result.golden_records),
         XREF: len(result.xref),

@@ -11,8 +11,8 @@ from connectors.incremental import (
     PARTY_ROW_HASHES,
     changed_record_keys,
     changed_records_table,
+    merge_standardized,
     record_row_hashes,
-    replace_records,
     source_record_keys,
 )
 from matching.standardize import IdentifierMapping, SourceMapping, standardize_source
@@ -164,18 +164,21 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 issues[f"{system}:{rule}"] = int(count)
         party = pd.concat(records, ignore_index=True)
         quarantine = pd.concat(quarantined, ignore_index=True)
-        tables = {PARTY_ROW_HASHES: row_hashes}
         if changed is not None:
-            party = replace_records(store.read_table("mdm.party_records"), party, changed)
-            prior = store.read_table("mdm.quarantine")
-            kept = prior[~_quarantine_keys(prior).isin(changed).to_numpy(dtype=bool)]
-            quarantine = pd.concat([kept, quarantine[prior.columns]], ignore_index=True)
-            # The match and golden steps of this run read it back: only these records.
-            tables[CHANGED_RECORDS] = changed_records_table(changed, context.run_id)
+            # The match and golden steps of this run read CHANGED_RECORDS back: only these.
+            merge_standardized(store, changed, party, quarantine, row_hashes, context.run_id)
             context.log.info(f"incremental: {len(changed)} records new, changed or gone")
+            party = store.read_table("mdm.party_records", ["record_key"])
+            quarantine = store.read_table("mdm.quarantine")
         else:
-            tables[CHANGED_RECORDS] = changed_records_table(pd.Index([]), "")
-        store.replace_tables({"mdm.party_records": party, "mdm.quarantine": quarantine, **tables})
+            store.replace_tables(
+                {
+                    "mdm.party_records": party,
+                    "mdm.quarantine": quarantine,
+                    PARTY_ROW_HASHES: row_hashes,
+                    CHANGED_RECORDS: changed_records_table(pd.Index([]), ""),
+                }
+            )
         by_rule = (
             quarantine.groupby(["source_system", "rule"]).size().rename("rows").reset_index()
             if len(quarantine)
