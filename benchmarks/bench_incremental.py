@@ -13,6 +13,12 @@ times include reading and writing the warehouse; neither includes extract, quali
 or dbt, which an incremental run does not shorten (the extract already reads only changed
 rows where the source declares a watermark). Prints both wall times and their ratio.
 
+Measured (2 cores shared with other jobs, load about 7; `--people 100000`, 175,685 source rows,
+1% changed: 1,754 records, 3,600 re-clustered): full run 18.8 s, incremental run 12.3 s
+(65%: standardize 1.5 s, match 7.2 s, golden 3.5 s). What is left is linear in the records,
+not in the change: reading every record's matching columns and every stored pair, encoding
+every record's block keys, and one DuckDB connection per read or write. Not measured at 1M.
+
 The helpers (`full_run`, `incremental_run`) are what tests/connectors/test_incremental_runs.py
 runs too: the assets' steps (pipelines/assets/standardize.py, match.py, golden.py) on
 library calls, without Dagster.

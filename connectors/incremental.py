@@ -116,8 +116,13 @@ def merge_standardized(
         RowChange(PARTY_ROW_HASHES, keys, row_hashes[row_hashes["record_key"].isin(changed)]),
     ]
     if quarantine is not None:
-        system, _, record_id = keys["record_key"].str.partition(":").T.to_numpy()
-        source_keys = pd.DataFrame({"source_system": system, "source_record_id": record_id})
+        parts = keys["record_key"].str.split(":", n=1)
+        source_keys = pd.DataFrame(
+            {
+                "source_system": parts.str[0].astype(object),
+                "source_record_id": parts.str[1].astype(object),
+            }
+        )
         changes.append(RowChange("mdm.quarantine", source_keys, quarantine))
     store.replace_rows(changes)
     store.replace_tables({CHANGED_RECORDS: changed_records_table(changed, run_id)})

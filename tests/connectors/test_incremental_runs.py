@@ -12,6 +12,13 @@ same scored pairs, clusters and golden IDs.
 What is not compared, and why: events and history (three runs log three steps where one
 run logs one), and the number a brand-new golden ID gets (both issue fresh IDs past the
 highest, in a different order: the test checks the same records share one).
+
+Where the two can differ (none does on this data; each is a deliberate cost saving):
+- kept pairs keep the match weight they were scored with; a full run recomputes every pair's
+  term-frequency adjustment from the records as they are now;
+- a changed record that pushes a block over its `max_block_size` (or under it) does not
+  remove (or add) the pairs of the unchanged records in that block;
+- a full run re-trains the model; an incremental run scores with the stored one.
 """
 
 from __future__ import annotations
