@@ -11,7 +11,7 @@ SEED ?= 42
 AS_OF ?= 2026-11-28
 export DAGSTER_HOME := $(CURDIR)/var/dagster
 
-.PHONY: demo test test-fast ui api bench bench-api bench-warehouses lint typecheck lock clean install browser
+.PHONY: demo test test-fast ui api bench bench-api bench-incremental bench-warehouses lint typecheck lock clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench: $(STAMP)
 ## with ARGS, e.g. make bench-api ARGS="--role relationship_manager --branch B0001" (auth and audit on)
 bench-api: $(STAMP)
 	$(BIN)/python benchmarks/bench_api.py $(ARGS)
+
+## bench-incremental: an incremental run with 1% of the rows changed against a full run, wall time
+## and share (standardize + match + golden on DuckDB); BENCH_PEOPLE=1000000 for the issue's figure
+BENCH_PEOPLE ?= 100000
+bench-incremental: $(STAMP)
+	$(BIN)/python benchmarks/bench_incremental.py --people $(BENCH_PEOPLE) --changed 0.01
 
 ## bench-warehouses: the whole job on DuckDB and PostgreSQL side by side (about 1M records)
 bench-warehouses: $(STAMP)

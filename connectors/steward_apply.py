@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 
 from connectors import review, run_lock
+from connectors.incremental import OUTBOX_TABLE, last_outbox_seq
 from connectors.ops_store import OpsStore
 from connectors.serving import SERVED_TABLES, patch_snapshot
 from connectors.settings import Settings
@@ -309,9 +310,9 @@ def _apply_holding_lock(
     # announce; the run lock held here makes "the last seq + 1" this writer's alone.
     changes.append(
         RowChange(
-            "mdm.change_outbox",
+            OUTBOX_TABLE,
             pd.DataFrame(),
-            outbox_rows(result.golden.events, last_seq=_last_outbox_seq(store)),
+            outbox_rows(result.golden.events, last_seq=last_outbox_seq(store)),
         )
     )
     store.replace_rows(changes)
@@ -374,15 +375,6 @@ def _snapshot_matches(store: Warehouse, serving_path: Path) -> bool:
         return False
     current = store.query(_STATE_QUERY).iloc[0].tolist()
     return published is not None and [_plain(v) for v in published] == [_plain(v) for v in current]
-
-
-def _last_outbox_seq(store: Warehouse) -> int:
-    """The change feed's last seq (0 before the first event; a warehouse built before the feed
-    has no outbox yet: the next run fills it with the events logged until then)."""
-    if not store.table_exists("mdm.change_outbox"):
-        return 0
-    last = store.query("select max(seq) as seq from mdm.change_outbox")["seq"].iloc[0]
-    return 0 if pd.isna(last) else int(last)
 
 
 def _plain(value: object) -> str:

@@ -103,6 +103,7 @@ def _rule_pairs(
     rule: BlockingRule,
     max_block_size: int,
     skipped: list[SkippedBlock],
+    focus: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     positions, block = columns.block_members(rule.columns)
     if len(positions) < 2:
@@ -131,8 +132,17 @@ def _rule_pairs(
         )
     # Singleton blocks make no pairs; dropping them first keeps the work small.
     keep = (sizes[block] >= 2) & (sizes[block] <= max_block_size)
+    if focus is not None:
+        # Sizes (and so the cap) are counted over every record; only the blocks holding a
+        # focus record are paired out.
+        holds_focus = np.zeros(len(sizes), dtype=bool)
+        holds_focus[block[focus[positions]]] = True
+        keep &= holds_focus[block]
     block, positions = block[keep], positions[keep]
     left, right = within_block_pairs(block, positions)
+    if focus is not None:
+        touching = focus[left] | focus[right]
+        left, right = left[touching], right[touching]
     if any(is_many(column) for column in rule.columns) and (positions[1:] == positions[:-1]).any():
         # A record in several blocks (one per item: positions come sorted) pairs twice with a
         # record sharing two of its items.
@@ -181,10 +191,11 @@ def pairs_of_each_rule(
     config: MatchingConfig,
     columns: RecordColumns | None = None,
     skipped: list[SkippedBlock] | None = None,
+    focus: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every pair (idx_l < idx_r) each blocking rule produces, in config order, comparable
     under the link type, one rule at a time; oversized blocks are appended to `skipped`.
-    `records` prepared."""
+    `records` prepared; `focus` (a mask over them): only the pairs holding a focus record."""
     columns = columns or RecordColumns(records)
     skipped = [] if skipped is None else skipped
     source = (
@@ -192,7 +203,7 @@ def pairs_of_each_rule(
     )
     for rule in config.blocking_rules:
         cap = rule.max_block_size or config.max_block_size
-        left, right = _rule_pairs(records, columns, rule, cap, skipped)
+        left, right = _rule_pairs(records, columns, rule, cap, skipped, focus)
         if source is not None:
             same_source = source[left] == source[right]
             keep = same_source if config.link_type == "dedupe_only" else ~same_source
@@ -205,11 +216,14 @@ def block_pairs(
     config: MatchingConfig,
     *,
     columns: RecordColumns | None = None,
+    focus: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, BlockingReport]:
     """Candidate pairs (columns `PAIR_COLUMNS`) and the report of how they were found.
 
     `records` must be prepared (`prepare_records`): positions index the sorted frame. A value
-    is missing when null or blank (see `RecordColumns.codes`).
+    is missing when null or blank (see `RecordColumns.codes`). With `focus` (a boolean mask
+    over `records`), only the pairs holding at least one focus record: an incremental run's
+    pairs of its new and changed records against every record, under the same block caps.
     """
     columns = columns or RecordColumns(records)
     n = len(records)
@@ -223,7 +237,7 @@ def block_pairs(
     for rule_id, (rule, (left, right)) in enumerate(
         zip(
             config.blocking_rules,
-            pairs_of_each_rule(records, config, columns, skipped),
+            pairs_of_each_rule(records, config, columns, skipped, focus),
             strict=True,
         )
     ):

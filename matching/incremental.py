@@ -23,6 +23,7 @@ quick apply and the full run, so the two write the same rows.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,13 +31,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matching.blocking import prepare_records
+from matching.blocking import block_pairs, prepare_records
 from matching.clustering import ClusterResult, component_labels
 from matching.comparison import RecordColumns
 from matching.config import MatchingConfig
-from matching.engine import cluster, decide, review_split_pairs, rule_masks_for, to_contract
-from matching.golden import GoldenResult, SurvivorshipConfig, build_golden_records, update_history
+from matching.engine import (
+    cluster,
+    compare,
+    decide,
+    predict,
+    review_split_pairs,
+    rule_masks_for,
+    to_contract,
+)
+from matching.golden import (
+    GoldenResult,
+    SurvivorshipConfig,
+    build_golden_records,
+    update_history,
+)
 from matching.lookalikes import LOOKALIKE_COLUMN, lookalike_names
+from matching.model import FellegiSunterModel
 from matching.rules import SPLIT_BY_CLUSTERING
 from matching.stewardship import PAIR_COLUMNS, Constraints
 
@@ -320,6 +335,42 @@ class RegionResult:
     history: pd.DataFrame  # every version of the region's golden IDs
 
 
+def survive_region(
+    records: pd.DataFrame,
+    clusters: pd.DataFrame,
+    scored: pd.DataFrame,
+    constraints: Constraints,
+    *,
+    survivorship: SurvivorshipConfig,
+    prior_golden: pd.DataFrame,
+    prior_xref: pd.DataFrame,
+    prior_history: pd.DataFrame | None,
+    next_number: int,
+    decisions: pd.DataFrame | None,
+    credited: pd.DataFrame,
+    run_id: str,
+    now: pd.Timestamp,
+) -> tuple[GoldenResult, pd.DataFrame]:
+    """(golden result, history) of a re-clustered region: survivorship, golden IDs against
+    the region's prior rows, placements, credited events, history."""
+    golden = build_golden_records(
+        records,
+        clusters,
+        survivorship,
+        run_id=run_id,
+        now=now,
+        scored_pairs=scored,
+        prior_golden=prior_golden,
+        prior_xref=prior_xref,
+        preferred_golden_ids=constraints.preferred_golden_ids,
+        next_number=next_number,
+        placements=decision_placements(decisions, clusters),
+    )
+    golden.events = credit_events(golden.events, credited, xref=golden.xref, prior_xref=prior_xref)
+    history = update_history(prior_history, golden.golden_records, now=now, run_id=run_id)
+    return golden, history
+
+
 def apply_to_region(
     records: pd.DataFrame,
     scored: pd.DataFrame,
@@ -346,21 +397,21 @@ def apply_to_region(
     """
     result, contract = recluster(records, scored, matching, constraints, lookalike)
     clusters = result.clusters
-    golden = build_golden_records(
+    golden, history = survive_region(
         records,
         clusters,
-        survivorship,
-        run_id=run_id,
-        now=now,
-        scored_pairs=contract,
+        contract,
+        constraints,
+        survivorship=survivorship,
         prior_golden=prior_golden,
         prior_xref=prior_xref,
-        preferred_golden_ids=constraints.preferred_golden_ids,
+        prior_history=prior_history,
         next_number=next_number,
-        placements=decision_placements(decisions, clusters),
+        decisions=decisions,
+        credited=credited,
+        run_id=run_id,
+        now=now,
     )
-    golden.events = credit_events(golden.events, credited, xref=golden.xref, prior_xref=prior_xref)
-    history = update_history(prior_history, golden.golden_records, now=now, run_id=run_id)
     return RegionResult(
         record_keys=clusters["record_key"].to_numpy(dtype=object),
         prior_golden_ids=np.sort(pd.unique(prior_xref["golden_id"].to_numpy(dtype=object))),
@@ -369,4 +420,120 @@ def apply_to_region(
         review_clusters=result.review_clusters,
         golden=golden,
         history=history,
+    )
+
+
+@dataclass
+class IncrementalMatch:
+    """An incremental run's matching: the touched region re-clustered, and the scored pairs.
+
+    The stored scored pairs afterwards are the prior ones less `dropped_pairs` (every pair
+    holding a changed record, and every pair inside the region) plus `added_pairs` (the
+    region's pairs with the zones its clustering leaves, and the new pairs outside it).
+    """
+
+    record_keys: np.ndarray  # the region's records (sorted), gone records included
+    clusters: pd.DataFrame  # the region's clusters
+    review_clusters: list[list[str]]
+    scored_pairs: pd.DataFrame  # pairs with both records in the region (contract columns)
+    dropped_pairs: pd.DataFrame  # record_key_l, record_key_r
+    added_pairs: pd.DataFrame  # contract columns
+    candidate_pairs: int  # pairs blocked for the changed records
+    timings: dict[str, float]
+
+
+def match_changed_records(
+    records: pd.DataFrame,
+    changed_keys: Iterable[str],
+    *,
+    prior_scored: pd.DataFrame,
+    prior_xref: pd.DataFrame,
+    model: FellegiSunterModel,
+    matching: MatchingConfig,
+    constraints: Constraints,
+) -> IncrementalMatch:
+    """Match only the new and changed records and re-cluster only the region they touch.
+
+    `records`: every party record as it is now (changed ones already merged in);
+    `changed_keys`: the record keys standardized again this run (new, changed, or gone);
+    `prior_scored`, `prior_xref`: the stored tables; `model`: the stored model (an
+    incremental run does not re-train).
+
+    The changed records are blocked against every record under the same rules and caps,
+    scored with the model (term frequencies from every record as they are now), and replace
+    every prior pair holding a changed record. The region is `touched_region` over the
+    changed records, re-clustered by `recluster` as the quick apply does; `survive_region`
+    then re-survives it.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now_clock = time.perf_counter()
+        timings[stage] = now_clock - clock
+        clock = now_clock
+
+    changed = pd.Index(pd.unique(np.asarray(list(changed_keys), dtype=object)))
+    model.check_compatible(matching)
+    prepared = prepare_records(records, matching, only_needed=True)
+    columns = RecordColumns(prepared)
+    index = pd.Index(prepared["record_key"])
+    stale = (
+        prior_scored["record_key_l"].isin(changed) | prior_scored["record_key_r"].isin(changed)
+    ).to_numpy()
+    kept = prior_scored[~stale]
+    pairs, _ = block_pairs(prepared, matching, columns=columns, focus=index.isin(changed))
+    lap("block")
+    lookalike = None
+    if any(level.column == LOOKALIKE_COLUMN for c in matching.comparisons for level in c.levels):
+        # Learned as a full run learns it: from every candidate pair, the kept and the new.
+        kept_l = index.get_indexer(pd.Index(kept["record_key_l"]))
+        kept_r = index.get_indexer(pd.Index(kept["record_key_r"]))
+        known = (kept_l >= 0) & (kept_r >= 0)
+        values, _ = lookalike_names(
+            columns,
+            np.concatenate([kept_l[known], pairs["idx_l"].to_numpy(dtype=np.int64)]),
+            np.concatenate([kept_r[known], pairs["idx_r"].to_numpy(dtype=np.int64)]),
+            min_support=matching.training.lookalike_min_support,
+        )
+        columns.add_column(LOOKALIKE_COLUMN, values)
+        lookalike = pd.Series(values, index=index, dtype=object)
+    lap("lookalike")
+    gammas = compare(prepared, pairs, matching, columns=columns)
+    masks = rule_masks_for(matching, columns, pairs, gammas)
+    scored = predict(prepared, pairs, gammas, model, columns=columns)
+    decided = decide(prepared, scored, matching, masks=masks, columns=columns)
+    new_pairs = to_contract(decided, matching)
+    del prepared, columns, gammas, masks, scored, decided
+    lap("compare")
+    every_pair = pd.concat([kept, new_pairs], ignore_index=True)
+    region = touched_region(
+        changed, [], scored=every_pair, must_link=constraints.must_link, xref=prior_xref
+    )
+    region_index = pd.Index(region)
+    in_region = (
+        every_pair["record_key_l"].isin(region_index)
+        & every_pair["record_key_r"].isin(region_index)
+    ).to_numpy()
+    result, contract = recluster(
+        records[records["record_key"].isin(region_index)],
+        every_pair[in_region],
+        matching,
+        constraints,
+        lookalike,
+    )
+    lap("cluster")
+    kept_in_region = in_region[: len(kept)]
+    return IncrementalMatch(
+        record_keys=region,
+        clusters=result.clusters,
+        review_clusters=result.review_clusters,
+        scored_pairs=contract,
+        dropped_pairs=pd.concat([prior_scored[stale], kept[kept_in_region]], ignore_index=True)[
+            PAIR_COLUMNS
+        ],
+        added_pairs=pd.concat([contract, new_pairs[~in_region[len(kept) :]]], ignore_index=True),
+        candidate_pairs=len(new_pairs),
+        timings=timings,
     )

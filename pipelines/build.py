@@ -94,7 +94,7 @@ def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.De
         ],
         jobs=[full_run, apply_decisions_job],
         sensors=[build_decisions_sensor()],
-        schedules=[build_daily_schedule(full_run, config)],
+        schedules=[build_daily_schedule(config)],
         resources={**build_resources(settings), "dbt": dbt_resource},
         # DuckDB takes one writing process: every step runs in the run's own process, in order.
         executor=dg.in_process_executor,

@@ -1,10 +1,20 @@
 """Standardize: every source's party table → canonical party records, and a quarantine."""
 
 from collections.abc import Iterator
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
 
+from connectors.incremental import (
+    CHANGED_RECORDS,
+    PARTY_ROW_HASHES,
+    changed_record_keys,
+    changed_records_table,
+    merge_standardized,
+    record_row_hashes,
+    source_record_keys,
+)
 from matching.standardize import IdentifierMapping, SourceMapping, standardize_source
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.mdm_config import MdmConfig
@@ -12,6 +22,8 @@ from pipelines.resources import WarehouseResource
 
 PARTY_RECORDS = dg.AssetKey(["mdm", "party_records"])
 QUARANTINE = dg.AssetKey(["mdm", "quarantine"])
+# The op that standardizes: its run config takes `mode` (full / incremental).
+STANDARDIZE_OP = "standardize_party_records"
 
 
 def source_mapping(system: str, config: MdmConfig) -> SourceMapping:
@@ -38,7 +50,23 @@ def source_mapping(system: str, config: MdmConfig) -> SourceMapping:
     )
 
 
+class StandardizeConfig(dg.Config):
+    """`incremental` standardizes again only the records whose raw rows changed since the
+    last standardization (new, changed, gone: by their rows' hash) and merges them in; the
+    match and golden steps then work on those records only. `full` (and the first run)
+    standardizes every row."""
+
+    mode: Literal["full", "incremental"] = "full"
+
+
+def _quarantine_keys(quarantine: pd.DataFrame) -> pd.Series:
+    return (
+        quarantine["source_system"].astype(str) + ":" + quarantine["source_record_id"].astype(str)
+    )
+
+
 def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
+    mdm_config = config  # inside the asset, `config` is the run's StandardizeConfig
     raw_tables = [raw_asset_key(s, c.party_table) for s, c in config.sources.items()] + [
         raw_asset_key(s, c.identifiers.table)
         for s, c in config.sources.items()
@@ -46,7 +74,7 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
     ]
 
     @dg.multi_asset(
-        name="standardize_party_records",
+        name=STANDARDIZE_OP,
         specs=[
             dg.AssetSpec(
                 PARTY_RECORDS,
@@ -68,24 +96,59 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
         pool="warehouse",
     )
     def standardize(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext, config: StandardizeConfig, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult]:
         store = warehouse.open()
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        records, quarantined = [], []
-        per_source: dict[str, dict[str, int]] = {}
-        issues: dict[str, int] = {}
-        for system, source in config.sources.items():
+        incremental = (
+            config.mode == "incremental"
+            and store.table_exists(PARTY_ROW_HASHES)
+            and store.table_exists("mdm.party_records")
+        )
+        raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+        hashes = []
+        for system, source in mdm_config.sources.items():
             raw = store.read_table(f"raw.{raw_table_name(system, source.party_table)}")
             identifiers = (
                 store.read_table(f"raw.{raw_table_name(system, source.identifiers.table)}")
                 if source.identifiers is not None
                 else None
             )
+            raws[system] = (raw, identifiers)
+            hashes.append(
+                record_row_hashes(
+                    raw,
+                    system=system,
+                    key_column=source.key_column,
+                    identifiers=identifiers,
+                    identifiers_key_column=(
+                        source.identifiers.key_column if source.identifiers else None
+                    ),
+                )
+            )
+        row_hashes = pd.concat(hashes, ignore_index=True)
+        changed = (
+            changed_record_keys(row_hashes, store.read_table(PARTY_ROW_HASHES))
+            if incremental
+            else None
+        )
+        records, quarantined = [], []
+        per_source: dict[str, dict[str, int]] = {}
+        issues: dict[str, int] = {}
+        for system, source in mdm_config.sources.items():
+            raw, identifiers = raws[system]
+            if changed is not None:
+                mine = source_record_keys(raw, system=system, key_column=source.key_column)
+                raw = raw[mine.isin(changed).to_numpy(dtype=bool)]
+                if identifiers is not None and source.identifiers is not None:
+                    owners = source_record_keys(
+                        identifiers, system=system, key_column=source.identifiers.key_column
+                    )
+                    identifiers = identifiers[owners.isin(changed).to_numpy(dtype=bool)]
             batch_id = str(raw["_batch_id"].iloc[0]) if len(raw) else "empty"
             result = standardize_source(
                 raw,
-                source_mapping(system, config),
+                source_mapping(system, mdm_config),
                 batch_id=batch_id,
                 now=now,
                 identifiers=identifiers,
@@ -103,7 +166,21 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 issues[f"{system}:{rule}"] = int(count)
         party = pd.concat(records, ignore_index=True)
         quarantine = pd.concat(quarantined, ignore_index=True)
-        store.replace_tables({"mdm.party_records": party, "mdm.quarantine": quarantine})
+        if changed is not None:
+            # The match and golden steps of this run read CHANGED_RECORDS back: only these.
+            merge_standardized(store, changed, party, quarantine, row_hashes, context.run_id)
+            context.log.info(f"incremental: {len(changed)} records new, changed or gone")
+            party = store.read_table("mdm.party_records", ["record_key"])
+            quarantine = store.read_table("mdm.quarantine")
+        else:
+            store.replace_tables(
+                {
+                    "mdm.party_records": party,
+                    "mdm.quarantine": quarantine,
+                    PARTY_ROW_HASHES: row_hashes,
+                    CHANGED_RECORDS: changed_records_table(pd.Index([]), ""),
+                }
+            )
         by_rule = (
             quarantine.groupby(["source_system", "rule"]).size().rename("rows").reset_index()
             if len(quarantine)
@@ -114,6 +191,10 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
             asset_key=PARTY_RECORDS,
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(len(party)),
+                "mode": "incremental" if changed is not None else "full",
+                "records_standardized_again": dg.MetadataValue.int(
+                    len(changed) if changed is not None else len(party)
+                ),
                 "rows_per_source": dg.MetadataValue.json(per_source),
                 "field_issues": dg.MetadataValue.json(issues),
             },

@@ -189,3 +189,42 @@ def test_rerun_on_unchanged_sources_keeps_golden_ids_and_logs_no_new_events(comp
         after.sort_values("record_key", ignore_index=True),
     )
     assert len(store.read_table("mdm.golden_events")) == events_before
+
+
+def test_incremental_rerun_on_unchanged_sources_standardizes_and_rewrites_nothing(
+    completed_run,
+):
+    """`mdm run --incremental`'s run config: no record's raw rows changed, so no record is
+    standardized, matched or survived again, and the golden state is exactly as it was."""
+    store = completed_run.store
+    tables = ("mdm.party_records", "mdm.scored_pairs", "mdm.clusters", "mdm.xref")
+    before = {t: store.read_table(t) for t in tables}
+    golden_before = store.read_table("mdm.golden_records")
+    events_before = len(store.read_table("mdm.golden_events"))
+    ops = dict(RUN_CONFIG["ops"])
+    ops["standardize_party_records"] = {"config": {"mode": "incremental"}}
+    for system in ("core", "credit", "crm"):
+        ops[f"extract_{system}"] = {"config": {"mode": "incremental"}}
+    rerun = completed_run.definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
+        instance=completed_run.instance, run_config={"ops": ops}
+    )
+    assert rerun.success
+    materialized = {
+        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
+        for event in rerun.get_asset_materialization_events()
+    }
+    assert materialized["mdm/party_records"]["mode"].value == "incremental"
+    assert materialized["mdm/party_records"]["records_standardized_again"].value == 0
+    assert materialized["mdm/clusters"]["records_reclustered"].value == 0
+    assert materialized["mdm/golden_records"]["mode"].value == "incremental"
+    for table, frame in before.items():
+        after = store.read_table(table)
+        key = ["record_key_l", "record_key_r"] if table == "mdm.scored_pairs" else ["record_key"]
+        pd.testing.assert_frame_equal(
+            frame.sort_values(key, ignore_index=True)[sorted(frame.columns)],
+            after.sort_values(key, ignore_index=True)[sorted(frame.columns)],
+            check_dtype=False,
+        )
+    golden_after = store.read_table("mdm.golden_records")
+    assert golden_after["golden_id"].sort_values().tolist() == sorted(golden_before["golden_id"])
+    assert len(store.read_table("mdm.golden_events")) == events_before
