@@ -131,15 +131,13 @@ def test_the_instance_queues_runs_and_starts_one_at_a_time(tmp_path: Path) -> No
     """`make ui` and `mdm run` use this instance config (pipelines/dagster.yaml, copied to the
     home's dagster folder): UI, schedule, sensor and backfill runs wait in its queue."""
     import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-    from dagster._core.run_coordinator import QueuedRunCoordinator
 
     folder = dagster_home(Settings(home=tmp_path / "var"))
     document = yaml.safe_load((folder / "dagster.yaml").read_text(encoding="utf-8"))
     assert document["concurrency"]["runs"]["max_concurrent_runs"] == 1
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(folder)))
+    instance = dg.DagsterInstance.from_config(str(folder))
     try:
-        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     finally:
         instance.dispose()
