@@ -36,7 +36,7 @@ def definitions(pipeline_settings: Settings) -> dg.Definitions:
 
 def expected_ops(settings: Settings, as_of: str, mode: str) -> dict[str, object]:
     """What a run for `as_of` must carry: the date for every quality check that judges against
-    it and for dbt, and the extract mode for every source."""
+    it and for dbt, and the mode for every source's extract and for standardization."""
     config = load_config(settings.config_path)
     return {
         "raw_quality_core": {"config": {"as_of_date": as_of}},
@@ -45,6 +45,8 @@ def expected_ops(settings: Settings, as_of: str, mode: str) -> dict[str, object]
         "standardized_quality": {"config": {"as_of_date": as_of}},
         "mdm_dbt_models": {"config": {"as_of_date": as_of}},
         **{f"extract_{system}": {"config": {"mode": mode}} for system in config.sources},
+        # An incremental run standardizes (and so matches and survives) only what changed.
+        "standardize_party_records": {"config": {"mode": mode}},
     }
 
 
