@@ -28,6 +28,7 @@ SMALL = {
     "bench_pipeline.py": "400",
     "bench_warehouses.py": "200",
     "bench_audit.py": "300",
+    "bench_incremental.py": "400",
 }
 
 
