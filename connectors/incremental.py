@@ -146,7 +146,7 @@ def match_row_changes(match: IncrementalMatch) -> list[RowChange]:
 
 
 def golden_row_changes(
-    record_keys: pd.Index | list[str],
+    record_keys: pd.Index | np.ndarray | list[str],
     golden_ids: list[str],
     golden: GoldenResult,
     history: pd.DataFrame,

@@ -31,7 +31,7 @@ import duckdb
 import pandas as pd
 
 from connectors import review, run_lock
-from connectors.incremental import OUTBOX_TABLE, last_outbox_seq
+from connectors.incremental import golden_row_changes, last_outbox_seq
 from connectors.ops_store import OpsStore
 from connectors.serving import SERVED_TABLES, patch_snapshot
 from connectors.settings import Settings
@@ -43,7 +43,7 @@ from connectors.warehouse import (
     open_warehouse,
 )
 from matching.clustering import oversized_frame
-from matching.golden import next_golden_number, outbox_rows
+from matching.golden import next_golden_number
 from matching.incremental import (
     RegionResult,
     apply_to_region,
@@ -282,7 +282,7 @@ def _apply_holding_lock(
 
     clock = time.perf_counter()
     rewritten = sorted(prior_ids | set(result.golden.golden_records["golden_id"]))
-    changes = _changes(result, scored[in_region], rewritten)
+    changes = _changes(result, scored[in_region], rewritten, outbox_seq=last_outbox_seq(store))
     golden_ids_after = pd.concat(
         [
             xref.loc[~xref["record_key"].isin(region_index), ["record_key", "golden_id"]],
@@ -306,15 +306,6 @@ def _apply_holding_lock(
     # Checked before the write: a snapshot of this warehouse's state is patched with the same
     # rows; any other (a run that failed before its publish) is replaced by a full publish.
     patchable = _snapshot_matches(store, settings.resolved_serving_path)
-    # The decision's events enter the change feed in the same transaction as the rows they
-    # announce; the run lock held here makes "the last seq + 1" this writer's alone.
-    changes.append(
-        RowChange(
-            OUTBOX_TABLE,
-            pd.DataFrame(),
-            outbox_rows(result.golden.events, last_seq=last_outbox_seq(store)),
-        )
-    )
     store.replace_rows(changes)
     timings["write"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -387,12 +378,12 @@ def _plain(value: object) -> str:
 
 
 def _changes(
-    result: RegionResult, prior_pairs: pd.DataFrame, golden_ids: list[str]
+    result: RegionResult, prior_pairs: pd.DataFrame, golden_ids: list[str], *, outbox_seq: int
 ) -> list[RowChange]:
-    """The region's rows of every table the decision changes, keyed for delete + insert."""
+    """The region's rows of every table the decision changes, keyed for delete + insert; the
+    golden tables' and the change feed's as an incremental run writes them (the run lock held
+    here makes "the last seq + 1" this writer's alone)."""
     records = pd.DataFrame({"record_key": result.record_keys})
-    goldens = pd.DataFrame({"golden_id": golden_ids})
-    no_keys = pd.DataFrame()
     return [
         RowChange("mdm.clusters", records, result.clusters),
         RowChange(
@@ -405,11 +396,9 @@ def _changes(
             records.rename(columns={"record_key": "cluster_key"}),
             oversized_frame(result.review_clusters),
         ),
-        RowChange("mdm.xref", records, result.golden.xref),
-        RowChange("mdm.golden_records", goldens, result.golden.golden_records),
-        RowChange("mdm.golden_lineage", goldens, result.golden.lineage),
-        RowChange("mdm.golden_history", goldens, result.history),
-        RowChange("mdm.golden_events", no_keys, result.golden.events),
+        *golden_row_changes(
+            result.record_keys, golden_ids, result.golden, result.history, outbox_seq=outbox_seq
+        ),
     ]
 
 
