@@ -17,38 +17,20 @@ import httpx
 import pandas as pd
 
 from connectors.serving import publish_snapshot_file
-from matching.golden import EVENT_COLUMNS, format_golden_id, outbox_rows
 from tests.api.conftest import IdentityProvider, problem_detail
+from tests.change_events import created_events, write_outbox
 
 
 def _events(count: int) -> pd.DataFrame:
-    numbers = range(1, count + 1)
-    events = pd.DataFrame(
-        {
-            "event_id": [f"run-a:{n:07d}" for n in numbers],
-            "run_id": "run-a",
-            "event_type": "create",
-            "golden_id": [format_golden_id(n) for n in numbers],
-            "related_golden_id": None,
-            "detail": "new customer",
-            "occurred_at": pd.Timestamp("2026-11-28 02:00:00"),
-            "decision_id": pd.array([pd.NA] * count, dtype="Int64"),
-            "steward": None,
-            "changed_fields": None,
-        }
-    )
+    events = created_events(count)
     events.loc[count - 1, ["event_type", "changed_fields"]] = ["update", "mobile,address"]
-    return events[list(EVENT_COLUMNS)]
+    return events
 
 
 def _publish_feed(path: Path, events: int) -> Path:
     temporary = path.with_name(path.name + ".publishing")
     temporary.unlink(missing_ok=True)
-    with duckdb.connect(str(temporary)) as snapshot:
-        snapshot.execute("create schema mdm")
-        snapshot.register("outbox", outbox_rows(_events(events), last_seq=0))
-        snapshot.execute("create table mdm.change_outbox as select * from outbox")
-    return publish_snapshot_file(temporary, path)
+    return publish_snapshot_file(write_outbox(temporary, _events(events)), path)
 
 
 def test_an_app_pages_through_the_feed_by_cursor(

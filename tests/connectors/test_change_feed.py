@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import nats
 import pandas as pd
 import pytest
@@ -35,7 +34,8 @@ from connectors.change_feed import (
 from connectors.ops_store import OpsStore
 from connectors.serving import publish_snapshot_file
 from connectors.settings import Settings
-from matching.golden import EVENT_COLUMNS, format_golden_id, outbox_rows
+from matching.golden import format_golden_id, outbox_rows
+from tests.change_events import created_events, write_outbox
 from tests.conftest import running_in_ci
 
 NATS_URL = "nats://127.0.0.1:4222"
@@ -81,21 +81,7 @@ def feed() -> Iterator[tuple[str, str]]:
 
 def _events(count: int) -> pd.DataFrame:
     """`count` logged golden events: creates, then an update and a merge at the end."""
-    numbers = range(1, count + 1)
-    events = pd.DataFrame(
-        {
-            "event_id": [f"run-a:{n:07d}" for n in numbers],
-            "run_id": "run-a",
-            "event_type": "create",
-            "golden_id": [format_golden_id(n) for n in numbers],
-            "related_golden_id": None,
-            "detail": "new customer",
-            "occurred_at": pd.Timestamp("2026-11-28 02:00:00"),
-            "decision_id": pd.array([pd.NA] * count, dtype="Int64"),
-            "steward": None,
-            "changed_fields": None,
-        }
-    )
+    events = created_events(count)
     events.loc[count - 2, ["event_type", "changed_fields"]] = ["update", "mobile,address"]
     events.loc[count - 1, ["event_type", "golden_id", "related_golden_id"]] = [
         "merge",
@@ -103,7 +89,7 @@ def _events(count: int) -> pd.DataFrame:
         format_golden_id(2),
     ]
     events.loc[count - 1, ["decision_id", "steward"]] = [7, "cli:wang.min"]
-    return events[list(EVENT_COLUMNS)]
+    return events
 
 
 @pytest.fixture
@@ -111,11 +97,7 @@ def settings(tmp_path: Path) -> Settings:
     """A home whose published snapshot holds the outbox of `_events(EVENTS)`."""
     settings = Settings(home=tmp_path / "var")
     settings.home.mkdir(parents=True)
-    outbox = outbox_rows(_events(EVENTS), last_seq=0)
-    with duckdb.connect(str(settings.resolved_serving_path)) as snapshot:
-        snapshot.execute("create schema mdm")
-        snapshot.register("outbox", outbox)
-        snapshot.execute("create table mdm.change_outbox as select * from outbox")
+    write_outbox(settings.resolved_serving_path, _events(EVENTS))
     return settings
 
 
@@ -331,11 +313,7 @@ def test_the_publisher_reads_a_new_publish_without_a_restart(settings: Settings)
     try:
         assert [e["seq"] for e in outbox.changes(EVENTS - 2, 10)] == [EVENTS - 1, EVENTS]
         # A run publishes a snapshot with two more events: a new file renamed over the old.
-        temporary = settings.home / "next.duckdb"
-        with duckdb.connect(str(temporary)) as snapshot:
-            snapshot.execute("create schema mdm")
-            snapshot.register("outbox", outbox_rows(_events(EVENTS + 2), last_seq=0))
-            snapshot.execute("create table mdm.change_outbox as select * from outbox")
+        temporary = write_outbox(settings.home / "next.duckdb", _events(EVENTS + 2))
         publish_snapshot_file(temporary, settings.resolved_serving_path)
         assert [e["seq"] for e in outbox.changes(EVENTS, 10)] == [EVENTS + 1, EVENTS + 2]
     finally:
