@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
@@ -37,6 +37,9 @@ from golden_record_api.read_audit import ReadAuditor
 PREFIX = "/console"
 LANG_COOKIE = "mdm_lang"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+StoreT = TypeVar("StoreT")
 
 
 def show(value: Any) -> str:
@@ -186,6 +189,16 @@ class PageReader(Reader):
         if self._golden_ids:
             Reader.record(self, list(self._golden_ids))
             self._golden_ids.clear()
+
+
+def ops_backed(request: Request, name: str, open_store: Callable[[str], StoreT]) -> StoreT:
+    """The app's store `name` on the ops store, opened on first use (an import must not
+    create var/ files) and kept on the app for every later request."""
+    store: StoreT | None = getattr(request.app.state, name, None)
+    if store is None:
+        store = open_store(request.app.state.settings.resolved_ops_url)
+        setattr(request.app.state, name, store)
+    return store
 
 
 def page_reader(request: Request, user: ConsoleUser, purpose: str | None = None) -> PageReader:

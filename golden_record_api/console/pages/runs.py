@@ -18,7 +18,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from connectors.reports import EXPORT_FORMATS, export_bytes
-from connectors.settings import Settings
 from connectors.signoffs import (
     COMMENT_MAX_LENGTH,
     VERDICTS,
@@ -31,6 +30,7 @@ from golden_record_api.console.web import (
     PREFIX,
     CheckedFormDep,
     ConsoleUser,
+    ops_backed,
     render,
     require,
 )
@@ -56,13 +56,7 @@ MEDIA_TYPES = {
 
 
 def signoffs(request: Request) -> SignOffs:
-    """The app's sign-off store, opened on first use (an import must not create var/ files)."""
-    store: SignOffs | None = getattr(request.app.state, "console_signoffs", None)
-    if store is None:
-        settings: Settings = request.app.state.settings
-        store = SignOffs(settings.resolved_ops_url)
-        request.app.state.console_signoffs = store
-    return store
+    return ops_backed(request, "console_signoffs", SignOffs)
 
 
 def _query(snapshot: Snapshot) -> Any:

@@ -33,6 +33,7 @@ from golden_record_api.console.web import (
     PREFIX,
     CheckedFormDep,
     ConsoleUser,
+    ops_backed,
     page_reader,
     render,
     require,
@@ -61,13 +62,7 @@ QUESTION_ID = Path(pattern=r"^Q[0-9a-f]{16}$", description="A question of the qu
 
 
 def ops_store(request: Request) -> OpsStore:
-    """The app's ops store, opened on first use (an import must not create var/ files)."""
-    store: OpsStore | None = getattr(request.app.state, "console_ops", None)
-    if store is None:
-        settings: Settings = request.app.state.settings
-        store = OpsStore(settings.resolved_ops_url)
-        request.app.state.console_ops = store
-    return store
+    return ops_backed(request, "console_ops", OpsStore)
 
 
 def _field(form: Any, name: str) -> str | None:
