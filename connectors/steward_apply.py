@@ -30,7 +30,7 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from connectors import review, run_lock
+from connectors import review, run_lock, tables
 from connectors.incremental import golden_row_changes, last_outbox_seq
 from connectors.ops_store import OpsStore
 from connectors.serving import SERVED_TABLES, patch_snapshot
@@ -41,6 +41,7 @@ from connectors.warehouse import (
     Warehouse,
     WarehouseError,
     open_warehouse,
+    read_if_exists,
 )
 from matching.clustering import oversized_frame
 from matching.golden import next_golden_number
@@ -192,11 +193,8 @@ def unapplied_decision_ids(settings: Settings) -> list[int]:
     finally:
         ops.dispose()
     store = open_warehouse(settings.resolved_warehouse_url)
-    events = xref = None
-    if store.table_exists("mdm.golden_events"):
-        events = store.read_table("mdm.golden_events")
-    if store.table_exists("mdm.xref"):
-        xref = store.read_table("mdm.xref", ["record_key", "match_rule"])
+    events = read_if_exists(store, tables.GOLDEN_EVENTS)
+    xref = read_if_exists(store, tables.XREF, ["record_key", "match_rule"])
     pending = pending_decisions(decisions, events, xref)
     return sorted(int(d) for d in pending["decision_id"])
 

@@ -465,6 +465,14 @@ class PostgresWarehouse:
 Warehouse = DuckDBWarehouse | PostgresWarehouse
 
 
+def read_if_exists(
+    store: Warehouse, qualified: str, columns: list[str] | None = None
+) -> pd.DataFrame | None:
+    """The table (or its `columns`), or None before the first run that writes it: the one
+    place a stage reads what an earlier run may not have written yet."""
+    return store.read_table(qualified, columns) if store.table_exists(qualified) else None
+
+
 def open_warehouse(url: str) -> Warehouse:
     """The warehouse behind a URL: `duckdb:///file` (default) or `postgresql://…`."""
     if url.startswith("duckdb:///"):

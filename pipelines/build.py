@@ -67,9 +67,14 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
-def build_definitions(settings: Settings, *, prepare_dbt: bool = False) -> dg.Definitions:
-    """Everything Dagster shows for one mdm.yaml; `prepare_dbt` re-parses the dbt project."""
-    config = load_config(settings.config_path)
+def build_definitions(
+    settings: Settings, *, config: MdmConfig | None = None, prepare_dbt: bool = False
+) -> dg.Definitions:
+    """Everything Dagster shows for one mdm.yaml (`config`, when the caller has loaded it
+    already: the CLI validates it before taking the run lock); `prepare_dbt` re-parses the
+    dbt project."""
+    if config is None:
+        config = load_config(settings.config_path)
     mdm_assets = build_mdm_assets(config)
     dbt_models, dbt_resource = build_dbt_assets(settings, prepare=prepare_dbt)
     # Golden records, the review queue and its questions: what the console reads, published.

@@ -22,9 +22,12 @@ import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the CLI imports the pipeline lazily: `mdm --help` stays fast
+    from pipelines.mdm_config import MdmConfig
 
 
 def _settings(config: str | None) -> Settings:
@@ -146,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_holding_lock(
-    args: argparse.Namespace, settings: Settings, config: Any, run_id: str
+    args: argparse.Namespace, settings: Settings, config: MdmConfig, run_id: str
 ) -> int:
     from connectors.preflight import preflight
     from connectors.reports import report_path
@@ -172,7 +175,7 @@ def _run_holding_lock(
             )
             return 2
     try:
-        definitions = build_definitions(settings, prepare_dbt=True)
+        definitions = build_definitions(settings, config=config, prepare_dbt=True)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -305,18 +308,20 @@ def _warehouse_context(settings: Settings, decision: Any = None) -> dict[str, An
     """What a decision is checked against: the last run's xref and golden records, the party
     records of the golden records it involves (None when there has been no run), and the
     configured survivorship."""
-    from connectors.warehouse import open_warehouse
+    from connectors import tables
+    from connectors.warehouse import open_warehouse, read_if_exists
     from matching.stewardship import involved_record_keys
     from pipelines.mdm_config import ConfigError, load_config
 
     store = open_warehouse(settings.resolved_warehouse_url)
-    context: dict[str, Any] = {"xref": None, "golden": None, "records": None}
-    if store.table_exists("mdm.golden_records"):
-        context["golden"] = store.read_table(
-            "mdm.golden_records", ["golden_id", "survivor_id", "status"]
-        )
-    if store.table_exists("mdm.xref"):
-        context["xref"] = store.read_table("mdm.xref", ["record_key", "golden_id"])
+    context: dict[str, Any] = {
+        "golden": read_if_exists(
+            store, tables.GOLDEN_RECORDS, ["golden_id", "survivor_id", "status"]
+        ),
+        "xref": read_if_exists(store, tables.XREF, ["record_key", "golden_id"]),
+        "records": None,
+    }
+    if context["xref"] is not None:
         keys = (
             involved_record_keys(
                 xref=context["xref"],

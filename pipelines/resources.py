@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from connectors import run_lock
 from connectors.ops_store import OpsStore
@@ -69,6 +70,14 @@ class OpsStoreResource(dg.ConfigurableResource):
 
     def open(self) -> OpsStore:
         return OpsStore(self.url)
+
+    def decisions(self) -> pd.DataFrame:
+        """Every steward decision (active and revoked), read once and the store closed."""
+        store = self.open()
+        try:
+            return store.decisions()
+        finally:
+            store.dispose()
 
 
 class StorePathsResource(dg.ConfigurableResource):

@@ -1,0 +1,229 @@
+"""The match and golden stages of a full run on the warehouse, as library calls.
+
+Each reads its inputs from the warehouse (and the steward decisions the caller read from the
+ops store), calls the engine (`matching`), and writes its tables in one transaction: a failure
+leaves the previous tables intact. The Dagster assets (pipelines/assets/match.py, golden.py)
+are wiring over these and the incremental ones (connectors/incremental.py); the benchmarks and
+tests call the same functions without Dagster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from connectors import tables
+from connectors.warehouse import Warehouse, read_if_exists
+from matching import LinkResult, MatchingConfig, PairwiseScores, evaluate_clusters, link
+from matching.clustering import oversized_frame
+from matching.golden import (
+    GoldenResult,
+    SurvivorshipConfig,
+    build_golden_records,
+    outbox_rows,
+    update_history,
+    with_event_columns,
+)
+from matching.incremental import (
+    applied_config_json,
+    credit_events,
+    decision_placements,
+    pending_decisions,
+)
+from matching.online import substitutions_json
+from matching.standardize import standardization_accuracy
+from matching.stewardship import Constraints, constraints_from_decisions
+
+
+def steward_constraints(store: Warehouse, decisions: pd.DataFrame) -> Constraints:
+    """The active steward `decisions` as constraints, against the last run's golden IDs."""
+    return constraints_from_decisions(
+        decisions,
+        read_if_exists(store, tables.XREF),
+        read_if_exists(store, tables.GOLDEN_RECORDS, ["golden_id", "survivor_id"]),
+    )
+
+
+def pending_decision_records(store: Warehouse, decisions: pd.DataFrame) -> pd.Index:
+    """The records the decisions no run has applied yet name (directly or by golden ID): an
+    incremental run re-clusters them too, so it applies every pending decision as a full
+    run would."""
+    xref = store.read_table(tables.XREF, ["record_key", "golden_id", "match_rule"])
+    events = read_if_exists(store, tables.GOLDEN_EVENTS, ["decision_id"])
+    pending = pending_decisions(decisions, events, xref)
+    if pending.empty:
+        return pd.Index([], dtype=object)
+    named = pd.concat([pending[c] for c in ("record_key_l", "record_key_r")]).dropna()
+    goldens = pd.concat([pending[c] for c in ("golden_id", "related_golden_id")]).dropna()
+    of_goldens = xref.loc[xref["golden_id"].isin(goldens), "record_key"]
+    return pd.Index(pd.unique(pd.concat([named, of_goldens]).to_numpy(dtype=object)))
+
+
+def can_match_incrementally(store: Warehouse) -> bool:
+    """Whether a full run has left what an incremental match starts from."""
+    return all(
+        store.table_exists(t) for t in (tables.SCORED_PAIRS, tables.XREF, tables.MATCH_MODEL)
+    )
+
+
+@dataclass
+class MatchEvaluation:
+    """A run's clusters against the ground truth, and the standardization's accuracy against
+    the simulated people (None without them): the rows of MATCH_EVALUATION and
+    STANDARDIZATION_ACCURACY."""
+
+    scores: PairwiseScores
+    rows: dict[str, pd.DataFrame]
+
+
+def evaluate_against_truth(
+    records: pd.DataFrame, clusters: pd.DataFrame, truth_path: Path | None, run_id: str
+) -> MatchEvaluation | None:
+    """Score the clusters against the truth file (record_key → person_id) when there is one;
+    with `people.parquet` beside it, measure the standardization too."""
+    if truth_path is None or not truth_path.exists():
+        return None
+    truth = pd.read_parquet(truth_path)
+    scores = evaluate_clusters(clusters, truth)
+    rows = {tables.MATCH_EVALUATION: pd.DataFrame([{"run_id": run_id, **asdict(scores)}])}
+    people_path = truth_path.with_name("people.parquet")
+    if people_path.exists():
+        accuracy = standardization_accuracy(records, truth, pd.read_parquet(people_path))
+        rows[tables.STANDARDIZATION_ACCURACY] = accuracy.assign(run_id=run_id)
+    return MatchEvaluation(scores, rows)
+
+
+@dataclass
+class FullMatch:
+    result: LinkResult
+    evaluation: MatchEvaluation | None
+
+
+def match_all(
+    store: Warehouse,
+    *,
+    matching: MatchingConfig,
+    survivorship: SurvivorshipConfig,
+    constraints: Constraints,
+    run_id: str,
+    ground_truth: Path | None = None,
+) -> FullMatch:
+    """Match every party record (training the model) and write the scored pairs, clusters,
+    oversized clusters, the model with the rules and look-alike spellings it used (the quick
+    apply and `POST /match` re-use them), and the evaluation when there is a ground truth."""
+    records = store.read_table(tables.PARTY_RECORDS)
+    result = link(
+        records, matching, must_link=constraints.must_link, cannot_link=constraints.cannot_link
+    )
+    written = {
+        tables.SCORED_PAIRS: result.scored_pairs,
+        tables.CLUSTERS: result.clusters,
+        tables.OVERSIZED_CLUSTERS: oversized_frame(result.review_clusters),
+        tables.MATCH_MODEL: pd.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "model_json": result.model.to_json(),
+                    "config_json": applied_config_json(matching, survivorship),
+                    "lookalike_json": substitutions_json(result.lookalike_substitutions),
+                }
+            ]
+        ),
+    }
+    evaluation = evaluate_against_truth(records, result.clusters, ground_truth, run_id)
+    if evaluation is not None:
+        written.update(evaluation.rows)
+    store.replace_tables(written)
+    return FullMatch(result, evaluation)
+
+
+def save_model(result: LinkResult, models_dir: Path, run_id: str) -> Path:
+    """The run's trained model as a file artifact beside the warehouse's copy."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"model-{run_id}.json"
+    path.write_text(result.model.to_json(), encoding="utf-8")
+    return path
+
+
+@dataclass
+class FullGolden:
+    result: GoldenResult
+    history: pd.DataFrame
+    events: pd.DataFrame  # every logged event, this run's appended
+    outbox: pd.DataFrame  # the whole change feed
+    appended: int  # outbox rows this run added
+
+
+def survive_all(
+    store: Warehouse,
+    *,
+    survivorship: SurvivorshipConfig,
+    decisions: pd.DataFrame,
+    run_id: str,
+    now: pd.Timestamp,
+) -> FullGolden:
+    """Survive every cluster against the previous golden state (persistent golden IDs, the
+    steward decisions' preferred IDs and placements, events credited to pending decisions),
+    and write the golden tables and the change feed in one transaction: a failure leaves the
+    previous golden records, xref and events intact, and the outbox without an event for a
+    change that was not committed."""
+    clusters = store.read_table(tables.CLUSTERS)
+    prior_golden = read_if_exists(store, tables.GOLDEN_RECORDS)
+    prior_xref = read_if_exists(store, tables.XREF)
+    prior_events = read_if_exists(store, tables.GOLDEN_EVENTS)
+    survivors = None if prior_golden is None else prior_golden[["golden_id", "survivor_id"]]
+    constraints = constraints_from_decisions(decisions, prior_xref, survivors)
+    result = build_golden_records(
+        store.read_table(tables.PARTY_RECORDS),
+        clusters,
+        survivorship,
+        run_id=run_id,
+        now=now,
+        scored_pairs=store.read_table(tables.SCORED_PAIRS),
+        prior_golden=prior_golden,
+        prior_xref=prior_xref,
+        preferred_golden_ids=constraints.preferred_golden_ids,
+        placements=decision_placements(decisions, clusters),
+    )
+    # Decisions a quick apply (`mdm review apply`) has not applied are credited here.
+    result.events = credit_events(
+        result.events,
+        pending_decisions(decisions, prior_events, prior_xref),
+        xref=result.xref,
+        prior_xref=prior_xref,
+    )
+    history = update_history(
+        read_if_exists(store, tables.GOLDEN_HISTORY),
+        result.golden_records,
+        now=now,
+        run_id=run_id,
+    )
+    events = result.events
+    if prior_events is not None and len(prior_events):
+        events = with_event_columns(
+            pd.concat([prior_events, events], ignore_index=True) if len(events) else prior_events
+        )
+    # Every logged event not yet in the outbox (this run's, or all of them the first time a
+    # warehouse has an outbox) is appended, numbered on from the last.
+    prior_outbox = read_if_exists(store, tables.CHANGE_OUTBOX)
+    if prior_outbox is not None and len(prior_outbox):
+        fresh = outbox_rows(
+            events, last_seq=int(prior_outbox["seq"].max()), published=prior_outbox["event_id"]
+        )
+        outbox = pd.concat([prior_outbox, fresh], ignore_index=True)
+    else:
+        published = None if prior_outbox is None else prior_outbox["event_id"]
+        outbox = fresh = outbox_rows(events, last_seq=0, published=published)
+    store.replace_tables(
+        {
+            tables.GOLDEN_RECORDS: result.golden_records,
+            tables.XREF: result.xref,
+            tables.GOLDEN_LINEAGE: result.lineage,
+            tables.GOLDEN_EVENTS: events,
+            tables.GOLDEN_HISTORY: history,
+            tables.CHANGE_OUTBOX: outbox,
+        }
+    )
+    return FullGolden(result, history, events, outbox, len(fresh))
