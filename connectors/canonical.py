@@ -18,10 +18,9 @@ import pandas as pd
 
 from connectors.config import EntityMapping
 from connectors.entities import ENTITIES, LINEAGE_COLUMNS, OTHER_CODE, Entity, EntityField
-from matching.standardize import rules
-from matching.standardize._text import as_text, none_if_nan
+from matching.standardize import as_text, none_if_nan, rules
 from matching.standardize.dates import parse_dates
-from matching.standardize.party import QUARANTINE_COLUMNS, _payloads
+from matching.standardize.party import QUARANTINE_COLUMNS, quarantine_payloads
 
 #: The pandas dtype each field kind is written with (date: midnight timestamps, as
 #: mdm.party_records' dates, so both warehouses type them alike).
@@ -205,7 +204,7 @@ def canonicalize(
             "rule": rejected_rule,
             "reason": rejected_rule.map(reasons),
             "raw_payload": pd.Series(
-                _payloads(raw.loc[rejected_mask]), index=rejected_rule.index, dtype=object
+                quarantine_payloads(raw.loc[rejected_mask]), index=rejected_rule.index, dtype=object
             )
             if rejected_mask.any()
             else pd.Series(dtype=object),

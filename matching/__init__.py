@@ -10,8 +10,6 @@ The steps are public too, for a pipeline that persists between them: `candidate_
 
 from __future__ import annotations
 
-from typing import Any
-
 from matching.blocking import BlockingReport, SkippedBlock
 from matching.clustering import ClusterResult, cluster_records
 from matching.config import MatchingConfig
@@ -36,21 +34,12 @@ from matching.evaluation import (
     evaluate_simulated,
 )
 from matching.model import FellegiSunterModel
-
-# Standardization lives in matching.standardize (owned separately). Its public names are
-# re-exported lazily so importing the matching engine never depends on it being importable.
-_STANDARDIZE_NAMES = frozenset(
-    {"standardize_source", "SourceMapping", "StandardizeResult", "rule_catalogue"}
+from matching.standardize import (
+    SourceMapping,
+    StandardizeResult,
+    rule_catalogue,
+    standardize_source,
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name in _STANDARDIZE_NAMES:
-        from matching import standardize
-
-        return getattr(standardize, name)
-    raise AttributeError(f"module 'matching' has no attribute {name!r}")
-
 
 __all__ = [
     "BlockingReport",

@@ -6,6 +6,7 @@ objects and are usable on their own; `rule_catalogue` lists every rule id they r
 `standardization_accuracy` scores the output against a simulation's true attributes.
 """
 
+from matching.standardize._text import as_text, none_if_nan
 from matching.standardize.accuracy import ACCURACY_FIELDS, standardization_accuracy
 from matching.standardize.addresses import parse_addresses
 from matching.standardize.dates import parse_dates
@@ -31,7 +32,9 @@ __all__ = [
     "Rule",
     "SourceMapping",
     "StandardizeResult",
+    "as_text",
     "document_types_by_shape",
+    "none_if_nan",
     "normalize_emails",
     "normalize_phones",
     "normalize_resident_ids",

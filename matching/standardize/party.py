@@ -386,7 +386,7 @@ def _superseded(key: pd.Series, updated: pd.Series, repeated: pd.Series) -> pd.S
     return pd.Series(key.index.isin(older), index=key.index)
 
 
-def _payloads(raw: pd.DataFrame) -> list[str]:
+def quarantine_payloads(raw: pd.DataFrame) -> list[str]:
     rows = raw.astype(object).to_dict("records")
     return [
         json.dumps(
@@ -615,7 +615,7 @@ def standardize_source(
                     source,
                 )
             ),
-            "raw_payload": pd.Series(_payloads(raw.loc[q_index])),
+            "raw_payload": pd.Series(quarantine_payloads(raw.loc[q_index])),
             "quarantined_at": now,
         },
         np.arange(len(q_rows)),
