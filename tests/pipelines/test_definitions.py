@@ -26,3 +26,32 @@ def test_full_definitions_load_without_error(pipeline_settings):
     check_names = {key.name for key in definitions.resolve_asset_graph().asset_check_keys}
     assert "std__valid_resident_id_share" in check_names
     assert "golden__one_golden_per_record" in check_names
+
+
+def test_the_code_location_is_built_when_dagster_loads_it_not_on_import(tmp_path):
+    """Importing the module does no work (no dbt profile written, no mdm.yaml read); Dagster's
+    own loader (the one `make ui` uses) finds and validates the definitions."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "MDM_HOME": str(home), "DAGSTER_HOME": str(tmp_path)}
+    subprocess.run(
+        [sys.executable, "-c", "import pipelines.definitions"], cwd=root, env=env, check=True
+    )
+    assert list(home.iterdir()) == []
+    dagster = Path(sys.executable).with_name("dagster")
+    loaded = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "pipelines.definitions"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert "Validation successful" in loaded.stderr + loaded.stdout
+    assert (home / "dbt" / "profiles.yml").exists()
