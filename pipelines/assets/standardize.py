@@ -15,7 +15,7 @@ from connectors.incremental import (
     record_row_hashes,
     source_record_keys,
 )
-from matching.standardize import IdentifierMapping, SourceMapping, standardize_source
+from matching.standardize import SourceMapping, standardize_source
 from pipelines.assets.extract import raw_asset_key, raw_table_name
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import WarehouseResource
@@ -27,27 +27,9 @@ STANDARDIZE_OP = "standardize_party_records"
 
 
 def source_mapping(system: str, config: MdmConfig) -> SourceMapping:
-    source = config.sources[system]
-    table = source.identifiers
-    return SourceMapping(
-        source_system=system,
-        key_column=source.key_column,
-        mapping=dict(source.mapping),
-        trust_rank=source.trust_rank,
-        id_type_codes=source.id_type_codes,
-        default_id_type=source.default_id_type,
-        gender_codes=source.gender_codes,
-        identifiers=None
-        if table is None
-        else IdentifierMapping(
-            table=table.table,
-            key_column=table.key_column,
-            number_column=table.number_column,
-            type_column=table.type_column,
-            type_codes=table.type_codes,
-            default_type=table.default_type,
-        ),
-    )
+    """The validated `sources:` entry as the standardizer's mapping (the one constructor the
+    benchmarks, the preflight and the tests use too)."""
+    return SourceMapping.from_config(system, config.sources[system].model_dump())
 
 
 class StandardizeConfig(dg.Config):
