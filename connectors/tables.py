@@ -63,3 +63,13 @@ KPI_MDM_SOURCES: Final = "marts.kpi_mdm_sources"
 
 #: What the match step reads and writes: a stage after it needs all of them.
 MATCH_TABLES: Final = (PARTY_RECORDS, SCORED_PAIRS, CLUSTERS)
+
+
+def raw_table_name(system: str, table: str) -> str:
+    """A source table's name in the raw schema (and its asset key's last part)."""
+    return f"{system}__{table.lower()}"
+
+
+def raw_table(system: str, table: str) -> str:
+    """A source table's qualified name in the warehouse: `raw.<system>__<table>`."""
+    return f"raw.{raw_table_name(system, table)}"

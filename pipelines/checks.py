@@ -17,8 +17,9 @@ import pandas as pd
 from connectors.entities import ENTITIES, ENTITY_COVERAGE, ROW_CHECKS
 from connectors.reports import DataDocs
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
+from connectors.tables import raw_table
 from pipelines.assets.canonical import canonical_asset_key
-from pipelines.assets.extract import raw_asset_key, raw_table_name
+from pipelines.assets.extract import raw_asset_key
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
@@ -244,11 +245,11 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
             stores: StorePathsResource,
         ) -> Iterator[dg.AssetCheckResult]:
             store = warehouse.open()
-            party = store.read_table(f"raw.{raw_table_name(system, source.party_table)}")
+            party = store.read_table(raw_table(system, source.party_table))
             tables = {
                 table: party
                 if table == source.party_table
-                else store.read_table(f"raw.{raw_table_name(system, table)}", columns=["_batch_id"])
+                else store.read_table(raw_table(system, table), columns=["_batch_id"])
                 for table in source.tables
             }
             extracted, counts = {}, {}
@@ -399,11 +400,9 @@ def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         active = set(golden.loc[golden["status"] == "active", "golden_id"])
         for link in links:
             source = mdm_config.sources[link.system]
-            owned = store.read_table(
-                f"raw.{raw_table_name(link.system, link.table)}", columns=[link.column]
-            )
+            owned = store.read_table(raw_table(link.system, link.table), columns=[link.column])
             owners = store.read_table(
-                f"raw.{raw_table_name(link.system, source.party_table)}",
+                raw_table(link.system, source.party_table),
                 columns=[source.key_column],
             )[source.key_column]
             runs.append(check_owned_rows(link, owned, owners, xref, active, mdm_config.quality))

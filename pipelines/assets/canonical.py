@@ -21,7 +21,8 @@ from connectors.entities import (
     ENTITY_COVERAGE,
     ROW_CHECKS,
 )
-from pipelines.assets.extract import raw_asset_key, raw_table_name
+from connectors.tables import raw_table
+from pipelines.assets.extract import raw_asset_key
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import WarehouseResource
 
@@ -84,7 +85,7 @@ def build_canonical_asset(config: MdmConfig) -> dg.AssetsDefinition:
             per_source: dict[str, object] = {}
             for system in mapped_by_entity[name]:
                 mapping = config.sources[system].entities[name]  # type: ignore[index]
-                raw = store.read_table(f"raw.{raw_table_name(system, mapping.table)}")
+                raw = store.read_table(raw_table(system, mapping.table))
                 batch_id = str(raw["_batch_id"].iloc[0]) if len(raw) else "empty"
                 result = canonicalize(
                     raw,

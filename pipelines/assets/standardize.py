@@ -15,8 +15,9 @@ from connectors.incremental import (
     record_row_hashes,
     source_record_keys,
 )
+from connectors.tables import raw_table
 from matching.standardize import SourceMapping, standardize_source
-from pipelines.assets.extract import raw_asset_key, raw_table_name
+from pipelines.assets.extract import raw_asset_key
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import WarehouseResource
 
@@ -90,9 +91,9 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
         raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
         hashes = []
         for system, source in mdm_config.sources.items():
-            raw = store.read_table(f"raw.{raw_table_name(system, source.party_table)}")
+            raw = store.read_table(raw_table(system, source.party_table))
             identifiers = (
-                store.read_table(f"raw.{raw_table_name(system, source.identifiers.table)}")
+                store.read_table(raw_table(system, source.identifiers.table))
                 if source.identifiers is not None
                 else None
             )

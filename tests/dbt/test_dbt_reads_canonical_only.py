@@ -17,8 +17,8 @@ import yaml
 
 from connectors.entities import ENTITIES, ENTITY_COVERAGE, LINEAGE_COLUMNS, OTHER_CODE, Entity
 from connectors.settings import PROJECT_ROOT, Settings
+from connectors.tables import raw_table_name
 from pipelines.assets.canonical import canonical_asset_key
-from pipelines.assets.extract import raw_table_name
 from pipelines.mdm_config import load_config
 from tests.dbt.parse import DBT_PROJECT_DIR, parse_project
 

@@ -32,12 +32,14 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from connectors.extract import read_source_table
 from connectors.landing import with_lineage, write_batch
 from connectors.reports import report_path
 from connectors.settings import Settings
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
+from connectors.tables import raw_table
 from connectors.warehouse import Warehouse, open_warehouse
-from pipelines.assets.extract import raw_asset_key, raw_table_name, read_source_table
+from pipelines.assets.extract import raw_asset_key
 from pipelines.assets.report import REPORT, build_report, build_report_asset
 from pipelines.build import FULL_RUN_JOB, build_definitions
 from pipelines.checks import build_raw_checks, quality_run_config
@@ -342,7 +344,7 @@ def test_a_row_count_the_extract_recorded_is_compared_with_the_rows_that_landed(
             landed = write_batch(
                 read, landing_dir=stores.landing_dir, system="core", table=table, batch_id="b1"
             )
-            warehouse.open().replace_table(f"raw.{raw_table_name('core', table)}", frame)
+            warehouse.open().replace_table(raw_table("core", table), frame)
             yield dg.MaterializeResult(
                 asset_key=raw_asset_key("core", table),
                 metadata={

@@ -26,9 +26,9 @@ from fastapi.testclient import TestClient
 
 from connectors.api_keys import ApiKeyStore
 from connectors.settings import PROJECT_ROOT, Settings
+from connectors.tables import raw_table
 from connectors.warehouse import Warehouse, open_warehouse
 from golden_record_api.main import create_app
-from pipelines.assets.extract import raw_table_name
 from tests.conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.slow
@@ -158,7 +158,7 @@ def test_every_source_lands_in_party_records_and_nothing_is_lost(
     party_tables = {"cbs": "T_CUST_BASE", "card": "cc_holder", "wealth": "WM_CUST"}
     party_tables["mbank"] = "mb_user"
     raw = sum(
-        len(store.read_table(f"raw.{raw_table_name(system, table)}", columns=["_batch_id"]))
+        len(store.read_table(raw_table(system, table), columns=["_batch_id"]))
         for system, table in party_tables.items()
     )
     assert int(party["n"].sum()) + int(quarantined) == raw
