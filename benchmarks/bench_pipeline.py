@@ -51,13 +51,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from connectors.config import SourceConfig  # noqa: E402
+from connectors.extract import read_source_table  # noqa: E402
 from connectors.simulated import (  # noqa: E402
     PROFILES,
     NoiseConfig,
     load_noise_profile,
     simulate,
 )
-from connectors.sources import find_file, read_file_table, read_sql_table  # noqa: E402
 from matching import MatchingConfig, link  # noqa: E402
 from matching.evaluation import (  # noqa: E402
     BlockingRecall,
@@ -112,19 +113,18 @@ def simulated_sources(
 
 
 def read_party_tables(sim_dir: Path, sources: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
-    """Each source's party table as text, from the simulated files named in mdm.yaml."""
+    """Each source's party table as text, from the simulated files named in mdm.yaml, read by
+    the extract's own reader (`connectors.extract.read_source_table`)."""
     raw: dict[str, pd.DataFrame] = {}
     for name, entry in sources.items():
-        table = entry["party_table"]
+        located = dict(entry)
         if entry["connector"] == "sql":
             database = sim_dir / Path(str(entry["url"]).split("///", 1)[1]).name
-            chunks = read_sql_table(f"sqlite:///{database}", table, chunk_size=500_000)
-            raw[name] = pd.concat(list(chunks), ignore_index=True)
+            located["url"] = f"sqlite:///{database}"
         else:
-            folder = sim_dir / Path(str(entry["path"])).name
-            raw[name] = read_file_table(
-                find_file(folder, table), encoding=entry.get("encoding", "auto")
-            )
+            located["path"] = sim_dir / Path(str(entry["path"])).name
+        source = SourceConfig.model_validate(located)
+        raw[name] = read_source_table(source, source.party_table, system=name)
     return raw
 
 
