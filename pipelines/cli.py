@@ -24,6 +24,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from connectors import tables
 from connectors.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # the CLI imports the pipeline lazily: `mdm --help` stays fast
@@ -70,8 +71,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"simulated {args.people:,} people (seed {args.seed}, noise profile {args.profile}"
         f"{scale}, {args.shape} shape) into {args.out} in {elapsed:.1f} s"
     )
-    for system, tables in counts.items():
-        for table, rows in tables.items():
+    for system, table_rows in counts.items():
+        for table, rows in table_rows.items():
             print(f"  {system + '.' + table:<40} {rows:>10,}")
     if args.core_url:
         from connectors.sql_copy import copy_tables
@@ -240,13 +241,14 @@ def cmd_review_list(args: argparse.Namespace) -> int:
 
     settings = _settings(None)
     store = open_warehouse(settings.resolved_warehouse_url)
-    if not store.table_exists("mdm.review_queue"):
+    if not store.table_exists(tables.REVIEW_QUEUE):
         print("no review queue yet: run the pipeline first (make demo / mdm run)")
         return 1
     queue = store.query(
-        "select * from mdm.review_queue order by priority desc, record_key_l limit ?", [args.limit]
+        f"select * from {tables.REVIEW_QUEUE} order by priority desc, record_key_l limit ?",
+        [args.limit],
     )
-    total = len(store.read_table("mdm.review_queue", ["record_key_l"]))
+    total = len(store.read_table(tables.REVIEW_QUEUE, ["record_key_l"]))
     print(f"{total} item(s) waiting for review; showing {len(queue)} by priority")
     for item in queue.to_dict("records"):
         print(
@@ -282,14 +284,14 @@ def cmd_review_questions(args: argparse.Namespace) -> int:
 
     settings = _settings(None)
     store = open_warehouse(settings.resolved_warehouse_url)
-    if not store.table_exists("mdm.review_questions"):
+    if not store.table_exists(tables.REVIEW_QUESTIONS):
         print("no review questions yet: run the pipeline first (make demo / mdm run)")
         return 1
     questions = store.query(
-        "select * from mdm.review_questions order by priority desc, question_id limit ?",
+        f"select * from {tables.REVIEW_QUESTIONS} order by priority desc, question_id limit ?",
         [args.limit],
     )
-    total = store.query("select count(*) as n from mdm.review_questions")["n"].iloc[0]
+    total = store.query(f"select count(*) as n from {tables.REVIEW_QUESTIONS}")["n"].iloc[0]
     print(f"{total} question(s) waiting for review; showing {len(questions)} by priority")
     for question in questions.to_dict("records"):
         age = question.get("age_days")
@@ -337,7 +339,7 @@ def _warehouse_context(settings: Settings, decision: Any = None) -> dict[str, An
         # One placeholder per key: portable to both warehouses, and a decision involves few.
         placeholders = ", ".join("?" for _ in keys) or "null"
         context["records"] = store.query(
-            f"select * from mdm.party_records where record_key in ({placeholders})", keys
+            f"select * from {tables.PARTY_RECORDS} where record_key in ({placeholders})", keys
         )
     try:
         context["survivorship"] = load_config(settings.config_path).survivorship

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from connectors import tables
 from connectors.settings import Settings
 from connectors.warehouse import open_warehouse
 from matching.evaluation import blocking_recall_by_rule, describe, evaluate_simulated
 from pipelines.mdm_config import load_config
 
-MATCH_TABLES = ("mdm.party_records", "mdm.scored_pairs", "mdm.clusters")
 PEOPLE_COLUMNS = ["person_id", "name", "household_id", "twin_person_id"]
 
 
@@ -37,12 +37,12 @@ def evaluate_last_run(settings: Settings, json_path: Path | None = None) -> list
             f"{settings.config_path} to a Parquet file of record_key, person_id"
         )
     store = open_warehouse(settings.resolved_warehouse_url)
-    missing = [table for table in MATCH_TABLES if not store.table_exists(table)]
+    missing = [table for table in tables.MATCH_TABLES if not store.table_exists(table)]
     if missing:
         raise EvaluationUnavailable(f"no {', '.join(missing)} yet: run the pipeline first")
-    records = store.read_table("mdm.party_records")
-    scored = store.read_table("mdm.scored_pairs")
-    clusters = store.read_table("mdm.clusters")
+    records = store.read_table(tables.PARTY_RECORDS)
+    scored = store.read_table(tables.SCORED_PAIRS)
+    clusters = store.read_table(tables.CLUSTERS)
     truth = pd.read_parquet(truth_path)
     people_path = truth_path.with_name("people.parquet")
     people = (

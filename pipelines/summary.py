@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from connectors import tables
 from connectors.entities import ENTITY_COVERAGE
 from connectors.reports import report_path
 from connectors.settings import PROJECT_ROOT, Settings
@@ -198,7 +199,7 @@ def print_summary(
     store = open_warehouse(settings.resolved_warehouse_url)
     print()
     print(f"run {run_id} {'succeeded' if success else 'FAILED'} in {elapsed_seconds:.1f} s")
-    if success and store.table_exists("mdm.party_records"):
+    if success and store.table_exists(tables.PARTY_RECORDS):
         _print_stages(store, run_id)
     _print_quality(store, run_id)
     if warnings:
@@ -241,43 +242,48 @@ def _print_stages(store: Warehouse, run_id: str) -> None:
         _line(table, _count(store, f'select count(*) from raw."{table}"'))
 
     print("\nstandardize")
-    _line("party records", _count(store, "select count(*) from mdm.party_records"))
+    _line("party records", _count(store, f"select count(*) from {tables.PARTY_RECORDS}"))
     quarantine = store.query(
-        "select source_system, rule, count(*) as n from mdm.quarantine group by 1, 2 order by 1, 2"
+        f"select source_system, rule, count(*) as n from {tables.QUARANTINE}"
+        " group by 1, 2 order by 1, 2"
     )
     _line("quarantined rows", int(quarantine["n"].sum()) if len(quarantine) else 0)
     for system, rule, count in quarantine.itertuples(index=False, name=None):
         _line(f"{system}: {rule}", int(count), indent=4)
 
-    if store.table_exists("mdm.scored_pairs"):
+    if store.table_exists(tables.SCORED_PAIRS):
         print("\nmatch")
-        _line("candidate pairs", _count(store, "select count(*) from mdm.scored_pairs"))
+        _line("candidate pairs", _count(store, f"select count(*) from {tables.SCORED_PAIRS}"))
         zones = store.query(
-            "select zone, count(*) as n from mdm.scored_pairs group by 1 order by 1"
+            f"select zone, count(*) as n from {tables.SCORED_PAIRS} group by 1 order by 1"
         )
         for zone, count in zones.itertuples(index=False, name=None):
             _line(str(zone), int(count), indent=4)
-        _line("clusters", _count(store, "select count(distinct cluster_id) from mdm.clusters"))
+        _line(
+            "clusters", _count(store, f"select count(distinct cluster_id) from {tables.CLUSTERS}")
+        )
 
-    if store.table_exists("mdm.golden_records"):
+    if store.table_exists(tables.GOLDEN_RECORDS):
         print("\ngolden records")
-        active = "select count(*) from mdm.golden_records where status = 'active'"
+        active = f"select count(*) from {tables.GOLDEN_RECORDS} where status = 'active'"
         _line("active golden records", _count(store, active))
         events = store.query(
-            "select event_type, count(*) as n from mdm.golden_events where run_id = ? group by 1",
+            f"select event_type, count(*) as n from {tables.GOLDEN_EVENTS}"
+            " where run_id = ? group by 1",
             [run_id],
         )
         counts = dict(events.itertuples(index=False, name=None))
         print("    this run's golden-ID events (a rerun on unchanged data shows zeros):")
         for event_type in ("create", "update", "merge", "split", "retire"):
             _line(f"{event_type}", int(counts.get(event_type, 0)), indent=6)
-        if store.table_exists("mdm.review_queue"):
+        if store.table_exists(tables.REVIEW_QUEUE):
             _line(
-                "review queue (undecided)", _count(store, "select count(*) from mdm.review_queue")
+                "review queue (undecided)",
+                _count(store, f"select count(*) from {tables.REVIEW_QUEUE}"),
             )
 
-    if store.table_exists("mdm.standardization_accuracy"):
-        accuracy = store.read_table("mdm.standardization_accuracy")
+    if store.table_exists(tables.STANDARDIZATION_ACCURACY):
+        accuracy = store.read_table(tables.STANDARDIZATION_ACCURACY)
         print("\nstandardized values equal to the simulated truth (share of records)")
         for row in accuracy.to_dict("records"):
             print(
@@ -285,15 +291,15 @@ def _print_stages(store: Warehouse, run_id: str) -> None:
                 f"   ({float(row['share_correct_of_filled']):.4f} of filled)"
             )
 
-    if store.table_exists("mdm.match_evaluation"):
-        evaluation = store.query("select * from mdm.match_evaluation").iloc[0]
+    if store.table_exists(tables.MATCH_EVALUATION):
+        evaluation = store.query(f"select * from {tables.MATCH_EVALUATION}").iloc[0]
         print("\nmatching quality against the simulated ground truth (pairwise)")
         print(
             f"  precision {evaluation['precision']:.4f}   recall {evaluation['recall']:.4f}"
             f"   F1 {evaluation['f1']:.4f}"
         )
 
-    if store.table_exists("marts.rm_tasks"):
+    if store.table_exists(tables.RM_TASKS):
         headline = store.query(HEADLINE_SQL.read_text(encoding="utf-8")).iloc[0]
         print(f"\ncustomer 360 and service KPIs (as of {headline['as_of_date']:%Y-%m-%d})")
         _line("customers", int(headline["customers"]))
@@ -323,14 +329,17 @@ def unmapped_entity_notes(store: Warehouse) -> list[str]:
 
 
 def _print_quality(store: Warehouse, run_id: str) -> None:
-    if not store.table_exists("dq.results"):
+    if not store.table_exists(tables.DQ_RESULTS):
         return
     failed = store.query(
-        "select stage, rule_id, severity, source_system, failed, evaluated from dq.results "
+        "select stage, rule_id, severity, source_system, failed, evaluated"
+        f" from {tables.DQ_RESULTS} "
         "where run_id = ? and not passed order by 1, 2, 4",
         [run_id],
     )
-    evaluated = store.query("select count(*) as n from dq.results where run_id = ?", [run_id])
+    evaluated = store.query(
+        f"select count(*) as n from {tables.DQ_RESULTS} where run_id = ?", [run_id]
+    )
     if not len(failed) and not int(evaluated["n"].iloc[0]):
         return  # the run stopped before any rule was evaluated
     print(f"\nquality: {len(failed)} rule(s) failed this run")
@@ -345,12 +354,13 @@ def _print_quality(store: Warehouse, run_id: str) -> None:
 
 def blocking_results(store: Warehouse, run_id: str) -> pd.DataFrame:
     """The run's failed blocking rules, one row per rule and source (dq.results)."""
-    if not store.table_exists("dq.results"):
+    if not store.table_exists(tables.DQ_RESULTS):
         return pd.DataFrame(
             columns=["rule_id", "source_system", "evaluated", "failed", "score", "examples"]
         )
     return store.query(
-        "select rule_id, source_system, evaluated, failed, score, examples from dq.results "
+        "select rule_id, source_system, evaluated, failed, score, examples"
+        f" from {tables.DQ_RESULTS} "
         "where run_id = ? and severity = 'blocking' and not passed order by stage, rule_id, "
         "source_system",
         [run_id],

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from connectors import tables
 from connectors.reports import write_report
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import StorePathsResource, WarehouseResource
@@ -81,7 +82,7 @@ def build_report_asset(
         results = store.query(
             "select count(*) as rules, "
             "coalesce(sum(case when passed then 0 else 1 end), 0) as failed, "
-            "avg(score) as mean_score from dq.results where run_id = ?",
+            f"avg(score) as mean_score from {tables.DQ_RESULTS} where run_id = ?",
             [context.run_id],
         ).iloc[0]
         context.log.info(f"data-quality report: {path}")

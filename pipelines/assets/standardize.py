@@ -6,6 +6,7 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 
+from connectors import tables
 from connectors.incremental import (
     CHANGED_RECORDS,
     PARTY_ROW_HASHES,
@@ -86,7 +87,7 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
         incremental = (
             config.mode == "incremental"
             and store.table_exists(PARTY_ROW_HASHES)
-            and store.table_exists("mdm.party_records")
+            and store.table_exists(tables.PARTY_RECORDS)
         )
         raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
         hashes = []
@@ -153,13 +154,13 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
             # The match and golden steps of this run read CHANGED_RECORDS back: only these.
             merge_standardized(store, changed, party, quarantine, row_hashes, context.run_id)
             context.log.info(f"incremental: {len(changed)} records new, changed or gone")
-            party = store.read_table("mdm.party_records", ["record_key"])
-            quarantine = store.read_table("mdm.quarantine")
+            party = store.read_table(tables.PARTY_RECORDS, ["record_key"])
+            quarantine = store.read_table(tables.QUARANTINE)
         else:
             store.replace_tables(
                 {
-                    "mdm.party_records": party,
-                    "mdm.quarantine": quarantine,
+                    tables.PARTY_RECORDS: party,
+                    tables.QUARANTINE: quarantine,
                     PARTY_ROW_HASHES: row_hashes,
                     CHANGED_RECORDS: changed_records_table(pd.Index([]), ""),
                 }

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from connectors import review
+from connectors import review, tables
 from matching.model import FellegiSunterModel
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS
@@ -14,13 +14,15 @@ from pipelines.resources import OpsStoreResource, WarehouseResource
 
 REVIEW_QUEUE = dg.AssetKey(["mdm", "review_queue"])
 REVIEW_QUESTIONS = dg.AssetKey(["mdm", "review_questions"])
+#: The dbt mart the queue's priority reads each customer's assets from (connectors.review).
+CUSTOMER_360 = dg.AssetKey(["marts", "customer_360"])
 APPLY_DECISIONS_JOB = "apply_steward_decisions"
 
 
 def build_review_queue_asset() -> dg.AssetsDefinition:
     @dg.asset(
         key=REVIEW_QUEUE,
-        deps=[SCORED_PAIRS, CLUSTERS, GOLDEN_RECORDS, XREF],
+        deps=[SCORED_PAIRS, CLUSTERS, GOLDEN_RECORDS, XREF, CUSTOMER_360],
         group_name="stewardship",
         kinds={"duckdb"},
         owners=["team:data-stewards"],
@@ -31,18 +33,14 @@ def build_review_queue_asset() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, ops: OpsStoreResource
     ) -> dg.MaterializeResult:
         store = warehouse.open()
-        scored = store.query("select * from mdm.scored_pairs where zone = 'review'")
-        records = store.read_table("mdm.party_records")
+        scored = store.query(f"select * from {tables.SCORED_PAIRS} where zone = 'review'")
+        records = store.read_table(tables.PARTY_RECORDS)
         model = FellegiSunterModel.from_json(
-            str(store.query("select model_json from mdm.match_model").iloc[0, 0])
+            str(store.query(f"select model_json from {tables.MATCH_MODEL}").iloc[0, 0])
         )
-        oversized = store.read_table("mdm.oversized_clusters")
-        ops_store = ops.open()
-        try:
-            decisions = ops_store.decisions()
-        finally:
-            ops_store.dispose()
-        xref = store.read_table("mdm.xref", ["record_key", "golden_id"]).set_index("record_key")
+        oversized = store.read_table(tables.OVERSIZED_CLUSTERS)
+        decisions = ops.decisions()
+        xref = store.read_table(tables.XREF, ["record_key", "golden_id"]).set_index("record_key")
         queue = review.review_queue(
             store,
             scored,
@@ -86,7 +84,7 @@ def build_review_questions_asset() -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         store = warehouse.open()
         queue = store.read_table(review.REVIEW_QUEUE_TABLE)
-        golden_ids = store.read_table("mdm.xref", ["record_key", "golden_id"]).set_index(
+        golden_ids = store.read_table(tables.XREF, ["record_key", "golden_id"]).set_index(
             "record_key"
         )["golden_id"]
         questions = review.review_questions(

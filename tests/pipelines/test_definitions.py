@@ -26,6 +26,10 @@ def test_full_definitions_load_without_error(pipeline_settings):
     check_names = {key.name for key in definitions.resolve_asset_graph().asset_check_keys}
     assert "std__valid_resident_id_share" in check_names
     assert "golden__one_golden_per_record" in check_names
+    # What a stage reads is declared: the review queue's priority reads customer_360's assets.
+    graph = definitions.resolve_asset_graph()
+    queue = dg.AssetKey(["mdm", "review_queue"])
+    assert dg.AssetKey(["marts", "customer_360"]) in graph.get(queue).parent_keys
 
 
 def test_the_code_location_is_built_when_dagster_loads_it_not_on_import(tmp_path):
