@@ -7,6 +7,7 @@ Every other module takes a `Settings` (or the values in it) as an argument; none
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -109,11 +110,15 @@ class Settings(BaseSettings):
 
     @property
     def landing_dir(self) -> Path:
-        return self.home / "landing"
+        return HomeFolders(self.home).landing
+
+    @property
+    def models_dir(self) -> Path:
+        return HomeFolders(self.home).models
 
     @property
     def reports_dir(self) -> Path:
-        return self.home / "reports"
+        return HomeFolders(self.home).reports
 
     @property
     def resolved_warehouse_url(self) -> str:
@@ -138,6 +143,29 @@ class Settings(BaseSettings):
     @property
     def resolved_serving_path(self) -> Path:
         return self.serving_path or self.home / "serving.duckdb"
+
+
+@dataclass(frozen=True)
+class HomeFolders:
+    """The folders of a home (`MDM_HOME`): one place for their names, which the settings and
+    the Dagster resources both hand out."""
+
+    home: Path
+
+    @property
+    def landing(self) -> Path:
+        """Immutable landing batches of every extract."""
+        return self.home / "landing"
+
+    @property
+    def models(self) -> Path:
+        """Each full run's trained model as a file."""
+        return self.home / "models"
+
+    @property
+    def reports(self) -> Path:
+        """The data-quality reports."""
+        return self.home / "reports"
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from connectors import run_lock
 from connectors.ops_store import OpsStore
+from connectors.settings import HomeFolders
 from connectors.warehouse import Warehouse, open_warehouse
 
 #: How long a run launched by Dagster (UI, schedule, sensor, backfill) waits for the home's run
@@ -101,12 +102,12 @@ class StorePathsResource(dg.ConfigurableResource):
 
     @property
     def landing_dir(self) -> Path:
-        return Path(self.home) / "landing"
+        return HomeFolders(Path(self.home)).landing
 
     @property
     def models_dir(self) -> Path:
-        return Path(self.home) / "models"
+        return HomeFolders(Path(self.home)).models
 
     @property
     def reports_dir(self) -> Path:
-        return Path(self.home) / "reports"
+        return HomeFolders(Path(self.home)).reports
