@@ -23,6 +23,7 @@ from matching.golden import (
     SurvivorshipConfig,
     build_golden_records,
     outbox_rows,
+    record_columns,
     update_history,
     with_event_columns,
 )
@@ -175,8 +176,10 @@ def survive_all(
     prior_events = read_if_exists(store, tables.GOLDEN_EVENTS)
     survivors = None if prior_golden is None else prior_golden[["golden_id", "survivor_id"]]
     constraints = constraints_from_decisions(decisions, prior_xref, survivors)
+    present = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
+    wanted = [c for c in record_columns(survivorship) if c in present]
     result = build_golden_records(
-        store.read_table(tables.PARTY_RECORDS),
+        store.read_table(tables.PARTY_RECORDS, wanted),
         clusters,
         survivorship,
         run_id=run_id,

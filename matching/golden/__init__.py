@@ -27,7 +27,7 @@ from matching.golden.columns import (
 from matching.golden.events import outbox_rows, with_event_columns
 from matching.golden.history import update_history
 from matching.golden.identifiers import assign_golden_ids, format_golden_id, next_golden_number
-from matching.golden.records import GoldenResult, build_golden_records
+from matching.golden.records import GoldenResult, build_golden_records, record_columns
 from matching.golden.survivorship import Lineage, SurvivorshipConfig, SurvivorshipRule, survive
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "format_golden_id",
     "next_golden_number",
     "outbox_rows",
+    "record_columns",
     "survive",
     "update_history",
     "with_event_columns",

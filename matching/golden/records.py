@@ -12,7 +12,12 @@ import pandas as pd
 from matching.golden.columns import GOLDEN_ATTRIBUTES, GOLDEN_COLUMNS
 from matching.golden.events import event_frame, numbered_events
 from matching.golden.identifiers import assign_golden_ids
-from matching.golden.survivorship import SurvivorshipConfig, golden_lineage, survive
+from matching.golden.survivorship import (
+    SurvivorshipConfig,
+    golden_lineage,
+    survive,
+    survivorship_columns,
+)
 from matching.golden.xref import build_xref
 
 
@@ -23,6 +28,16 @@ class GoldenResult:
     xref: pd.DataFrame
     events: pd.DataFrame
     event_counts: dict[str, int] = field(default_factory=dict)
+
+
+#: What the golden records take of each record besides survivorship's columns.
+MEMBERSHIP_COLUMNS = ("record_key", "source_system", "source_record_id")
+
+
+def record_columns(config: SurvivorshipConfig) -> list[str]:
+    """Every party record column `build_golden_records` reads: a caller reading records from
+    a warehouse reads just these."""
+    return list(dict.fromkeys([*survivorship_columns(config), *MEMBERSHIP_COLUMNS]))
 
 
 def build_golden_records(
@@ -51,9 +66,7 @@ def build_golden_records(
     )
     golden_ids = golden_by_cluster.reindex(values.index).to_numpy()
 
-    membership = clusters.merge(
-        records[["record_key", "source_system", "source_record_id"]], on="record_key"
-    )
+    membership = clusters.merge(records[list(MEMBERSHIP_COLUMNS)], on="record_key")
     golden = values.join(_source_summary(membership))
     golden.insert(0, "golden_id", golden_ids)
     golden["status"] = "active"

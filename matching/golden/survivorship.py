@@ -128,6 +128,13 @@ def _survivorship_units(config: SurvivorshipConfig) -> list[Unit]:
     return units + [(a, [a]) for a in GOLDEN_ATTRIBUTES if a not in grouped]
 
 
+def survivorship_columns(config: SurvivorshipConfig) -> list[str]:
+    """The record columns survivorship reads (those a table has of them)."""
+    members = [m for lead, group in _survivorship_units(config) for m in (lead, *group)]
+    wanted = ["record_key", "source_trust", "source_updated_at", "id_valid"]
+    return list(dict.fromkeys([*wanted, *GOLDEN_ATTRIBUTES, *members]))
+
+
 def _pool(records: pd.DataFrame, clusters: pd.DataFrame, units: list[Unit]) -> _Pool:
     """The records that have a cluster, with what every unit's survivorship needs."""
     attributes = [a for a in GOLDEN_ATTRIBUTES if a in records.columns]

@@ -164,3 +164,19 @@ def test_split_issues_a_new_id_never_reusing_a_retired_one(records):
     assert ids["credit:5"] == "G0000000002"
     events = split.events.set_index("event_type")
     assert events.loc["split", "related_golden_id"] == "G0000000001"
+
+
+def test_record_columns_are_all_survivorship_reads(records):
+    """A warehouse read of just `record_columns` gives the same golden records, lineage and
+    xref as the whole party table; a column survivorship needs is in the list."""
+    from matching.golden import record_columns
+
+    config = SurvivorshipConfig(attribute_rules={"mobile": ["most_frequent", "most_recent"]})
+    wide = records.assign(note="a column survivorship never reads", mobile_valid=True)
+    clusters = clusters_of([["core:1", "crm:9"], ["credit:5"]])
+    wanted = [c for c in record_columns(config) if c in wide.columns]
+    assert "note" not in wanted and {"source_trust", "id_valid", "adcode"} <= set(wanted)
+    full = build_golden_records(wide, clusters, config, run_id="r1", now=NOW)
+    narrow = build_golden_records(wide[wanted], clusters, config, run_id="r1", now=NOW)
+    for name in ("golden_records", "lineage", "xref", "events"):
+        pd.testing.assert_frame_equal(getattr(full, name), getattr(narrow, name))
