@@ -44,13 +44,14 @@ import pandas as pd
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from connectors import tables
 from connectors.ops_store import OpsStore
 from connectors.serving import quoted_path
 from matching.golden import OUTBOX_COLUMNS
 
 log = logging.getLogger(__name__)
 
-OUTBOX_TABLE = "mdm.change_outbox"
+OUTBOX_TABLE = tables.CHANGE_OUTBOX
 # A page of the feed: events after a seq, in seq order.
 CHANGES_SQL = (
     f"select {', '.join(OUTBOX_COLUMNS)} from {OUTBOX_TABLE} where seq > ? order by seq limit ?"

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from connectors import tables
 from connectors.warehouse import RowChange, Warehouse
 from matching.model import FellegiSunterModel
 from matching.stewardship import build_review_questions, build_review_queue, undecided_pairs
 
-REVIEW_QUEUE_TABLE = "mdm.review_queue"
-REVIEW_QUESTIONS_TABLE = "mdm.review_questions"
-CUSTOMER_360_TABLE = "marts.customer_360"
+REVIEW_QUEUE_TABLE = tables.REVIEW_QUEUE
+REVIEW_QUESTIONS_TABLE = tables.REVIEW_QUESTIONS
+CUSTOMER_360_TABLE = tables.CUSTOMER_360
 # What questions need of each record (its source and how old its data is).
 QUESTION_RECORD_COLUMNS = ["record_key", "source_system", "source_updated_at"]
 
@@ -72,7 +73,7 @@ def review_questions(
     run_id: str,
 ) -> pd.DataFrame:
     """The questions of `queue` as stored; a question asked before keeps its first time."""
-    records = store.read_table("mdm.party_records", QUESTION_RECORD_COLUMNS)
+    records = store.read_table(tables.PARTY_RECORDS, QUESTION_RECORD_COLUMNS)
     questions = build_review_questions(
         queue,
         records,

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from connectors import tables
 from golden_record_api.report_schemas import (
     KpiLoanOut,
     KpiMdmOut,
@@ -23,11 +24,11 @@ from golden_record_api.report_schemas import (
 )
 from golden_record_api.snapshot import Snapshot
 
-KPI_SERVICE_TABLE = "marts.kpi_service_daily"
-KPI_LOAN_TABLE = "marts.kpi_loan_cycle"
-KPI_MDM_TABLE = "marts.kpi_mdm"
-KPI_MDM_SOURCES_TABLE = "marts.kpi_mdm_sources"
-RM_TASKS_TABLE = "marts.rm_tasks"
+KPI_SERVICE_TABLE = tables.KPI_SERVICE_DAILY
+KPI_LOAN_TABLE = tables.KPI_LOAN_CYCLE
+KPI_MDM_TABLE = tables.KPI_MDM
+KPI_MDM_SOURCES_TABLE = tables.KPI_MDM_SOURCES
+RM_TASKS_TABLE = tables.RM_TASKS
 
 PRIORITY_ORDER = "case priority when 'high' then 0 when 'medium' then 1 else 2 end"
 

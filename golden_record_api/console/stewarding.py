@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors import tables
 from connectors.ops_store import Decision
 from golden_record_api.snapshot import Snapshot
 from matching.blocking import prepare_records
@@ -68,9 +69,11 @@ def questions(snapshot: Snapshot, where: QueueFilter, offset: int) -> tuple[int,
         parts.append("value >= ?")
         params.append(where.min_value)
     clause = f" where {' and '.join(parts)}" if parts else ""
-    (count,) = snapshot.query(f"select count(*) as n from mdm.review_questions{clause}", params)
+    (count,) = snapshot.query(
+        f"select count(*) as n from {tables.REVIEW_QUESTIONS}{clause}", params
+    )
     rows = snapshot.query(
-        f"select * from mdm.review_questions{clause}"
+        f"select * from {tables.REVIEW_QUESTIONS}{clause}"
         " order by priority desc, question_id limit ? offset ?",
         [*params, QUEUE_PAGE, offset],
     )
@@ -80,13 +83,15 @@ def questions(snapshot: Snapshot, where: QueueFilter, offset: int) -> tuple[int,
 def queue_sources(snapshot: Snapshot) -> list[str]:
     rows = snapshot.query(
         "select distinct unnest(string_split(source_systems, ',')) as source"
-        " from mdm.review_questions order by 1"
+        f" from {tables.REVIEW_QUESTIONS} order by 1"
     )
     return [str(row["source"]) for row in rows if row["source"]]
 
 
 def question(snapshot: Snapshot, question_id: str) -> dict[str, Any] | None:
-    rows = snapshot.query("select * from mdm.review_questions where question_id = ?", [question_id])
+    rows = snapshot.query(
+        f"select * from {tables.REVIEW_QUESTIONS} where question_id = ?", [question_id]
+    )
     return rows[0] if rows else None
 
 
@@ -95,8 +100,8 @@ def records_side_by_side(snapshot: Snapshot, record_keys: list[str]) -> dict[str
     golden IDs, and per field whether every record that has a value agrees."""
     placeholders = ", ".join("?" for _ in record_keys)
     records = snapshot.query(
-        f"select p.*, x.golden_id from mdm.party_records p"
-        f" left join mdm.xref x using (record_key) where p.record_key in ({placeholders})"
+        f"select p.*, x.golden_id from {tables.PARTY_RECORDS} p"
+        f" left join {tables.XREF} x using (record_key) where p.record_key in ({placeholders})"
         " order by p.record_key",
         record_keys,
     )
@@ -119,14 +124,14 @@ class WaterfallSource:
         self._frequencies: dict[str, np.ndarray] | None = None
 
     def _load(self, snapshot: Snapshot) -> None:
-        (row,) = snapshot.query("select model_json, config_json from mdm.match_model limit 1")
+        (row,) = snapshot.query(f"select model_json, config_json from {tables.MATCH_MODEL} limit 1")
         model = FellegiSunterModel.from_json(str(row["model_json"]))
         config = configs_from_json(str(row["config_json"]))[0]
         # Only the columns the comparisons derive their keys from (the name, the ID and the
         # birth date for the resident ID as the record states it, ...), prepared as the run
         # prepared them.
         wanted = config.required_columns
-        present = set(snapshot.frame("select * from mdm.party_records limit 0").columns)
+        present = set(snapshot.frame(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
         columns = [
             c
             for c in dict.fromkeys(
@@ -135,7 +140,7 @@ class WaterfallSource:
             if c in present
         ]
         records = prepare_records(
-            snapshot.frame(f"select {', '.join(columns)} from mdm.party_records"),
+            snapshot.frame(f"select {', '.join(columns)} from {tables.PARTY_RECORDS}"),
             config,
             only_needed=True,
         )
@@ -155,7 +160,7 @@ class WaterfallSource:
         out = []
         for left, right in pairs:
             rows = snapshot.query(
-                "select * from mdm.review_queue where record_key_l = ? and record_key_r = ?",
+                f"select * from {tables.REVIEW_QUEUE} where record_key_l = ? and record_key_r = ?",
                 [left, right],
             )
             if not rows:
@@ -185,7 +190,7 @@ class WaterfallSource:
 
 def survivorship_of(snapshot: Snapshot) -> SurvivorshipConfig | None:
     """The survivorship the last run applied (kept with its model), for the risk check."""
-    rows = snapshot.query("select * from mdm.match_model limit 1")
+    rows = snapshot.query(f"select * from {tables.MATCH_MODEL} limit 1")
     if not rows or not rows[0].get("config_json"):
         return None
     return configs_from_json(str(rows[0]["config_json"]))[1]
@@ -194,8 +199,8 @@ def survivorship_of(snapshot: Snapshot) -> SurvivorshipConfig | None:
 def decision_context(snapshot: Snapshot, decision: Decision | None) -> dict[str, Any]:
     """What `OpsStore.record_decision` / `approve` check a decision against: the published
     xref and golden records, and the party records of the golden records it involves."""
-    xref = snapshot.frame("select record_key, golden_id from mdm.xref")
-    golden = snapshot.frame("select golden_id, survivor_id, status from mdm.golden_records")
+    xref = snapshot.frame(f"select record_key, golden_id from {tables.XREF}")
+    golden = snapshot.frame(f"select golden_id, survivor_id, status from {tables.GOLDEN_RECORDS}")
     keys = (
         involved_record_keys(
             xref=xref,
@@ -210,7 +215,7 @@ def decision_context(snapshot: Snapshot, decision: Decision | None) -> dict[str,
     )
     placeholders = ", ".join("?" for _ in keys) or "null"
     records = snapshot.frame(
-        f"select * from mdm.party_records where record_key in ({placeholders})", keys
+        f"select * from {tables.PARTY_RECORDS} where record_key in ({placeholders})", keys
     )
     return {
         "xref": xref,
