@@ -4,6 +4,7 @@ Wiring over `connectors.pipeline_stages.match_all` (a full run) and
 `connectors.incremental.match_incrementally` (an incremental run)."""
 
 from collections.abc import Iterator
+from functools import partial
 
 import dagster as dg
 
@@ -47,6 +48,7 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
             ),
         ],
         pool="warehouse",
+        required_resource_keys={"spark"} if config.spark.engine == "spark" else set(),
     )
     def match(
         context: dg.AssetExecutionContext,
@@ -88,6 +90,11 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
                 },
             )
             return
+        linker = None
+        if config.spark.engine == "spark":
+            from matching.spark import link_on_spark
+
+            linker = partial(link_on_spark, context.resources.spark.session())
         matched = match_all(
             store,
             matching=config.matching,
@@ -95,6 +102,7 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
             constraints=constraints,
             run_id=context.run_id,
             ground_truth=config.evaluation.ground_truth,
+            linker=linker,
         )
         result = matched.result
         evaluation_metadata: dict[str, dg.RawMetadataValue] = {}
