@@ -335,8 +335,8 @@ def score(
             T.StructField("idx_r", T.LongType(), False),
             T.StructField("rule_id", T.IntegerType(), False),
             *[T.StructField(name, T.ByteType(), False) for name in gamma_columns],
-            T.StructField("match_weight", T.DoubleType(), False),
-            T.StructField("match_probability", T.DoubleType(), False),
+            T.StructField("match_weight", T.DoubleType(), True),
+            T.StructField("match_probability", T.DoubleType(), True),
         ]
     )
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_pairs))
