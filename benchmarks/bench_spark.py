@@ -11,6 +11,7 @@ candidate pairs, first rules and gammas, and weights equal to 1e-9.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,16 +20,20 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from benchmarks.bench_pipeline import (
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_pipeline import (  # noqa: E402
     noise_config,
     read_party_tables,
     simulated_sources,
     standardize_all,
 )
-from connectors.settings import PROJECT_ROOT
-from matching import MatchingConfig
-from matching.engine import candidate_pairs, compare, predict, train
-from matching.spark import score, spark_session
+from connectors.settings import PROJECT_ROOT  # noqa: E402
+from matching import MatchingConfig  # noqa: E402
+from matching.engine import candidate_pairs, compare, predict, train  # noqa: E402
+from matching.spark import score, spark_session  # noqa: E402
 
 
 def main() -> None:
