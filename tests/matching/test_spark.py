@@ -1,7 +1,7 @@
 """The Spark engine gives the single-machine path's candidate pairs and weights.
 
 Spark in local mode (one session for the module: starting one costs about 10 s) on a simulated
-bank of 2,000 people (about 3,500 records, the shipped mdm.yaml's matching config): the same
+bank of 2,000 people (the shipped mdm.yaml's matching config): the same
 pairs with the same first rule, the same gammas, match weights equal to 1e-9, the same
 blocking report (skipped blocks included, under a cap small enough to skip some), and the
 link types' filters.
