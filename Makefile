@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_audit.py --events 50000
 	$(BIN)/python benchmarks/bench_incremental.py --people 100000 --changed 0.01
 	$(BIN)/python benchmarks/bench_quality_checks.py --rows 1000000
+	$(BIN)/python benchmarks/bench_spark.py --people 100000
 
 ## bench-api: wrk against `mdm api` (2 workers) on a 1,000,000-golden-record snapshot: req/s, p50,
 ## p99 per endpoint and the server's peak memory (needs wrk: apt-get install wrk). Pass options

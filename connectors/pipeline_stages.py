@@ -9,7 +9,7 @@ match.py, golden.py) are wiring over these and over the incremental steps
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -230,12 +230,15 @@ def match_all(
     constraints: Constraints,
     run_id: str,
     ground_truth: Path | None = None,
+    linker: Callable[..., LinkResult] | None = None,
 ) -> FullMatch:
     """Match every party record (training the model) and write the scored pairs, clusters,
     oversized clusters, the model with the rules and look-alike spellings it used (the quick
-    apply and `POST /match` re-use them), and the evaluation when there is a ground truth."""
+    apply and `POST /match` re-use them), and the evaluation when there is a ground truth.
+    `linker`: `matching.engine.link` unless given (`matching.spark.link_on_spark` with its
+    session: the Spark engine)."""
     records = store.read_table(tables.PARTY_RECORDS)
-    result = link(
+    result = (linker or link)(
         records, matching, must_link=constraints.must_link, cannot_link=constraints.cannot_link
     )
     written = {

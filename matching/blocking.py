@@ -109,27 +109,7 @@ def _rule_pairs(
     if len(positions) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     sizes = np.bincount(block)
-    oversized = np.flatnonzero(sizes > max_block_size)
-    if len(oversized):
-        # The first member of each oversized block, found in one pass over the records; the
-        # report keeps the largest blocks' keys (for a steward to see), the log only counts.
-        first_of = np.full(len(sizes), -1, dtype=np.int64)
-        first_of[block[::-1]] = positions[::-1]
-        largest = oversized[np.argsort(-sizes[oversized], kind="stable")[:SKIPPED_BLOCKS_KEPT]]
-        for block_id in largest:
-            first = int(first_of[block_id])
-            key: dict[str, object] = {c: columns.value(c, first) for c in rule.columns}
-            skipped.append(SkippedBlock(rule=rule.name, key=key, size=int(sizes[block_id])))
-        # The keys are personal data (names, mobiles, IDs): counted in the log, never shown.
-        log.warning(
-            "blocking rule %r: %d blocks larger than max_block_size=%d skipped "
-            "(%d records, the largest %d); their pairs are not compared",
-            rule.name,
-            len(oversized),
-            max_block_size,
-            int(sizes[oversized].sum()),
-            int(sizes[oversized].max()),
-        )
+    note_skipped_blocks(columns, rule, positions, block, sizes, max_block_size, skipped)
     # Singleton blocks make no pairs; dropping them first keeps the work small.
     keep = (sizes[block] >= 2) & (sizes[block] <= max_block_size)
     if focus is not None:
@@ -152,6 +132,42 @@ def _rule_pairs(
         distinct[1:] = code[1:] != code[:-1]
         left, right = np.divmod(code[distinct], width)
     return left, right
+
+
+def note_skipped_blocks(
+    columns: RecordColumns,
+    rule: BlockingRule,
+    positions: np.ndarray,
+    block: np.ndarray,
+    sizes: np.ndarray,
+    max_block_size: int,
+    skipped: list[SkippedBlock],
+) -> None:
+    """Append the rule's blocks larger than `max_block_size` to `skipped` (the largest
+    `SKIPPED_BLOCKS_KEPT`, with their keys) and log how many there were (counts only).
+    `positions` / `block` as `RecordColumns.block_members` gives them, `sizes` per block."""
+    oversized = np.flatnonzero(sizes > max_block_size)
+    if not len(oversized):
+        return
+    # The first member of each oversized block, found in one pass over the records; the
+    # report keeps the largest blocks' keys (for a steward to see), the log only counts.
+    first_of = np.full(len(sizes), -1, dtype=np.int64)
+    first_of[block[::-1]] = positions[::-1]
+    largest = oversized[np.argsort(-sizes[oversized], kind="stable")[:SKIPPED_BLOCKS_KEPT]]
+    for block_id in largest:
+        first = int(first_of[block_id])
+        key: dict[str, object] = {c: columns.value(c, first) for c in rule.columns}
+        skipped.append(SkippedBlock(rule=rule.name, key=key, size=int(sizes[block_id])))
+    # The keys are personal data (names, mobiles, IDs): counted in the log, never shown.
+    log.warning(
+        "blocking rule %r: %d blocks larger than max_block_size=%d skipped "
+        "(%d records, the largest %d); their pairs are not compared",
+        rule.name,
+        len(oversized),
+        max_block_size,
+        int(sizes[oversized].sum()),
+        int(sizes[oversized].max()),
+    )
 
 
 def within_block_pairs(block: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from pipelines.mdm_config import MdmConfig, load_config
 from pipelines.resources import (
     DAGSTER_RUN_LOCK_WAIT_SECONDS,
     OpsStoreResource,
+    SparkResource,
     StorePathsResource,
     WarehouseResource,
 )
@@ -50,9 +51,16 @@ def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:
     ]
 
 
-def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """The stores every stage writes to, located by the settings (dbt's resource aside)."""
+def build_resources(
+    settings: Settings, config: MdmConfig | None = None
+) -> dict[str, dg.ConfigurableResource]:
+    """The stores every stage writes to, located by the settings (dbt's resource aside), and
+    the Spark session when `config` runs matching on Spark."""
+    spark: dict[str, dg.ConfigurableResource] = {}
+    if config is not None and config.spark.engine == "spark":
+        spark["spark"] = SparkResource(master=config.spark.master, conf=config.spark.conf)
     return {
+        **spark,
         "warehouse": WarehouseResource(
             url=settings.resolved_warehouse_url,
             home=str(settings.home),
@@ -100,7 +108,7 @@ def build_definitions(
         jobs=[full_run, apply_decisions_job],
         sensors=[build_decisions_sensor()],
         schedules=[build_daily_schedule(config)],
-        resources={**build_resources(settings), "dbt": dbt_resource},
+        resources={**build_resources(settings, config), "dbt": dbt_resource},
         # DuckDB takes one writing process: every step runs in the run's own process, in order.
         executor=dg.in_process_executor,
     )

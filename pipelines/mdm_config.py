@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -23,6 +24,27 @@ class EvaluationConfig(BaseModel):
         default=None,
         description="parquet of record_key, person_id (the simulator writes one); drop for real "
         "sources",
+    )
+
+
+class SparkConfig(BaseModel):
+    """Where blocking, comparison and scoring run (docs/SPARK.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Literal["local", "spark"] = Field(
+        default="local",
+        description="`local`: this process (the default); `spark`: blocking, comparison and "
+        "scoring on Apache Spark (the `.[spark]` extra), rules and clustering on the driver",
+    )
+    master: str = Field(
+        default="local[2]",
+        description="the Spark master (`local[2]`, `spark://host:7077`, `yarn`); under "
+        "spark-submit or a managed Spark the session that exists is used",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Spark settings for the session (e.g. spark.executor.memory: 8g)",
     )
 
 
@@ -51,6 +73,9 @@ class MdmConfig(BaseModel):
     )
     evaluation: EvaluationConfig = Field(
         default_factory=EvaluationConfig, description="a reference set to measure matching"
+    )
+    spark: SparkConfig = Field(
+        default_factory=SparkConfig, description="where matching runs: this process or Spark"
     )
 
     @model_validator(mode="after")

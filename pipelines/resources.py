@@ -1,9 +1,11 @@
 """Dagster resources wrapping the plain-Python connectors."""
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from connectors import run_lock
 from connectors.ops_store import OpsStore
@@ -111,3 +113,16 @@ class StorePathsResource(dg.ConfigurableResource):
     @property
     def reports_dir(self) -> Path:
         return HomeFolders(Path(self.home)).reports
+
+
+class SparkResource(dg.ConfigurableResource):
+    """The SparkSession the match asset runs blocking, comparison and scoring on when mdm.yaml
+    says `spark: {engine: spark}` (`matching.spark`; pyspark is the `.[spark]` extra)."""
+
+    master: str = "local[2]"
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    def session(self) -> Any:
+        from matching.spark import spark_session
+
+        return spark_session(self.master, self.conf)

@@ -3,7 +3,8 @@
 Wiring over `connectors.pipeline_stages.match_all` (a full run) and
 `connectors.incremental.match_incrementally` (an incremental run)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import dagster as dg
 
@@ -15,9 +16,15 @@ from connectors.pipeline_stages import (
     save_model,
     steward_constraints,
 )
+from matching import LinkResult
 from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
-from pipelines.resources import OpsStoreResource, StorePathsResource, WarehouseResource
+from pipelines.resources import (
+    OpsStoreResource,
+    SparkResource,
+    StorePathsResource,
+    WarehouseResource,
+)
 
 SCORED_PAIRS = dg.AssetKey(["mdm", "scored_pairs"])
 
@@ -26,7 +33,7 @@ CLUSTERS = dg.AssetKey(["mdm", "clusters"])
 
 
 def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
-    @dg.multi_asset(
+    decorator = dg.multi_asset(
         name="match_party_records",
         specs=[
             dg.AssetSpec(
@@ -48,11 +55,48 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
         ],
         pool="warehouse",
     )
+    match = _match_stage(config)
+
+    if config.spark.engine == "spark":
+        # Blocking, comparison and scoring on the session the `spark` resource provides.
+        @decorator
+        def match_on_spark(
+            context: dg.AssetExecutionContext,
+            warehouse: WarehouseResource,
+            stores: StorePathsResource,
+            ops: OpsStoreResource,
+            spark: SparkResource,
+        ) -> Iterator[dg.MaterializeResult]:
+            from matching.spark import link_on_spark
+
+            linker = partial(link_on_spark, spark.session())
+            yield from match(context, warehouse, stores, ops, linker)
+
+        return match_on_spark
+
+    @decorator
+    def match_here(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        stores: StorePathsResource,
+        ops: OpsStoreResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from match(context, warehouse, stores, ops, None)
+
+    return match_here
+
+
+def _match_stage(
+    config: MdmConfig,
+) -> Callable[..., Iterator[dg.MaterializeResult]]:
+    """The match asset's body, given the full run's linker (None: `matching.engine.link`)."""
+
     def match(
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         stores: StorePathsResource,
         ops: OpsStoreResource,
+        linker: Callable[..., LinkResult] | None,
     ) -> Iterator[dg.MaterializeResult]:
         store = warehouse.open()
         decisions = ops.decisions()
@@ -95,6 +139,7 @@ def build_match_asset(config: MdmConfig) -> dg.AssetsDefinition:
             constraints=constraints,
             run_id=context.run_id,
             ground_truth=config.evaluation.ground_truth,
+            linker=linker,
         )
         result = matched.result
         evaluation_metadata: dict[str, dg.RawMetadataValue] = {}

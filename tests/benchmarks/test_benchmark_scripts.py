@@ -30,6 +30,7 @@ SMALL = {
     "bench_audit.py": "300",
     "bench_incremental.py": "400",
     "bench_quality_checks.py": "3000",
+    "bench_spark.py": "600",
 }
 
 

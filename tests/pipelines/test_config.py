@@ -56,3 +56,36 @@ def test_threshold_out_of_range_names_the_threshold(tmp_path):
 def test_missing_file_says_so(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_unknown_matching_engine_names_the_key(tmp_path):
+    path = write_config(tmp_path, lambda d: d.update(spark={"engine": "hadoop"}))
+    with pytest.raises(ConfigError, match=r"spark\.engine"):
+        load_config(path)
+
+
+def test_spark_engine_gives_the_definitions_a_spark_resource(tmp_path):
+    from connectors.settings import Settings
+    from pipelines.build import build_resources
+    from pipelines.resources import SparkResource
+
+    path = write_config(
+        tmp_path, lambda d: d.update(spark={"engine": "spark", "master": "local[1]"})
+    )
+    config = load_config(path)
+    settings = Settings(home=tmp_path / "var", config_path=path)
+    resource = build_resources(settings, config)["spark"]
+    assert isinstance(resource, SparkResource) and resource.master == "local[1]"
+    assert "spark" not in build_resources(settings, load_config(PROJECT_ROOT / "mdm.yaml"))
+    # The match asset asks for the session only then: the definitions load with it, not without.
+    import dagster as dg
+
+    from pipelines.build import build_mdm_assets
+
+    dg.Definitions.validate_loadable(
+        dg.Definitions(assets=build_mdm_assets(config), resources=build_resources(settings, config))
+    )
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="spark"):
+        dg.Definitions.validate_loadable(
+            dg.Definitions(assets=build_mdm_assets(config), resources=build_resources(settings))
+        )
