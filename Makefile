@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/febrl.py
 	$(BIN)/python benchmarks/bench_audit.py --events 50000
 	$(BIN)/python benchmarks/bench_incremental.py --people 100000 --changed 0.01
+	$(BIN)/python benchmarks/bench_records.py --people 1000000 --posts 50
 
 ## bench-api: wrk against `mdm api` (2 workers) on a 1,000,000-golden-record snapshot: req/s, p50,
 ## p99 per endpoint and the server's peak memory (needs wrk: apt-get install wrk). Pass options

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from connectors import run_lock
@@ -50,7 +50,8 @@ WriterDep = Annotated[Principal, Depends(get_writer)]
     " the pipeline's code, matched against every record with the last run's model and rules;"
     " the answer says whether it joined a golden record, created one, or is in the stewards'"
     " review queue, and which golden events it caused (also in the change feed). Posting the"
-    " same content again changes nothing (`unchanged`). Needs the scope `records:write`.",
+    " same content again changes nothing (`unchanged`). Needs the scope `records:write`."
+    " `Server-Timing` gives the time of each stage of the write.",
     responses=problem_responses(
         {
             status.HTTP_404_NOT_FOUND: "No source of that name",
@@ -62,7 +63,10 @@ WriterDep = Annotated[Principal, Depends(get_writer)]
     ),
 )
 async def post_record(
-    body: Annotated[RecordIn, Body()], _writer: WriterDep, settings: SettingsDep
+    body: Annotated[RecordIn, Body()],
+    _writer: WriterDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> RecordOut:
     mapping = source_mappings(settings.config_path).get(body.source_system)
     if mapping is None:
@@ -83,6 +87,9 @@ async def post_record(
         ) from None
     except NotReady as not_ready:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(not_ready)) from None
+    response.headers["Server-Timing"] = ", ".join(
+        f"{stage};dur={seconds * 1000:.1f}" for stage, seconds in result.timings.items()
+    )
     return RecordOut(
         record_key=result.record_key,
         outcome=result.outcome,
