@@ -54,6 +54,7 @@ WriterDep = Annotated[Principal, Depends(get_writer)]
     " `Server-Timing` gives the time of each stage of the write.",
     responses=problem_responses(
         {
+            status.HTTP_400_BAD_REQUEST: "The body is not JSON",
             status.HTTP_404_NOT_FOUND: "No source of that name",
             status.HTTP_422_UNPROCESSABLE_CONTENT: "A column is missing or unknown, or the"
             " record is one the pipeline would quarantine (the rule is named)",
