@@ -4,6 +4,8 @@ served by the same running API at once; bad input is refused naming the field, n
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -115,3 +117,38 @@ def test_a_posted_record_is_matched_and_served_at_once(
         refused = steward.post("/records", json=body)
         assert refused.status_code == 403
         assert "records:write" in refused.text
+
+
+def test_a_post_while_a_batch_run_holds_the_home_is_a_503_naming_the_run(
+    raw: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    serving = tmp_path / "serving.duckdb"
+    home = tmp_path / "var"  # the test settings' home: beside the serving file
+    mapping = source_mappings(PROJECT_ROOT / "mdm.yaml")["core"]
+    core = raw["core"]
+    columns = sorted({mapping.key_column, *mapping.mapping.values()} & set(core.columns))
+    record = {c: (None if pd.isna(core.iloc[0][c]) else str(core.iloc[0][c])) for c in columns}
+    # The batch run is another process (the run lock is re-entrant within one).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from pathlib import Path; from connectors import run_lock;"
+            f"run_lock.acquire(Path({str(home)!r}), run_id='batch-7', command='mdm run');"
+            "print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with serve(app_on(serving), headers=identity_provider().headers("app")) as api:
+            busy = api.post("/records", json={"source_system": "core", "record": record})
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"].isdigit()
+        assert "run batch-7" in busy.json()["detail"]
+        assert str(core.iloc[0][mapping.mapping["name"]]) not in busy.text
+    finally:
+        holder.kill()
+        holder.wait()
