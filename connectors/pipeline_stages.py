@@ -1,20 +1,29 @@
-"""The match and golden stages of a full run on the warehouse, as library calls.
+"""The standardize, match and golden stages on the warehouse, as library calls.
 
 Each reads its inputs from the warehouse (and the steward decisions the caller read from the
 ops store), calls the engine (`matching`), and writes its tables in one transaction: a failure
-leaves the previous tables intact. The Dagster assets (pipelines/assets/match.py, golden.py)
-are wiring over these and the incremental ones (connectors/incremental.py); the benchmarks and
-tests call the same functions without Dagster.
+leaves the previous tables intact. The Dagster assets (pipelines/assets/standardize.py,
+match.py, golden.py) are wiring over these and over the incremental steps
+(connectors/incremental.py); the benchmarks and tests call the same functions without Dagster.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from connectors import tables
+from connectors.config import SourceConfig
+from connectors.incremental import (
+    changed_record_keys,
+    changed_records_table,
+    merge_standardized,
+    record_row_hashes,
+    source_record_keys,
+)
 from connectors.warehouse import Warehouse, read_if_exists
 from matching import LinkResult, MatchingConfig, PairwiseScores, evaluate_clusters, link
 from matching.clustering import oversized_frame
@@ -34,8 +43,119 @@ from matching.incremental import (
     pending_decisions,
 )
 from matching.online import substitutions_json
-from matching.standardize import standardization_accuracy
+from matching.standardize import SourceMapping, standardization_accuracy, standardize_source
 from matching.stewardship import Constraints, constraints_from_decisions
+
+
+@dataclass
+class StandardizeOutcome:
+    """What a standardization did: `changed` is None for a full one (every row), else the
+    record keys an incremental one standardized again (new, changed or gone)."""
+
+    party_records: int  # rows of mdm.party_records after it
+    quarantine: pd.DataFrame  # mdm.quarantine after it
+    changed: pd.Index | None
+    per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    issues: dict[str, int] = field(default_factory=dict)  # "<system>:<rule>" -> rows
+
+
+def standardize_sources(
+    store: Warehouse,
+    sources: Mapping[str, SourceConfig],
+    *,
+    incremental: bool,
+    run_id: str,
+    now: pd.Timestamp,
+) -> StandardizeOutcome:
+    """Every source's raw party rows (and identifier rows) into mdm.party_records and
+    mdm.quarantine, with each record's raw-row hash (mdm.party_row_hashes).
+
+    `incremental` (once a run has left row hashes) standardizes again only the records whose
+    hash differs and merges them in (`merge_standardized`, which also tells the match and
+    golden steps which records changed); otherwise every row, the tables replaced whole.
+    """
+    incremental = (
+        incremental
+        and store.table_exists(tables.PARTY_ROW_HASHES)
+        and store.table_exists(tables.PARTY_RECORDS)
+    )
+    raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+    hashes = []
+    for system, source in sources.items():
+        raw = store.read_table(tables.raw_table(system, source.party_table))
+        identifiers = (
+            store.read_table(tables.raw_table(system, source.identifiers.table))
+            if source.identifiers is not None
+            else None
+        )
+        raws[system] = (raw, identifiers)
+        hashes.append(
+            record_row_hashes(
+                raw,
+                system=system,
+                key_column=source.key_column,
+                identifiers=identifiers,
+                identifiers_key_column=(
+                    source.identifiers.key_column if source.identifiers else None
+                ),
+            )
+        )
+    row_hashes = pd.concat(hashes, ignore_index=True)
+    changed = (
+        changed_record_keys(row_hashes, store.read_table(tables.PARTY_ROW_HASHES))
+        if incremental
+        else None
+    )
+    outcome = StandardizeOutcome(0, pd.DataFrame(), changed)
+    records, quarantined = [], []
+    for system, source in sources.items():
+        raw, identifiers = raws[system]
+        if changed is not None:
+            mine = source_record_keys(raw, system=system, key_column=source.key_column)
+            raw = raw[mine.isin(changed).to_numpy(dtype=bool)]
+            if identifiers is not None and source.identifiers is not None:
+                owners = source_record_keys(
+                    identifiers, system=system, key_column=source.identifiers.key_column
+                )
+                identifiers = identifiers[owners.isin(changed).to_numpy(dtype=bool)]
+        batch_id = str(raw["_batch_id"].iloc[0]) if len(raw) else "empty"
+        result = standardize_source(
+            raw,
+            SourceMapping.from_config(system, source.model_dump()),
+            batch_id=batch_id,
+            now=now,
+            identifiers=identifiers,
+        )
+        records.append(result.records)
+        quarantined.append(result.quarantine)
+        outcome.per_source[system] = {
+            "raw": len(raw),
+            "records": len(result.records),
+            "quarantined": len(result.quarantine),
+        }
+        if identifiers is not None:
+            outcome.per_source[system]["identifier_rows"] = len(identifiers)
+        for rule, count in result.issue_counts.items():
+            outcome.issues[f"{system}:{rule}"] = int(count)
+    party = pd.concat(records, ignore_index=True)
+    quarantine = pd.concat(quarantined, ignore_index=True)
+    if changed is not None:
+        merge_standardized(store, changed, party, quarantine, row_hashes, run_id)
+        outcome.party_records = int(
+            store.query(f"select count(*) as n from {tables.PARTY_RECORDS}")["n"].iloc[0]
+        )
+        outcome.quarantine = store.read_table(tables.QUARANTINE)
+    else:
+        store.replace_tables(
+            {
+                tables.PARTY_RECORDS: party,
+                tables.QUARANTINE: quarantine,
+                tables.PARTY_ROW_HASHES: row_hashes,
+                tables.CHANGED_RECORDS: changed_records_table(pd.Index([]), ""),
+            }
+        )
+        outcome.party_records, outcome.quarantine = len(party), quarantine
+    return outcome
 
 
 def steward_constraints(store: Warehouse, decisions: pd.DataFrame) -> Constraints:

@@ -17,7 +17,8 @@ import pandas as pd
 from connectors.entities import ENTITIES, ENTITY_COVERAGE, ROW_CHECKS
 from connectors.reports import DataDocs
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
-from connectors.tables import raw_table
+from connectors.tables import PARTY_RECORDS as PARTY_RECORDS_TABLE
+from connectors.tables import QUARANTINE, raw_table
 from pipelines.assets.canonical import canonical_asset_key
 from pipelines.assets.extract import raw_asset_key
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
@@ -31,6 +32,7 @@ from quality.stages import (
     check_owned_rows,
     check_raw,
     check_standardized,
+    check_standardized_in_warehouse,
 )
 from quality.suites import (
     FAILING_ROWS_TABLE,
@@ -290,14 +292,25 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         stores: StorePathsResource,
     ) -> Iterator[dg.AssetCheckResult]:
         store = warehouse.open()
-        runs = check_standardized(
-            store.read_table("mdm.party_records"),
-            store.read_table("mdm.quarantine"),
-            list(mdm_config.sources),
-            mdm_config.quality,
-            config.as_of(),
-            {system: source.quality for system, source in mdm_config.sources.items()},
-        )
+        source_quality = {system: source.quality for system, source in mdm_config.sources.items()}
+        if mdm_config.quality.evaluate_in == "warehouse":
+            runs = check_standardized_in_warehouse(
+                store.query,
+                "duckdb" if store.dialect == "duckdb" else "postgres",
+                list(mdm_config.sources),
+                mdm_config.quality,
+                config.as_of(),
+                source_quality,
+            )
+        else:
+            runs = check_standardized(
+                store.read_table(PARTY_RECORDS_TABLE),
+                store.read_table(QUARANTINE),
+                list(mdm_config.sources),
+                mdm_config.quality,
+                config.as_of(),
+                source_quality,
+            )
         _record(context, warehouse, stores, runs)
         for rule in rules:
             yield _result(_parts(runs, rule), PARTY_RECORDS, mdm_config)

@@ -99,6 +99,12 @@ class QualityConfig(BaseModel):
         default_factory=dict,
         description="rule id -> blocking or warning, overriding the catalogue for every source",
     )
+    evaluate_in: Literal["warehouse", "pandas"] = Field(
+        default="warehouse",
+        description="where the standardized rules are evaluated: `warehouse` runs them as SQL "
+        "over mdm.party_records (quality/sql_suites.py); `pandas` reads the tables into "
+        "DataFrames and runs the GX suites on them (the raw and golden stages always do)",
+    )
 
     @field_validator("severity")
     @classmethod

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from connectors.config import SourceConfig
+from connectors.tables import PARTY_RECORDS, QUARANTINE
 from matching.standardize.dates import parse_dates
 from matching.standardize.identity import decode_genders, reconcile_with_id
 from matching.standardize.ids import normalize_resident_ids
@@ -36,6 +37,7 @@ from quality.catalogue import (
     with_severity,
 )
 from quality.masking import MAPPED_SENSITIVE, Sensitive
+from quality.sql_suites import Dialect, Query, run_sql_suite
 from quality.suites import RuleOutcome, SuiteRun, run_suite
 
 _GARBLED_MARKS = re.compile(
@@ -264,6 +266,67 @@ def check_standardized(
         )
         runs.append(
             run_suite(
+                rows,
+                with_severity(rules_for("standardized", "source_rows"), severity),
+                config,
+                suite=f"standardized.{system}",
+                batch="source_rows",
+                source_system=system,
+                key_column="source_record_id",
+            )
+        )
+    return runs
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def check_standardized_in_warehouse(
+    query: Query,
+    dialect: Dialect,
+    systems: Sequence[str],
+    config: QualityConfig,
+    as_of: date,
+    source_quality: Mapping[str, SourceQualityConfig] | None = None,
+) -> list[SuiteRun]:
+    """`check_standardized`'s runs, evaluated by the warehouse over `mdm.party_records` and
+    `mdm.quarantine` (`quality.sql_suites`): nothing is read whole into pandas."""
+    context = {
+        "as_of": as_of.isoformat(),
+        "timely_since": (as_of - timedelta(days=config.timeliness_days)).isoformat(),
+    }
+    runs = []
+    overall = config
+    for system in systems:
+        config, severity = for_source(overall, (source_quality or {}).get(system))
+        where = f"where source_system = {_quoted(system)}"
+        runs.append(
+            run_sql_suite(
+                query,
+                dialect,
+                f"select * from {PARTY_RECORDS} {where}",
+                with_severity(rules_for("standardized", "party_records"), severity),
+                config,
+                suite=f"standardized.{system}",
+                batch="party_records",
+                source_system=system,
+                context=context,
+                key_column="record_key",
+            )
+        )
+        # Every raw customer row of the source: kept (a party record) or quarantined.
+        rows = (
+            "select cast(source_record_id as varchar) as source_record_id, "
+            "false as _dq_quarantined, cast(null as varchar) as rule "
+            f"from {PARTY_RECORDS} {where} union all "
+            "select cast(source_record_id as varchar), true, cast(rule as varchar) "
+            f"from {QUARANTINE} {where}"
+        )
+        runs.append(
+            run_sql_suite(
+                query,
+                dialect,
                 rows,
                 with_severity(rules_for("standardized", "source_rows"), severity),
                 config,

@@ -1,4 +1,6 @@
-"""Standardize: every source's party table → canonical party records, and a quarantine."""
+"""Standardize: every source's party table → canonical party records, and a quarantine.
+
+Wiring over `connectors.pipeline_stages.standardize_sources`."""
 
 from collections.abc import Iterator
 from typing import Literal
@@ -6,18 +8,7 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 
-from connectors import tables
-from connectors.incremental import (
-    CHANGED_RECORDS,
-    PARTY_ROW_HASHES,
-    changed_record_keys,
-    changed_records_table,
-    merge_standardized,
-    record_row_hashes,
-    source_record_keys,
-)
-from connectors.tables import raw_table
-from matching.standardize import SourceMapping, standardize_source
+from connectors.pipeline_stages import standardize_sources
 from pipelines.assets.extract import raw_asset_key
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import WarehouseResource
@@ -28,12 +19,6 @@ QUARANTINE = dg.AssetKey(["mdm", "quarantine"])
 STANDARDIZE_OP = "standardize_party_records"
 
 
-def source_mapping(system: str, config: MdmConfig) -> SourceMapping:
-    """The validated `sources:` entry as the standardizer's mapping (the one constructor the
-    benchmarks, the preflight and the tests use too)."""
-    return SourceMapping.from_config(system, config.sources[system].model_dump())
-
-
 class StandardizeConfig(dg.Config):
     """`incremental` standardizes again only the records whose raw rows changed since the
     last standardization (new, changed, gone: by their rows' hash) and merges them in; the
@@ -41,12 +26,6 @@ class StandardizeConfig(dg.Config):
     standardizes every row."""
 
     mode: Literal["full", "incremental"] = "full"
-
-
-def _quarantine_keys(quarantine: pd.DataFrame) -> pd.Series:
-    return (
-        quarantine["source_system"].astype(str) + ":" + quarantine["source_record_id"].astype(str)
-    )
 
 
 def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
@@ -82,105 +61,32 @@ def build_standardize_asset(config: MdmConfig) -> dg.AssetsDefinition:
     def standardize(
         context: dg.AssetExecutionContext, config: StandardizeConfig, warehouse: WarehouseResource
     ) -> Iterator[dg.MaterializeResult]:
-        store = warehouse.open()
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
-        incremental = (
-            config.mode == "incremental"
-            and store.table_exists(PARTY_ROW_HASHES)
-            and store.table_exists(tables.PARTY_RECORDS)
+        outcome = standardize_sources(
+            warehouse.open(),
+            mdm_config.sources,
+            incremental=config.mode == "incremental",
+            run_id=context.run_id,
+            now=pd.Timestamp.now(tz="UTC").tz_localize(None),
         )
-        raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
-        hashes = []
-        for system, source in mdm_config.sources.items():
-            raw = store.read_table(raw_table(system, source.party_table))
-            identifiers = (
-                store.read_table(raw_table(system, source.identifiers.table))
-                if source.identifiers is not None
-                else None
-            )
-            raws[system] = (raw, identifiers)
-            hashes.append(
-                record_row_hashes(
-                    raw,
-                    system=system,
-                    key_column=source.key_column,
-                    identifiers=identifiers,
-                    identifiers_key_column=(
-                        source.identifiers.key_column if source.identifiers else None
-                    ),
-                )
-            )
-        row_hashes = pd.concat(hashes, ignore_index=True)
-        changed = (
-            changed_record_keys(row_hashes, store.read_table(PARTY_ROW_HASHES))
-            if incremental
-            else None
-        )
-        records, quarantined = [], []
-        per_source: dict[str, dict[str, int]] = {}
-        issues: dict[str, int] = {}
-        for system, source in mdm_config.sources.items():
-            raw, identifiers = raws[system]
-            if changed is not None:
-                mine = source_record_keys(raw, system=system, key_column=source.key_column)
-                raw = raw[mine.isin(changed).to_numpy(dtype=bool)]
-                if identifiers is not None and source.identifiers is not None:
-                    owners = source_record_keys(
-                        identifiers, system=system, key_column=source.identifiers.key_column
-                    )
-                    identifiers = identifiers[owners.isin(changed).to_numpy(dtype=bool)]
-            batch_id = str(raw["_batch_id"].iloc[0]) if len(raw) else "empty"
-            result = standardize_source(
-                raw,
-                source_mapping(system, mdm_config),
-                batch_id=batch_id,
-                now=now,
-                identifiers=identifiers,
-            )
-            records.append(result.records)
-            quarantined.append(result.quarantine)
-            per_source[system] = {
-                "raw": len(raw),
-                "records": len(result.records),
-                "quarantined": len(result.quarantine),
-            }
-            if identifiers is not None:
-                per_source[system]["identifier_rows"] = len(identifiers)
-            for rule, count in result.issue_counts.items():
-                issues[f"{system}:{rule}"] = int(count)
-        party = pd.concat(records, ignore_index=True)
-        quarantine = pd.concat(quarantined, ignore_index=True)
+        changed, quarantine = outcome.changed, outcome.quarantine
         if changed is not None:
-            # The match and golden steps of this run read CHANGED_RECORDS back: only these.
-            merge_standardized(store, changed, party, quarantine, row_hashes, context.run_id)
             context.log.info(f"incremental: {len(changed)} records new, changed or gone")
-            party = store.read_table(tables.PARTY_RECORDS, ["record_key"])
-            quarantine = store.read_table(tables.QUARANTINE)
-        else:
-            store.replace_tables(
-                {
-                    tables.PARTY_RECORDS: party,
-                    tables.QUARANTINE: quarantine,
-                    PARTY_ROW_HASHES: row_hashes,
-                    CHANGED_RECORDS: changed_records_table(pd.Index([]), ""),
-                }
-            )
         by_rule = (
             quarantine.groupby(["source_system", "rule"]).size().rename("rows").reset_index()
             if len(quarantine)
             else pd.DataFrame(columns=["source_system", "rule", "rows"])
         )
-        context.log.info(f"party records {len(party)}, quarantined {len(quarantine)}")
+        context.log.info(f"party records {outcome.party_records}, quarantined {len(quarantine)}")
         yield dg.MaterializeResult(
             asset_key=PARTY_RECORDS,
             metadata={
-                "dagster/row_count": dg.MetadataValue.int(len(party)),
+                "dagster/row_count": dg.MetadataValue.int(outcome.party_records),
                 "mode": "incremental" if changed is not None else "full",
                 "records_standardized_again": dg.MetadataValue.int(
-                    len(changed) if changed is not None else len(party)
+                    len(changed) if changed is not None else outcome.party_records
                 ),
-                "rows_per_source": dg.MetadataValue.json(per_source),
-                "field_issues": dg.MetadataValue.json(issues),
+                "rows_per_source": dg.MetadataValue.json(outcome.per_source),
+                "field_issues": dg.MetadataValue.json(outcome.issues),
             },
         )
         yield dg.MaterializeResult(

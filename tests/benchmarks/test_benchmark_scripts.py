@@ -30,6 +30,7 @@ SMALL = {
     "bench_audit.py": "300",
     "bench_incremental.py": "400",
     "bench_records.py": "300",
+    "bench_quality_checks.py": "3000",
 }
 
 

@@ -37,7 +37,7 @@ from connectors.landing import with_lineage, write_batch
 from connectors.reports import report_path
 from connectors.settings import Settings
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
-from connectors.tables import raw_table
+from connectors.tables import PARTY_RECORDS, QUARANTINE, raw_table
 from connectors.warehouse import Warehouse, open_warehouse
 from pipelines.assets.extract import raw_asset_key
 from pipelines.assets.report import REPORT, build_report, build_report_asset
@@ -45,6 +45,8 @@ from pipelines.build import FULL_RUN_JOB, build_definitions
 from pipelines.checks import build_raw_checks, quality_run_config
 from pipelines.mdm_config import load_config
 from pipelines.resources import StorePathsResource, WarehouseResource
+from quality.stages import check_standardized
+from quality.suites import suite_results_frame
 from tests.conftest import write_pipeline_config
 from tests.pii import find_unmasked
 
@@ -250,6 +252,37 @@ def test_warnings_are_reported_and_do_not_stop_the_run(pipeline, baseline):
     ):
         assert f'id="fail-{rule_id}-core"' in html
     assert find_unmasked(html) is None
+
+
+def test_the_run_judged_the_standardized_records_in_the_warehouse_as_pandas_would(
+    pipeline, baseline
+):
+    """The standardized check ran as SQL (`quality.evaluate_in: warehouse`, the default): what
+    it wrote to dq.results equals the pandas path on the very tables the run wrote."""
+    result, _ = baseline
+    config = load_config(pipeline.root / "baseline.yaml")
+    assert config.quality.evaluate_in == "warehouse"
+    store = pipeline.store
+    runs = check_standardized(
+        store.read_table(PARTY_RECORDS),
+        store.read_table(QUARANTINE),
+        list(config.sources),
+        config.quality,
+        AS_OF,
+        {system: source.quality for system, source in config.sources.items()},
+    )
+    columns = ["rule_id", "source_system", "evaluated", "failed", "score", "passed"]
+    expected = suite_results_frame(runs, run_id="r", checked_at=pd.Timestamp(0))[columns]
+    written = pipeline.results(result.run_id)
+    written = written.loc[written["stage"] == "standardized", columns]
+    written = written[written["rule_id"].isin(set(expected["rule_id"]))]
+    order = ["rule_id", "source_system"]
+    assert len(expected) == 5 * 3 + 3  # five record rules and the quarantine rate, 3 sources
+    pd.testing.assert_frame_equal(
+        expected.sort_values(order).reset_index(drop=True),
+        written.sort_values(order).reset_index(drop=True),
+        check_dtype=False,
+    )
 
 
 def test_broken_crm_export_is_stopped_by_blocking_raw_rules(pipeline, baseline, tmp_path):
