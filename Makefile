@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/febrl.py
 	$(BIN)/python benchmarks/bench_audit.py --events 50000
 	$(BIN)/python benchmarks/bench_incremental.py --people 100000 --changed 0.01
+	$(BIN)/python benchmarks/bench_records.py --people 1000000 --posts 50
 	$(BIN)/python benchmarks/bench_quality_checks.py --rows 1000000
 	$(BIN)/python benchmarks/bench_spark.py --people 100000
 

@@ -303,7 +303,7 @@ def _apply_holding_lock(
     )
     # Checked before the write: a snapshot of this warehouse's state is patched with the same
     # rows; any other (a run that failed before its publish) is replaced by a full publish.
-    patchable = _snapshot_matches(store, settings.resolved_serving_path)
+    patchable = snapshot_matches(store, settings.resolved_serving_path)
     store.replace_rows(changes)
     timings["write"] = time.perf_counter() - clock
     clock = time.perf_counter()
@@ -353,7 +353,7 @@ _STATE_QUERY = (
 )
 
 
-def _snapshot_matches(store: Warehouse, serving_path: Path) -> bool:
+def snapshot_matches(store: Warehouse, serving_path: Path) -> bool:
     """Whether the published snapshot holds the warehouse's current golden state."""
     if not serving_path.exists():
         return False
@@ -423,5 +423,6 @@ __all__ = [
     "DecisionNotFoundError",
     "GoldenChange",
     "apply_decision",
+    "snapshot_matches",
     "unapplied_decision_ids",
 ]

@@ -38,6 +38,7 @@ from golden_record_api.routers import (
     health,
     kpis,
     match,
+    records,
     rm_tasks,
     source_records,
 )
@@ -55,6 +56,7 @@ OPENAPI_TAGS = [
     {"name": "rm tasks", "description": "Relationship managers' open tasks"},
     {"name": "audit", "description": "The audit trail of reads of personal data (auditors)"},
     {"name": "changes", "description": "The change feed: golden events after a cursor"},
+    {"name": "records", "description": "A source system upserts one of its records online"},
 ]
 
 
@@ -173,6 +175,7 @@ def create_app(
         rm_tasks.router,
         audit.router,
         changes.router,
+        records.router,
     ):
         app.include_router(router, dependencies=CREDENTIALS, responses=CREDENTIAL_PROBLEMS)
     console.install(app, settings)

@@ -33,6 +33,7 @@ SCOPE_DECISIONS_WRITE = "decisions:write"  # steward decisions: same, different,
 SCOPE_QUALITY_SIGNOFF = "quality:signoff"  # an auditor's sign-off of a run's quality report
 SCOPE_CHANGES_READ = "changes:read"  # the change feed of golden events (no personal values)
 SCOPE_MATCH_READ = "match:read"  # is this prospect already a customer? (POST /match, rate limited)
+SCOPE_RECORDS_WRITE = "records:write"  # a source system upserts one of its records (POST /records)
 SCOPES: tuple[str, ...] = (
     SCOPE_RECORDS_READ,
     SCOPE_LOOKUP_EXACT,
@@ -44,6 +45,7 @@ SCOPES: tuple[str, ...] = (
     SCOPE_QUALITY_SIGNOFF,
     SCOPE_CHANGES_READ,
     SCOPE_MATCH_READ,
+    SCOPE_RECORDS_WRITE,
 )
 
 

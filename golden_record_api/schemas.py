@@ -646,3 +646,44 @@ class MatchOut(BaseModel):
 
     records_compared: int = Field(description="Source records the candidate was scored against")
     candidates: list[MatchCandidateOut]
+
+
+# --- POST /records -------------------------------------------------------------------------
+
+
+class RecordIn(BaseModel):
+    """One source record as its system holds it: the columns its `sources:` entry in mdm.yaml
+    maps (the key column included), by the source's own names and codes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_system: str = Field(
+        min_length=1, max_length=64, description="A source of mdm.yaml", examples=["crm"]
+    )
+    record: dict[str, str | int | float | None] = Field(
+        description="Column → value, as the source system stores it; the columns its mapping"
+        " reads, and its key column",
+        max_length=200,
+    )
+
+
+class RecordEventOut(BaseModel):
+    event_type: str
+    golden_id: str
+
+
+class RecordOut(BaseModel):
+    """What became of the record: `joined` a golden record with others (auto-match zone),
+    `created` a golden record of its own, `review` (alone, with a pair a steward is asked
+    about), `updated` (alone in the golden record it had), `unchanged` (the same content as
+    its last post: nothing written)."""
+
+    record_key: str
+    outcome: Literal["joined", "created", "review", "updated", "unchanged"]
+    golden_id: str | None
+    review_golden_ids: list[str] = Field(
+        description="Golden records a steward is asked whether this record belongs to"
+    )
+    events: list[RecordEventOut] = Field(description="The golden events this write logged")
+    records_reclustered: int
+    write_id: str = Field(description="The ID the write held the home's lock under")

@@ -116,7 +116,7 @@ def _broken_policy(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> 
             "datasets.golden_record.mobile: some role sees it masked but no mask",
         ),
         (lambda d: d["profiles"]["contact"].pop("auditor"), "profiles.contact: no access given"),
-        (lambda d: d["roles"]["app"]["scopes"].append("records:write"), "roles.app"),
+        (lambda d: d["roles"]["app"]["scopes"].append("records:delete"), "roles.app"),
         (lambda d: d["roles"].pop("admin"), "roles: no entry for ['admin']"),
         (
             lambda d: d["datasets"]["customer_360"]["name"].update(acess="contact"),

@@ -29,6 +29,7 @@ SMALL = {
     "bench_warehouses.py": "200",
     "bench_audit.py": "300",
     "bench_incremental.py": "400",
+    "bench_records.py": "300",
     "bench_quality_checks.py": "3000",
     "bench_spark.py": "600",
 }
