@@ -243,15 +243,16 @@ def _build_match_index(
     placeholders = ", ".join("?" for _ in range(len(names) + 1))
     rows = zip(range(len(frame)), *(values[name].tolist() for name in names), strict=True)
     store.executemany(f"insert into match_records values ({placeholders})", rows)
-    # Sorted first, so the B-tree is filled in order.
-    keys = index.keys.sort_values(["key", "position"], kind="stable")
+    # `build_live_index` hands the keys sorted by key then position: the B-tree fills in order.
+    key = index.keys["key"].to_numpy(dtype=np.int64)
+    position = index.keys["position"].to_numpy(dtype=np.int64)
     store.execute(
         "create table match_keys (key integer, position integer, primary key (key, position))"
         " without rowid"
     )
     store.executemany(
         "insert into match_keys values (?, ?)",
-        zip(keys["key"].tolist(), keys["position"].tolist(), strict=True),
+        zip(key.tolist(), position.tolist(), strict=True),
     )
 
 
