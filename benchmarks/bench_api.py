@@ -55,6 +55,22 @@ prospects (load average 5), standardizing one row by the batch's column path too
 (median; pandas overhead per column, address parsing the most) and its block keys 7.9 ms;
 comparing and deciding ~13 ms on ~75 records. Each needs a one-value path (as
 `matching.standardize.lookup` has for IDs, mobiles and names) proven equal to the column path.
+
+At 1,000,000 golden records (measured 2026-12-06 on match-speed-2 at 6e8aa53, machine busy with
+other benchmarks: load average 8-11; `--snapshot` reused, `--only match --connections 4
+--paced-ms 150 --duration 20`): the synthesis and publish took 981 s wall / 122 s CPU (peak RSS
+7.7 GB; point store 2.3 GB holding 1.5 M `match_records` and 27.0 M `match_keys`; SQLite's plan
+for the index lookup is B-tree probes only: `match_keys` primary key, `match_records` rowid,
+`sources` index on record_key).
+
+    4 connections, closed loop: 8 req/s, p50 483 ms, p99 905 ms, server CPU 98 ms/request
+    4 connections paced at 150 ms (offered ~8 req/s: too few connections for 100): 8 req/s,
+    p50 348 ms, p99 648 ms, server CPU 88 ms/request; server peak RSS 971 MB
+    in-process p50 / p99 ms: standardize (with block keys) 124 / 345, index lookup 22 / 117,
+    score 38 / 103; 89 records found per prospect (p99 99)
+
+Still CPU-bound, with standardizing two thirds of it: the target (p99 <= 50 ms at 100 req/s)
+is not met. `make bench` runs this endpoint with 16 connections and `--paced-ms 150`.
 """
 
 from __future__ import annotations
