@@ -60,8 +60,10 @@ api: $(STAMP)
 
 ## bench: throughput and peak memory per stage, matching quality on both simulator profiles at
 ## x1 and x2 noise with recall per blocking rule and misses by cause, FEBRL, the read-audit
-## writer on SQLite, an incremental run against a full one, the standardized quality checks in SQL
-## against pandas (not part of the tests)
+## writer on SQLite, an incremental run against a full one, POST /records and POST /match on
+## 1,000,000 golden records (/match closed loop and paced: 16 connections, 150 ms apart, ~100
+## req/s offered; needs wrk), the standardized quality checks in SQL against pandas, Spark against
+## local matching (not part of the tests)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py 1000000
 	$(BIN)/python benchmarks/bench_standardize.py 600000
@@ -74,6 +76,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_records.py --people 1000000 --posts 50
 	$(BIN)/python benchmarks/bench_quality_checks.py --rows 1000000
 	$(BIN)/python benchmarks/bench_spark.py --people 100000
+	$(BIN)/python benchmarks/bench_api.py --golden 1000000 --only match --paced-ms 150
 
 ## bench-api: wrk against `mdm api` (2 workers) on a 1,000,000-golden-record snapshot: req/s, p50,
 ## p99 per endpoint and the server's peak memory (needs wrk: apt-get install wrk). Pass options

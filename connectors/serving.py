@@ -139,7 +139,9 @@ BATCH_ROWS = 50_000
 # rules of the run (`match_model`), every party record's comparison inputs by `position`
 # (`match_records`) and every block key of theirs (`match_keys`, one B-tree on key then
 # position: a candidate's keys are probed, never scanned). Measured on the bench's synthetic
-# bank of 150,000 party records (100,000 golden): 5.2 s to build, 2.7 million keys, 84 MB.
+# bank of 150,000 party records (100,000 golden): 5.2 s to build, 2.7 million keys, 84 MB. At
+# 1,000,000 golden (1.5 M records, 27.0 M keys; busy machine, load 8-11): 190 s wall / 48 s
+# CPU, peak RSS 6.8 GB, 849 MB (`_build_match_index` alone on the bench_api snapshot).
 MATCH_TABLES = ("match_model", "match_records", "match_keys")
 
 
@@ -243,15 +245,16 @@ def _build_match_index(
     placeholders = ", ".join("?" for _ in range(len(names) + 1))
     rows = zip(range(len(frame)), *(values[name].tolist() for name in names), strict=True)
     store.executemany(f"insert into match_records values ({placeholders})", rows)
-    # Sorted first, so the B-tree is filled in order.
-    keys = index.keys.sort_values(["key", "position"], kind="stable")
+    # `build_live_index` hands the keys sorted by key then position: the B-tree fills in order.
+    key = index.keys["key"].to_numpy(dtype=np.int64)
+    position = index.keys["position"].to_numpy(dtype=np.int64)
     store.execute(
         "create table match_keys (key integer, position integer, primary key (key, position))"
         " without rowid"
     )
     store.executemany(
         "insert into match_keys values (?, ?)",
-        zip(keys["key"].tolist(), keys["position"].tolist(), strict=True),
+        zip(key.tolist(), position.tolist(), strict=True),
     )
 
 

@@ -187,8 +187,9 @@ def rule_caps(config: MatchingConfig) -> np.ndarray:
 @dataclass
 class LiveIndex:
     """What the index holds: the records (`record_columns`, `name_lookalike`, `tf_*`) in
-    `record_key` order, their block keys (`key`, `position` into `records`), and the
-    look-alike translation table a candidate's name is spelled with."""
+    `record_key` order, their block keys (`key`, `position` into `records`, sorted by key
+    then position), and the look-alike translation table a candidate's name is spelled
+    with."""
 
     records: pd.DataFrame
     keys: pd.DataFrame
@@ -218,13 +219,20 @@ def build_live_index(
     for comparison, frequency in model.term_frequencies(columns).items():
         out[tf_column(comparison)] = frequency
     keys = block_key_hashes(columns, config)
+    # Sorted by key, then position (one sort, which also finds each block's size): the order
+    # a B-tree on the two is filled fastest in.
+    key = keys["key"].to_numpy(dtype=np.int64)
+    position = keys["position"].to_numpy(dtype=np.int64)
+    order = np.lexsort((position, key))
+    key, position, rule = key[order], position[order], keys["rule"].to_numpy()[order]
     # Keep the keys of blocks the batch keeps: at most the rule's cap of records. The rule
-    # is hashed into the key, so a key's count is its block's size.
-    _, inverse, sizes = np.unique(keys["key"].to_numpy(), return_inverse=True, return_counts=True)
-    keep = sizes[inverse] <= rule_caps(config)[keys["rule"].to_numpy()]
+    # is hashed into the key, so a key's run of rows is its block.
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sizes = np.diff(np.r_[starts, len(key)])
+    keep = np.repeat(sizes, sizes) <= rule_caps(config)[rule]
     return LiveIndex(
         records=out,
-        keys=keys.loc[keep, ["key", "position"]].reset_index(drop=True),
+        keys=pd.DataFrame({"key": key[keep], "position": position[keep]}),
         spelling=spelling,
     )
 

@@ -21,10 +21,13 @@ from connectors.settings import Settings
 from connectors.simulated.schema import GROUND_TRUTH_FILE
 from connectors.warehouse import open_warehouse
 from golden_record_api.read_audit import InMemoryReadAuditor
+from matching.blocking import prepare_records
+from matching.comparison import RecordColumns
 from matching.engine import link
 from matching.incremental import configs_from_json
 from matching.online import (
     CANDIDATE_FIELDS,
+    block_key_hashes,
     build_live_index,
     candidate_keys,
     record_columns,
@@ -262,3 +265,26 @@ def test_ranked_most_probable_first_with_a_zone_each(bank):
     probabilities = [c["match_probability"] for c in candidates]
     assert probabilities == sorted(probabilities, reverse=True)
     assert {c["zone"] for c in candidates} <= {"auto_match", "review", "non_match"}
+
+
+def test_the_live_index_keeps_every_key_of_a_kept_block_sorted_and_no_key_of_a_skipped_one(
+    bank,
+):
+    """The index is what the batch blocks on: a key whose block holds more records than its
+    rule's cap is left out (the batch skips that block), every other key is kept, and the
+    keys come sorted by key then position (the order the point store's B-tree is filled in).
+    The expected set is counted here with pandas, independently of the index's one sort."""
+    records = bank["records"]
+    config = configs_from_json(str(bank["model"]["config_json"].iloc[0]))[0]
+    capped = config.model_copy(update={"max_block_size": 2})  # small: some blocks are skipped
+    result = link(records, config)
+    index = build_live_index(records, capped, result.model, result.lookalike_substitutions)
+    wanted = record_columns(capped, list(records.columns))
+    every = block_key_hashes(RecordColumns(prepare_records(typed(records[wanted]), capped)), capped)
+    size = every.groupby("key")["position"].transform("size")
+    caps = np.array([r.max_block_size or 2 for r in capped.blocking_rules])
+    expected = every[size.to_numpy() <= caps[every["rule"].to_numpy()]]
+    assert 0 < len(expected) < len(every)  # the cap skipped some blocks and kept others
+    got = index.keys[["key", "position"]].to_numpy()
+    want = expected.sort_values(["key", "position"])[["key", "position"]].to_numpy()
+    assert np.array_equal(got, want)

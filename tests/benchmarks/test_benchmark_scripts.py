@@ -32,6 +32,7 @@ SMALL = {
     "bench_records.py": "300",
     "bench_quality_checks.py": "3000",
     "bench_spark.py": "600",
+    "bench_api.py": "3000",
 }
 
 
@@ -70,13 +71,16 @@ BENCH = recipe("bench")
 def test_make_bench_runs_every_benchmark_script():
     scripts = {Path(command[1]).name for command in BENCH}
     on_disk = {p.name for p in (PROJECT_ROOT / "benchmarks").glob("*.py")} - {"__init__.py"}
-    # bench_warehouses needs PostgreSQL: `make bench-warehouses` runs it; bench_api needs wrk
-    # and a server: `make bench-api`.
-    assert scripts == on_disk - {"bench_warehouses.py", "bench_api.py"}
+    # bench_warehouses needs PostgreSQL: `make bench-warehouses` runs it. bench_api runs
+    # `POST /match` only (issue 16: `make bench` prints its p50/p99 at 1M golden records); every
+    # endpoint is `make bench-api`.
+    assert scripts == on_disk - {"bench_warehouses.py"}
 
 
 @pytest.mark.parametrize("command", BENCH, ids=[" ".join(c[1:]) for c in BENCH])
 def test_each_make_bench_command_runs_at_a_small_size(command: list[str]):
+    if Path(command[1]).name == "bench_api.py" and shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
     output = run(shrink(command))
     assert output.strip(), "the benchmark printed nothing"
 
