@@ -71,6 +71,17 @@ for the index lookup is B-tree probes only: `match_keys` primary key, `match_rec
 
 Still CPU-bound, with standardizing two thirds of it: the target (p99 <= 50 ms at 100 req/s)
 is not met. `make bench` runs this endpoint with 16 connections and `--paced-ms 150`.
+
+2026-12-06, branch match-speed, on a very busy machine (load average 14-15, so only ratios
+mean anything), one candidate, median of 40 in-process (`parse_addresses` on a one-row
+Series): address parsing 72.2 ms before, 14.9 ms after matching the division prefixes in
+plain Python per distinct prefix instead of ~8 pandas operations per candidate length and
+level; the whole `standardize_candidate` 197.7 -> 160.8 ms at that load. Left, by profile:
+pandas overhead per column in `parse_dates` (~14 ms at that load), `reconcile_with_id`,
+`_identity`, the names' one-row frames, and building the result frame. The point-store
+lookup's SQL (`Snapshot.match_records`) is index searches only (`EXPLAIN QUERY PLAN`: the
+keys' primary key, `match_records` by rowid, `sources` by its `record_key` index), so its
+cost grows with the records found, not with the store's size.
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ per-row work (slicing off what was read, prepending the canonical form) is arrow
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import numpy as np
@@ -77,7 +78,20 @@ class _Names:
     short: dict[str, str]
 
     def lengths(self) -> list[int]:
+        return self._lengths
+
+    @cached_property
+    def _lengths(self) -> list[int]:
         return sorted({len(k) for k in (*self.full, *self.short)}, reverse=True)
+
+    @cached_property
+    def canonical(self) -> list[str]:
+        """Every canonical name of the level, sorted: what `_prefix_stage` indexes into."""
+        return sorted(set(self.full.values()) | set(self.short.values()))
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.canonical)}
 
 
 @cache
@@ -108,19 +122,31 @@ def _levels() -> tuple[_Names, _Names, _Names]:
     )
 
 
-def _match_prefix(text: pd.Series, names: _Names) -> tuple[pd.Series, pd.Series]:
-    """Longest known name at the start of each text: (canonical or None, characters used)."""
-    found = pd.Series(None, index=text.index, dtype=object)
-    used = pd.Series(0, index=text.index, dtype=int)
-    for length in names.lengths():
-        head = text.str[:length]
-        following = text.str[length : length + 1]
-        full = head.map(names.full)
-        short = head.map(names.short).where(~following.isin(_DIVISION_SUFFIX))
-        candidate = full.where(full.notna(), short)
-        take = found.isna() & candidate.notna()
-        found[take] = candidate[take]
-        used[take] = length
+def _match_prefix(texts: Sequence[str], names: _Names) -> tuple[list[str | None], list[int]]:
+    """Longest known name at the start of each text: (canonical or None, characters used).
+
+    Plain Python over the texts: its callers pass the distinct prefixes, a few thousand at
+    most even at a million rows, and one alone for a single record (`POST /match`), where a
+    vectorized pass per candidate length costs milliseconds of pandas overhead. A text
+    shorter than a length is taken whole at that length (as a slice does), and a short form
+    counts only when no division suffix (`_DIVISION_SUFFIX`) follows it.
+    """
+    lengths = names.lengths()
+    full, short = names.full, names.short
+    found: list[str | None] = []
+    used: list[int] = []
+    for text in texts:
+        hit, width = None, 0
+        for length in lengths:
+            head = text[:length]
+            hit = full.get(head)
+            if hit is None and text[length : length + 1] not in _DIVISION_SUFFIX:
+                hit = short.get(head)
+            if hit is not None:
+                width = length
+                break
+        found.append(hit)
+        used.append(width)
     return found, used
 
 
@@ -197,19 +223,18 @@ def _prefix_stage(text: pa.Array, names: _Names) -> tuple[np.ndarray, np.ndarray
     Returns per row the index of the canonical name found (-1: none) and the characters it
     used, and the list the index points into.
     """
-    canonical = sorted(set(names.full.values()) | set(names.short.values()))
-    position = {name: i for i, name in enumerate(canonical)}
+    canonical, position = names.canonical, names.position
     # One character more than the longest name: an abbreviation needs the one after it.
     keys = pc.utf8_slice_codeunits(text, 0, max(names.lengths()) + 1).dictionary_encode()
     codes = pc.fill_null(keys.indices, -1).to_numpy(zero_copy_only=False)
-    distinct = pd.Series(keys.dictionary.to_pylist(), dtype=object)
-    if distinct.empty:
+    distinct = keys.dictionary.to_pylist()
+    if not distinct:
         return np.full(len(text), -1), np.zeros(len(text), dtype=np.int64), canonical
     found, used = _match_prefix(distinct, names)
-    found_index = np.array([position[f] if isinstance(f, str) else -1 for f in found])
+    found_index = np.array([-1 if f is None else position[f] for f in found])
     safe = np.maximum(codes, 0)
     index = np.where(codes >= 0, found_index[safe], -1)
-    width = np.where(codes >= 0, used.to_numpy()[safe], 0)
+    width = np.where(codes >= 0, np.asarray(used, dtype=np.int64)[safe], 0)
     return index, width, canonical
 
 

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from matching.standardize import parse_addresses
+from matching.standardize.addresses import admin_divisions
 
 
 def one(value: str | None) -> dict:
@@ -122,3 +123,25 @@ def test_province_abbreviations_and_flat_forms_are_read(raw, address, district):
 def test_building_unit_room_written_any_way_give_one_address(written):
     row = parse_addresses(pd.Series([f"河北省石家庄市长安区育才街535号{written}"])).iloc[0]
     assert row["address"] == "河北省石家庄市长安区育才街535号24栋5单元103"
+
+
+def test_one_address_alone_parses_as_it_does_in_a_column():
+    """`POST /match` parses one address alone; the batch parses columns of them. Written
+    forms of every level (full, suffix dropped, a division suffix or street text after),
+    shorter and longer than each other, must give the same row either way."""
+    table = admin_divisions().sample(30, random_state=7)
+    texts = []
+    for province, city, district in table[["province", "city", "district"]].itertuples(index=False):
+        short_city = city[:-1] if len(city) > 2 else city
+        texts += [
+            f"{province}{city}{district}朝阳路1号",
+            f"{short_city}{district}5-2-301",
+            f"{short_city}市{district}",
+            f"{district}人民路8号",
+            f"{province[:2]}{short_city}区",
+            district,
+        ]
+    column = parse_addresses(pd.Series(texts, dtype=object))
+    for row, text in enumerate(texts):
+        alone = parse_addresses(pd.Series([text], dtype=object)).iloc[0]
+        assert alone.to_dict() == column.iloc[row].to_dict(), text
