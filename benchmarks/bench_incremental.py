@@ -56,6 +56,7 @@ from connectors.incremental import (  # noqa: E402
     changed_records_of,
     changed_records_table,
     match_incrementally,
+    match_key_tables,
     merge_standardized,
     record_row_hashes,
     source_record_keys,
@@ -70,6 +71,7 @@ from matching.golden import (  # noqa: E402
     build_golden_records,
     update_history,
 )
+from matching.online import substitutions_json  # noqa: E402
 from matching.stewardship import constraints_from_decisions  # noqa: E402
 
 EXTRACTED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -142,7 +144,15 @@ def full_run(
             "mdm.scored_pairs": linked.scored_pairs,
             "mdm.clusters": linked.clusters,
             "mdm.oversized_clusters": oversized_frame(linked.review_clusters),
-            "mdm.match_model": pd.DataFrame([{"model_json": linked.model.to_json()}]),
+            "mdm.match_model": pd.DataFrame(
+                [
+                    {
+                        "model_json": linked.model.to_json(),
+                        "lookalike_json": substitutions_json(linked.lookalike_substitutions),
+                    }
+                ]
+            ),
+            **match_key_tables(records, matching, linked.model),
             "mdm.golden_records": golden.golden_records,
             "mdm.xref": golden.xref,
             "mdm.golden_lineage": golden.lineage,

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from connectors import tables
+from connectors.incremental import match_key_tables
 from connectors.warehouse import Warehouse, read_if_exists
 from matching import LinkResult, MatchingConfig, PairwiseScores, evaluate_clusters, link
 from matching.clustering import oversized_frame
@@ -113,7 +114,9 @@ def match_all(
 ) -> FullMatch:
     """Match every party record (training the model) and write the scored pairs, clusters,
     oversized clusters, the model with the rules and look-alike spellings it used (the quick
-    apply and `POST /match` re-use them), and the evaluation when there is a ground truth."""
+    apply, `POST /match` and incremental runs re-use them), every record's block and term
+    keys (BLOCK_KEYS, TERM_KEYS: an incremental run blocks on them in SQL), and the
+    evaluation when there is a ground truth."""
     records = store.read_table(tables.PARTY_RECORDS)
     result = link(
         records, matching, must_link=constraints.must_link, cannot_link=constraints.cannot_link
@@ -133,6 +136,7 @@ def match_all(
             ]
         ),
     }
+    written.update(match_key_tables(records, matching, result.model))
     evaluation = evaluate_against_truth(records, result.clusters, ground_truth, run_id)
     if evaluation is not None:
         written.update(evaluation.rows)
