@@ -191,6 +191,7 @@ def incremental_run(
         store, keys, matching=matching, constraints=constraints, run_id=run_id
     )
     seconds["match"] = time.perf_counter() - clock
+    seconds.update({f"match:{stage}": value for stage, value in match.timings.items()})
     clock = time.perf_counter()
     survive_incrementally(
         store,
@@ -285,6 +286,10 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(
             f"{k} {v:.1f} s" for k, v in steps.items() if k in ("standardize", "match", "golden")
         )
+    )
+    print(
+        "match stages     "
+        + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in steps.items() if k.startswith("match:"))
     )
 
 

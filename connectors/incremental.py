@@ -405,23 +405,25 @@ def match_delta(
     lap("lookalike")
     term_names = [c.name for c in model.comparisons if c.tf_column is not None]
     involved_terms = block_key_hashes(columns, term_key_config(matching, model))
+    # Each involved value's count, and (`total`) each comparison's count of records with a
+    # value; a 64-bit key is never null here (a null would make it a float and round it).
     counts = store.query(
-        f"select rule, key, count(*) as n from {tables.TERM_KEYS}"
+        f"select rule, key, count(*) as n, false as total from {tables.TERM_KEYS}"
         f" where {_in('key')} and not {_in('record_key')} group by rule, key"
-        f" union all select rule, null as key, count(*) as n from {tables.TERM_KEYS}"
+        f" union all select rule, 0 as key, count(*) as n, true as total from {tables.TERM_KEYS}"
         f" where not {_in('record_key')} group by rule",
         [_listed(pd.unique(involved_terms["key"])), changed_list, changed_list],
     )
     fresh_counts = pd.concat(
         [
-            fresh_terms.groupby(["rule", "key"]).size().reset_index(name="n"),
-            fresh_terms.groupby("rule").size().reset_index(name="n").assign(key=np.nan),
+            fresh_terms.groupby(["rule", "key"]).size().reset_index(name="n").assign(total=False),
+            fresh_terms.groupby("rule").size().reset_index(name="n").assign(key=0, total=True),
         ]
     )
     every_count = (
         pd.concat([counts, fresh_counts], ignore_index=True)
-        .astype({"rule": np.int64, "key": "Int64", "n": np.int64})
-        .groupby(["rule", "key"], dropna=False)["n"]
+        .astype({"rule": np.int64, "key": np.int64, "n": np.int64, "total": bool})
+        .groupby(["rule", "key", "total"])["n"]
         .sum()
         .reset_index()
     )

@@ -620,12 +620,11 @@ def key_frequencies(
     """Per tf-adjusted comparison (`names`, in `term_key_config` order), tf of each of
     `n_records` records' value as `model.term_frequencies` gives it over every record:
     `record_keys` (`position`, `rule`, `key`) the records' term keys, `counts` (`rule`,
-    `key`, `n`) every record's count of each key and (`key` null) each rule's total."""
-    totals = counts[counts["key"].isna()].set_index("rule")["n"]
-    per_key = counts[counts["key"].notna()]
-    found = record_keys.merge(
-        per_key.astype({"key": np.int64}), on=["rule", "key"], how="left", validate="m:1"
-    )
+    `key`, `n`, `total`) every record's count of each key and (`total`) each rule's count
+    of records with a value."""
+    totals = counts[counts["total"]].set_index("rule")["n"]
+    per_key = counts.loc[~counts["total"], ["rule", "key", "n"]]
+    found = record_keys.merge(per_key, on=["rule", "key"], how="left", validate="m:1")
     out: dict[str, np.ndarray] = {}
     for number, name in enumerate(names):
         mine = found[found["rule"] == number]
