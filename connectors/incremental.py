@@ -31,7 +31,7 @@ from matching.incremental import (
     term_key_config,
 )
 from matching.keys import key_inputs, optional_key_inputs
-from matching.lookalikes import LOOKALIKE_COLUMN, canonical_spelling
+from matching.lookalikes import LOOKALIKE_COLUMN, lookalike_groups, spelling_of_groups
 from matching.model import FellegiSunterModel
 from matching.online import (
     block_key_hashes,
@@ -399,8 +399,7 @@ def match_delta(
     lap("block")
     spelling: dict[int, str] | None = None
     if uses_lookalike(matching):
-        every_name = store.query(f"select name from {tables.PARTY_RECORDS}")["name"]
-        spelling = canonical_spelling(substitutions_from_json(substitutions), every_name)
+        spelling = current_spelling(store, substitutions_from_json(substitutions))
         columns.add_column(LOOKALIKE_COLUMN, spelled(prepared["name"], spelling))
     lap("lookalike")
     term_names = [c.name for c in model.comparisons if c.tf_column is not None]
@@ -482,6 +481,24 @@ def match_delta(
         RowChange(tables.BLOCK_KEYS, gone, fresh_blocks),
         RowChange(tables.TERM_KEYS, gone, fresh_terms),
     ]
+
+
+def current_spelling(store: Warehouse, substitutions: pd.DataFrame) -> dict[int, str]:
+    """`canonical_spelling` of the substitutions over every stored name, each look-alike
+    character's count of names holding it counted in SQL (one pass, no name read)."""
+    groups = lookalike_groups(substitutions)
+    characters = [c for members in groups for c in members]
+    if not characters:
+        return {}
+    sums = ", ".join(
+        f"sum(case when strpos(name, ?) > 0 then 1 else 0 end) as c{i}"
+        for i in range(len(characters))
+    )
+    row = store.query(f"select {sums} from {tables.PARTY_RECORDS}", characters).iloc[0]
+    counts = {
+        c: 0 if pd.isna(row[f"c{i}"]) else int(row[f"c{i}"]) for i, c in enumerate(characters)
+    }
+    return spelling_of_groups(groups, counts)
 
 
 def touched_region_in_sql(

@@ -30,6 +30,7 @@ from benchmarks.bench_pipeline import noise_config, read_party_tables, simulated
 from connectors import tables
 from connectors.incremental import (
     changed_record_keys,
+    current_spelling,
     match_delta,
     match_incrementally,
     match_key_tables,
@@ -40,7 +41,9 @@ from connectors.warehouse import Warehouse, open_warehouse
 from matching import MatchingConfig
 from matching.golden import SurvivorshipConfig
 from matching.incremental import match_changed_records
+from matching.lookalikes import canonical_spelling
 from matching.model import FellegiSunterModel
+from matching.online import substitutions_from_json
 from matching.stewardship import constraints_from_decisions
 
 PEOPLE = 600
@@ -107,6 +110,13 @@ def test_the_delta_match_equals_the_match_that_reads_every_record(
         substitutions=str(model_row["lookalike_json"].iloc[0]),
         matching=matching,
         constraints=constraints,
+    )
+
+    # The look-alike spelling from characters counted in SQL is the one from every name.
+    substitutions = substitutions_from_json(str(model_row["lookalike_json"].iloc[0]))
+    assert len(substitutions) > 0
+    assert current_spelling(warehouse, substitutions) == canonical_spelling(
+        substitutions, records["name"]
     )
 
     assert delta.candidate_pairs == everything.candidate_pairs > 0
