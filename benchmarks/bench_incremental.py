@@ -13,11 +13,20 @@ times include reading and writing the warehouse; neither includes extract, quali
 or dbt, which an incremental run does not shorten (the extract already reads only changed
 rows where the source declares a watermark). Prints both wall times and their ratio.
 
-Measured (2 cores shared with other jobs, load about 7; `--people 100000`, 175,685 source rows,
-1% changed: 1,754 records, 3,600 re-clustered): full run 18.8 s, incremental run 12.3 s
-(65%: standardize 1.5 s, match 7.2 s, golden 3.5 s). What is left is linear in the records,
-not in the change: reading every record's matching columns and every stored pair, encoding
-every record's block keys, and one DuckDB connection per read or write. Not measured at 1M.
+The full run also writes every record's block and term keys (`mdm.block_keys`,
+`mdm.term_keys`); the incremental match reads only what the change involves
+(`connectors.incremental.match_delta`). The match's own stages are printed too (block:
+read the changed records, their candidates by SQL on the block keys, read those; lookalike;
+compare: term frequencies in SQL, compare, score, decide; cluster: the region in SQL,
+re-clustered).
+
+Measured before the key tables (main at 10c13df; 2 cores shared with other jobs, load about
+12; `--people 100000`, 175,685 source rows, 1% changed: 1,754 records, 3,600 re-clustered):
+full run 36.2 s, incremental run 15.9 s (43.8%: standardize 3.3 s, match 9.3 s, golden 3.3 s);
+an earlier measure at load 7 gave 18.8 s and 12.3 s (65%). At 1M: 149.0 s and 48.3 s (32.4%,
+match 37.3 s).
+
+MEASURED_AFTER
 
 The helpers (`full_run`, `incremental_run`) are what tests/connectors/test_incremental_runs.py
 runs too: the assets' steps (pipelines/assets/standardize.py, match.py, golden.py) on

@@ -31,7 +31,12 @@ from matching.incremental import (
     term_key_config,
 )
 from matching.keys import key_inputs, optional_key_inputs
-from matching.lookalikes import LOOKALIKE_COLUMN, lookalike_groups, spelling_of_groups
+from matching.lookalikes import (
+    LOOKALIKE_COLUMN,
+    character_counts,
+    lookalike_groups,
+    spelling_of_groups,
+)
 from matching.model import FellegiSunterModel
 from matching.online import (
     block_key_hashes,
@@ -484,20 +489,21 @@ def match_delta(
 
 
 def current_spelling(store: Warehouse, substitutions: pd.DataFrame) -> dict[int, str]:
-    """`canonical_spelling` of the substitutions over every stored name, each look-alike
-    character's count of names holding it counted in SQL (one pass, no name read)."""
+    """`canonical_spelling` of the substitutions over every stored name: only the distinct
+    names holding a look-alike character are read (filtered by a regular expression in
+    SQL), each with its count of records."""
     groups = lookalike_groups(substitutions)
     characters = [c for members in groups for c in members]
     if not characters:
         return {}
-    sums = ", ".join(
-        f"sum(case when strpos(name, ?) > 0 then 1 else 0 end) as c{i}"
-        for i in range(len(characters))
+    escaped = "".join("\\" + c if c in "\\]^-[" else c for c in characters)
+    holds = "regexp_matches(name, ?)" if store.dialect == "duckdb" else "name ~ ?"
+    named = store.query(
+        f"select name, count(*) as n from {tables.PARTY_RECORDS}"
+        f" where name is not null and {holds} group by name",
+        [f"[{escaped}]"],
     )
-    row = store.query(f"select {sums} from {tables.PARTY_RECORDS}", characters).iloc[0]
-    counts = {
-        c: 0 if pd.isna(row[f"c{i}"]) else int(row[f"c{i}"]) for i, c in enumerate(characters)
-    }
+    counts = character_counts(groups, named["name"], named["n"].astype(np.int64))
     return spelling_of_groups(groups, counts)
 
 

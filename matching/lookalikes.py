@@ -18,7 +18,7 @@ run rather than stored in the model: it follows the customer base.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -127,14 +127,21 @@ def canonical_spelling(substitutions: pd.DataFrame, names: pd.Series) -> dict[in
     if substitutions.empty:
         return {}
     groups = lookalike_groups(substitutions)
-    # How many names hold each look-alike character: once per distinct name, weighted.
     codes, uniques = pd.factorize(names, use_na_sentinel=True)
     weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return spelling_of_groups(groups, character_counts(groups, uniques, weights))
+
+
+def character_counts(
+    groups: list[list[str]], names: Iterable[object], weights: Iterable[int]
+) -> dict[str, int]:
+    """How many names hold each look-alike character: `names` distinct, each counted
+    `weights` times."""
     counts: dict[str, int] = {c: 0 for members in groups for c in members}
-    for name, weight in zip(uniques, weights, strict=True):
+    for name, weight in zip(names, weights, strict=True):
         for c in set(str(name)) & counts.keys():
             counts[c] += int(weight)
-    return spelling_of_groups(groups, counts)
+    return counts
 
 
 def lookalike_names(
