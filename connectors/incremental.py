@@ -307,8 +307,10 @@ def _listed(values: Iterable[object]) -> list[Any]:
     return out or [None]
 
 
-def _in(column: str) -> str:
-    return f"{column} in (select unnest(?))"
+def _in(column: str, kind: str = "varchar") -> str:
+    """`column` in a list bound as one parameter; typed, so that PostgreSQL can unnest a
+    list of one null."""
+    return f"{column} in (select unnest(cast(? as {kind}[])))"
 
 
 def match_delta(
@@ -368,7 +370,7 @@ def match_delta(
     cap = int(rule_caps(matching).max()) if matching.blocking_rules else 0
     members = store.query(
         f"with hit as (select record_key, rule, key from {tables.BLOCK_KEYS}"
-        f" where {_in('key')} and not {_in('record_key')}),"
+        f" where {_in('key', 'bigint')} and not {_in('record_key')}),"
         " kept as (select key from hit group by key having count(*) <= ?)"
         " select hit.record_key, hit.rule, hit.key from hit join kept on hit.key = kept.key",
         [_listed(pd.unique(fresh_blocks["key"])), changed_list, cap],
@@ -413,7 +415,7 @@ def match_delta(
     # value; a 64-bit key is never null here (a null would make it a float and round it).
     counts = store.query(
         f"select rule, key, count(*) as n, false as total from {tables.TERM_KEYS}"
-        f" where {_in('key')} and not {_in('record_key')} group by rule, key"
+        f" where {_in('key', 'bigint')} and not {_in('record_key')} group by rule, key"
         f" union all select rule, 0 as key, count(*) as n, true as total from {tables.TERM_KEYS}"
         f" where not {_in('record_key')} group by rule",
         [_listed(pd.unique(involved_terms["key"])), changed_list, changed_list],
