@@ -23,23 +23,27 @@ re-clustered).
 Measured before the key tables (main at 10c13df; 2 cores shared with other jobs, load about
 12; `--people 100000`, 175,685 source rows, 1% changed: 1,754 records, 3,600 re-clustered):
 full run 36.2 s, incremental run 15.9 s (43.8%: standardize 3.3 s, match 9.3 s, golden 3.3 s);
-an earlier measure at load 7 gave 18.8 s and 12.3 s (65%). At 1M: 149.0 s and 48.3 s (32.4%,
-match 37.3 s).
+an earlier session's measure at load 7 gave 18.8 s and 12.3 s (65%), and at 1M 149.0 s and
+48.3 s (32.4%, match 37.3 s; not re-measured here).
 
 Measured with the key tables (same machine, other helpers' benchmarks running beside it):
 - `--people 100000`, load about 10: full run 41.0 s, incremental run 11.3 s (27.6%:
   standardize 3.3 s, match 4.4 s — block 1.33, lookalike 0.29, compare 0.49, cluster 1.21 —,
   golden 3.6 s); 1,754 records changed, 3,600 re-clustered (the same region as before).
-- `--people 1000000` (1,759,097 source rows), load 10 to 15 with another 1M benchmark
-  running: full run 577.8 s, incremental run 73.5 s (12.7%: standardize 18.3 s, match 38.0 s
-  — block 11.5, lookalike 3.3 (then reading every name; now 0.3 s at 100k), compare 4.9,
-  cluster 7.6 —, golden 17.1 s); 17,580 records changed, 35,939 re-clustered.
-Not yet at 10% of a full run at 1M. What is left is still linear in the records: the
-standardize step hashes every landed row and reads every stored row hash; the match step's
-writes delete from tables of millions of rows (the block keys: about 14 per record) by a
-semi-join on text; the golden step's SQL selects the region by `in (subquery)` over the
-whole party, xref, history and pair tables; and each read or write opens a DuckDB
-connection of its own (about 20 in an incremental run).
+- `--people 1000000` (1,759,097 source rows; `--work-dir` kept), load about 10 with other
+  helpers' benchmarks beside it: full run 423.2 s, incremental run 28.9 s (6.8%: standardize
+  9.0 s, match 11.5 s — block 3.27, lookalike 0.34, compare 1.40, cluster 2.56 —, golden
+  8.3 s); 17,580 records changed, 35,939 re-clustered. An earlier run of the same (load 10 to
+  15, the look-alike spelling then reading every name) gave 577.8 s and 73.5 s (12.7%).
+The load inflates the full run more than the incremental one: an earlier session measured
+the full run at 149.0 s (its load not recorded; it did not yet write the key tables), and
+against that figure the 28.9 s would be 19%. Not measured on an idle machine: other
+benchmarks ran beside every measure here.
+What is still linear in the records: the standardize step hashes every landed row and reads
+every stored row hash; the match step's writes delete from tables of millions of rows (the
+block keys: about 14 per record) by a semi-join on text; the golden step selects the region
+by `in (subquery)` over the whole party, xref, history and pair tables; and each read or
+write opens a DuckDB connection of its own (about 20 in an incremental run).
 
 The helpers (`full_run`, `incremental_run`) are what tests/connectors/test_incremental_runs.py
 runs too: the assets' steps (pipelines/assets/standardize.py, match.py, golden.py) on
