@@ -13,11 +13,37 @@ times include reading and writing the warehouse; neither includes extract, quali
 or dbt, which an incremental run does not shorten (the extract already reads only changed
 rows where the source declares a watermark). Prints both wall times and their ratio.
 
-Measured (2 cores shared with other jobs, load about 7; `--people 100000`, 175,685 source rows,
-1% changed: 1,754 records, 3,600 re-clustered): full run 18.8 s, incremental run 12.3 s
-(65%: standardize 1.5 s, match 7.2 s, golden 3.5 s). What is left is linear in the records,
-not in the change: reading every record's matching columns and every stored pair, encoding
-every record's block keys, and one DuckDB connection per read or write. Not measured at 1M.
+The full run also writes every record's block and term keys (`mdm.block_keys`,
+`mdm.term_keys`); the incremental match reads only what the change involves
+(`connectors.incremental.match_delta`). The match's own stages are printed too (block:
+read the changed records, their candidates by SQL on the block keys, read those; lookalike;
+compare: term frequencies in SQL, compare, score, decide; cluster: the region in SQL,
+re-clustered).
+
+Measured before the key tables (main at 10c13df; 2 cores shared with other jobs, load about
+12; `--people 100000`, 175,685 source rows, 1% changed: 1,754 records, 3,600 re-clustered):
+full run 36.2 s, incremental run 15.9 s (43.8%: standardize 3.3 s, match 9.3 s, golden 3.3 s);
+an earlier session's measure at load 7 gave 18.8 s and 12.3 s (65%), and at 1M 149.0 s and
+48.3 s (32.4%, match 37.3 s; not re-measured here).
+
+Measured with the key tables (same machine, other helpers' benchmarks running beside it):
+- `--people 100000`, load about 10: full run 41.0 s, incremental run 11.3 s (27.6%:
+  standardize 3.3 s, match 4.4 s — block 1.33, lookalike 0.29, compare 0.49, cluster 1.21 —,
+  golden 3.6 s); 1,754 records changed, 3,600 re-clustered (the same region as before).
+- `--people 1000000` (1,759,097 source rows; `--work-dir` kept), load about 10 with other
+  helpers' benchmarks beside it: full run 423.2 s, incremental run 28.9 s (6.8%: standardize
+  9.0 s, match 11.5 s — block 3.27, lookalike 0.34, compare 1.40, cluster 2.56 —, golden
+  8.3 s); 17,580 records changed, 35,939 re-clustered. An earlier run of the same (load 10 to
+  15, the look-alike spelling then reading every name) gave 577.8 s and 73.5 s (12.7%).
+The load inflates the full run more than the incremental one: an earlier session measured
+the full run at 149.0 s (its load not recorded; it did not yet write the key tables), and
+against that figure the 28.9 s would be 19%. Not measured on an idle machine: other
+benchmarks ran beside every measure here.
+What is still linear in the records: the standardize step hashes every landed row and reads
+every stored row hash; the match step's writes delete from tables of millions of rows (the
+block keys: about 14 per record) by a semi-join on text; the golden step selects the region
+by `in (subquery)` over the whole party, xref, history and pair tables; and each read or
+write opens a DuckDB connection of its own (about 20 in an incremental run).
 
 The helpers (`full_run`, `incremental_run`) are what tests/connectors/test_incremental_runs.py
 runs too: the assets' steps (pipelines/assets/standardize.py, match.py, golden.py) on
@@ -56,6 +82,7 @@ from connectors.incremental import (  # noqa: E402
     changed_records_of,
     changed_records_table,
     match_incrementally,
+    match_key_tables,
     merge_standardized,
     record_row_hashes,
     source_record_keys,
@@ -70,6 +97,7 @@ from matching.golden import (  # noqa: E402
     build_golden_records,
     update_history,
 )
+from matching.online import substitutions_json  # noqa: E402
 from matching.stewardship import constraints_from_decisions  # noqa: E402
 
 EXTRACTED = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -142,7 +170,15 @@ def full_run(
             "mdm.scored_pairs": linked.scored_pairs,
             "mdm.clusters": linked.clusters,
             "mdm.oversized_clusters": oversized_frame(linked.review_clusters),
-            "mdm.match_model": pd.DataFrame([{"model_json": linked.model.to_json()}]),
+            "mdm.match_model": pd.DataFrame(
+                [
+                    {
+                        "model_json": linked.model.to_json(),
+                        "lookalike_json": substitutions_json(linked.lookalike_substitutions),
+                    }
+                ]
+            ),
+            **match_key_tables(records, matching, linked.model),
             "mdm.golden_records": golden.golden_records,
             "mdm.xref": golden.xref,
             "mdm.golden_lineage": golden.lineage,
@@ -181,6 +217,7 @@ def incremental_run(
         store, keys, matching=matching, constraints=constraints, run_id=run_id
     )
     seconds["match"] = time.perf_counter() - clock
+    seconds.update({f"match:{stage}": value for stage, value in match.timings.items()})
     clock = time.perf_counter()
     survive_incrementally(
         store,
@@ -275,6 +312,10 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(
             f"{k} {v:.1f} s" for k, v in steps.items() if k in ("standardize", "match", "golden")
         )
+    )
+    print(
+        "match stages     "
+        + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in steps.items() if k.startswith("match:"))
     )
 
 

@@ -4,17 +4,50 @@ the warehouse side of matching and surviving only those (matching.incremental)."
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from connectors import tables
 from connectors.warehouse import RowChange, Warehouse
+from matching.blocking import prepare_records
 from matching.clustering import oversized_frame
+from matching.comparison import RecordColumns
 from matching.config import MatchingConfig
+from matching.engine import compare, decide, predict, rule_masks_for, to_contract
 from matching.golden import GoldenResult, SurvivorshipConfig, next_golden_number, outbox_rows
-from matching.incremental import IncrementalMatch, match_changed_records, survive_region
+from matching.incremental import (
+    IncrementalMatch,
+    candidate_key_pairs,
+    key_frequencies,
+    match_changed_records,
+    match_key_rows,
+    recluster,
+    survive_region,
+    tentative_edges,
+    term_key_config,
+)
 from matching.keys import key_inputs, optional_key_inputs
+from matching.lookalikes import (
+    LOOKALIKE_COLUMN,
+    character_counts,
+    lookalike_groups,
+    spelling_of_groups,
+)
 from matching.model import FellegiSunterModel
-from matching.stewardship import Constraints
+from matching.online import (
+    block_key_hashes,
+    record_columns,
+    rule_caps,
+    spelled,
+    substitutions_from_json,
+    uses_lookalike,
+)
+from matching.rules import SPLIT_BY_CLUSTERING
+from matching.stewardship import PAIR_COLUMNS, Constraints
 
 OUTBOX_TABLE = "mdm.change_outbox"
 
@@ -212,28 +245,323 @@ def match_incrementally(
     run_id: str,
 ) -> IncrementalMatch:
     """Match the changed records against the stored state (the stored model, no re-training)
-    and write the region's scored pairs and clusters, and the region (TOUCHED_RECORDS), in
-    one transaction."""
-    model_row = store.read_table("mdm.match_model", ["model_json"])
+    and write the region's scored pairs and clusters, the changed records' block and term
+    keys, and the region (TOUCHED_RECORDS).
+
+    With the key tables a full run writes (BLOCK_KEYS, TERM_KEYS), what is read is
+    proportional to the change (`match_delta`); a warehouse without them (written before
+    they existed) is matched by reading every record (`match_changed_records`)."""
+    model_row = store.read_table(tables.MATCH_MODEL)
     model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
-    available = set(store.query("select * from mdm.party_records limit 0").columns)
-    wanted = matching.required_columns
-    needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
-    match = match_changed_records(
-        store.read_table("mdm.party_records", [c for c in dict.fromkeys(needed) if c in available]),
-        changed,
-        prior_scored=store.read_table("mdm.scored_pairs"),
-        prior_xref=store.read_table("mdm.xref", ["record_key", "golden_id"]),
-        model=model,
-        matching=matching,
-        constraints=constraints,
-    )
+    if store.table_exists(tables.BLOCK_KEYS) and store.table_exists(tables.TERM_KEYS):
+        substitutions = (
+            model_row["lookalike_json"].iloc[0] if "lookalike_json" in model_row else None
+        )
+        match, keys = match_delta(
+            store,
+            changed,
+            model=model,
+            substitutions=None if pd.isna(substitutions) else str(substitutions),
+            matching=matching,
+            constraints=constraints,
+        )
+    else:
+        available = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
+        wanted = matching.required_columns
+        needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
+        match = match_changed_records(
+            store.read_table(
+                tables.PARTY_RECORDS, [c for c in dict.fromkeys(needed) if c in available]
+            ),
+            changed,
+            prior_scored=store.read_table(tables.SCORED_PAIRS),
+            prior_xref=store.read_table(tables.XREF, ["record_key", "golden_id"]),
+            model=model,
+            matching=matching,
+            constraints=constraints,
+        )
+        keys = []
     # This run's region only: the golden step reads it back by run ID.
     store.replace_tables(
         {TOUCHED_RECORDS: changed_records_table(pd.Index(match.record_keys), run_id)}
     )
-    store.replace_rows(match_row_changes(match))
+    store.replace_rows([*match_row_changes(match), *keys])
     return match
+
+
+def match_key_tables(
+    records: pd.DataFrame, matching: MatchingConfig, model: FellegiSunterModel
+) -> dict[str, pd.DataFrame]:
+    """BLOCK_KEYS and TERM_KEYS of every record: what a full run writes beside its pairs so
+    that the incremental runs after it block and count term frequencies in SQL."""
+    wanted = record_columns(matching, list(records.columns))
+    prepared = prepare_records(records[wanted], matching, only_needed=True)
+    blocks, terms = match_key_rows(prepared, RecordColumns(prepared), matching, model)
+    return {tables.BLOCK_KEYS: blocks, tables.TERM_KEYS: terms}
+
+
+def _listed(values: Iterable[object]) -> list[Any]:
+    """A list to bind as one SQL parameter (`in (select unnest(?))`): plain Python values,
+    never empty (an empty list has no element type to bind; a null matches nothing)."""
+    out: list[Any] = [v.item() if isinstance(v, np.generic) else v for v in values]
+    return out or [None]
+
+
+def _in(column: str, kind: str = "varchar") -> str:
+    """`column` in a list bound as one parameter; typed, so that PostgreSQL can unnest a
+    list of one null."""
+    return f"{column} in (select unnest(cast(? as {kind}[])))"
+
+
+def match_delta(
+    store: Warehouse,
+    changed_keys: pd.Index,
+    *,
+    model: FellegiSunterModel,
+    substitutions: str | None,
+    matching: MatchingConfig,
+    constraints: Constraints,
+) -> tuple[IncrementalMatch, list[RowChange]]:
+    """Match the changed records reading only the records and pairs the change involves:
+    the full run's result on them, from the stored keys. Returns the match and the key
+    tables' row changes (the changed records' keys as they are now).
+
+    - Candidates: the changed records' block keys (hashed as the live index hashes them)
+      joined in SQL to BLOCK_KEYS; a block's size counts every record holding the key, and
+      a block over the rule's cap pairs nothing, as in the batch. Two different values whose
+      64-bit hashes collide would add a candidate the batch does not have (never seen; it
+      costs a comparison, the pair is scored on its values).
+    - Term frequencies: each involved value's count over every record, from TERM_KEYS.
+    - Look-alike spellings: the substitutions the last full run learned (stored beside the
+      model, as `POST /match` uses them), spelled with every current name's characters;
+      a full run re-learns the substitutions from every candidate pair, an incremental run
+      does not (as it does not re-train the model).
+    - The region: `touched_region`'s closure, expanded in SQL one step at a time over the
+      stored tentative edges (less those holding a changed record), the new pairs, the
+      must-links and the xref, until nothing is added.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now_clock = time.perf_counter()
+        timings[stage] = now_clock - clock
+        clock = now_clock
+
+    model.check_compatible(matching)
+    changed = pd.Index(pd.unique(np.asarray(list(changed_keys), dtype=object)))
+    changed_list = _listed(changed)
+    available = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
+    wanted = record_columns(matching, sorted(available))
+    selected = ", ".join(f'"{c}"' for c in wanted)
+
+    def records_of(keys: Iterable[object]) -> pd.DataFrame:
+        return store.query(
+            f"select {selected} from {tables.PARTY_RECORDS} where {_in('record_key')}",
+            [_listed(keys)],
+        )
+
+    fresh = records_of(changed)
+    fresh_prepared = prepare_records(fresh, matching, only_needed=True)
+    fresh_blocks, fresh_terms = match_key_rows(
+        fresh_prepared, RecordColumns(fresh_prepared), matching, model
+    )
+    cap = int(rule_caps(matching).max()) if matching.blocking_rules else 0
+    members = store.query(
+        f"with hit as (select record_key, rule, key from {tables.BLOCK_KEYS}"
+        f" where {_in('key', 'bigint')} and not {_in('record_key')}),"
+        " kept as (select key from hit group by key having count(*) <= ?)"
+        " select hit.record_key, hit.rule, hit.key from hit join kept on hit.key = kept.key",
+        [_listed(pd.unique(fresh_blocks["key"])), changed_list, cap],
+    )
+    found = candidate_key_pairs(fresh_blocks, members.astype({"rule": np.int64}), matching)
+    partners = pd.Index(
+        pd.unique(np.concatenate([found["record_key_l"], found["record_key_r"]]))
+    ).difference(changed)
+    involved = pd.concat([fresh, records_of(partners)], ignore_index=True)
+    prepared = prepare_records(involved, matching, only_needed=True)
+    columns = RecordColumns(prepared)
+    index = pd.Index(prepared["record_key"])
+    left = index.get_indexer(pd.Index(found["record_key_l"]))
+    right = index.get_indexer(pd.Index(found["record_key_r"]))
+    keep = np.ones(len(found), dtype=bool)
+    if matching.link_type != "link_and_dedupe":
+        source = prepared[matching.source_column].to_numpy()
+        same = source[left] == source[right]
+        keep = same if matching.link_type == "dedupe_only" else ~same
+    names = [rule.name for rule in matching.blocking_rules]
+    pairs = pd.DataFrame(
+        {
+            "idx_l": left[keep].astype(np.int64),
+            "idx_r": right[keep].astype(np.int64),
+            "record_key_l": found["record_key_l"].to_numpy(dtype=object)[keep],
+            "record_key_r": found["record_key_r"].to_numpy(dtype=object)[keep],
+            "blocking_rule": pd.Categorical.from_codes(
+                found["rule"].to_numpy(dtype=np.int64)[keep],  # type: ignore[arg-type]
+                categories=pd.Index(names),
+            ),
+        }
+    )
+    lap("block")
+    spelling: dict[int, str] | None = None
+    if uses_lookalike(matching):
+        spelling = current_spelling(store, substitutions_from_json(substitutions))
+        columns.add_column(LOOKALIKE_COLUMN, spelled(prepared["name"], spelling))
+    lap("lookalike")
+    term_names = [c.name for c in model.comparisons if c.tf_column is not None]
+    involved_terms = block_key_hashes(columns, term_key_config(matching, model))
+    # Each involved value's count, and (`total`) each comparison's count of records with a
+    # value; a 64-bit key is never null here (a null would make it a float and round it).
+    counts = store.query(
+        f"select rule, key, count(*) as n, false as total from {tables.TERM_KEYS}"
+        f" where {_in('key', 'bigint')} and not {_in('record_key')} group by rule, key"
+        f" union all select rule, 0 as key, count(*) as n, true as total from {tables.TERM_KEYS}"
+        f" where not {_in('record_key')} group by rule",
+        [_listed(pd.unique(involved_terms["key"])), changed_list, changed_list],
+    )
+    fresh_counts = pd.concat(
+        [
+            fresh_terms.groupby(["rule", "key"]).size().reset_index(name="n").assign(total=False),
+            fresh_terms.groupby("rule").size().reset_index(name="n").assign(key=0, total=True),
+        ]
+    )
+    every_count = (
+        pd.concat([counts, fresh_counts], ignore_index=True)
+        .astype({"rule": np.int64, "key": np.int64, "n": np.int64, "total": bool})
+        .groupby(["rule", "key", "total"])["n"]
+        .sum()
+        .reset_index()
+    )
+    frequencies = key_frequencies(
+        involved_terms[["position", "rule", "key"]], every_count, len(prepared), term_names
+    )
+    gammas = compare(prepared, pairs, matching, columns=columns)
+    masks = rule_masks_for(matching, columns, pairs, gammas)
+    scored = predict(prepared, pairs, gammas, model, columns=columns, term_frequencies=frequencies)
+    decided = decide(prepared, scored, matching, masks=masks, columns=columns)
+    new_pairs = to_contract(decided, matching)
+    lap("compare")
+    region = touched_region_in_sql(store, changed, new_pairs, constraints.must_link)
+    region_list = _listed(region)
+    stale = store.query(
+        f"select record_key_l, record_key_r from {tables.SCORED_PAIRS}"
+        f" where {_in('record_key_l')} or {_in('record_key_r')}",
+        [changed_list, changed_list],
+    )
+    kept_in_region = store.query(
+        f"select * from {tables.SCORED_PAIRS} where {_in('record_key_l')}"
+        f" and {_in('record_key_r')} and not {_in('record_key_l')} and not {_in('record_key_r')}",
+        [region_list, region_list, changed_list, changed_list],
+    )
+    new_in_region = (
+        new_pairs["record_key_l"].isin(region) & new_pairs["record_key_r"].isin(region)
+    ).to_numpy()
+    region_records = records_of(region)
+    lookalike = None
+    if spelling is not None:
+        lookalike = pd.Series(
+            spelled(region_records["name"], spelling),
+            index=region_records["record_key"].to_numpy(dtype=object),
+            dtype=object,
+        )
+    result, contract = recluster(
+        region_records,
+        pd.concat([kept_in_region, new_pairs[new_in_region]], ignore_index=True),
+        matching,
+        constraints,
+        lookalike,
+    )
+    lap("cluster")
+    gone = pd.DataFrame({"record_key": pd.Series(changed.to_numpy(dtype=object), dtype=object)})
+    match = IncrementalMatch(
+        record_keys=region.to_numpy(dtype=object),
+        clusters=result.clusters,
+        review_clusters=result.review_clusters,
+        scored_pairs=contract,
+        dropped_pairs=pd.concat([stale, kept_in_region[PAIR_COLUMNS]], ignore_index=True),
+        added_pairs=pd.concat([contract, new_pairs[~new_in_region]], ignore_index=True),
+        candidate_pairs=len(new_pairs),
+        timings=timings,
+    )
+    return match, [
+        RowChange(tables.BLOCK_KEYS, gone, fresh_blocks),
+        RowChange(tables.TERM_KEYS, gone, fresh_terms),
+    ]
+
+
+def current_spelling(store: Warehouse, substitutions: pd.DataFrame) -> dict[int, str]:
+    """`canonical_spelling` of the substitutions over every stored name: only the distinct
+    names holding a look-alike character are read (filtered by a regular expression in
+    SQL), each with its count of records."""
+    groups = lookalike_groups(substitutions)
+    characters = [c for members in groups for c in members]
+    if not characters:
+        return {}
+    escaped = "".join("\\" + c if c in "\\]^-[" else c for c in characters)
+    holds = "regexp_matches(name, ?)" if store.dialect == "duckdb" else "name ~ ?"
+    named = store.query(
+        f"select name, count(*) as n from {tables.PARTY_RECORDS}"
+        f" where name is not null and {holds} group by name",
+        [f"[{escaped}]"],
+    )
+    counts = character_counts(groups, named["name"], named["n"].astype(np.int64))
+    return spelling_of_groups(groups, counts)
+
+
+def touched_region_in_sql(
+    store: Warehouse, changed: pd.Index, new_pairs: pd.DataFrame, must_link: pd.DataFrame
+) -> pd.Index:
+    """`matching.incremental.touched_region` of the changed records (sorted), expanded step
+    by step in SQL: each step adds the records joined to the last step's by a stored
+    tentative edge (auto-match, or split by clustering) that holds no changed record (those
+    pairs are replaced by `new_pairs`), by one of `new_pairs`' tentative edges or a
+    must-link, or by a shared prior golden ID (xref); until a step adds none."""
+    edges = pd.concat([tentative_edges(new_pairs), must_link[PAIR_COLUMNS]], ignore_index=True)
+    changed_list = _listed(changed)
+    region = pd.Index(changed.to_numpy(dtype=object))
+    frontier = region
+    tentative = "(zone = 'auto_match' or deterministic_rule = ?)"
+    while len(frontier):
+        step = _listed(frontier)
+        found = store.query(
+            f"select record_key_r as record_key from {tables.SCORED_PAIRS}"
+            f" where {_in('record_key_l')} and {tentative}"
+            f" and not {_in('record_key_l')} and not {_in('record_key_r')}"
+            f" union select record_key_l from {tables.SCORED_PAIRS}"
+            f" where {_in('record_key_r')} and {tentative}"
+            f" and not {_in('record_key_l')} and not {_in('record_key_r')}"
+            f" union select other.record_key from {tables.XREF} as mine"
+            f" join {tables.XREF} as other on mine.golden_id = other.golden_id"
+            f" where {_in('mine.record_key')}",
+            [
+                step,
+                SPLIT_BY_CLUSTERING,
+                changed_list,
+                changed_list,
+                step,
+                SPLIT_BY_CLUSTERING,
+                changed_list,
+                changed_list,
+                step,
+            ],
+        )
+        left = edges["record_key_l"].isin(frontier).to_numpy()
+        right = edges["record_key_r"].isin(frontier).to_numpy()
+        reached = pd.Index(
+            pd.unique(
+                np.concatenate(
+                    [
+                        found["record_key"].dropna().to_numpy(dtype=object),
+                        edges["record_key_r"].to_numpy(dtype=object)[left],
+                        edges["record_key_l"].to_numpy(dtype=object)[right],
+                    ]
+                )
+            )
+        )
+        frontier = reached.difference(region)
+        region = region.append(frontier)
+    return pd.Index(np.sort(region.to_numpy(dtype=object)))
 
 
 def survive_incrementally(

@@ -20,6 +20,7 @@ from connectors.config import SourceConfig
 from connectors.incremental import (
     changed_record_keys,
     changed_records_table,
+    match_key_tables,
     merge_standardized,
     record_row_hashes,
     source_record_keys,
@@ -234,9 +235,10 @@ def match_all(
 ) -> FullMatch:
     """Match every party record (training the model) and write the scored pairs, clusters,
     oversized clusters, the model with the rules and look-alike spellings it used (the quick
-    apply and `POST /match` re-use them), and the evaluation when there is a ground truth.
-    `linker`: `matching.engine.link` unless given (`matching.spark.link_on_spark` with its
-    session: the Spark engine)."""
+    apply, `POST /match` and incremental runs re-use them), every record's block and term
+    keys (BLOCK_KEYS, TERM_KEYS: an incremental run blocks on them in SQL), and the
+    evaluation when there is a ground truth. `linker`: `matching.engine.link` unless given
+    (`matching.spark.link_on_spark` with its session: the Spark engine)."""
     records = store.read_table(tables.PARTY_RECORDS)
     result = (linker or link)(
         records, matching, must_link=constraints.must_link, cannot_link=constraints.cannot_link
@@ -256,6 +258,7 @@ def match_all(
             ]
         ),
     }
+    written.update(match_key_tables(records, matching, result.model))
     evaluation = evaluate_against_truth(records, result.clusters, ground_truth, run_id)
     if evaluation is not None:
         written.update(evaluation.rows)

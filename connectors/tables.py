@@ -31,6 +31,13 @@ CLUSTERS: Final = "mdm.clusters"
 OVERSIZED_CLUSTERS: Final = "mdm.oversized_clusters"
 MATCH_MODEL: Final = "mdm.match_model"
 MATCH_EVALUATION: Final = "mdm.match_evaluation"
+#: Per record, its block key under each blocking rule (`record_key`, `rule`: the rule's number
+#: in the config, `key`: 64-bit hash, matching.online.block_key_hashes), and the key of each
+#: term-frequency-adjusted value (`rule`: the comparison's number among those): written by
+#: the full run, kept up to date for the changed records by the incremental one, which
+#: blocks and counts term frequencies on them in SQL.
+BLOCK_KEYS: Final = "mdm.block_keys"
+TERM_KEYS: Final = "mdm.term_keys"
 
 # Golden records.
 GOLDEN_RECORDS: Final = "mdm.golden_records"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,12 +223,14 @@ def predict(
     model: FellegiSunterModel,
     *,
     columns: RecordColumns | None = None,
+    term_frequencies: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Pairs with their gammas, `match_weight` and `match_probability` (tf from `records`)."""
+    """Pairs with their gammas, `match_weight` and `match_probability` (tf from `records`,
+    or `term_frequencies` per record when given: counted over more records than `records`)."""
     columns = columns or RecordColumns(records)
     idx_l = pairs["idx_l"].to_numpy(dtype=np.int64)
     idx_r = pairs["idx_r"].to_numpy(dtype=np.int64)
-    tf = model.term_frequencies(columns)
+    tf = model.term_frequencies(columns) if term_frequencies is None else term_frequencies
     weight = model.match_weights(gammas, idx_l, idx_r, tf)
     data = {name: pairs[name].to_numpy() for name in pairs.columns}
     if "blocking_rule" in pairs.columns:

@@ -34,7 +34,7 @@ import pandas as pd
 from matching.blocking import block_pairs, prepare_records
 from matching.clustering import ClusterResult, component_labels
 from matching.comparison import RecordColumns
-from matching.config import MatchingConfig
+from matching.config import BlockingRule, MatchingConfig
 from matching.engine import (
     cluster,
     compare,
@@ -52,6 +52,7 @@ from matching.golden import (
 )
 from matching.lookalikes import LOOKALIKE_COLUMN, lookalike_names
 from matching.model import FellegiSunterModel
+from matching.online import block_key_hashes, rule_caps
 from matching.rules import SPLIT_BY_CLUSTERING
 from matching.stewardship import PAIR_COLUMNS, Constraints
 
@@ -537,3 +538,101 @@ def match_changed_records(
         candidate_pairs=len(new_pairs),
         timings=timings,
     )
+
+
+# ---------------------------------------------------------------- the delta, from stored keys
+
+#: The columns of the stored key tables (connectors.tables.BLOCK_KEYS and TERM_KEYS).
+KEY_COLUMNS = ["record_key", "rule", "key"]
+
+
+def term_key_config(config: MatchingConfig, model: FellegiSunterModel) -> MatchingConfig:
+    """`config` with one blocking rule per term-frequency-adjusted comparison of `model` (in
+    the model's order), on the column its frequency counts: `block_key_hashes` over it gives
+    each record's key of that value, so a value's frequency is a count of equal keys."""
+    rules = [
+        BlockingRule(name=c.name, columns=[c.tf_column])
+        for c in model.comparisons
+        if c.tf_column is not None
+    ]
+    return config.model_copy(update={"blocking_rules": rules})
+
+
+def match_key_rows(
+    prepared: pd.DataFrame,
+    columns: RecordColumns,
+    config: MatchingConfig,
+    model: FellegiSunterModel,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(block keys, term keys) of prepared records, `KEY_COLUMNS` each: the rows of
+    BLOCK_KEYS and TERM_KEYS for them. Hashed by `matching.online.block_key_hashes`, so a
+    key does not depend on the other records in the frame."""
+    keys = prepared["record_key"].to_numpy(dtype=object)
+    out = []
+    for rules in (config, term_key_config(config, model)):
+        hashes = block_key_hashes(columns, rules)
+        out.append(
+            pd.DataFrame(
+                {
+                    "record_key": keys[hashes["position"].to_numpy()],
+                    "rule": hashes["rule"].to_numpy(dtype=np.int64),
+                    "key": hashes["key"].to_numpy(dtype=np.int64),
+                }
+            )
+        )
+    return out[0], out[1]
+
+
+def candidate_key_pairs(
+    changed_keys: pd.DataFrame, members: pd.DataFrame, config: MatchingConfig
+) -> pd.DataFrame:
+    """The candidate pairs of the changed records (`record_key_l` < `record_key_r`, `rule`:
+    the first rule in config order that pairs them), from block keys (`KEY_COLUMNS`).
+
+    `changed_keys`: the changed records' keys as they are now; `members`: the stored keys of
+    every other record sharing one of them. A block's size counts both; a block outside
+    [2, the rule's cap] pairs nothing, as `matching.blocking` skips it. The link type's
+    source filter is left to the caller (it needs the records)."""
+    every = pd.concat([changed_keys, members], ignore_index=True)
+    sizes = every.groupby("key")["record_key"].transform("size").to_numpy()
+    caps = rule_caps(config)[every["rule"].to_numpy(dtype=np.int64)]
+    every = every[(sizes >= 2) & (sizes <= caps)]
+    changed = every[every["record_key"].isin(changed_keys["record_key"])]
+    pairs = changed.merge(every, on=["key", "rule"], suffixes=("_a", "_b"))
+    pairs = pairs[pairs["record_key_a"] != pairs["record_key_b"]]
+    a = pairs["record_key_a"].to_numpy(dtype=object)
+    b = pairs["record_key_b"].to_numpy(dtype=object)
+    first = a < b
+    out = pd.DataFrame(
+        {
+            "record_key_l": np.where(first, a, b),
+            "record_key_r": np.where(first, b, a),
+            "rule": pairs["rule"].to_numpy(dtype=np.int64),
+        }
+    )
+    first_rule = out.groupby(["record_key_l", "record_key_r"], sort=True)["rule"].min()
+    return first_rule.reset_index()
+
+
+def key_frequencies(
+    record_keys: pd.DataFrame, counts: pd.DataFrame, n_records: int, names: list[str]
+) -> dict[str, np.ndarray]:
+    """Per tf-adjusted comparison (`names`, in `term_key_config` order), tf of each of
+    `n_records` records' value as `model.term_frequencies` gives it over every record:
+    `record_keys` (`position`, `rule`, `key`) the records' term keys, `counts` (`rule`,
+    `key`, `n`, `total`) every record's count of each key and (`total`) each rule's count
+    of records with a value."""
+    totals = counts[counts["total"]].set_index("rule")["n"]
+    per_key = counts.loc[~counts["total"], ["rule", "key", "n"]]
+    found = record_keys.merge(per_key, on=["rule", "key"], how="left", validate="m:1")
+    out: dict[str, np.ndarray] = {}
+    for number, name in enumerate(names):
+        mine = found[found["rule"] == number]
+        frequency = np.full(n_records, np.nan)
+        total = float(totals.get(number, 0))
+        if total > 0:
+            frequency[mine["position"].to_numpy(dtype=np.int64)] = (
+                mine["n"].to_numpy(dtype=np.float64) / total
+            )
+        out[name] = frequency
+    return out

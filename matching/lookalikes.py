@@ -18,6 +18,8 @@ run rather than stored in the model: it follows the customer base.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -92,11 +94,8 @@ def learn_substitutions(
     )
 
 
-def canonical_spelling(substitutions: pd.DataFrame, names: pd.Series) -> dict[int, str]:
-    """A `str.translate` table: each character of a look-alike group to the group's most
-    frequent character in `names` (so the choice does not depend on pair order)."""
-    if substitutions.empty:
-        return {}
+def lookalike_groups(substitutions: pd.DataFrame) -> list[list[str]]:
+    """The look-alike groups the substitutions join (each a list of characters)."""
     parent: dict[str, str] = {}
 
     def find(c: str) -> str:
@@ -109,18 +108,40 @@ def canonical_spelling(substitutions: pd.DataFrame, names: pd.Series) -> dict[in
     groups: dict[str, list[str]] = {}
     for c in list(parent):
         groups.setdefault(find(c), []).append(c)
-    # How many names hold each look-alike character: once per distinct name, weighted.
-    codes, uniques = pd.factorize(names, use_na_sentinel=True)
-    weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
-    counts: dict[str, int] = dict.fromkeys(parent, 0)
-    for name, weight in zip(uniques, weights, strict=True):
-        for c in set(str(name)) & counts.keys():
-            counts[c] += int(weight)
+    return list(groups.values())
+
+
+def spelling_of_groups(groups: list[list[str]], counts: Mapping[str, int]) -> dict[int, str]:
+    """A `str.translate` table: each character of a group to the group's character that
+    most names hold (`counts`: per character, how many names hold it)."""
     table: dict[int, str] = {}
-    for members in groups.values():
+    for members in groups:
         canonical = max(sorted(members), key=lambda c: counts[c])
         table.update({ord(c): canonical for c in members if c != canonical})
     return table
+
+
+def canonical_spelling(substitutions: pd.DataFrame, names: pd.Series) -> dict[int, str]:
+    """A `str.translate` table: each character of a look-alike group to the group's most
+    frequent character in `names` (so the choice does not depend on pair order)."""
+    if substitutions.empty:
+        return {}
+    groups = lookalike_groups(substitutions)
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    weights = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return spelling_of_groups(groups, character_counts(groups, uniques, weights))
+
+
+def character_counts(
+    groups: list[list[str]], names: Iterable[object], weights: Iterable[int]
+) -> dict[str, int]:
+    """How many names hold each look-alike character: `names` distinct, each counted
+    `weights` times."""
+    counts: dict[str, int] = {c: 0 for members in groups for c in members}
+    for name, weight in zip(names, weights, strict=True):
+        for c in set(str(name)) & counts.keys():
+            counts[c] += int(weight)
+    return counts
 
 
 def lookalike_names(
