@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from connectors.settings import PROJECT_ROOT, Settings
+from connectors.warehouse import Warehouse, open_warehouse
 
 TEST_PEOPLE = 1500
 TEST_SEED = 7
@@ -101,6 +102,18 @@ def fresh_postgres_database() -> Iterator[str]:
 def postgres_database() -> Iterator[str]:
     with fresh_postgres_database() as url:
         yield url
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
+    """A fresh warehouse with its schemas: a DuckDB file, then a real PostgreSQL database."""
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    store = open_warehouse(url)
+    store.ensure_schemas()
+    return store
 
 
 # Debian's chromium drives the browser tests (never a downloaded browser: `make browser`).

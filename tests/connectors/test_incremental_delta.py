@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 
 from benchmarks.bench_incremental import (
@@ -37,7 +36,7 @@ from connectors.incremental import (
     merge_standardized,
 )
 from connectors.settings import PROJECT_ROOT
-from connectors.warehouse import Warehouse, open_warehouse
+from connectors.warehouse import Warehouse
 from matching import MatchingConfig
 from matching.golden import SurvivorshipConfig
 from matching.incremental import match_changed_records
@@ -48,17 +47,6 @@ from matching.stewardship import constraints_from_decisions
 
 PEOPLE = 600
 NOW = pd.Timestamp("2026-11-30 08:00:00").as_unit("ns")
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def warehouse(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    store = open_warehouse(url)
-    store.ensure_schemas()
-    return store
 
 
 def _key_set(frame: pd.DataFrame) -> set[tuple[str, int, int]]:

@@ -10,17 +10,6 @@ from connectors.serving import MANIFEST_TABLE, point_store_paths
 from connectors.warehouse import RowChange, WarehouseError, open_warehouse
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def warehouse(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    store = open_warehouse(url)
-    store.ensure_schemas()
-    return store
-
-
 def golden_frame() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -4,9 +4,7 @@ stays missing, every value stays masked, and the drill-down finds them by run an
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
-from connectors.warehouse import open_warehouse
 from quality.catalogue import RULES_BY_ID, QualityConfig
 from quality.report import rule_drilldown
 from quality.suites import (
@@ -17,17 +15,6 @@ from quality.suites import (
     suite_results_frame,
 )
 from tests.pii import find_unmasked
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def warehouse(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    store = open_warehouse(url)
-    store.ensure_schemas()
-    return store
 
 
 def test_failing_rows_round_trip_through_the_warehouse(warehouse):

@@ -15,7 +15,7 @@ import pytest
 
 from connectors.reports import DataDocs
 from connectors.tables import PARTY_RECORDS, QUARANTINE
-from connectors.warehouse import Warehouse, open_warehouse
+from connectors.warehouse import Warehouse
 from quality.catalogue import RULES_BY_ID, QualityConfig, SourceQualityConfig
 from quality.sql_suites import UnsupportedRule, run_sql_suite
 from quality.stages import check_standardized, check_standardized_in_warehouse
@@ -25,17 +25,6 @@ from tests.pii import find_unmasked
 AS_OF = date(2026, 11, 28)
 ID_1985_M = "130102198503071235"
 COMPARED = ["rule_id", "source_system", "evaluated", "failed", "score", "passed"]
-
-
-@pytest.fixture(params=["duckdb", "postgres"])
-def warehouse(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-    store = open_warehouse(url)
-    store.ensure_schemas()
-    return store
 
 
 def _both(store: Warehouse, systems: list[str], config: QualityConfig, source_quality=None):
