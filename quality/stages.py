@@ -213,6 +213,15 @@ def check_raw(
 # --------------------------------------------------------------------- standardized records
 
 
+def standardized_context(config: QualityConfig, as_of: date) -> dict[str, str]:
+    """The values the standardized rules' parameters name: the business date and the first
+    day a record still counts as timely."""
+    return {
+        "as_of": as_of.isoformat(),
+        "timely_since": (as_of - timedelta(days=config.timeliness_days)).isoformat(),
+    }
+
+
 def check_standardized(
     party: pd.DataFrame,
     quarantine: pd.DataFrame,
@@ -223,10 +232,7 @@ def check_standardized(
 ) -> list[SuiteRun]:
     """Standardized rules per source: its party records, and its rows kept or quarantined,
     each source held to its own thresholds and severities where `source_quality` gives them."""
-    context = {
-        "as_of": as_of.isoformat(),
-        "timely_since": (as_of - timedelta(days=config.timeliness_days)).isoformat(),
-    }
+    context = standardized_context(config, as_of)
     runs = []
     overall = config
     for system in systems:
@@ -292,10 +298,7 @@ def check_standardized_in_warehouse(
 ) -> list[SuiteRun]:
     """`check_standardized`'s runs, evaluated by the warehouse over `mdm.party_records` and
     `mdm.quarantine` (`quality.sql_suites`): nothing is read whole into pandas."""
-    context = {
-        "as_of": as_of.isoformat(),
-        "timely_since": (as_of - timedelta(days=config.timeliness_days)).isoformat(),
-    }
+    context = standardized_context(config, as_of)
     runs = []
     overall = config
     for system in systems:
