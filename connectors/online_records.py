@@ -67,14 +67,13 @@ from connectors.incremental import (
 )
 from connectors.landing import with_lineage
 from connectors.ops_store import OpsStore
-from connectors.serving import SERVED_TABLES, patch_snapshot
+from connectors.pipeline_stages import steward_constraints
 from connectors.settings import Settings
-from connectors.steward_apply import snapshot_matches
-from connectors.warehouse import DuckDBWarehouse, RowChange, Warehouse, open_warehouse
+from connectors.steward_apply import republish, snapshot_matches
+from connectors.warehouse import RowChange, Warehouse, open_warehouse
 from matching.incremental import configs_from_json
 from matching.model import FellegiSunterModel
 from matching.standardize import SourceMapping, standardize_source
-from matching.stewardship import constraints_from_decisions
 
 log = logging.getLogger(__name__)
 
@@ -247,15 +246,7 @@ def _upsert_holding_lock(
         decisions = ops.decisions()
     finally:
         ops.dispose()
-    constraints = (
-        constraints_from_decisions(
-            decisions,
-            store.read_table(tables.XREF, ["record_key", "golden_id"]),
-            store.read_table(tables.GOLDEN_RECORDS, ["golden_id", "survivor_id"]),
-        )
-        if len(decisions)
-        else constraints_from_decisions(decisions, None)
-    )
+    constraints = steward_constraints(store, decisions)
     changed = pd.Index([key], dtype=object)
     # Checked before the first write: a snapshot of the state this write starts from is
     # patched with the write's rows; any other is replaced by a full publish.
@@ -309,7 +300,14 @@ def _upsert_holding_lock(
         store.replace_rows(queue)
         changes += queue
     lap("review")
-    snapshot = _republish(settings, store, changes, rewritten, region, patchable=patchable)
+    snapshot = republish(
+        store,
+        settings.resolved_serving_path,
+        changes,
+        golden_ids=rewritten,
+        record_keys=region,
+        patchable=patchable,
+    )
     lap("publish")
     return _result(
         key, match.scored_pairs, golden_of, golden.events, run_id, region, snapshot, timings
@@ -325,30 +323,6 @@ def _region_xref(store: Warehouse, touched: str, run_id: str) -> pd.DataFrame:
 def _golden_of(store: Warehouse, key: str) -> str | None:
     found = store.query(f"select golden_id from {tables.XREF} where record_key = ?", [key])
     return None if found.empty else str(found["golden_id"].iloc[0])
-
-
-def _republish(
-    settings: Settings,
-    store: Warehouse,
-    changes: list[RowChange],
-    golden_ids: list[str],
-    record_keys: list[str],
-    *,
-    patchable: bool,
-) -> Literal["patched", "published"]:
-    served = [change for change in changes if change.table in SERVED_TABLES]
-    serving = settings.resolved_serving_path
-    if patchable:
-        published = patch_snapshot(
-            serving,
-            lambda path: DuckDBWarehouse(path).replace_rows(served),
-            golden_ids=golden_ids,
-            record_keys=record_keys,
-        )
-        if published is not None:
-            return "patched"
-    store.publish(serving)
-    return "published"
 
 
 def _result(

@@ -160,10 +160,13 @@ def standardize_sources(
 
 
 def steward_constraints(store: Warehouse, decisions: pd.DataFrame) -> Constraints:
-    """The active steward `decisions` as constraints, against the last run's golden IDs."""
+    """The active steward `decisions` as constraints, against the last run's golden IDs
+    (read only when there are decisions, and only the columns the constraints use)."""
+    if decisions is None or decisions.empty:
+        return constraints_from_decisions(decisions, None)
     return constraints_from_decisions(
         decisions,
-        read_if_exists(store, tables.XREF),
+        read_if_exists(store, tables.XREF, ["record_key", "golden_id"]),
         read_if_exists(store, tables.GOLDEN_RECORDS, ["golden_id", "survivor_id"]),
     )
 

@@ -307,21 +307,14 @@ def _apply_holding_lock(
     store.replace_rows(changes)
     timings["write"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    served = [change for change in changes if change.table in SERVED_TABLES]
-    published = None
-    if patchable:
-        try:
-            published = patch_snapshot(
-                settings.resolved_serving_path,
-                lambda path: DuckDBWarehouse(path).replace_rows(served),
-                golden_ids=rewritten,
-                record_keys=list(region),
-            )
-        except (OSError, duckdb.Error, sqlite3.Error, WarehouseError) as error:
-            # The warehouse holds the decision already: serve it by a full publish instead.
-            log.warning("patching the serving snapshot failed (%s): publishing it whole", error)
-    if published is None:
-        store.publish(settings.resolved_serving_path)
+    snapshot = republish(
+        store,
+        settings.resolved_serving_path,
+        changes,
+        golden_ids=rewritten,
+        record_keys=list(region),
+        patchable=patchable,
+    )
     timings["publish"] = time.perf_counter() - clock
 
     golden_changes = _golden_changes(result.golden.events)
@@ -338,8 +331,38 @@ def _apply_holding_lock(
         golden_ids=tuple(rewritten),
         seconds=time.perf_counter() - started,
         timings=timings,
-        snapshot="patched" if published is not None else "published",
+        snapshot=snapshot,
     )
+
+
+def republish(
+    store: Warehouse,
+    serving_path: Path,
+    changes: list[RowChange],
+    *,
+    golden_ids: list[str],
+    record_keys: list[str],
+    patchable: bool,
+) -> Literal["patched", "published"]:
+    """Serve a written change: the published snapshot patched with the served tables' rows
+    of `changes` when it is of the state the change started from (`patchable`), else (or
+    when patching fails) the warehouse published whole."""
+    if patchable:
+        served = [change for change in changes if change.table in SERVED_TABLES]
+        try:
+            published = patch_snapshot(
+                serving_path,
+                lambda path: DuckDBWarehouse(path).replace_rows(served),
+                golden_ids=golden_ids,
+                record_keys=record_keys,
+            )
+            if published is not None:
+                return "patched"
+        except (OSError, duckdb.Error, sqlite3.Error, WarehouseError) as error:
+            # The warehouse holds the change already: serve it by a full publish instead.
+            log.warning("patching the serving snapshot failed (%s): publishing it whole", error)
+    store.publish(serving_path)
+    return "published"
 
 
 # What a serving snapshot and the warehouse it was published from agree on: the golden
