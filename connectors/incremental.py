@@ -4,7 +4,6 @@ the warehouse side of matching and surviving only those (matching.incremental)."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,6 +46,7 @@ from matching.online import (
     uses_lookalike,
 )
 from matching.rules import SPLIT_BY_CLUSTERING
+from matching.stage_clock import StageClock
 from matching.stewardship import PAIR_COLUMNS, Constraints
 
 OUTBOX_TABLE = "mdm.change_outbox"
@@ -340,14 +340,8 @@ def match_delta(
       stored tentative edges (less those holding a changed record), the new pairs, the
       must-links and the xref, until nothing is added.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now_clock = time.perf_counter()
-        timings[stage] = now_clock - clock
-        clock = now_clock
+    stages = StageClock()
+    lap = stages.lap
 
     model.check_compatible(matching)
     changed = pd.Index(pd.unique(np.asarray(list(changed_keys), dtype=object)))
@@ -482,7 +476,7 @@ def match_delta(
         dropped_pairs=pd.concat([stale, kept_in_region[PAIR_COLUMNS]], ignore_index=True),
         added_pairs=pd.concat([contract, new_pairs[~new_in_region]], ignore_index=True),
         candidate_pairs=len(new_pairs),
-        timings=timings,
+        timings=stages.seconds,
     )
     return match, [
         RowChange(tables.BLOCK_KEYS, gone, fresh_blocks),

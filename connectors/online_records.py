@@ -73,6 +73,7 @@ from connectors.steward_apply import republish, snapshot_matches
 from connectors.warehouse import RowChange, Warehouse, open_warehouse
 from matching.incremental import configs_from_json
 from matching.model import FellegiSunterModel
+from matching.stage_clock import StageClock
 from matching.standardize import SourceMapping, standardize_source
 
 log = logging.getLogger(__name__)
@@ -223,13 +224,8 @@ def upsert_record(
 def _upsert_holding_lock(
     settings: Settings, posted: Posted, run_id: str, now: pd.Timestamp
 ) -> UpsertResult:
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        timings[stage] = time.perf_counter() - clock
-        clock = time.perf_counter()
+    stages = StageClock()
+    lap = stages.lap
 
     store = open_warehouse(settings.resolved_warehouse_url)
     missing = [table for table in NEEDED_TABLES if not store.table_exists(table)]
@@ -310,7 +306,7 @@ def _upsert_holding_lock(
     )
     lap("publish")
     return _result(
-        key, match.scored_pairs, golden_of, golden.events, run_id, region, snapshot, timings
+        key, match.scored_pairs, golden_of, golden.events, run_id, region, snapshot, stages.seconds
     )
 
 

@@ -11,7 +11,6 @@ rather than looking record keys up.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -37,6 +36,7 @@ from matching.rules import (
     condition_mask,
     rule_masks,
 )
+from matching.stage_clock import StageClock
 
 log = logging.getLogger(__name__)
 
@@ -427,15 +427,8 @@ def link(
     Trains a model unless one is given (then it must have been trained on the same
     comparisons). `must_link` / `cannot_link`: steward decisions as pairs of record keys.
     """
-    timings: dict[str, float] = {}
-    cpu_timings: dict[str, float] = {}
-    clock, cpu_clock = time.perf_counter(), time.process_time()
-
-    def lap(stage: str) -> None:
-        nonlocal clock, cpu_clock
-        now, cpu_now = time.perf_counter(), time.process_time()
-        timings[stage], cpu_timings[stage] = now - clock, cpu_now - cpu_clock
-        clock, cpu_clock = now, cpu_now
+    stages = StageClock()
+    lap = stages.lap
 
     prepared = prepare_records(records, config, only_needed=True)
     columns = RecordColumns(prepared)
@@ -496,7 +489,7 @@ def link(
         zone_counts=counts,
         review_clusters=clustered.review_clusters,
         cluster_result=clustered,
-        timings=timings,
-        cpu_timings=cpu_timings,
+        timings=stages.seconds,
+        cpu_timings=stages.cpu_seconds,
         lookalike_substitutions=substitutions,
     )

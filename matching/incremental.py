@@ -23,7 +23,6 @@ quick apply and the full run, so the two write the same rows.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +53,7 @@ from matching.lookalikes import LOOKALIKE_COLUMN, lookalike_names
 from matching.model import FellegiSunterModel
 from matching.online import block_key_hashes, rule_caps
 from matching.rules import SPLIT_BY_CLUSTERING
+from matching.stage_clock import StageClock
 from matching.stewardship import PAIR_COLUMNS, Constraints
 
 #: The xref match_rule of a record a steward's decision placed: `steward:<decision_id>`.
@@ -466,14 +466,8 @@ def match_changed_records(
     changed records, re-clustered by `recluster` as the quick apply does; `survive_region`
     then re-survives it.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now_clock = time.perf_counter()
-        timings[stage] = now_clock - clock
-        clock = now_clock
+    stages = StageClock()
+    lap = stages.lap
 
     changed = pd.Index(pd.unique(np.asarray(list(changed_keys), dtype=object)))
     model.check_compatible(matching)
@@ -536,7 +530,7 @@ def match_changed_records(
         ],
         added_pairs=pd.concat([contract, new_pairs[~in_region[len(kept) :]]], ignore_index=True),
         candidate_pairs=len(new_pairs),
-        timings=timings,
+        timings=stages.seconds,
     )
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ from matching.engine import (
 from matching.lookalikes import LOOKALIKE_COLUMN, lookalike_names
 from matching.model import FellegiSunterModel
 from matching.online import uses_lookalike
+from matching.stage_clock import StageClock
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
@@ -374,13 +374,8 @@ def link_on_spark(
     weights are computed in Spark too. Rules, zones and clustering run on the driver over the
     scored pairs (docs/SPARK.md says why that holds at a bank's size).
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage], clock = now - clock, now
+    stages = StageClock()
+    lap = stages.lap
 
     prepared = prepare_records(records, config, only_needed=True)
     result = score(spark, prepared, config, model)
@@ -415,6 +410,6 @@ def link_on_spark(
         zone_counts=zone_counts(contract),
         review_clusters=clustered.review_clusters,
         cluster_result=clustered,
-        timings=timings,
+        timings=stages.seconds,
         lookalike_substitutions=substitutions,
     )
