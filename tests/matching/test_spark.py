@@ -30,6 +30,9 @@ from matching.engine import candidate_pairs, compare, predict, train
 from matching.model import FellegiSunterModel
 from matching.spark import score, spark_session
 
+# A Spark session in local mode starts a JVM: a whole-engine run, kept out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 PEOPLE = 2_000
 
 
