@@ -25,6 +25,7 @@ from golden_record_api.schemas import (
 )
 from matching.online import (
     best_per_group,
+    candidate_frame,
     candidate_keys,
     explanation,
     score_candidate,
@@ -90,16 +91,15 @@ def match_candidate(
     setup = snapshot.match_setup()
     clock = time.perf_counter()
     standardized = standardize_candidate(fields)
-    if len(standardized.quarantine):
-        rule = str(standardized.quarantine["rule"].iloc[0])
+    if standardized.record is None:
+        rule = str(standardized.rule)
         # The rule and what it checks, never the value that broke it.
         raise HTTPException(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"the candidate breaks the standardization rule {rule!r}:"
             f" {_RULE_CHECKS.get(rule, '')}",
         )
-    candidate = standardized.records
-    keys = candidate_keys(candidate, setup.config)
+    keys = candidate_keys(standardized.record, setup.config)
     standardize_ms = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
     found = snapshot.match_records(keys) if keys else None
@@ -107,6 +107,7 @@ def match_candidate(
     clock = time.perf_counter()
     out = MatchOut(records_compared=0 if found is None else len(found), candidates=[])
     if found is not None and len(found):
+        candidate = candidate_frame(standardized.record)
         scored = score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
         golden = found["golden_id"].to_numpy(dtype=object)
         linked = np.flatnonzero([g is not None for g in golden])
