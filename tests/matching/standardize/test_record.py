@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from connectors.extract import read_source_table
 from connectors.settings import PROJECT_ROOT
 from connectors.simulated import simulate
+from matching.online import CANDIDATE_FIELDS
 from matching.standardize import SourceMapping, standardize_source
 from matching.standardize.party import PARTY_COLUMNS
 from matching.standardize.record import record_frame, standardize_row
@@ -93,23 +94,8 @@ def test_every_second_bank_row_alone_is_the_batch_row(tmp_path: Path) -> None:
 CANONICAL = SourceMapping(
     source_system="gen",
     key_column="key",
-    mapping={
-        f: f
-        for f in (
-            "name",
-            "name_latin",
-            "id_type",
-            "id_number",
-            "gender",
-            "birth_date",
-            "mobile",
-            "phone",
-            "email",
-            "address",
-            "updated_at",
-            "branch_no",
-        )
-    },
+    # The fields a prospect may carry, and the two only a source sends.
+    mapping={f: f for f in (*CANDIDATE_FIELDS, "updated_at", "branch_no")},
     trust_rank=1,
     id_type_codes={
         "01": "resident_id",
