@@ -183,7 +183,7 @@ def generated_row(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generated_row())
 def test_a_generated_row_alone_is_the_batch_row(row: dict[str, object]) -> None:
     raw = pd.DataFrame([row], dtype=object)
