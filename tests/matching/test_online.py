@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from connectors.settings import PROJECT_ROOT
 from connectors.simulated import simulate
@@ -38,6 +39,7 @@ def test_a_record_alone_has_the_keys_the_index_holds_for_it():
     assert_keys_alone_are_held(pd.DataFrame(PARTY), load_config(PROJECT_ROOT / "mdm.yaml").matching)
 
 
+@pytest.mark.slow  # simulates and standardizes two banks: make test, not the unit tier
 def test_every_simulated_record_alone_has_the_keys_the_index_holds_for_it(
     simulated_sources: Path, tmp_path: Path
 ) -> None:

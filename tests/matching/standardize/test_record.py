@@ -72,6 +72,7 @@ def mappings(config: Path) -> list[tuple[SourceMapping, pd.DataFrame]]:
     return out
 
 
+@pytest.mark.slow  # a simulated bank through both paths: make test, not the unit tier
 def test_every_demo_bank_row_alone_is_the_batch_row(
     simulated_sources: Path, tmp_path: Path
 ) -> None:
@@ -80,6 +81,7 @@ def test_every_demo_bank_row_alone_is_the_batch_row(
     assert rows > 2000
 
 
+@pytest.mark.slow
 def test_every_second_bank_row_alone_is_the_batch_row(tmp_path: Path) -> None:
     shutil.copy(SECOND_BANK / "mdm.yaml", tmp_path / "mdm.yaml")
     simulate(
@@ -183,7 +185,7 @@ def generated_row(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generated_row())
 def test_a_generated_row_alone_is_the_batch_row(row: dict[str, object]) -> None:
     raw = pd.DataFrame([row], dtype=object)
