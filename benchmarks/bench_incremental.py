@@ -57,6 +57,8 @@ library calls, without Dagster.
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import sys
 import tempfile
 import time
@@ -206,6 +208,23 @@ def incremental_run(
     workers: int = 1,
 ) -> dict[str, float]:
     """The assets' incremental steps; returns seconds per step and the records changed."""
+    with store.session():
+        return _incremental_steps(
+            store, raw, sources, matching, survivorship, now=now, run_id=run_id, workers=workers
+        )
+
+
+def _incremental_steps(
+    store: Warehouse,
+    raw: Mapping[str, pd.DataFrame],
+    sources: Mapping[str, Any],
+    matching: MatchingConfig,
+    survivorship: SurvivorshipConfig,
+    *,
+    now: pd.Timestamp,
+    run_id: str,
+    workers: int,
+) -> dict[str, float]:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     hashes = row_hashes(raw, sources)
@@ -265,6 +284,44 @@ def with_changes(
     return out
 
 
+def _full_run_files(args: argparse.Namespace, folder: Path) -> tuple[Path, Path]:
+    stem = f"full-{args.people}-{args.seed}"
+    return folder / f"{stem}.duckdb", folder / f"{stem}.json"
+
+
+def keep_full_run(
+    args: argparse.Namespace, folder: Path, path: Path, seconds: float, now: pd.Timestamp
+) -> None:
+    """Keep the full run's warehouse beside the sources, with what reusing it must match."""
+    warehouse, meta = _full_run_files(args, folder)
+    shutil.copyfile(path, warehouse)
+    meta.write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "now": now.isoformat(),
+                "config": args.config.read_text(encoding="utf-8"),
+                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+def full_run_kept(
+    args: argparse.Namespace, folder: Path
+) -> tuple[Path, float, pd.Timestamp] | None:
+    """(warehouse, seconds, its `now`) of a kept full run of the same people, seed and
+    config; None when there is none."""
+    warehouse, meta = _full_run_files(args, folder)
+    if not (warehouse.exists() and meta.exists()):
+        return None
+    kept = json.loads(meta.read_text(encoding="utf-8"))
+    if kept["config"] != args.config.read_text(encoding="utf-8"):
+        return None
+    return warehouse, float(kept["seconds"]), pd.Timestamp(kept["now"])
+
+
 def main(argv: list[str] | None = None) -> None:
     from connectors.warehouse import DuckDBWarehouse
 
@@ -275,6 +332,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="standardization processes")
     parser.add_argument("--work-dir", type=Path, help="keep (and reuse) the simulated sources")
     parser.add_argument("--config", type=Path, default=ROOT / "mdm.yaml")
+    parser.add_argument(
+        "--reuse-full",
+        action="store_true",
+        help="with --work-dir: start from the full run's warehouse (and its time) kept there by"
+        " an earlier run of the same people, seed and config, instead of running it again",
+    )
     args = parser.parse_args(argv)
     document = yaml.safe_load(args.config.read_text(encoding="utf-8"))
     sources = document["sources"]
@@ -290,9 +353,20 @@ def main(argv: list[str] | None = None) -> None:
         rows = sum(len(frame) for frame in raw.values())
         now = pd.Timestamp.now().floor("s")
         store = DuckDBWarehouse(Path(scratch) / "warehouse.duckdb")
-        started = time.perf_counter()
-        full_run(store, raw, sources, matching, survivorship, now=now, workers=args.workers)
-        full_seconds = time.perf_counter() - started
+        kept = full_run_kept(args, folder)
+        if args.reuse_full and kept is not None:
+            # The full run is the slow half (minutes at 1M): iterating on the incremental
+            # path starts from a copy of its warehouse, so the kept file stays untouched.
+            shutil.copyfile(kept[0], store.path)
+            full_seconds, now = kept[1], kept[2]
+            reused = f"  (kept in {kept[0]}, not re-run)"
+        else:
+            reused = ""
+            started = time.perf_counter()
+            full_run(store, raw, sources, matching, survivorship, now=now, workers=args.workers)
+            full_seconds = time.perf_counter() - started
+            if args.work_dir is not None:
+                keep_full_run(args, folder, store.path, full_seconds, now)
         changed = with_changes(raw, sources, args.changed, np.random.default_rng(args.seed), "b1")
         started = time.perf_counter()
         steps = incremental_run(
@@ -307,7 +381,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         incremental_seconds = time.perf_counter() - started
     print(f"{args.people:,} people, {rows:,} source rows, {args.changed:.1%} of rows changed")
-    print(f"full run         {full_seconds:8.1f} s")
+    print(f"full run         {full_seconds:8.1f} s{reused}")
     print(
         f"incremental run  {incremental_seconds:8.1f} s  "
         f"({incremental_seconds / full_seconds:.1%} of the full run): "

@@ -145,22 +145,23 @@ def merge_standardized(
     """Write an incremental standardization in one transaction: the `changed` records' party
     rows (and quarantine rows) replaced by `records` (and `quarantine`), their row hashes
     renewed; then the run's CHANGED_RECORDS, which tells the match and golden steps."""
-    keys = pd.DataFrame({"record_key": pd.Series(changed.to_numpy(dtype=object), dtype=object)})
-    changes = [
-        RowChange("mdm.party_records", keys, records),
-        RowChange(PARTY_ROW_HASHES, keys, row_hashes[row_hashes["record_key"].isin(changed)]),
-    ]
-    if quarantine is not None:
-        parts = keys["record_key"].str.split(":", n=1)
-        source_keys = pd.DataFrame(
-            {
-                "source_system": parts.str[0].astype(object),
-                "source_record_id": parts.str[1].astype(object),
-            }
-        )
-        changes.append(RowChange("mdm.quarantine", source_keys, quarantine))
-    store.replace_rows(changes)
-    store.replace_tables({CHANGED_RECORDS: changed_records_table(changed, run_id)})
+    with store.session():
+        keys = pd.DataFrame({"record_key": pd.Series(changed.to_numpy(dtype=object), dtype=object)})
+        changes = [
+            RowChange("mdm.party_records", keys, records),
+            RowChange(PARTY_ROW_HASHES, keys, row_hashes[row_hashes["record_key"].isin(changed)]),
+        ]
+        if quarantine is not None:
+            parts = keys["record_key"].str.split(":", n=1)
+            source_keys = pd.DataFrame(
+                {
+                    "source_system": parts.str[0].astype(object),
+                    "source_record_id": parts.str[1].astype(object),
+                }
+            )
+            changes.append(RowChange("mdm.quarantine", source_keys, quarantine))
+        store.replace_rows(changes)
+        store.replace_tables({CHANGED_RECORDS: changed_records_table(changed, run_id)})
 
 
 def match_row_changes(match: IncrementalMatch) -> list[RowChange]:
@@ -251,42 +252,43 @@ def match_incrementally(
     With the key tables a full run writes (BLOCK_KEYS, TERM_KEYS), what is read is
     proportional to the change (`match_delta`); a warehouse without them (written before
     they existed) is matched by reading every record (`match_changed_records`)."""
-    model_row = store.read_table(tables.MATCH_MODEL)
-    model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
-    if store.table_exists(tables.BLOCK_KEYS) and store.table_exists(tables.TERM_KEYS):
-        substitutions = (
-            model_row["lookalike_json"].iloc[0] if "lookalike_json" in model_row else None
+    with store.session():
+        model_row = store.read_table(tables.MATCH_MODEL)
+        model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
+        if store.table_exists(tables.BLOCK_KEYS) and store.table_exists(tables.TERM_KEYS):
+            substitutions = (
+                model_row["lookalike_json"].iloc[0] if "lookalike_json" in model_row else None
+            )
+            match, keys = match_delta(
+                store,
+                changed,
+                model=model,
+                substitutions=None if pd.isna(substitutions) else str(substitutions),
+                matching=matching,
+                constraints=constraints,
+            )
+        else:
+            available = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
+            wanted = matching.required_columns
+            needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
+            match = match_changed_records(
+                store.read_table(
+                    tables.PARTY_RECORDS, [c for c in dict.fromkeys(needed) if c in available]
+                ),
+                changed,
+                prior_scored=store.read_table(tables.SCORED_PAIRS),
+                prior_xref=store.read_table(tables.XREF, ["record_key", "golden_id"]),
+                model=model,
+                matching=matching,
+                constraints=constraints,
+            )
+            keys = []
+        # This run's region only: the golden step reads it back by run ID.
+        store.replace_tables(
+            {TOUCHED_RECORDS: changed_records_table(pd.Index(match.record_keys), run_id)}
         )
-        match, keys = match_delta(
-            store,
-            changed,
-            model=model,
-            substitutions=None if pd.isna(substitutions) else str(substitutions),
-            matching=matching,
-            constraints=constraints,
-        )
-    else:
-        available = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
-        wanted = matching.required_columns
-        needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
-        match = match_changed_records(
-            store.read_table(
-                tables.PARTY_RECORDS, [c for c in dict.fromkeys(needed) if c in available]
-            ),
-            changed,
-            prior_scored=store.read_table(tables.SCORED_PAIRS),
-            prior_xref=store.read_table(tables.XREF, ["record_key", "golden_id"]),
-            model=model,
-            matching=matching,
-            constraints=constraints,
-        )
-        keys = []
-    # This run's region only: the golden step reads it back by run ID.
-    store.replace_tables(
-        {TOUCHED_RECORDS: changed_records_table(pd.Index(match.record_keys), run_id)}
-    )
-    store.replace_rows([*match_row_changes(match), *keys])
-    return match
+        store.replace_rows([*match_row_changes(match), *keys])
+        return match
 
 
 def match_key_tables(
@@ -572,42 +574,43 @@ def survive_incrementally(
     (TOUCHED_RECORDS) against the stored golden state, reading and writing only the region's
     rows (one transaction); every other golden record, xref row and history row is left as it
     is. Returns (golden result, history, records in the region)."""
-    region = f"(select record_key from {TOUCHED_RECORDS} where run_id = ?)"
-    region_ids = f"(select golden_id from mdm.xref where record_key in {region})"
+    with store.session():
+        region = f"(select record_key from {TOUCHED_RECORDS} where run_id = ?)"
+        region_ids = f"(select golden_id from mdm.xref where record_key in {region})"
 
-    def rows(sql: str, times: int = 1) -> pd.DataFrame:
-        return store.query(sql, [run_id] * times)
+        def rows(sql: str, times: int = 1) -> pd.DataFrame:
+            return store.query(sql, [run_id] * times)
 
-    keys = pd.Index(rows(region.strip("()"))["record_key"].dropna().to_numpy(dtype=object))
-    region_xref = rows(f"select * from mdm.xref where record_key in {region}")
-    prior_ids = set(region_xref["golden_id"])
-    highest = store.query(
-        "select max(golden_id) as golden_id from mdm.golden_records"
-        " union all select max(golden_id) as golden_id from mdm.xref"
-    )
-    result, history = survive_region(
-        rows(f"select * from mdm.party_records where record_key in {region}"),
-        rows(f"select * from mdm.clusters where record_key in {region}")
-        .sort_values("record_key")
-        .reset_index(drop=True),
-        rows(
-            f"select * from mdm.scored_pairs where record_key_l in {region}"
-            f" and record_key_r in {region}",
-            2,
-        ),
-        constraints,
-        survivorship=survivorship,
-        prior_golden=rows(f"select * from mdm.golden_records where golden_id in {region_ids}"),
-        prior_xref=region_xref,
-        prior_history=rows(f"select * from mdm.golden_history where golden_id in {region_ids}"),
-        next_number=next_golden_number(highest, None),
-        decisions=decisions,
-        credited=credited,
-        run_id=run_id,
-        now=now,
-    )
-    rewritten = sorted(prior_ids | set(result.golden_records["golden_id"]))
-    store.replace_rows(
-        golden_row_changes(keys, rewritten, result, history, outbox_seq=last_outbox_seq(store))
-    )
-    return result, history, len(keys)
+        keys = pd.Index(rows(region.strip("()"))["record_key"].dropna().to_numpy(dtype=object))
+        region_xref = rows(f"select * from mdm.xref where record_key in {region}")
+        prior_ids = set(region_xref["golden_id"])
+        highest = store.query(
+            "select max(golden_id) as golden_id from mdm.golden_records"
+            " union all select max(golden_id) as golden_id from mdm.xref"
+        )
+        result, history = survive_region(
+            rows(f"select * from mdm.party_records where record_key in {region}"),
+            rows(f"select * from mdm.clusters where record_key in {region}")
+            .sort_values("record_key")
+            .reset_index(drop=True),
+            rows(
+                f"select * from mdm.scored_pairs where record_key_l in {region}"
+                f" and record_key_r in {region}",
+                2,
+            ),
+            constraints,
+            survivorship=survivorship,
+            prior_golden=rows(f"select * from mdm.golden_records where golden_id in {region_ids}"),
+            prior_xref=region_xref,
+            prior_history=rows(f"select * from mdm.golden_history where golden_id in {region_ids}"),
+            next_number=next_golden_number(highest, None),
+            decisions=decisions,
+            credited=credited,
+            run_id=run_id,
+            now=now,
+        )
+        rewritten = sorted(prior_ids | set(result.golden_records["golden_id"]))
+        store.replace_rows(
+            golden_row_changes(keys, rewritten, result, history, outbox_seq=last_outbox_seq(store))
+        )
+        return result, history, len(keys)

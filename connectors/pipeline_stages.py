@@ -75,6 +75,18 @@ def standardize_sources(
     hash differs and merges them in (`merge_standardized`, which also tells the match and
     golden steps which records changed); otherwise every row, the tables replaced whole.
     """
+    with store.session():
+        return _standardize_sources(store, sources, incremental=incremental, run_id=run_id, now=now)
+
+
+def _standardize_sources(
+    store: Warehouse,
+    sources: Mapping[str, SourceConfig],
+    *,
+    incremental: bool,
+    run_id: str,
+    now: pd.Timestamp,
+) -> StandardizeOutcome:
     incremental = (
         incremental
         and store.table_exists(tables.PARTY_ROW_HASHES)

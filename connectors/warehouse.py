@@ -67,6 +67,7 @@ class DuckDBWarehouse:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._session: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def from_url(cls, url: str) -> DuckDBWarehouse:
@@ -77,7 +78,29 @@ class DuckDBWarehouse:
         return "duckdb"
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Every read and write inside shares one connection (an incremental step's twenty
+        or so): opening a multi-gigabyte file and checkpointing it on close cost more than
+        the delta's own work (2.6 s of an 8.8 s incremental run at 100,000 people went to
+        62 connections). Nested sessions share the outer one; the file stays locked for
+        other processes until the outermost ends, as it does during any write."""
+        if self._session is not None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._session = duckdb.connect(str(self.path))
+        try:
+            yield
+        finally:
+            connection, self._session = self._session, None
+            connection.close()
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._session is not None:
+            # Inside a session: its (read-write) connection serves reads as well.
+            yield self._session
+            return
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect(str(self.path), read_only=read_only)
@@ -247,6 +270,11 @@ class PostgresWarehouse:
     @property
     def dialect(self) -> str:
         return "postgres"
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """As DuckDBWarehouse.session; here the engine's pool already reuses connections."""
+        yield
 
     def ensure_schemas(self) -> None:
         with self.engine.begin() as connection:
