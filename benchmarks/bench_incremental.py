@@ -84,7 +84,7 @@ from benchmarks.bench_pipeline import (  # noqa: E402
 from connectors.incremental import (  # noqa: E402
     CHANGED_RECORDS,
     PARTY_ROW_HASHES,
-    changed_record_keys,
+    changed_record_keys_in,
     changed_records_of,
     changed_records_table,
     match_incrementally,
@@ -228,7 +228,7 @@ def _incremental_steps(
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     hashes = row_hashes(raw, sources)
-    changed = changed_record_keys(hashes, store.read_table(PARTY_ROW_HASHES))
+    changed = changed_record_keys_in(store, hashes)
     fresh = standardized(raw, sources, now, changed, workers=workers)
     merge_standardized(store, changed, fresh, None, hashes, run_id)
     seconds["standardize"] = time.perf_counter() - clock

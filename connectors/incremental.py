@@ -134,6 +134,21 @@ def changed_record_keys(current: pd.DataFrame, prior: pd.DataFrame) -> pd.Index:
     return pd.Index(merged.loc[differs.to_numpy(), "record_key"].to_numpy(dtype=object))
 
 
+def changed_record_keys_in(store: Warehouse, current: pd.DataFrame) -> pd.Index:
+    """`changed_record_keys` of `current` against the stored PARTY_ROW_HASHES, compared in
+    the warehouse: the stored hashes stay there and only the changed keys come back (sorted),
+    instead of every record's hash read into a frame and merged in memory."""
+    found = store.query_with(
+        "select coalesce(c.record_key, p.record_key) as record_key"
+        f" from current_hashes as c full outer join {tables.PARTY_ROW_HASHES} as p"
+        " on c.record_key = p.record_key"
+        " where c.record_key is null or p.record_key is null"
+        " or c.row_hash is distinct from p.row_hash order by 1",
+        {"current_hashes": current[list(ROW_HASH_COLUMNS)]},
+    )
+    return pd.Index(found["record_key"].to_numpy(dtype=object))
+
+
 def merge_standardized(
     store: Warehouse,
     changed: pd.Index,

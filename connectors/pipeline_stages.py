@@ -18,7 +18,7 @@ import pandas as pd
 from connectors import tables
 from connectors.config import SourceConfig
 from connectors.incremental import (
-    changed_record_keys,
+    changed_record_keys_in,
     changed_records_table,
     match_key_tables,
     merge_standardized,
@@ -114,11 +114,7 @@ def _standardize_sources(
             )
         )
     row_hashes = pd.concat(hashes, ignore_index=True)
-    changed = (
-        changed_record_keys(row_hashes, store.read_table(tables.PARTY_ROW_HASHES))
-        if incremental
-        else None
-    )
+    changed = changed_record_keys_in(store, row_hashes) if incremental else None
     outcome = StandardizeOutcome(0, pd.DataFrame(), changed)
     records, quarantined = [], []
     for system, source in sources.items():

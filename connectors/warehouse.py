@@ -224,6 +224,20 @@ class DuckDBWarehouse:
         with self.connect() as connection:
             return connection.execute(sql, parameters or []).df()
 
+    def query_with(
+        self, sql: str, frames: Mapping[str, pd.DataFrame], parameters: list[Any] | None = None
+    ) -> pd.DataFrame:
+        """Run SQL that joins the warehouse's tables to `frames`, each named by its key (a
+        bare name): the join runs in the warehouse and only its result comes back."""
+        with self.connect() as connection:
+            for name, frame in frames.items():
+                connection.register(name, frame)
+            try:
+                return connection.execute(sql, parameters or []).df()
+            finally:
+                for name in frames:
+                    connection.unregister(name)
+
     def table_exists(self, qualified: str) -> bool:
         if not self.path.exists():
             return False
@@ -433,6 +447,29 @@ class PostgresWarehouse:
                 cursor.execute(statement, parameters or [])
                 names = [column[0] for column in cursor.description or []]
                 rows = cursor.fetchall()
+        return _typed_frame(pd.DataFrame.from_records(rows, columns=names))
+
+    def query_with(
+        self, sql: str, frames: Mapping[str, pd.DataFrame], parameters: list[Any] | None = None
+    ) -> pd.DataFrame:
+        """As DuckDBWarehouse.query_with: each frame is copied (COPY) into a temporary table
+        of its name, dropped when the query's transaction ends."""
+        statement = sql.replace("%", "%%").replace("?", "%s")
+        raw = self.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
+                for name, frame in frames.items():
+                    definition = ", ".join(
+                        f'"{column}" {kind}' for column, kind in _postgres_columns(frame)
+                    )
+                    cursor.execute(f'create temporary table "{name}" ({definition}) on commit drop')
+                    _copy(cursor, f"pg_temp.{name}", frame)
+                cursor.execute(statement, parameters or [])
+                names = [column[0] for column in cursor.description or []]
+                rows = cursor.fetchall()
+            raw.rollback()
+        finally:
+            raw.close()
         return _typed_frame(pd.DataFrame.from_records(rows, columns=names))
 
     def table_exists(self, qualified: str) -> bool:
