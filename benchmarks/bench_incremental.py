@@ -284,16 +284,21 @@ def with_changes(
     return out
 
 
-def _full_run_files(args: argparse.Namespace, folder: Path) -> tuple[Path, Path]:
-    stem = f"full-{args.people}-{args.seed}"
+def _full_run_files(folder: Path, people: int, seed: int) -> tuple[Path, Path]:
+    stem = f"full-{people}-{seed}"
     return folder / f"{stem}.duckdb", folder / f"{stem}.json"
 
 
 def keep_full_run(
-    args: argparse.Namespace, folder: Path, path: Path, seconds: float, now: pd.Timestamp
+    args: argparse.Namespace,
+    folder: Path,
+    people: int,
+    path: Path,
+    seconds: float,
+    now: pd.Timestamp,
 ) -> None:
     """Keep the full run's warehouse beside the sources, with what reusing it must match."""
-    warehouse, meta = _full_run_files(args, folder)
+    warehouse, meta = _full_run_files(folder, people, args.seed)
     shutil.copyfile(path, warehouse)
     meta.write_text(
         json.dumps(
@@ -309,11 +314,11 @@ def keep_full_run(
 
 
 def full_run_kept(
-    args: argparse.Namespace, folder: Path
+    args: argparse.Namespace, folder: Path, people: int
 ) -> tuple[Path, float, pd.Timestamp] | None:
     """(warehouse, seconds, its `now`) of a kept full run of the same people, seed and
     config; None when there is none."""
-    warehouse, meta = _full_run_files(args, folder)
+    warehouse, meta = _full_run_files(folder, people, args.seed)
     if not (warehouse.exists() and meta.exists()):
         return None
     kept = json.loads(meta.read_text(encoding="utf-8"))
@@ -322,65 +327,54 @@ def full_run_kept(
     return warehouse, float(kept["seconds"]), pd.Timestamp(kept["now"])
 
 
-def main(argv: list[str] | None = None) -> None:
+def measure(
+    args: argparse.Namespace,
+    people: int,
+    folder: Path,
+    scratch: Path,
+    document: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One size: the full run (or the kept one), then the incremental run; prints both."""
     from connectors.warehouse import DuckDBWarehouse
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=100_000)
-    parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--workers", type=int, default=1, help="standardization processes")
-    parser.add_argument("--work-dir", type=Path, help="keep (and reuse) the simulated sources")
-    parser.add_argument("--config", type=Path, default=ROOT / "mdm.yaml")
-    parser.add_argument(
-        "--reuse-full",
-        action="store_true",
-        help="with --work-dir: start from the full run's warehouse (and its time) kept there by"
-        " an earlier run of the same people, seed and config, instead of running it again",
-    )
-    args = parser.parse_args(argv)
-    document = yaml.safe_load(args.config.read_text(encoding="utf-8"))
     sources = document["sources"]
     matching = MatchingConfig.model_validate(document["matching"])
     survivorship = SurvivorshipConfig.model_validate(document["survivorship"])
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = args.work_dir or Path(scratch) / "sources"
-        folder.mkdir(parents=True, exist_ok=True)
-        simulated_sources(folder, args.people, args.seed, noise_config(1.0))
-        raw = {
-            name: landed(frame, "b0") for name, frame in read_party_tables(folder, sources).items()
-        }
-        rows = sum(len(frame) for frame in raw.values())
-        now = pd.Timestamp.now().floor("s")
-        store = DuckDBWarehouse(Path(scratch) / "warehouse.duckdb")
-        kept = full_run_kept(args, folder)
-        if args.reuse_full and kept is not None:
-            # The full run is the slow half (minutes at 1M): iterating on the incremental
-            # path starts from a copy of its warehouse, so the kept file stays untouched.
-            shutil.copyfile(kept[0], store.path)
-            full_seconds, now = kept[1], kept[2]
-            reused = f"  (kept in {kept[0]}, not re-run)"
-        else:
-            reused = ""
-            started = time.perf_counter()
-            full_run(store, raw, sources, matching, survivorship, now=now, workers=args.workers)
-            full_seconds = time.perf_counter() - started
-            if args.work_dir is not None:
-                keep_full_run(args, folder, store.path, full_seconds, now)
-        changed = with_changes(raw, sources, args.changed, np.random.default_rng(args.seed), "b1")
+    folder.mkdir(parents=True, exist_ok=True)
+    simulated_sources(folder, people, args.seed, noise_config(1.0))
+    raw = {name: landed(frame, "b0") for name, frame in read_party_tables(folder, sources).items()}
+    rows = sum(len(frame) for frame in raw.values())
+    now = pd.Timestamp.now().floor("s")
+    store = DuckDBWarehouse(scratch / f"warehouse-{people}.duckdb")
+    kept = full_run_kept(args, folder, people)
+    if args.reuse_full and kept is not None:
+        # The full run is the slow half (minutes at 1M): iterating on the incremental
+        # path starts from a copy of its warehouse, so the kept file stays untouched.
+        shutil.copyfile(kept[0], store.path)
+        full_seconds, now = kept[1], kept[2]
+        reused = f"  (kept in {kept[0]}, not re-run)"
+    else:
+        reused = ""
         started = time.perf_counter()
-        steps = incremental_run(
-            store,
-            changed,
-            sources,
-            matching,
-            survivorship,
-            now=now + pd.Timedelta(hours=1),
-            run_id="inc-1",
-            workers=args.workers,
-        )
-        incremental_seconds = time.perf_counter() - started
-    print(f"{args.people:,} people, {rows:,} source rows, {args.changed:.1%} of rows changed")
+        full_run(store, raw, sources, matching, survivorship, now=now, workers=args.workers)
+        full_seconds = time.perf_counter() - started
+        if args.work_dir is not None:
+            keep_full_run(args, folder, people, store.path, full_seconds, now)
+    changed = with_changes(raw, sources, args.changed, np.random.default_rng(args.seed), "b1")
+    started = time.perf_counter()
+    steps = incremental_run(
+        store,
+        changed,
+        sources,
+        matching,
+        survivorship,
+        now=now + pd.Timedelta(hours=1),
+        run_id="inc-1",
+        workers=args.workers,
+    )
+    incremental_seconds = time.perf_counter() - started
+    store.path.unlink(missing_ok=True)
+    print(f"{people:,} people, {rows:,} source rows, {args.changed:.1%} of rows changed")
     print(f"full run         {full_seconds:8.1f} s{reused}")
     print(
         f"incremental run  {incremental_seconds:8.1f} s  "
@@ -395,6 +389,50 @@ def main(argv: list[str] | None = None) -> None:
         "match stages     "
         + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in steps.items() if k.startswith("match:"))
     )
+    return {
+        "people": people,
+        "rows": rows,
+        "full": full_seconds,
+        "incremental": incremental_seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--people", type=int, nargs="+", default=[100_000], help="one size or several"
+    )
+    parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", type=int, default=1, help="standardization processes")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="keep (and reuse) the simulated sources and the full run's warehouse (in a"
+        " folder per size when several are given)",
+    )
+    parser.add_argument("--config", type=Path, default=ROOT / "mdm.yaml")
+    parser.add_argument(
+        "--reuse-full",
+        action="store_true",
+        help="with --work-dir: start from the full run's warehouse (and its time) kept there by"
+        " an earlier run of the same people, seed and config, instead of running it again",
+    )
+    args = parser.parse_args(argv)
+    document = yaml.safe_load(args.config.read_text(encoding="utf-8"))
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for people in args.people:
+            base = args.work_dir or Path(scratch) / "sources"
+            folder = base / str(people) if len(args.people) > 1 else base
+            results.append(measure(args, people, folder, Path(scratch), document))
+    print(f"incremental as a share of full ({args.changed:.1%} of rows changed; issue 16: <= 10%)")
+    print(f"{'people':>12} {'source rows':>12} {'full s':>9} {'incremental s':>14} {'share':>7}")
+    for row in results:
+        print(
+            f"{row['people']:>12,} {row['rows']:>12,} {row['full']:>9.1f}"
+            f" {row['incremental']:>14.1f} {row['incremental'] / row['full']:>7.1%}"
+        )
 
 
 if __name__ == "__main__":

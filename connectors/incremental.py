@@ -424,11 +424,15 @@ def match_delta(
     involved_terms = block_key_hashes(columns, term_key_config(matching, model))
     # Each involved value's count, and (`total`) each comparison's count of records with a
     # value; a 64-bit key is never null here (a null would make it a float and round it).
+    # The totals are every row's count less the changed records' (summed below): a plain
+    # count by rule, where leaving the changed records out made every row probe their keys.
     counts = store.query(
         f"select rule, key, count(*) as n, false as total from {tables.TERM_KEYS}"
         f" where {_in('key', 'bigint')} and not {_in('record_key')} group by rule, key"
         f" union all select rule, 0 as key, count(*) as n, true as total from {tables.TERM_KEYS}"
-        f" where not {_in('record_key')} group by rule",
+        " group by rule"
+        f" union all select rule, 0 as key, -count(*) as n, true as total from {tables.TERM_KEYS}"
+        f" where {_in('record_key')} group by rule",
         [_listed(pd.unique(involved_terms["key"])), changed_list, changed_list],
     )
     fresh_counts = pd.concat(
@@ -444,6 +448,8 @@ def match_delta(
         .sum()
         .reset_index()
     )
+    # A rule whose every row belonged to changed records nets to 0: absent, as before.
+    every_count = every_count[every_count["n"] != 0].reset_index(drop=True)
     frequencies = key_frequencies(
         involved_terms[["position", "rule", "key"]], every_count, len(prepared), term_names
     )
@@ -590,34 +596,43 @@ def survive_incrementally(
     rows (one transaction); every other golden record, xref row and history row is left as it
     is. Returns (golden result, history, records in the region)."""
     with store.session():
-        region = f"(select record_key from {TOUCHED_RECORDS} where run_id = ?)"
-        region_ids = f"(select golden_id from mdm.xref where record_key in {region})"
+        # The region's keys and prior golden IDs are read once and bound as lists: each
+        # table below is then probed by one list, not by a subquery over the xref.
+        keys = pd.Index(
+            store.query(f"select record_key from {TOUCHED_RECORDS} where run_id = ?", [run_id])[
+                "record_key"
+            ]
+            .dropna()
+            .to_numpy(dtype=object)
+        )
+        key_list = _listed(keys)
 
-        def rows(sql: str, times: int = 1) -> pd.DataFrame:
-            return store.query(sql, [run_id] * times)
+        def of_region(table: str, *columns: str) -> pd.DataFrame:
+            where = " and ".join(_in(column) for column in columns)
+            return store.query(f"select * from {table} where {where}", [key_list] * len(columns))
 
-        keys = pd.Index(rows(region.strip("()"))["record_key"].dropna().to_numpy(dtype=object))
-        region_xref = rows(f"select * from mdm.xref where record_key in {region}")
+        region_xref = of_region(tables.XREF, "record_key")
         prior_ids = set(region_xref["golden_id"])
+        id_list = _listed(sorted(prior_ids))
         highest = store.query(
-            "select max(golden_id) as golden_id from mdm.golden_records"
-            " union all select max(golden_id) as golden_id from mdm.xref"
+            f"select max(golden_id) as golden_id from {tables.GOLDEN_RECORDS}"
+            f" union all select max(golden_id) as golden_id from {tables.XREF}"
         )
         result, history = survive_region(
-            rows(f"select * from mdm.party_records where record_key in {region}"),
-            rows(f"select * from mdm.clusters where record_key in {region}")
+            of_region(tables.PARTY_RECORDS, "record_key"),
+            of_region(tables.CLUSTERS, "record_key")
             .sort_values("record_key")
             .reset_index(drop=True),
-            rows(
-                f"select * from mdm.scored_pairs where record_key_l in {region}"
-                f" and record_key_r in {region}",
-                2,
-            ),
+            of_region(tables.SCORED_PAIRS, "record_key_l", "record_key_r"),
             constraints,
             survivorship=survivorship,
-            prior_golden=rows(f"select * from mdm.golden_records where golden_id in {region_ids}"),
+            prior_golden=store.query(
+                f"select * from {tables.GOLDEN_RECORDS} where {_in('golden_id')}", [id_list]
+            ),
             prior_xref=region_xref,
-            prior_history=rows(f"select * from mdm.golden_history where golden_id in {region_ids}"),
+            prior_history=store.query(
+                f"select * from {tables.GOLDEN_HISTORY} where {_in('golden_id')}", [id_list]
+            ),
             next_number=next_golden_number(highest, None),
             decisions=decisions,
             credited=credited,
