@@ -115,10 +115,30 @@ def landed(frame: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     return with_lineage(frame[own], batch_id, EXTRACTED)
 
 
-def row_hashes(raw: Mapping[str, pd.DataFrame], sources: Mapping[str, Any]) -> pd.DataFrame:
+def source_keys(
+    raw: Mapping[str, pd.DataFrame], sources: Mapping[str, Any]
+) -> dict[str, pd.Series]:
+    """Each source's record key per raw row, built once: the hashes and the filter of the
+    changed rows both use them (at 1M people each build is about 0.3 s a source)."""
+    return {
+        name: source_record_keys(frame, system=name, key_column=str(sources[name]["key_column"]))
+        for name, frame in raw.items()
+    }
+
+
+def row_hashes(
+    raw: Mapping[str, pd.DataFrame],
+    sources: Mapping[str, Any],
+    keys: Mapping[str, pd.Series] | None = None,
+) -> pd.DataFrame:
     return pd.concat(
         [
-            record_row_hashes(frame, system=name, key_column=str(sources[name]["key_column"]))
+            record_row_hashes(
+                frame,
+                system=name,
+                key_column=str(sources[name]["key_column"]),
+                record_keys=None if keys is None else keys[name],
+            )
             for name, frame in raw.items()
         ],
         ignore_index=True,
@@ -131,16 +151,14 @@ def standardized(
     now: pd.Timestamp,
     keys: pd.Index | None = None,
     workers: int = 1,
+    record_keys: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """Party records of every source's rows (or only of the records `keys` names)."""
+    """Party records of every source's rows (or only of the records `keys` names;
+    `record_keys`: `source_keys(raw, sources)` when the caller has them)."""
     if keys is not None:
+        built = record_keys if record_keys is not None else source_keys(raw, sources)
         raw = {
-            name: frame[
-                source_record_keys(frame, system=name, key_column=str(sources[name]["key_column"]))
-                .isin(keys)
-                .to_numpy(dtype=bool)
-            ]
-            for name, frame in raw.items()
+            name: frame[built[name].isin(keys).to_numpy(dtype=bool)] for name, frame in raw.items()
         }
     records, _ = standardize_all(dict(raw), sources, now, workers)
     return records
@@ -227,9 +245,10 @@ def _incremental_steps(
 ) -> dict[str, float]:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    hashes = row_hashes(raw, sources)
+    keys = source_keys(raw, sources)
+    hashes = row_hashes(raw, sources, keys)
     changed = changed_record_keys_in(store, hashes)
-    fresh = standardized(raw, sources, now, changed, workers=workers)
+    fresh = standardized(raw, sources, now, changed, workers=workers, record_keys=keys)
     merge_standardized(store, changed, fresh, None, hashes, run_id)
     seconds["standardize"] = time.perf_counter() - clock
     clock = time.perf_counter()

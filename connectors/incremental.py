@@ -98,15 +98,20 @@ def record_row_hashes(
     key_column: str,
     identifiers: pd.DataFrame | None = None,
     identifiers_key_column: str | None = None,
+    record_keys: pd.Series | None = None,
 ) -> pd.DataFrame:
     """record_key → one hash of the raw row and of the identifier rows keyed to it.
 
     `raw` (and `identifiers`) carry `_row_hash` (connectors.landing.with_lineage). Record keys
-    are built as standardization builds them: `<system>:<stripped key>`.
+    are built as standardization builds them: `<system>:<stripped key>` (`record_keys`:
+    `source_record_keys(raw, ...)` when the caller has built them already).
     """
-    keys = raw[key_column].astype("string").str.strip()
+    keys = raw[key_column].astype("string").str.strip() if record_keys is None else None
+    prefixed = system + ":" + keys if keys is not None else record_keys
     hashes = raw["_row_hash"].astype("string")
     if identifiers is not None and identifiers_key_column is not None and len(identifiers):
+        if keys is None:
+            keys = raw[key_column].astype("string").str.strip()
         id_keys = identifiers[identifiers_key_column].astype("string").str.strip()
         # Order-free: the identifier rows of a record combined by their sorted hashes.
         combined = (
@@ -117,9 +122,10 @@ def record_row_hashes(
         )
         extra = combined.reindex(keys.to_numpy()).fillna("").to_numpy(dtype=object)
         hashes = hashes + "|" + pd.Series(extra, index=hashes.index, dtype="string")
+    assert prefixed is not None
     frame = pd.DataFrame(
         {
-            "record_key": (system + ":" + keys).to_numpy(dtype=object),
+            "record_key": prefixed.to_numpy(dtype=object),
             "row_hash": hashes.to_numpy(dtype=object),
         }
     )

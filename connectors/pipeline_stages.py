@@ -93,6 +93,8 @@ def _standardize_sources(
         and store.table_exists(tables.PARTY_RECORDS)
     )
     raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+    # Each raw row's record key, built once for the hashes and the changed rows' filter.
+    record_keys: dict[str, pd.Series] = {}
     hashes = []
     for system, source in sources.items():
         raw = store.read_table(tables.raw_table(system, source.party_table))
@@ -102,11 +104,13 @@ def _standardize_sources(
             else None
         )
         raws[system] = (raw, identifiers)
+        record_keys[system] = source_record_keys(raw, system=system, key_column=source.key_column)
         hashes.append(
             record_row_hashes(
                 raw,
                 system=system,
                 key_column=source.key_column,
+                record_keys=record_keys[system],
                 identifiers=identifiers,
                 identifiers_key_column=(
                     source.identifiers.key_column if source.identifiers else None
@@ -120,8 +124,7 @@ def _standardize_sources(
     for system, source in sources.items():
         raw, identifiers = raws[system]
         if changed is not None:
-            mine = source_record_keys(raw, system=system, key_column=source.key_column)
-            raw = raw[mine.isin(changed).to_numpy(dtype=bool)]
+            raw = raw[record_keys[system].isin(changed).to_numpy(dtype=bool)]
             if identifiers is not None and source.identifiers is not None:
                 owners = source_record_keys(
                     identifiers, system=system, key_column=source.identifiers.key_column
