@@ -43,11 +43,26 @@ On an idle machine (2026-12-06, load 0.1 at the start, main at a1637fb;
 16.6 s (**11.4%**: standardize 4.8 s, match 7.7 s — block 2.42, lookalike 0.28, compare 1.11,
 cluster 1.77 —, golden 4.2 s); 17,580 records changed, 35,939 re-clustered. Just above the
 10% target: what is left is the part below, linear in the records.
-What is still linear in the records: the standardize step hashes every landed row and reads
-every stored row hash; the match step's writes delete from tables of millions of rows (the
-block keys: about 14 per record) by a semi-join on text; the golden step selects the region
-by `in (subquery)` over the whole party, xref, history and pair tables; and each read or
-write opens a DuckDB connection of its own (about 20 in an incremental run).
+Since then (branch incr-10pct): each incremental step keeps one DuckDB connection
+(`Warehouse.session`; the run opened and checkpointed the file 62 times), the changed
+records are found by a join in the warehouse (`changed_record_keys_in`: only their keys come
+back), the golden step binds the region as lists, term totals are a plain count less the
+changed records', and each raw row's record key is built once. On 2026-12-06, the same
+sources and one kept full run (153.1 s, main's code; load 4.3 at its start, other helpers'
+jobs beside it), back to back: main's incremental run 23.7 s (15.5%: standardize 6.9 s,
+match 10.4 s — block 3.33, lookalike 0.35, compare 1.52, cluster 2.58 —, golden 6.3 s);
+this branch 19.4 s (12.7%: standardize 4.5 s, match 10.0 s — block 3.78, lookalike 0.35,
+compare 1.43, cluster 2.11 —, golden 4.6 s), load 4.0 at its start, and again 20.4 s
+(13.3%: standardize 3.5 s, match 10.5 s, golden 6.0 s), load 3.0. Still above 10%.
+`--reuse-full` with `--work-dir` starts from the kept full run, so the incremental side can
+be re-measured alone.
+What is still linear in the records: the standardize step hashes every landed row (pandas
+string work, about 0.3 s per 600,000 rows) and the warehouse joins them to every stored hash;
+the match step's block and term queries and its writes scan tables of millions of rows (the
+block keys: about 14 per record, probed by key and deleted by record key); the golden step's
+region reads scan the party, xref, cluster, pair and history tables (a hash join each, the
+region bound as a list). DuckDB has no index these joins can use (an ART index on the block
+keys' record key took 3.1 s to build for 3M rows, and a literal `in` list did not use it).
 
 The helpers (`full_run`, `incremental_run`) are what tests/connectors/test_incremental_runs.py
 runs too: the assets' steps (pipelines/assets/standardize.py, match.py, golden.py) on
