@@ -98,15 +98,20 @@ def record_row_hashes(
     key_column: str,
     identifiers: pd.DataFrame | None = None,
     identifiers_key_column: str | None = None,
+    record_keys: pd.Series | None = None,
 ) -> pd.DataFrame:
     """record_key → one hash of the raw row and of the identifier rows keyed to it.
 
     `raw` (and `identifiers`) carry `_row_hash` (connectors.landing.with_lineage). Record keys
-    are built as standardization builds them: `<system>:<stripped key>`.
+    are built as standardization builds them: `<system>:<stripped key>` (`record_keys`:
+    `source_record_keys(raw, ...)` when the caller has built them already).
     """
-    keys = raw[key_column].astype("string").str.strip()
+    keys = raw[key_column].astype("string").str.strip() if record_keys is None else None
+    prefixed = system + ":" + keys if keys is not None else record_keys
     hashes = raw["_row_hash"].astype("string")
     if identifiers is not None and identifiers_key_column is not None and len(identifiers):
+        if keys is None:
+            keys = raw[key_column].astype("string").str.strip()
         id_keys = identifiers[identifiers_key_column].astype("string").str.strip()
         # Order-free: the identifier rows of a record combined by their sorted hashes.
         combined = (
@@ -117,9 +122,10 @@ def record_row_hashes(
         )
         extra = combined.reindex(keys.to_numpy()).fillna("").to_numpy(dtype=object)
         hashes = hashes + "|" + pd.Series(extra, index=hashes.index, dtype="string")
+    assert prefixed is not None
     frame = pd.DataFrame(
         {
-            "record_key": (system + ":" + keys).to_numpy(dtype=object),
+            "record_key": prefixed.to_numpy(dtype=object),
             "row_hash": hashes.to_numpy(dtype=object),
         }
     )
@@ -134,6 +140,21 @@ def changed_record_keys(current: pd.DataFrame, prior: pd.DataFrame) -> pd.Index:
     return pd.Index(merged.loc[differs.to_numpy(), "record_key"].to_numpy(dtype=object))
 
 
+def changed_record_keys_in(store: Warehouse, current: pd.DataFrame) -> pd.Index:
+    """`changed_record_keys` of `current` against the stored PARTY_ROW_HASHES, compared in
+    the warehouse: the stored hashes stay there and only the changed keys come back (sorted),
+    instead of every record's hash read into a frame and merged in memory."""
+    found = store.query_with(
+        "select coalesce(c.record_key, p.record_key) as record_key"
+        f" from current_hashes as c full outer join {tables.PARTY_ROW_HASHES} as p"
+        " on c.record_key = p.record_key"
+        " where c.record_key is null or p.record_key is null"
+        " or c.row_hash is distinct from p.row_hash order by 1",
+        {"current_hashes": current[list(ROW_HASH_COLUMNS)]},
+    )
+    return pd.Index(found["record_key"].to_numpy(dtype=object))
+
+
 def merge_standardized(
     store: Warehouse,
     changed: pd.Index,
@@ -145,22 +166,23 @@ def merge_standardized(
     """Write an incremental standardization in one transaction: the `changed` records' party
     rows (and quarantine rows) replaced by `records` (and `quarantine`), their row hashes
     renewed; then the run's CHANGED_RECORDS, which tells the match and golden steps."""
-    keys = pd.DataFrame({"record_key": pd.Series(changed.to_numpy(dtype=object), dtype=object)})
-    changes = [
-        RowChange("mdm.party_records", keys, records),
-        RowChange(PARTY_ROW_HASHES, keys, row_hashes[row_hashes["record_key"].isin(changed)]),
-    ]
-    if quarantine is not None:
-        parts = keys["record_key"].str.split(":", n=1)
-        source_keys = pd.DataFrame(
-            {
-                "source_system": parts.str[0].astype(object),
-                "source_record_id": parts.str[1].astype(object),
-            }
-        )
-        changes.append(RowChange("mdm.quarantine", source_keys, quarantine))
-    store.replace_rows(changes)
-    store.replace_tables({CHANGED_RECORDS: changed_records_table(changed, run_id)})
+    with store.session():
+        keys = pd.DataFrame({"record_key": pd.Series(changed.to_numpy(dtype=object), dtype=object)})
+        changes = [
+            RowChange("mdm.party_records", keys, records),
+            RowChange(PARTY_ROW_HASHES, keys, row_hashes[row_hashes["record_key"].isin(changed)]),
+        ]
+        if quarantine is not None:
+            parts = keys["record_key"].str.split(":", n=1)
+            source_keys = pd.DataFrame(
+                {
+                    "source_system": parts.str[0].astype(object),
+                    "source_record_id": parts.str[1].astype(object),
+                }
+            )
+            changes.append(RowChange("mdm.quarantine", source_keys, quarantine))
+        store.replace_rows(changes)
+        store.replace_tables({CHANGED_RECORDS: changed_records_table(changed, run_id)})
 
 
 def match_row_changes(match: IncrementalMatch) -> list[RowChange]:
@@ -251,42 +273,43 @@ def match_incrementally(
     With the key tables a full run writes (BLOCK_KEYS, TERM_KEYS), what is read is
     proportional to the change (`match_delta`); a warehouse without them (written before
     they existed) is matched by reading every record (`match_changed_records`)."""
-    model_row = store.read_table(tables.MATCH_MODEL)
-    model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
-    if store.table_exists(tables.BLOCK_KEYS) and store.table_exists(tables.TERM_KEYS):
-        substitutions = (
-            model_row["lookalike_json"].iloc[0] if "lookalike_json" in model_row else None
+    with store.session():
+        model_row = store.read_table(tables.MATCH_MODEL)
+        model = FellegiSunterModel.from_json(str(model_row["model_json"].iloc[0]))
+        if store.table_exists(tables.BLOCK_KEYS) and store.table_exists(tables.TERM_KEYS):
+            substitutions = (
+                model_row["lookalike_json"].iloc[0] if "lookalike_json" in model_row else None
+            )
+            match, keys = match_delta(
+                store,
+                changed,
+                model=model,
+                substitutions=None if pd.isna(substitutions) else str(substitutions),
+                matching=matching,
+                constraints=constraints,
+            )
+        else:
+            available = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
+            wanted = matching.required_columns
+            needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
+            match = match_changed_records(
+                store.read_table(
+                    tables.PARTY_RECORDS, [c for c in dict.fromkeys(needed) if c in available]
+                ),
+                changed,
+                prior_scored=store.read_table(tables.SCORED_PAIRS),
+                prior_xref=store.read_table(tables.XREF, ["record_key", "golden_id"]),
+                model=model,
+                matching=matching,
+                constraints=constraints,
+            )
+            keys = []
+        # This run's region only: the golden step reads it back by run ID.
+        store.replace_tables(
+            {TOUCHED_RECORDS: changed_records_table(pd.Index(match.record_keys), run_id)}
         )
-        match, keys = match_delta(
-            store,
-            changed,
-            model=model,
-            substitutions=None if pd.isna(substitutions) else str(substitutions),
-            matching=matching,
-            constraints=constraints,
-        )
-    else:
-        available = set(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
-        wanted = matching.required_columns
-        needed = ["record_key", *key_inputs(wanted), *optional_key_inputs(wanted)]
-        match = match_changed_records(
-            store.read_table(
-                tables.PARTY_RECORDS, [c for c in dict.fromkeys(needed) if c in available]
-            ),
-            changed,
-            prior_scored=store.read_table(tables.SCORED_PAIRS),
-            prior_xref=store.read_table(tables.XREF, ["record_key", "golden_id"]),
-            model=model,
-            matching=matching,
-            constraints=constraints,
-        )
-        keys = []
-    # This run's region only: the golden step reads it back by run ID.
-    store.replace_tables(
-        {TOUCHED_RECORDS: changed_records_table(pd.Index(match.record_keys), run_id)}
-    )
-    store.replace_rows([*match_row_changes(match), *keys])
-    return match
+        store.replace_rows([*match_row_changes(match), *keys])
+        return match
 
 
 def match_key_tables(
@@ -407,11 +430,15 @@ def match_delta(
     involved_terms = block_key_hashes(columns, term_key_config(matching, model))
     # Each involved value's count, and (`total`) each comparison's count of records with a
     # value; a 64-bit key is never null here (a null would make it a float and round it).
+    # The totals are every row's count less the changed records' (summed below): a plain
+    # count by rule, where leaving the changed records out made every row probe their keys.
     counts = store.query(
         f"select rule, key, count(*) as n, false as total from {tables.TERM_KEYS}"
         f" where {_in('key', 'bigint')} and not {_in('record_key')} group by rule, key"
         f" union all select rule, 0 as key, count(*) as n, true as total from {tables.TERM_KEYS}"
-        f" where not {_in('record_key')} group by rule",
+        " group by rule"
+        f" union all select rule, 0 as key, -count(*) as n, true as total from {tables.TERM_KEYS}"
+        f" where {_in('record_key')} group by rule",
         [_listed(pd.unique(involved_terms["key"])), changed_list, changed_list],
     )
     fresh_counts = pd.concat(
@@ -427,6 +454,8 @@ def match_delta(
         .sum()
         .reset_index()
     )
+    # A rule whose every row belonged to changed records nets to 0: absent, as before.
+    every_count = every_count[every_count["n"] != 0].reset_index(drop=True)
     frequencies = key_frequencies(
         involved_terms[["position", "rule", "key"]], every_count, len(prepared), term_names
     )
@@ -572,42 +601,52 @@ def survive_incrementally(
     (TOUCHED_RECORDS) against the stored golden state, reading and writing only the region's
     rows (one transaction); every other golden record, xref row and history row is left as it
     is. Returns (golden result, history, records in the region)."""
-    region = f"(select record_key from {TOUCHED_RECORDS} where run_id = ?)"
-    region_ids = f"(select golden_id from mdm.xref where record_key in {region})"
+    with store.session():
+        # The region's keys and prior golden IDs are read once and bound as lists: each
+        # table below is then probed by one list, not by a subquery over the xref.
+        keys = pd.Index(
+            store.query(f"select record_key from {TOUCHED_RECORDS} where run_id = ?", [run_id])[
+                "record_key"
+            ]
+            .dropna()
+            .to_numpy(dtype=object)
+        )
+        key_list = _listed(keys)
 
-    def rows(sql: str, times: int = 1) -> pd.DataFrame:
-        return store.query(sql, [run_id] * times)
+        def of_region(table: str, *columns: str) -> pd.DataFrame:
+            where = " and ".join(_in(column) for column in columns)
+            return store.query(f"select * from {table} where {where}", [key_list] * len(columns))
 
-    keys = pd.Index(rows(region.strip("()"))["record_key"].dropna().to_numpy(dtype=object))
-    region_xref = rows(f"select * from mdm.xref where record_key in {region}")
-    prior_ids = set(region_xref["golden_id"])
-    highest = store.query(
-        "select max(golden_id) as golden_id from mdm.golden_records"
-        " union all select max(golden_id) as golden_id from mdm.xref"
-    )
-    result, history = survive_region(
-        rows(f"select * from mdm.party_records where record_key in {region}"),
-        rows(f"select * from mdm.clusters where record_key in {region}")
-        .sort_values("record_key")
-        .reset_index(drop=True),
-        rows(
-            f"select * from mdm.scored_pairs where record_key_l in {region}"
-            f" and record_key_r in {region}",
-            2,
-        ),
-        constraints,
-        survivorship=survivorship,
-        prior_golden=rows(f"select * from mdm.golden_records where golden_id in {region_ids}"),
-        prior_xref=region_xref,
-        prior_history=rows(f"select * from mdm.golden_history where golden_id in {region_ids}"),
-        next_number=next_golden_number(highest, None),
-        decisions=decisions,
-        credited=credited,
-        run_id=run_id,
-        now=now,
-    )
-    rewritten = sorted(prior_ids | set(result.golden_records["golden_id"]))
-    store.replace_rows(
-        golden_row_changes(keys, rewritten, result, history, outbox_seq=last_outbox_seq(store))
-    )
-    return result, history, len(keys)
+        region_xref = of_region(tables.XREF, "record_key")
+        prior_ids = set(region_xref["golden_id"])
+        id_list = _listed(sorted(prior_ids))
+        highest = store.query(
+            f"select max(golden_id) as golden_id from {tables.GOLDEN_RECORDS}"
+            f" union all select max(golden_id) as golden_id from {tables.XREF}"
+        )
+        result, history = survive_region(
+            of_region(tables.PARTY_RECORDS, "record_key"),
+            of_region(tables.CLUSTERS, "record_key")
+            .sort_values("record_key")
+            .reset_index(drop=True),
+            of_region(tables.SCORED_PAIRS, "record_key_l", "record_key_r"),
+            constraints,
+            survivorship=survivorship,
+            prior_golden=store.query(
+                f"select * from {tables.GOLDEN_RECORDS} where {_in('golden_id')}", [id_list]
+            ),
+            prior_xref=region_xref,
+            prior_history=store.query(
+                f"select * from {tables.GOLDEN_HISTORY} where {_in('golden_id')}", [id_list]
+            ),
+            next_number=next_golden_number(highest, None),
+            decisions=decisions,
+            credited=credited,
+            run_id=run_id,
+            now=now,
+        )
+        rewritten = sorted(prior_ids | set(result.golden_records["golden_id"]))
+        store.replace_rows(
+            golden_row_changes(keys, rewritten, result, history, outbox_seq=last_outbox_seq(store))
+        )
+        return result, history, len(keys)

@@ -18,7 +18,7 @@ import pandas as pd
 from connectors import tables
 from connectors.config import SourceConfig
 from connectors.incremental import (
-    changed_record_keys,
+    changed_record_keys_in,
     changed_records_table,
     match_key_tables,
     merge_standardized,
@@ -75,12 +75,26 @@ def standardize_sources(
     hash differs and merges them in (`merge_standardized`, which also tells the match and
     golden steps which records changed); otherwise every row, the tables replaced whole.
     """
+    with store.session():
+        return _standardize_sources(store, sources, incremental=incremental, run_id=run_id, now=now)
+
+
+def _standardize_sources(
+    store: Warehouse,
+    sources: Mapping[str, SourceConfig],
+    *,
+    incremental: bool,
+    run_id: str,
+    now: pd.Timestamp,
+) -> StandardizeOutcome:
     incremental = (
         incremental
         and store.table_exists(tables.PARTY_ROW_HASHES)
         and store.table_exists(tables.PARTY_RECORDS)
     )
     raws: dict[str, tuple[pd.DataFrame, pd.DataFrame | None]] = {}
+    # Each raw row's record key, built once for the hashes and the changed rows' filter.
+    record_keys: dict[str, pd.Series] = {}
     hashes = []
     for system, source in sources.items():
         raw = store.read_table(tables.raw_table(system, source.party_table))
@@ -90,11 +104,13 @@ def standardize_sources(
             else None
         )
         raws[system] = (raw, identifiers)
+        record_keys[system] = source_record_keys(raw, system=system, key_column=source.key_column)
         hashes.append(
             record_row_hashes(
                 raw,
                 system=system,
                 key_column=source.key_column,
+                record_keys=record_keys[system],
                 identifiers=identifiers,
                 identifiers_key_column=(
                     source.identifiers.key_column if source.identifiers else None
@@ -102,18 +118,13 @@ def standardize_sources(
             )
         )
     row_hashes = pd.concat(hashes, ignore_index=True)
-    changed = (
-        changed_record_keys(row_hashes, store.read_table(tables.PARTY_ROW_HASHES))
-        if incremental
-        else None
-    )
+    changed = changed_record_keys_in(store, row_hashes) if incremental else None
     outcome = StandardizeOutcome(0, pd.DataFrame(), changed)
     records, quarantined = [], []
     for system, source in sources.items():
         raw, identifiers = raws[system]
         if changed is not None:
-            mine = source_record_keys(raw, system=system, key_column=source.key_column)
-            raw = raw[mine.isin(changed).to_numpy(dtype=bool)]
+            raw = raw[record_keys[system].isin(changed).to_numpy(dtype=bool)]
             if identifiers is not None and source.identifiers is not None:
                 owners = source_record_keys(
                     identifiers, system=system, key_column=source.identifiers.key_column

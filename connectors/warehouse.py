@@ -67,6 +67,7 @@ class DuckDBWarehouse:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._session: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def from_url(cls, url: str) -> DuckDBWarehouse:
@@ -77,7 +78,29 @@ class DuckDBWarehouse:
         return "duckdb"
 
     @contextmanager
+    def session(self) -> Iterator[None]:
+        """Every read and write inside shares one connection (an incremental step's twenty
+        or so): opening a multi-gigabyte file and checkpointing it on close cost more than
+        the delta's own work (2.6 s of an 8.8 s incremental run at 100,000 people went to
+        62 connections). Nested sessions share the outer one; the file stays locked for
+        other processes until the outermost ends, as it does during any write."""
+        if self._session is not None:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._session = duckdb.connect(str(self.path))
+        try:
+            yield
+        finally:
+            connection, self._session = self._session, None
+            connection.close()
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._session is not None:
+            # Inside a session: its (read-write) connection serves reads as well.
+            yield self._session
+            return
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = duckdb.connect(str(self.path), read_only=read_only)
@@ -201,6 +224,20 @@ class DuckDBWarehouse:
         with self.connect() as connection:
             return connection.execute(sql, parameters or []).df()
 
+    def query_with(
+        self, sql: str, frames: Mapping[str, pd.DataFrame], parameters: list[Any] | None = None
+    ) -> pd.DataFrame:
+        """Run SQL that joins the warehouse's tables to `frames`, each named by its key (a
+        bare name): the join runs in the warehouse and only its result comes back."""
+        with self.connect() as connection:
+            for name, frame in frames.items():
+                connection.register(name, frame)
+            try:
+                return connection.execute(sql, parameters or []).df()
+            finally:
+                for name in frames:
+                    connection.unregister(name)
+
     def table_exists(self, qualified: str) -> bool:
         if not self.path.exists():
             return False
@@ -247,6 +284,11 @@ class PostgresWarehouse:
     @property
     def dialect(self) -> str:
         return "postgres"
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """As DuckDBWarehouse.session; here the engine's pool already reuses connections."""
+        yield
 
     def ensure_schemas(self) -> None:
         with self.engine.begin() as connection:
@@ -405,6 +447,29 @@ class PostgresWarehouse:
                 cursor.execute(statement, parameters or [])
                 names = [column[0] for column in cursor.description or []]
                 rows = cursor.fetchall()
+        return _typed_frame(pd.DataFrame.from_records(rows, columns=names))
+
+    def query_with(
+        self, sql: str, frames: Mapping[str, pd.DataFrame], parameters: list[Any] | None = None
+    ) -> pd.DataFrame:
+        """As DuckDBWarehouse.query_with: each frame is copied (COPY) into a temporary table
+        of its name, dropped when the query's transaction ends."""
+        statement = sql.replace("%", "%%").replace("?", "%s")
+        raw = self.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg2's cursor
+                for name, frame in frames.items():
+                    definition = ", ".join(
+                        f'"{column}" {kind}' for column, kind in _postgres_columns(frame)
+                    )
+                    cursor.execute(f'create temporary table "{name}" ({definition}) on commit drop')
+                    _copy(cursor, f"pg_temp.{name}", frame)
+                cursor.execute(statement, parameters or [])
+                names = [column[0] for column in cursor.description or []]
+                rows = cursor.fetchall()
+            raw.rollback()
+        finally:
+            raw.close()
         return _typed_frame(pd.DataFrame.from_records(rows, columns=names))
 
     def table_exists(self, qualified: str) -> bool:

@@ -29,6 +29,7 @@ from benchmarks.bench_pipeline import noise_config, read_party_tables, simulated
 from connectors import tables
 from connectors.incremental import (
     changed_record_keys,
+    changed_record_keys_in,
     current_spelling,
     match_delta,
     match_incrementally,
@@ -129,3 +130,21 @@ def test_the_delta_match_equals_the_match_that_reads_every_record(
     expected = match_key_tables(warehouse.read_table(tables.PARTY_RECORDS), matching, model)
     for table in (tables.BLOCK_KEYS, tables.TERM_KEYS):
         assert _key_set(warehouse.read_table(table)) == _key_set(expected[table])
+
+
+def test_the_changed_keys_found_in_the_warehouse_are_those_found_in_memory(
+    warehouse: Warehouse,
+) -> None:
+    """New, changed and gone records are found by the join in the warehouse exactly as by
+    the merge in memory; unchanged ones are not."""
+    prior = pd.DataFrame(
+        {"record_key": ["core:1", "core:2", "core:3", "crm:1"], "row_hash": ["a", "b", "c", "d"]}
+    )
+    current = pd.DataFrame(
+        {"record_key": ["core:1", "core:2", "crm:1", "crm:2"], "row_hash": ["a", "B", "d", "e"]}
+    )
+    warehouse.replace_table(tables.PARTY_ROW_HASHES, prior)
+    found = changed_record_keys_in(warehouse, current)
+    assert list(found) == ["core:2", "core:3", "crm:2"]
+    assert sorted(changed_record_keys(current, prior)) == list(found)
+    assert list(changed_record_keys_in(warehouse, prior)) == []

@@ -160,3 +160,41 @@ def test_row_changes_create_a_table_the_warehouse_lacks_in_the_same_transaction(
             [RowChange("mdm.change_outbox", pd.DataFrame(), rows.assign(seq=[3, 4])), bad]
         )
     assert warehouse.read_table("mdm.change_outbox")["seq"].tolist() == [1, 2]
+
+
+def test_a_session_serves_every_call_inside_it_from_one_connection(warehouse, monkeypatch):
+    """An incremental step's reads and writes share one connection (DuckDB opens and
+    checkpoints its file on each otherwise); on both warehouses the calls inside behave as
+    outside: writes committed, a failed write rolled back, the file free after the session."""
+    opened = []
+    real_connect = duckdb.connect
+
+    def counting(*args, **kwargs):
+        opened.append(args[:1])
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting)
+    with warehouse.session():
+        warehouse.replace_table("mdm.golden_records", golden_frame())
+        assert warehouse.table_exists("mdm.golden_records")
+        warehouse.replace_rows(
+            [
+                RowChange(
+                    "mdm.golden_records",
+                    pd.DataFrame({"golden_id": ["G0000000001"]}),
+                    golden_frame().iloc[:0],
+                )
+            ]
+        )
+        with pytest.raises(WarehouseError):
+            warehouse.replace_tables(
+                {"mdm.golden_records": golden_frame().iloc[:0], "nodot": golden_frame()}
+            )
+        with warehouse.session():  # nested: the outer one's connection
+            left = warehouse.query("select golden_id from mdm.golden_records")
+    assert left["golden_id"].tolist() == ["G0000000002"]
+    if warehouse.dialect == "duckdb":
+        # One connection for the six calls (the PostgreSQL side copies through local ones).
+        assert len([a for a in opened if a and str(a[0]) == str(warehouse.path)]) == 1
+        with real_connect(str(warehouse.path)) as other:  # closed: another may open it
+            assert other.execute("select count(*) from mdm.golden_records").fetchone() == (1,)
