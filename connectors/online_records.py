@@ -23,9 +23,11 @@ an incremental run does to a changed one, with the same library calls:
    (record key, content hash) as the last write — an idempotent repeat writes nothing.
 
 **Online writes and batch runs.** A run holding the home makes the write `busy`
-(`RunLockBusy` raised with the holder, after waiting `wait_seconds`): the API answers 503 with
-`Retry-After`, naming the run by its ID. Nothing is queued, in memory or elsewhere: the
-caller keeps the record and sends it again. The source system stays the system of record: the
+(`RunLockBusy` raised with the holder, after waiting `wait_seconds`). The API does not refuse
+it: `connectors.record_inbox` keeps the standardized-and-accepted post in the ops store's inbox
+and answers 202 with a receipt; the inbox is applied through `apply_posted` (this module's
+write, unchanged) when the run ends, in arrival order, the last write of a record winning (see
+that module for the rule). The source system stays the system of record: the
 row hash written for a posted record is the landing's hash of the posted columns, so the next
 incremental run standardizes the record again from the source's own row whenever that row
 differs (the source's version wins) and removes it when the source does not hold it, and a
@@ -44,7 +46,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from functools import lru_cache
@@ -90,8 +93,9 @@ NEEDED_TABLES = (
 )
 #: The batch ID a posted record's party row carries (its provenance: the API, not an extract).
 ONLINE_BATCH = "online"
-# The run lock is re-entrant within a process: two API threads would both "hold" it.
-_writer = threading.Lock()
+# The run lock is re-entrant within a process: two API threads would both "hold" it. Re-entrant
+# itself, so a drain of the inbox holds it (and the run lock) across the writes it applies.
+_writer = threading.RLock()
 
 
 class RecordRejected(ValueError):
@@ -188,6 +192,41 @@ def content_hash(posted: Posted) -> str:
     return posted.row_hash
 
 
+def new_write_id() -> str:
+    """The ID a write holds the home's lock under (and tags its touched region with)."""
+    return f"online-{uuid.uuid4().hex[:12]}"
+
+
+def utc_now() -> pd.Timestamp:
+    """A write's `now`: naive UTC to the second, as the batch's timestamps are."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+
+
+@contextmanager
+def writing(
+    settings: Settings, *, run_id: str, command: str, wait_seconds: float
+) -> Iterator[None]:
+    """Hold this process's writer lock and the home's run lock (waiting `wait_seconds` at most
+    for both), or raise `run_lock.RunLockBusy` naming the holder."""
+    deadline = time.monotonic() + wait_seconds
+    if not _writer.acquire(timeout=max(wait_seconds, 0.0)):
+        raise run_lock.RunLockBusy(settings.home, run_lock.current_holder(settings.home))
+    try:
+        run_lock.acquire(
+            settings.home,
+            run_id=run_id,
+            command=command,
+            wait=wait_seconds > 0,
+            timeout=max(deadline - time.monotonic(), 0.0),
+        )
+        try:
+            yield
+        finally:
+            run_lock.release(settings.home)
+    finally:
+        _writer.release()
+
+
 def upsert_record(
     settings: Settings,
     mapping: SourceMapping,
@@ -199,31 +238,23 @@ def upsert_record(
     """Upsert one source row (see the module docstring). Raises `RecordRejected` (bad input,
     nothing written), `NotReady` (no full run yet) or `run_lock.RunLockBusy` (a run holds the
     home: nothing written, send it again later)."""
-    now = now or pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    now = now or utc_now()
     posted = standardize_posted(mapping, row, now=now)
-    run_id = f"online-{uuid.uuid4().hex[:12]}"
-    deadline = time.monotonic() + wait_seconds
-    if not _writer.acquire(timeout=max(wait_seconds, 0.0)):
-        raise run_lock.RunLockBusy(settings.home, run_lock.current_holder(settings.home))
-    try:
-        run_lock.acquire(
-            settings.home,
-            run_id=run_id,
-            command=f"POST /records ({mapping.source_system})",
-            wait=wait_seconds > 0,
-            timeout=max(deadline - time.monotonic(), 0.0),
-        )
-        try:
-            return _upsert_holding_lock(settings, posted, run_id, now)
-        finally:
-            run_lock.release(settings.home)
-    finally:
-        _writer.release()
+    run_id = new_write_id()
+    with writing(
+        settings,
+        run_id=run_id,
+        command=f"POST /records ({mapping.source_system})",
+        wait_seconds=wait_seconds,
+    ):
+        return apply_posted(settings, posted, run_id, now)
 
 
-def _upsert_holding_lock(
+def apply_posted(
     settings: Settings, posted: Posted, run_id: str, now: pd.Timestamp
 ) -> UpsertResult:
+    """Write a standardized post: the caller holds `writing` (the API's direct post, or a drain
+    of the inbox, which holds it across the posts it applies)."""
     stages = StageClock()
     lap = stages.lap
 

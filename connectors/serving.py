@@ -86,24 +86,35 @@ _SOURCES = frozenset({"mdm.xref", "mdm.party_records"})
 # indexed). `sources` is the xref joined to its party record once here, not per request. A
 # table whose sources are not published is left out, and the API answers 503 "incomplete"
 # when it is read, as it does for a missing table in the snapshot.
+#
+# `{golden}` / `{record}` mark where a patch (`_patch_point_store`) narrows the base tables to
+# the changed golden IDs / record keys (`$keys`), so that it reads the change and not the
+# snapshot: filtering the finished query instead scanned, joined and unpivoted every record
+# per patch (570 ms of a one-record patch at 20,000 people, linear in them). A full build
+# fills them with nothing (`_point_query`).
 POINT_TABLES: dict[str, tuple[frozenset[str], str, tuple[tuple[str, ...], ...]]] = {
-    "golden_records": (_GOLDEN, "select * from mdm.golden_records", (("golden_id",),)),
+    "golden_records": (
+        _GOLDEN,
+        "select * from mdm.golden_records{golden}",
+        (("golden_id",),),
+    ),
     "sources": (
         _SOURCES,
         "select x.*, p.* exclude (record_key, source_system, source_record_id)"
-        " from mdm.xref x left join mdm.party_records p on p.record_key = x.record_key",
+        " from (select * from mdm.xref{record}) x"
+        " left join (select * from mdm.party_records{record}) p on p.record_key = x.record_key",
         (("golden_id",), ("record_key",)),
     ),
     "customer_360": (
         frozenset({"marts.customer_360"}),
-        "select * from marts.customer_360",
+        "select * from marts.customer_360{golden}",
         (("golden_id",),),
     ),
     # The 360's detail, read one customer (one page of its rows) at a time.
     **{
         table: (
             frozenset({f"marts.{table}"}),
-            f"select * from marts.{table}",
+            f"select * from marts.{table}{{golden}}",
             (("golden_id",),),
         )
         for table in CUSTOMER_DETAIL_TABLES
@@ -111,9 +122,10 @@ POINT_TABLES: dict[str, tuple[frozenset[str], str, tuple[tuple[str, ...], ...]]]
     "lookup_keys": (
         _GOLDEN | _SOURCES,
         "with keyed as ("
-        " select golden_id, id_number, mobile, name, name_pinyin from mdm.golden_records"
+        " select golden_id, id_number, mobile, name, name_pinyin from mdm.golden_records{golden}"
         " union all"
-        " select x.golden_id, p.id_number, p.mobile, p.name, p.name_pinyin from mdm.xref x"
+        " select x.golden_id, p.id_number, p.mobile, p.name, p.name_pinyin"
+        " from (select * from mdm.xref{golden}) x"
         " join mdm.party_records p on p.record_key = x.record_key)"
         " select distinct kind, value, golden_id from ("
         " unpivot keyed on id_number as resident_id, mobile, name, name_pinyin"
@@ -122,6 +134,23 @@ POINT_TABLES: dict[str, tuple[frozenset[str], str, tuple[tuple[str, ...], ...]]]
         (("kind", "value"),),
     ),
 }
+# The column `{golden}` / `{record}` narrow by in a patch's query.
+_PATCH_COLUMNS = {"golden_ids": ("golden", "golden_id"), "record_keys": ("record", "record_key")}
+
+
+def _point_query(query: str, kind: str | None = None, count: int = 0) -> str:
+    """A point table's query: whole (`kind` None), or narrowed to `count` keys of `kind`
+    (parameters `$k0`, `$k1`, …). A list of parameters, not `in (select unnest(?))`: DuckDB
+    pushes constants into the scan, while a subquery is a semi-join reading the whole table
+    (xref 18 ms against 4 ms at 20,000 people)."""
+    filters = {"golden": "", "record": ""}
+    if kind is not None:
+        marker, column = _PATCH_COLUMNS[kind]
+        keys = ", ".join(f"$k{number}" for number in range(count))
+        filters[marker] = f' where "{column}" in ({keys})'
+    return query.format_map(filters)
+
+
 # The lookup keys `lookup_keys.kind` holds, by the API's name for them.
 LOOKUP_KINDS = ("resident_id", "mobile", "name", "name_pinyin")
 # Column types SQLite has no type for: written as ISO text or 0/1, read back by kind.
@@ -187,6 +216,7 @@ def build_point_store(snapshot: duckdb.DuckDBPyConnection, path: Path) -> None:
         for table, (needs, query, indexes) in POINT_TABLES.items():
             if not needs <= present:
                 continue
+            query = _point_query(query)
             names, selected, restored = _point_columns(snapshot, query)
             store.executemany(
                 "insert into restored_columns values (?, ?, ?)",
@@ -285,10 +315,10 @@ def _fill_point_table(
     table: str,
     names: list[str],
     select: str,
-    parameters: list[object] | None = None,
+    parameters: dict[str, object] | None = None,
 ) -> None:
     insert = f"insert into {table} values ({', '.join('?' for _ in names)})"
-    cursor = snapshot.execute(select, parameters or [])
+    cursor = snapshot.execute(select, parameters) if parameters else snapshot.execute(select)
     while batch := cursor.fetchmany(BATCH_ROWS):
         store.executemany(insert, batch)
 
@@ -379,14 +409,16 @@ def _patch_point_store(
             store.execute("delete from patch_keys")
             store.executemany("insert into patch_keys values (?)", [(v,) for v in values])
             store.execute(f'delete from {table} where "{column}" in (select value from patch_keys)')
-            names, selected, _ = _point_columns(snapshot, query)
+            if not values:
+                continue
+            names, selected, _ = _point_columns(snapshot, _point_query(query))
             _fill_point_table(
                 store,
                 snapshot,
                 table,
                 names,
-                f'select {selected} from ({query}) where "{column}" in (select unnest(?))',
-                [values],
+                f"select {selected} from ({_point_query(query, kind, len(values))})",
+                {f"k{number}": value for number, value in enumerate(values)},
             )
         store.commit()
 

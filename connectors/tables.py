@@ -52,6 +52,10 @@ CHANGE_OUTBOX: Final = "mdm.change_outbox"
 REVIEW_QUEUE: Final = "mdm.review_queue"
 REVIEW_QUESTIONS: Final = "mdm.review_questions"
 
+# Ops store (connectors/ops_store.py: SQLite or PostgreSQL, not the warehouse).
+#: Online writes that arrived while the home was busy, applied after it (connectors.record_inbox).
+RECORD_INBOX: Final = "record_inbox"
+
 # Extraction.
 WATERMARKS: Final = "raw._watermarks"
 

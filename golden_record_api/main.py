@@ -22,6 +22,8 @@ from fastapi_offline import FastAPIOffline
 from connectors.settings import Settings, get_settings
 from golden_record_api import console, problems
 from golden_record_api.auth import API_KEY_HEADER, LazyKeyStore, build_authenticator
+from golden_record_api.inbox_drainer import INTERVAL_SECONDS as INBOX_DRAIN_SECONDS
+from golden_record_api.inbox_drainer import InboxDrainer
 from golden_record_api.ops_read_auditor import (
     build_read_auditor,
     start_read_auditor,
@@ -109,9 +111,12 @@ def create_app(
     *,
     read_auditor: ReadAuditor | None = None,
     server_process: bool = False,
+    inbox_drain_seconds: float = INBOX_DRAIN_SECONDS,
 ) -> FastAPI:
     """The app serving `settings.resolved_serving_path` (default: the environment's settings).
 
+    `inbox_drain_seconds`: how often the record inbox is drained when nothing wakes it
+    (`golden_record_api.inbox_drainer`).
     `server_process`: the app owns its process (`mdm api`), so its start-up may tune the
     process's collector and GIL (`settle_heap`); a test's app shares the process and does not.
     """
@@ -127,9 +132,14 @@ def create_app(
         if app.state.read_auditor is None:
             app.state.read_auditor = build_read_auditor(settings)
         start_read_auditor(app)
+        # Queued online writes (POST /records during a batch run) are applied when it is free.
+        drainer = InboxDrainer(settings, inbox_drain_seconds)
+        app.state.inbox_drainer = drainer
+        drainer.start()
         if server_process:
             settle_heap()
         yield
+        await drainer.stop()
         stop_read_auditor(app)
         store.close()
         keys.dispose()

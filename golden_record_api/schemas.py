@@ -687,3 +687,27 @@ class RecordOut(BaseModel):
     events: list[RecordEventOut] = Field(description="The golden events this write logged")
     records_reclustered: int
     write_id: str = Field(description="The ID the write held the home's lock under")
+
+
+class RecordReceiptOut(BaseModel):
+    """A post queued while a batch run held the warehouse (`POST /records` answered 202), and
+    what became of it: `queued` (waiting for the run to end), `applied` (`result` is what the
+    direct answer would have been), `failed` (`reason` names the rule or field, never a value)
+    or `superseded` (a later post of the same record won; `superseded_by` names it)."""
+
+    receipt_id: str
+    status: Literal["queued", "applied", "failed", "superseded"]
+    source_system: str
+    record_key: str
+    posted_at: PipelineTimestamp = Field(description="When it was posted")
+    queued_behind: str | None = Field(
+        description="The ID of the run that held the warehouse when it was queued"
+    )
+    result: RecordOut | None = Field(description="When applied: the write's outcome")
+    reason: str | None = Field(description="When failed: why (no personal data)")
+    superseded_by: str | None = Field(
+        description="When superseded: the receipt (or write ID) of the later post that won"
+    )
+    finished_at: PipelineTimestamp | None = Field(
+        description="When it was applied, failed or superseded"
+    )

@@ -86,7 +86,7 @@ def build_definitions(
     mdm_assets = build_mdm_assets(config)
     dbt_models, dbt_resource = build_dbt_assets(settings, prepare=prepare_dbt)
     # Golden records, the review queue and its questions: what the console reads, published.
-    publish = build_publish_asset([*mdm_assets[-3:], dbt_models])
+    publish = build_publish_asset([*mdm_assets[-3:], dbt_models], settings.config_path)
     report = build_report_asset([*mdm_assets, dbt_models], config)
     # Partitioned by business date (pipelines/business_date.py): the UI launches a date's run
     # and backfills a range of dates, which the run queue starts one at a time, in order.

@@ -295,7 +295,7 @@ def test_openapi_documents_problems_patterns_and_aware_timestamps(api: httpx.Cli
         for path, item in spec["paths"].items()
         for method, operation in item.items()
     }
-    assert len(operations) == 21  # tests/api/test_health.py names them
+    assert len(operations) == 22  # tests/api/test_health.py names them
 
     for key, operation in operations.items():
         for code in ("422", "500"):

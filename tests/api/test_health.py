@@ -113,6 +113,6 @@ def test_openapi_docs_have_tags_and_summaries(api: httpx.Client) -> None:
     operations = [op for path in spec.json()["paths"].values() for op in path.values()]
     # health, lookup, record, lineage, history, events, 360, xref; the 360's accounts, loans,
     # tickets, household; kpis service, loans, mdm; rm-tasks; audit reads and writer; changes;
-    # match; records
-    assert len(operations) == 21
+    # match; records and their receipts
+    assert len(operations) == 22
     assert all(op.get("summary") and op.get("tags") for op in operations)
