@@ -288,7 +288,19 @@ def score_candidate(
     wanted = [c for c in record_columns(config, list(found.columns)) if c in candidate.columns]
     head = candidate[wanted].assign(record_key=CANDIDATE_KEY).reset_index(drop=True)
     # As objects: a column the candidate lacks (all None) must not decide the column's dtype.
-    frame = typed(pd.concat([head.astype(object), found[wanted].astype(object)], ignore_index=True))
+    # Column by column with numpy: what `pd.concat` of the two object frames gives, without
+    # its per-call overhead (a few milliseconds a request).
+    frame = typed(
+        pd.DataFrame(
+            {
+                column: np.concatenate(
+                    [head[column].to_numpy(dtype=object), found[column].to_numpy(dtype=object)]
+                )
+                for column in wanted
+            },
+            columns=wanted,
+        )
+    )
     columns = RecordColumns(frame)
     if uses_lookalike(config):
         names = np.empty(len(frame), dtype=object)
