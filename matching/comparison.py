@@ -270,8 +270,8 @@ class RecordColumns:
             if isinstance(uniques, pd.DatetimeIndex):
                 # Read off the dates: their text is always 8 digits (datetime64[ns] holds the
                 # years 1677-2262 only), so the digits below would give the same numbers.
-                ymd = uniques.year * 10000 + uniques.month * 100 + uniques.day
-                self._ymd[column] = np.asarray(ymd, dtype=np.int64)
+                numbers = uniques.year * 10000 + uniques.month * 100 + uniques.day
+                self._ymd[column] = np.asarray(numbers, dtype=np.int64)
                 return self._ymd[column]
             digits = pd.Series(self.text(column), dtype="string").str.replace(r"\D", "", regex=True)
             # A timestamp's text is its date part only (see `text`), so 8 digits is a date.
