@@ -260,7 +260,12 @@ def profile_match(path: Path, bodies: list[str]) -> dict[str, tuple[float, float
     import numpy as np
 
     from golden_record_api.snapshot import SnapshotStore
-    from matching.online import candidate_keys, score_candidate, standardize_candidate
+    from matching.online import (
+        candidate_frame,
+        candidate_keys,
+        score_candidate,
+        standardize_candidate,
+    )
 
     store = SnapshotStore(path)
     stages: dict[str, list[float]] = {"standardize": [], "lookup": [], "score": [], "found": []}
@@ -270,8 +275,9 @@ def profile_match(path: Path, bodies: list[str]) -> dict[str, tuple[float, float
             for body in bodies:
                 fields = json.loads(body)
                 clock = time.perf_counter()
-                candidate = standardize_candidate(fields).records
-                keys = candidate_keys(candidate, setup.config)
+                record = standardize_candidate(fields).record
+                assert record is not None  # the bench's prospects are all usable
+                keys = candidate_keys(record, setup.config)
                 lap = time.perf_counter()
                 found = snapshot.match_records(keys)
                 done = time.perf_counter()
@@ -279,6 +285,7 @@ def profile_match(path: Path, bodies: list[str]) -> dict[str, tuple[float, float
                 stages["lookup"].append((done - lap) * 1000)
                 stages["found"].append(float(len(found)))
                 if len(found):
+                    candidate = candidate_frame(record)
                     score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
                 stages["score"].append((time.perf_counter() - done) * 1000)
     finally:

@@ -63,16 +63,16 @@ Outcome = Literal["applied", "deferred", "not_applicable"]
 MARTS_NOTE = "marts (customer_360, KPIs, RM tasks) refresh on the next run"
 # The tables a decision's region is read from; a warehouse without them has had no run.
 NEEDED_TABLES = (
-    "mdm.party_records",
-    "mdm.scored_pairs",
-    "mdm.clusters",
-    "mdm.golden_records",
-    "mdm.xref",
-    "mdm.golden_lineage",
-    "mdm.golden_history",
-    "mdm.golden_events",
-    "mdm.oversized_clusters",
-    "mdm.match_model",
+    tables.PARTY_RECORDS,
+    tables.SCORED_PAIRS,
+    tables.CLUSTERS,
+    tables.GOLDEN_RECORDS,
+    tables.XREF,
+    tables.GOLDEN_LINEAGE,
+    tables.GOLDEN_HISTORY,
+    tables.GOLDEN_EVENTS,
+    tables.OVERSIZED_CLUSTERS,
+    tables.MATCH_MODEL,
     review.REVIEW_QUEUE_TABLE,
     review.REVIEW_QUESTIONS_TABLE,
 )
@@ -222,7 +222,7 @@ def _apply_holding_lock(
             f"no run has built {', '.join(missing)} yet: `mdm run` applies decision "
             f"#{decision_id} with everything else",
         )
-    model = store.read_table("mdm.match_model")
+    model = store.read_table(tables.MATCH_MODEL)
     if "config_json" not in model.columns or model["config_json"].isna().all():
         return ApplyResult(
             decision_id,
@@ -233,11 +233,11 @@ def _apply_holding_lock(
     matching, survivorship = configs_from_json(str(model["config_json"].iloc[0]))
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    records = store.read_table("mdm.party_records")
-    scored = store.read_table("mdm.scored_pairs")
-    xref = store.read_table("mdm.xref")
-    golden = store.read_table("mdm.golden_records")
-    history = store.read_table("mdm.golden_history")
+    records = store.read_table(tables.PARTY_RECORDS)
+    scored = store.read_table(tables.SCORED_PAIRS)
+    xref = store.read_table(tables.XREF)
+    golden = store.read_table(tables.GOLDEN_RECORDS)
+    history = store.read_table(tables.GOLDEN_HISTORY)
     timings["read"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -368,11 +368,12 @@ def republish(
 # What a serving snapshot and the warehouse it was published from agree on: the golden
 # records' and links' counts and latest times, and the event log's length and last ID.
 _STATE_QUERY = (
-    "select (select count(*) from mdm.golden_records) as golden_records,"
-    " (select max(updated_at) from mdm.golden_records) as golden_updated,"
-    " (select count(*) from mdm.xref) as links, (select max(linked_at) from mdm.xref) as linked,"
-    " (select count(*) from mdm.golden_events) as events,"
-    " (select max(event_id) from mdm.golden_events) as last_event"
+    f"select (select count(*) from {tables.GOLDEN_RECORDS}) as golden_records,"
+    f" (select max(updated_at) from {tables.GOLDEN_RECORDS}) as golden_updated,"
+    f" (select count(*) from {tables.XREF}) as links,"
+    f" (select max(linked_at) from {tables.XREF}) as linked,"
+    f" (select count(*) from {tables.GOLDEN_EVENTS}) as events,"
+    f" (select max(event_id) from {tables.GOLDEN_EVENTS}) as last_event"
 )
 
 
@@ -406,14 +407,14 @@ def _changes(
     here makes "the last seq + 1" this writer's alone)."""
     records = pd.DataFrame({"record_key": result.record_keys})
     return [
-        RowChange("mdm.clusters", records, result.clusters),
+        RowChange(tables.CLUSTERS, records, result.clusters),
         RowChange(
-            "mdm.scored_pairs",
+            tables.SCORED_PAIRS,
             prior_pairs[["record_key_l", "record_key_r"]],
             result.scored_pairs,
         ),
         RowChange(
-            "mdm.oversized_clusters",
+            tables.OVERSIZED_CLUSTERS,
             records.rename(columns={"record_key": "cluster_key"}),
             oversized_frame(result.review_clusters),
         ),

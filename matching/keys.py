@@ -28,8 +28,10 @@ any one, an `exact` level holds when they do; nothing else can use it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -420,3 +422,105 @@ def optional_key_inputs(columns: list[str]) -> list[str]:
     keys = [column for column in without_learned_keys(columns) if column in MATCH_KEYS]
     out = [c for column in keys for c in MATCH_KEYS[column].optional_inputs]
     return list(dict.fromkeys(out))
+
+
+# One record's keys, without frames (`POST /match`): each key's values as `RecordColumns.text`
+# writes them (integers in decimal, dates as YYYY-MM-DD), the same derivations on one value.
+# `tests/matching/test_keys.py` proves them equal to the column derivations on every record.
+
+_EIGHTEEN_RE = re.compile(r"[0-9]{17}[0-9X]")
+_VISIBLE_18_RE = re.compile(r"[0-9*]{17}[0-9X*]")
+_VISIBLE_15_RE = re.compile(r"[0-9*]{15}")
+_ELEVEN_DIGITS_RE = re.compile(r"[0-9]{11}")
+_NON_SPACE_RE = re.compile(r"[^\t\n\f\r ]+")
+_ID_PARTS: dict[str, tuple[tuple[int, int], ...]] = {
+    "id_without_area": ((6, 17),),
+    "id_without_birth_year": ((0, 6), (10, 17)),
+    "id_without_birth_day": ((0, 10), (14, 17)),
+    "id_without_sequence": ((0, 14),),
+}
+_MOBILE_SLICES = {"mobile_head": (0, 7), "mobile_tail": (3, 11)}
+
+
+def _text(value: object) -> str | None:
+    """A value as `RecordColumns.text` writes it; None where it counts as missing."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    text = str(value)
+    return None if not text.strip() else text
+
+
+def _visible(number: str) -> str | None:
+    if _VISIBLE_18_RE.fullmatch(number):
+        return number
+    if _VISIBLE_15_RE.fullmatch(number):
+        return number[:6] + MASK * 2 + number[6:15] + MASK
+    return None
+
+
+def _consistent_id(record: Mapping[str, object]) -> str | None:
+    number = _text(record.get("id_number"))
+    conflict = record.get("id_conflict")
+    if number is None or MASK in number or (conflict is not None and conflict == True):  # noqa: E712 - numpy's bool too
+        return None
+    return number
+
+
+def key_texts(record: Mapping[str, object], column: str) -> tuple[str, ...]:
+    """The record's values of `column` (a canonical column or a match key), as the batch's
+    `RecordColumns.text` writes them: none when missing, several for `id_numbers`."""
+    if column not in MATCH_KEYS:
+        text = _text(record.get(column))
+        return () if text is None else (text,)
+    number = _text(record.get("id_number"))
+    value: str | None = None
+    if column == "id_numbers":
+        found = [n for n in (_consistent_id(record),) if n is not None]
+        for item in (_text(record.get("other_ids")) or "").split(";"):
+            other = re.sub(r"^[^:]*:", "", item)
+            if other and MASK not in other:
+                found.append(other)
+        return tuple(dict.fromkeys(found))
+    if column == "id_full":
+        value = None if number is None or MASK in number else number
+    elif column == "id_consistent":
+        value = _consistent_id(record)
+    elif number is not None and column == "id_body":
+        value = (
+            None if MASK in number else (number[:17] if _EIGHTEEN_RE.fullmatch(number) else number)
+        )
+    elif number is not None and column in ("id_visible", "id_sequence", "id_tail"):
+        visible = _visible(number)
+        if column == "id_visible":
+            value = visible
+        elif visible is not None:
+            part = visible[14:17] if column == "id_sequence" else visible[14:18]
+            value = None if MASK in part else part
+    elif number is not None and column in _ID_PARTS and _EIGHTEEN_RE.fullmatch(number):
+        value = str(int("".join(number[a:b] for a, b in _ID_PARTS[column])))
+    elif number is not None and column == "id_sorted_digits" and _EIGHTEEN_RE.fullmatch(number):
+        value = str(int(number[:6] + "".join(sorted(number[6:17]))))
+    elif column in ("birth_year", "birth_year_month"):
+        born = record.get("birth_date")
+        if isinstance(born, date) and not pd.isna(born):  # a Timestamp is a date too
+            stamp = pd.Timestamp(born)
+            months = (stamp.year - 1970) * 12 + stamp.month - 1
+            value = str(stamp.year if column == "birth_year" else months)
+    elif column == "surname_pinyin":
+        found_token = _NON_SPACE_RE.match(_text(record.get("name_pinyin")) or "")
+        value = None if found_token is None else found_token.group(0)
+    elif column.startswith("name_masked_"):
+        name = _text(record.get("name"))
+        position = int(column.rsplit("_", 1)[1]) - 1
+        if name is not None and len(name) > max(position, 1):
+            value = name[:position] + "_" + name[position + 1 :]
+    elif column in _MOBILE_SLICES:
+        mobile = _text(record.get("mobile"))
+        if mobile is not None and _ELEVEN_DIGITS_RE.fullmatch(mobile):
+            start, stop = _MOBILE_SLICES[column]
+            value = str(int(mobile[start:stop]))
+    if value is None or not value.strip():
+        return ()
+    return (value,)

@@ -4,8 +4,10 @@ The batch blocks, compares, scores and decides whole tables; a candidate typed a
 one record. Everything here reuses the batch's steps on small tables, so that a record scored
 online gets the probability the batch gives the same pair:
 
-* **Standardized** by the batch's column path (`standardize_source`) on a one-row frame,
-  through a mapping of the canonical fields onto themselves (`CANDIDATE_SOURCE`).
+* **Standardized** by the batch's rules on one row (`standardize_row`, the one-value path
+  proven equal to `standardize_source`), through a mapping of the canonical fields onto
+  themselves (`CANDIDATE_SOURCE`); its block keys from its values (`matching.keys.key_texts`,
+  proven equal to the column derivations).
 * **Blocked** by a *live index*: per blocking rule, a 64-bit hash of each record's block key
   (the rule's columns, match keys derived as `matching.keys` derives them), computed from the
   same `RecordColumns` encodings the batch blocks on (`block_key_hashes`). A key whose block
@@ -38,17 +40,12 @@ from matching.blocking import prepare_records
 from matching.comparison import RecordColumns, compare_pairs
 from matching.config import MatchingConfig
 from matching.engine import decide
-from matching.keys import MATCH_KEYS, is_many, key_inputs, optional_key_inputs
+from matching.keys import MATCH_KEYS, is_many, key_inputs, key_texts, optional_key_inputs
 from matching.lookalikes import LOOKALIKE_COLUMN, canonical_spelling
 from matching.model import ComparisonParameters, FellegiSunterModel
 from matching.standardize.ids import RESIDENT_ID
-from matching.standardize.party import (
-    DOCUMENT_PREFERENCE,
-    PARTY_COLUMNS,
-    SourceMapping,
-    StandardizeResult,
-    standardize_source,
-)
+from matching.standardize.party import DOCUMENT_PREFERENCE, PARTY_COLUMNS, SourceMapping
+from matching.standardize.record import StandardizedRow, record_frame, standardize_row
 from matching.stewardship import waterfall_steps
 
 #: The record key the candidate is scored under (never a source's: those hold a colon).
@@ -78,6 +75,8 @@ CANDIDATE_SOURCE = SourceMapping(
 #: in the index (SQLite has no date type).
 DATE_COLUMNS = frozenset(c for c, dtype in PARTY_COLUMNS.items() if dtype.startswith("datetime"))
 _MIX = np.uint64(0x100000001B3)  # the FNV-64 prime: spreads each column's hash over the key
+_MIX_INT = int(_MIX)
+_UINT64 = (1 << 64) - 1
 
 
 def tf_column(comparison: str) -> str:
@@ -248,20 +247,42 @@ def spelled(names: pd.Series, spelling: Mapping[int, str]) -> np.ndarray:
     return values
 
 
-def standardize_candidate(fields: Mapping[str, str | None]) -> StandardizeResult:
-    """The candidate's canonical record (one row) or its quarantine row, by the batch's code."""
-    raw = pd.DataFrame(
-        [{"record_key": CANDIDATE_KEY, **{f: fields.get(f) for f in CANDIDATE_FIELDS}}],
-        dtype=object,
-    )
-    return standardize_source(raw, CANDIDATE_SOURCE, batch_id="match")
+def standardize_candidate(fields: Mapping[str, str | None]) -> StandardizedRow:
+    """The candidate's canonical record (as values) or the quarantine rule it breaks, by the
+    batch's rules on one row (`standardize_row`, proven equal to `standardize_source`)."""
+    row = {"record_key": CANDIDATE_KEY, **{f: fields.get(f) for f in CANDIDATE_FIELDS}}
+    return standardize_row(row, CANDIDATE_SOURCE, batch_id="match")
 
 
-def candidate_keys(candidate: pd.DataFrame, config: MatchingConfig) -> list[int]:
-    """The candidate's block keys, every rule's, as the index holds them."""
-    wanted = record_columns(config, list(candidate.columns))
-    columns = RecordColumns(typed(candidate[wanted].reset_index(drop=True)))
-    return sorted({int(k) for k in block_key_hashes(columns, config)["key"]})
+def candidate_frame(record: Mapping[str, object]) -> pd.DataFrame:
+    """The candidate's record as the one-row frame the scoring reads."""
+    return record_frame([dict(record)])
+
+
+def _hash_texts(texts: list[str]) -> dict[str, int]:
+    """Each text's 64-bit hash, as `_value_hashes` hashes a column's distinct values."""
+    hashes = pd.util.hash_array(np.asarray(texts, dtype=object), categorize=False)
+    return dict(zip(texts, hashes.tolist(), strict=True))
+
+
+def candidate_keys(record: Mapping[str, object], config: MatchingConfig) -> list[int]:
+    """The candidate's block keys, every rule's, as the index holds them (`block_key_hashes`
+    on one record, from its values: `matching.keys.key_texts`)."""
+    rules: list[tuple[int, list[tuple[str, ...]]]] = []
+    for number, rule in enumerate(config.blocking_rules):
+        ordered = sorted(rule.columns, key=lambda c: not is_many(c))  # the one many-key first
+        values = [key_texts(record, column) for column in ordered]
+        if all(values):
+            rules.append((number, values))
+    hashes = _hash_texts(sorted({t for _, values in rules for texts in values for t in texts}))
+    keys: set[int] = set()
+    for number, values in rules:
+        for first in values[0]:
+            key = (((number + 1) * _MIX_INT) & _UINT64) ^ hashes[first]
+            for texts in values[1:]:
+                key = ((key * _MIX_INT) & _UINT64) ^ hashes[texts[0]]
+            keys.add(key - (1 << 64) if key >= 1 << 63 else key)  # as int64, as the index
+    return sorted(keys)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -51,6 +52,27 @@ def pipeline_settings(tmp_path: Path, simulated_sources: Path) -> Settings:
     home = tmp_path / "var"
     config = write_pipeline_config(simulated_sources, tmp_path / "mdm.yaml")
     return Settings(home=home, config_path=config)
+
+
+def standardized_sources(config: Path) -> list[tuple[str, pd.DataFrame]]:
+    """Each source of the config at `config`, read and standardized as a full run does (its
+    identifiers table too), without a warehouse: (system, party records)."""
+    from connectors.extract import read_source_table
+    from matching.standardize import SourceMapping, standardize_source
+    from pipelines.mdm_config import load_config
+
+    out = []
+    for system, source in load_config(config).sources.items():
+        raw = read_source_table(source, source.party_table, system=system)
+        identifiers = (
+            None
+            if source.identifiers is None
+            else read_source_table(source, source.identifiers.table, system=system)
+        )
+        mapping = SourceMapping.from_config(system, source.model_dump())
+        result = standardize_source(raw, mapping, batch_id="b", identifiers=identifiers)
+        out.append((system, result.records))
+    return out
 
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

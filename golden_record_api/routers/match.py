@@ -30,6 +30,7 @@ from matching.online import (
     ScoredCandidates,
     best_first,
     best_per_group,
+    candidate_frame,
     candidate_keys,
     explanation,
     score_candidate,
@@ -95,16 +96,15 @@ def match_candidate(
     setup = snapshot.match_setup()
     clock = time.perf_counter()
     standardized = standardize_candidate(fields)
-    if len(standardized.quarantine):
-        rule = str(standardized.quarantine["rule"].iloc[0])
+    if standardized.record is None:
+        rule = str(standardized.rule)
         # The rule and what it checks, never the value that broke it.
         raise HTTPException(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"the candidate breaks the standardization rule {rule!r}:"
             f" {_RULE_CHECKS.get(rule, '')}",
         )
-    candidate = standardized.records
-    keys = candidate_keys(candidate, setup.config)
+    keys = candidate_keys(standardized.record, setup.config)
     standardize_ms = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
     found = snapshot.match_records(keys) if keys else None
@@ -112,6 +112,7 @@ def match_candidate(
     clock = time.perf_counter()
     out = MatchOut(records_compared=0 if found is None else len(found), candidates=[])
     if found is not None and len(found):
+        candidate = candidate_frame(standardized.record)
         scored = score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
         out.candidates = _candidates(scored, found, snapshot, reader, setup.model, query.limit)
     score_ms = (time.perf_counter() - clock) * 1000

@@ -27,15 +27,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from importlib import resources
+from unicodedata import normalize
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matching.standardize._text import as_text, nfkc, none_if_nan
+from matching.standardize._text import as_text, nfkc, none_if_nan, text_of
 
 _COUNTRY = r"^(?:中华人民共和国|中国)"
 _DIVISION_SUFFIX = frozenset("省市区县旗盟州")
@@ -161,6 +162,9 @@ def _lookup() -> dict[str, pd.DataFrame]:
     }
 
 
+#: What `parse_addresses` returns per row.
+ADDRESS_COLUMNS = ("address", "province", "city", "district", "adcode", "address_issue")
+
 _RESOLVED_COLUMNS = (
     "province",
     "city",
@@ -172,8 +176,11 @@ _RESOLVED_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=1 << 14)
 def _resolve(province: str | None, city: str | None, district: str | None) -> dict[str, object]:
-    """One combination of written divisions -> canonical parts, adcode, issue."""
+    """One combination of written divisions -> canonical parts, adcode, issue (cached: a
+    single address resolves in microseconds the combination a batch already met; the dict
+    is shared, never changed)."""
     table = admin_divisions()
     cities = _lookup()["city"]
     issue = None
@@ -290,11 +297,23 @@ def normalize_flat_forms(detail: pa.Array) -> pa.Array:
     return pc.replace_with_mask(detail, other, rewritten)
 
 
+@cache
+def _abbreviations() -> dict[str, str]:
+    """`PROVINCE_ABBREVIATIONS` of the provinces the reference table holds."""
+    known = set(admin_divisions()["province"])
+    return {a: p for a, p in PROVINCE_ABBREVIATIONS.items() if p in known}
+
+
+@cache
+def _districts_in_province() -> frozenset[str]:
+    """`province|district` of every district in the reference table."""
+    table = admin_divisions()
+    return frozenset(table["province"] + "|" + table["district"])
+
+
 def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _Names) -> pa.Array:
     """`冀保定…` -> `河北省保定…` where a city or district of that province follows."""
-    table = admin_divisions()
-    known = set(table["province"])
-    abbreviations = {a: p for a, p in PROVINCE_ABBREVIATIONS.items() if p in known}
+    abbreviations = _abbreviations()
     first = pc.utf8_slice_codeunits(body, 0, 1)
     candidate = pc.fill_null(pc.is_in(first, value_set=pa.array(list(abbreviations))), False)
     rows = np.flatnonzero(candidate.to_numpy(zero_copy_only=False))
@@ -311,7 +330,7 @@ def _expand_province_abbreviations(body: pa.Array, cities: _Names, districts: _N
     found_city = np.where(
         city_index >= 0, city_province.to_numpy()[np.maximum(city_index, 0)], None
     )
-    in_province = set(table["province"] + "|" + table["district"])
+    in_province = _districts_in_province()
     district_name = np.array(district_list, dtype=object)[np.maximum(district_index, 0)]
     ok = np.where(
         city_index >= 0,
@@ -335,7 +354,7 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
     """
     text = as_text(values)
     present = text.notna().to_numpy()
-    columns = ("address", "province", "city", "district", "adcode", "address_issue")
+    columns = ADDRESS_COLUMNS
     if not present.any():
         return pd.DataFrame({c: text for c in columns}, index=values.index)
     normalized = nfkc(text).to_numpy(dtype=object)
@@ -377,3 +396,51 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
         per_combo = [*none_if_nan(resolved[column]).tolist(), None]
         out[column] = np.array(per_combo, dtype=object)[row_combo]
     return pd.DataFrame(out, index=values.index)[list(columns)]
+
+
+# `parse_addresses`' arrow passes for one str, with Python's `re` in ASCII mode (RE2's \s and
+# \d are ASCII only).
+_WHITESPACE_RE = re.compile(r"[\t\n\f\r ]+")
+_COUNTRY_RE = re.compile(_COUNTRY)
+_OTHER_FLAT_FORM_RE = re.compile(_OTHER_FLAT_FORM, re.ASCII)
+_FLAT_FORM_RES = tuple((re.compile(p, re.ASCII), r) for p, r in _FLAT_FORMS)
+
+
+def _expand_province_abbreviation(body: str, cities: _Names, districts: _Names) -> str:
+    """`_expand_province_abbreviations` for one text."""
+    province = _abbreviations().get(body[:1])
+    if province is None:
+        return body
+    rest = body[1:]
+    (city,), (city_used,) = _match_prefix([rest], cities)
+    (district,), _ = _match_prefix([rest[city_used:]], districts)
+    if city is not None:
+        ok = _lookup()["city"].at[city, "province"] == province
+    else:
+        ok = district is not None and f"{province}|{district}" in _districts_in_province()
+    return province + rest if ok else body
+
+
+def parse_address(raw: object) -> dict[str, str | None]:
+    """`parse_addresses` for one value, without arrow or pandas: its row of
+    `ADDRESS_COLUMNS`, by the same prefix matching and resolution."""
+    text = text_of(raw)
+    cleaned = "" if text is None else _WHITESPACE_RE.sub("", normalize("NFKC", text))
+    if not cleaned:
+        return dict.fromkeys(ADDRESS_COLUMNS)
+    province_names, city_names, district_names = _levels()
+    body = _expand_province_abbreviation(_COUNTRY_RE.sub("", cleaned), city_names, district_names)
+    (province,), (p_used,) = _match_prefix([body], province_names)
+    (city,), (c_used,) = _match_prefix([body[p_used:]], city_names)
+    (district,), (d_used,) = _match_prefix([body[p_used + c_used :]], district_names)
+    resolved = _resolve(province, city, district)
+    consumed = p_used + c_used + (d_used if resolved["district_used"] else 0)
+    detail = body[consumed:]
+    if _OTHER_FLAT_FORM_RE.search(detail):
+        for pattern, replacement in _FLAT_FORM_RES:
+            detail = pattern.sub(replacement, detail)
+    out: dict[str, str | None] = {"address": str(resolved["prefix"] or "") + detail}
+    for column in ADDRESS_COLUMNS[1:]:
+        value = resolved[column]
+        out[column] = None if value is None or value != value else str(value)  # NaN: none
+    return out

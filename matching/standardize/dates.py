@@ -23,6 +23,7 @@ become NaT with the issue `impossible`.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques
+from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques, text_of
 
 DateKind = Literal["birth_date", "timestamp"]
 
@@ -246,3 +247,52 @@ def parse_dates(
         issue[too_old] = "too_old"
         value = value.mask(future | too_old)
     return pd.DataFrame({"value": value, "issue": none_if_nan(issue)}, index=values.index)
+
+
+# The exact formats of `_FAST_FORMATS` a one-value parse settles without pandas (ASCII digits,
+# as pandas' C parser reads them); any other text takes the column path.
+_ONE_VALUE_FORMATS = (
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII),
+    re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII),
+    re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})", re.ASCII),
+)
+# Years a nanosecond timestamp holds whole (pandas' bounds are 1677-09-21 to 2262-04-11).
+_SAFE_YEARS = range(1678, 2262)
+
+
+def parse_date(
+    raw: object, *, kind: DateKind = "birth_date", now: pd.Timestamp | None = None
+) -> tuple[pd.Timestamp | None, str | None]:
+    """`parse_dates` for one value: (value, None where NaT; issue). A date or timestamp
+    written in the common exact formats is read without pandas' column machinery; anything
+    else (another format, a zone, a calendar error) takes the column path, so every rule
+    stays in one place."""
+    text = text_of(raw)
+    if text is None:
+        return None, None
+    value: pd.Timestamp | None = None
+    for pattern in _ONE_VALUE_FORMATS:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            parts = [int(p) for p in found.groups()]
+            if parts[0] in _SAFE_YEARS:
+                try:
+                    value = pd.Timestamp(*parts)  # type: ignore[arg-type]  # y, m, d[, H, M, S]
+                except ValueError:
+                    value = None
+            break
+    if value is None:
+        row = parse_dates(pd.Series([raw], dtype=object), kind=kind, now=now).iloc[0]
+        issue, found_value = row["issue"], row["value"]
+        return (
+            None if pd.isna(found_value) else pd.Timestamp(found_value),
+            None if issue is None else str(issue),
+        )
+    if kind == "birth_date":
+        now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
+        value = value.normalize()
+        if value > now.normalize():
+            return None, "future"
+        if value < MIN_BIRTH_DATE:
+            return None, "too_old"
+    return value, None

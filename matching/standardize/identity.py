@@ -25,11 +25,13 @@ does not state.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
+from unicodedata import normalize
 
 import numpy as np
 import pandas as pd
 
-from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques
+from matching.standardize._text import as_text, nfkc, none_if_nan, on_uniques, text_of
 
 #: A stated birth date at most this many days from the ID's is a slip, not another person: the
 #: lunar-calendar birthday falls 15-50 days before the solar one.
@@ -58,11 +60,26 @@ GENDER_CODES: dict[str, str] = {
 UNKNOWN_CODE = "unknown"
 
 
+def gender_codes(source_codes: Mapping[str, str] | None) -> dict[str, str]:
+    """The codes a source's genders are decoded by: `GENDER_CODES` and the source's own."""
+    codes = dict(GENDER_CODES)
+    codes.update({str(k).strip().upper(): str(v) for k, v in (source_codes or {}).items()})
+    return codes
+
+
+def decode_gender(raw: object, codes: Mapping[str, str]) -> tuple[str | None, bool]:
+    """`decode_genders` for one value, with the source's `gender_codes`: (gender, unknown)."""
+    text = text_of(raw)
+    if text is None:
+        return None, False
+    decoded = codes.get(normalize("NFKC", text).strip().upper())
+    return (None if decoded == UNKNOWN_CODE else decoded), decoded is None
+
+
 def decode_genders(values: pd.Series, source_codes: Mapping[str, str] | None) -> pd.DataFrame:
     """`gender` (`M` / `F` / None) and `unknown` (a value no code explains), per row; a code
     the source declares `unknown` gives None without being counted."""
-    codes = dict(GENDER_CODES)
-    codes.update({str(k).strip().upper(): str(v) for k, v in (source_codes or {}).items()})
+    codes = gender_codes(source_codes)
 
     def decode(distinct: pd.Series) -> pd.DataFrame:
         decoded = nfkc(distinct).str.strip().str.upper().map(codes)
@@ -163,3 +180,57 @@ def reconcile_with_id(
         },
         index=stated_birth.index,
     )
+
+
+def _agreement_one(stated: pd.Timestamp | None, from_id: pd.Timestamp | None) -> str | None:
+    """`birth_date_agreement` for one pair of dates."""
+    if stated is None or from_id is None:
+        return None
+    a = stated.year * 10_000 + stated.month * 100 + stated.day
+    b = from_id.year * 10_000 + from_id.month * 100 + from_id.day
+    if a == b:
+        return "same"
+    differing = sum(x != y for x, y in zip(f"{a:08d}", f"{b:08d}", strict=True))
+    swapped = stated.year == from_id.year and (stated.month, stated.day) == (
+        from_id.day,
+        from_id.month,
+    )
+    apart = abs((date(stated.year, stated.month, stated.day) - from_id.date()).days)
+    near = swapped or differing <= 1 or apart <= NEAR_BIRTH_DATE_DAYS
+    return "near" if near else "far"
+
+
+def reconcile_one(
+    stated_birth: pd.Timestamp | None,
+    stated_gender: str | None,
+    id_birth: pd.Timestamp | None,
+    id_gender: str | None,
+    id_valid: bool,
+    id_issue: str | None,
+) -> dict[str, object]:
+    """`reconcile_with_id` for one record alone: its columns, as values (None for a missing
+    date). A batch of one never
+    has enough genders compared to find its codes mis-mapped (`MIN_GENDER_SAMPLE`)."""
+    verified = id_valid and id_issue != "upgraded_from_15"
+    agreement = _agreement_one(stated_birth, id_birth if id_valid else None)
+    birth_disagrees = agreement in ("near", "far")
+    known_gender = id_valid and id_gender is not None
+    gender_disagrees = known_gender and stated_gender is not None and stated_gender != id_gender
+    id_conflict = id_valid and (agreement == "far" or gender_disagrees)
+    birth_filled = id_valid and not pd.isna(id_birth) and pd.isna(stated_birth) and not id_conflict
+    birth_overridden = agreement == "near" and verified and not id_conflict
+    gender_filled = known_gender and stated_gender is None
+    gender_overridden = gender_disagrees and verified and not id_conflict
+    return {
+        "birth_date": id_birth if birth_filled or birth_overridden else stated_birth,
+        "gender": id_gender if gender_filled or gender_overridden else stated_gender,
+        "birth_agreement": agreement,
+        "birth_disagrees": birth_disagrees,
+        "gender_disagrees": gender_disagrees,
+        "id_conflict": id_conflict,
+        "birth_filled": birth_filled,
+        "gender_filled": gender_filled,
+        "birth_overridden": birth_overridden,
+        "gender_overridden": gender_overridden,
+        "unverified_mismatch": (birth_disagrees or gender_disagrees) and id_valid and not verified,
+    }

@@ -170,28 +170,40 @@ def clean_with_arrow(values: pd.Series) -> tuple[pd.Series, pa.Array]:
     return s, text
 
 
+def clean_document_number(raw: object) -> str | None:
+    """`clean_document_numbers` for one value, without pandas for any number without a mask
+    character (a masked one takes the column path: the mask rules stay in one place)."""
+    text = text_of(raw)
+    if text is None or _CLEAN_RE.fullmatch(text):
+        return text
+    cleaned = re.sub(_SEPARATORS, "", normalize("NFKC", text)).upper()
+    if not cleaned:
+        return None
+    if _MASK_CANDIDATE_RE.search(cleaned):
+        masked: str | None = clean_document_numbers(pd.Series([raw], dtype=object)).iloc[0]
+        return masked
+    return cleaned
+
+
+def _upgraded(fifteen: str) -> str:
+    """A 15-digit ID as 18: `19` inserted before the year, the check character computed."""
+    first17 = fifteen[:6] + "19" + fifteen[6:]
+    return first17 + _CHECK_CHARS[_check_remainder(first17)]
+
+
+def _check_remainder(first17: str) -> int:
+    return sum(int(d) * w for d, w in zip(first17, _WEIGHTS.tolist(), strict=True)) % 11
+
+
 def resident_id_number(raw: str) -> str | None:
     """`normalize_resident_ids(...)["id_number"]` for one value, without pandas.
 
     What a caller types to look a customer up: cleaned as `clean_with_arrow` cleans, a
-    15-digit ID upgraded to 18. A number with a mask character takes the column path (it is
-    no lookup key a caller has, and the mask rules stay in one place).
+    15-digit ID upgraded to 18.
     """
-    text = text_of(raw)
-    if text is None:
-        return None
-    if not _CLEAN_RE.fullmatch(text):
-        text = re.sub(_SEPARATORS, "", normalize("NFKC", text)).upper()
-        if not text:
-            return None
-        if _MASK_CANDIDATE_RE.search(text):
-            return clean_document_numbers(pd.Series([raw], dtype=object)).iloc[0]
-    if _FIFTEEN_DIGITS.fullmatch(text):
-        first17 = text[:6] + "19" + text[6:]
-        return (
-            first17
-            + _CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
-        )
+    text = clean_document_number(raw)
+    if text is not None and _FIFTEEN_DIGITS.fullmatch(text):
+        return _upgraded(text)
     return text
 
 
@@ -245,6 +257,67 @@ def shape_types(documents: np.ndarray, text: pa.Array) -> np.ndarray:
             found[hit] = kind
         kinds[rest_rows] = found.fillna("other").to_numpy(dtype=object)
     return kinds
+
+
+# `shape_types` and `normalize_cleaned` for one number, with Python's `re` in ASCII mode
+# (RE2's \d is ASCII only): the same patterns, no arrow pass.
+_PLAIN_RESIDENT_RE = re.compile(r"[1-8](?:[0-9]{14}|[0-9]{16}[0-9X])")
+_PERMIT_PREFIX_RE = re.compile(r"8[123]0000")
+_SHAPE_RES = tuple((kind, re.compile(shape, re.ASCII)) for kind, shape in DOCUMENT_SHAPES)
+UNMISTAKABLE_SHAPE_RE = re.compile(UNMISTAKABLE_SHAPE, re.ASCII)
+_EIGHTEEN_RE = re.compile(r"[0-9]{17}[0-9X]")
+_MASKED_SHAPE_RE = re.compile(MASKED_SHAPE)
+
+
+def shape_type(number: str | None) -> str | None:
+    """`shape_types` for one cleaned number."""
+    if number is None:
+        return None
+    if _PLAIN_RESIDENT_RE.fullmatch(number) and not _PERMIT_PREFIX_RE.match(number):
+        return RESIDENT_ID
+    for kind, shape in _SHAPE_RES:
+        if shape.fullmatch(number) and (
+            kind != "passport" or _PASSPORT_LENGTH[0] <= len(number) <= _PASSPORT_LENGTH[1]
+        ):
+            return kind
+    return "other"
+
+
+#: `normalize_cleaned`'s row for one number: id_number, id_valid, id_issue, id_birth_date
+#: (None where NaT), id_gender.
+ResidentIdRow = tuple[str | None, bool, str | None, pd.Timestamp | None, str | None]
+
+
+def check_resident_id(number: str | None, today: pd.Timestamp) -> ResidentIdRow:
+    """`normalize_cleaned` for one cleaned number (`clean_document_number`)."""
+    if number is None:
+        return None, False, "missing", None, None
+    if _EIGHTEEN_RE.fullmatch(number):
+        upgraded = False
+    elif _FIFTEEN_DIGITS.fullmatch(number):
+        number, upgraded = _upgraded(number), True
+    else:
+        misshapen = MASKED if _MASKED_SHAPE_RE.fullmatch(number) else _shape_issue(number)
+        return number, False, misshapen, None, None
+    born: pd.Timestamp | None
+    try:
+        born = pd.Timestamp(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:  # no calendar date, or outside the nanosecond range: out of range anyway
+        born = None
+    in_range = born is not None and MIN_ID_BIRTH_DATE <= born <= today
+    issue: str | None = None
+    if not "1" <= number[0] <= "8":
+        issue = "bad_area_code"
+    elif not in_range:
+        issue = "bad_birth_date"
+    elif _CHECK_CHARS[_check_remainder(number[:17])] != number[17]:
+        issue = "bad_check_digit"
+    elif upgraded:
+        issue = "upgraded_from_15"
+    if issue is not None and issue != "upgraded_from_15":
+        return number, False, issue, None, None
+    gender = "M" if int(number[16]) % 2 == 1 else "F"
+    return number, True, issue, born, gender
 
 
 def _shape_issue(number: str) -> str:

@@ -475,6 +475,218 @@ def _names(raw: pd.DataFrame, source: SourceMapping) -> tuple[pd.DataFrame, pd.S
     return names, none_if_nan(name_latin), name_raw
 
 
+@dataclass
+class _Fields:
+    """Every field of a batch standardized, on the raw rows' index."""
+
+    key: pd.Series
+    updated: pd.DataFrame  # value, issue
+    names: pd.DataFrame  # NAME_COLUMNS
+    name_latin: pd.Series
+    name_raw: pd.Series
+    ids: pd.DataFrame  # `_documents`' columns
+    other_ids: pd.Series
+    orphaned_identifiers: int
+    births: pd.DataFrame  # value, issue
+    genders: pd.DataFrame  # gender, unknown
+    identity: pd.DataFrame  # `reconcile_with_id`'s columns
+    mobiles: pd.DataFrame  # the mobile column's `normalize_phones`
+    phones: pd.DataFrame  # the other phone column's
+    emails: pd.DataFrame
+    addresses: pd.DataFrame
+    mobile: pd.Series  # the record's mobile: the mobile column's, else the phone column's
+    phone_other: pd.Series
+
+
+def _standardize_fields(
+    raw: pd.DataFrame,
+    source: SourceMapping,
+    now: pd.Timestamp,
+    identifiers: pd.DataFrame | None,
+) -> _Fields:
+    """Each mapped field through its module's column function, the documents held against
+    the identifiers table, the stated birth date and gender against the ID."""
+    key = as_text(raw[source.key_column], strip=True)
+    names, name_latin, name_raw = _names(raw, source)
+    ids = _identity(raw, source, now)
+    other_ids = pd.Series(None, index=raw.index, dtype=object)
+    orphaned = 0
+    if source.identifiers is not None and identifiers is not None:
+        ids, other_ids, orphaned = _with_identifier_table(
+            ids, key, identifiers, source.identifiers, source.source_system, now
+        )
+    births = parse_dates(_column(raw, source, "birth_date"), kind="birth_date", now=now)
+    genders = decode_genders(_column(raw, source, "gender"), source.gender_codes)
+    mobiles = normalize_phones(_column(raw, source, "mobile"))
+    phones = normalize_phones(_column(raw, source, "phone"))
+    mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
+    second_mobile = phones["mobile"].where(phones["mobile"].ne(mobile))
+    phone_other = mobiles["phone_other"]
+    for more in (phones["phone_other"], second_mobile):
+        phone_other = phone_other.where(phone_other.notna(), more)
+    return _Fields(
+        key=key,
+        updated=parse_dates(_column(raw, source, "updated_at"), kind="timestamp", now=now),
+        names=names,
+        name_latin=name_latin,
+        name_raw=name_raw,
+        ids=ids,
+        other_ids=other_ids,
+        orphaned_identifiers=orphaned,
+        births=births,
+        genders=genders,
+        identity=reconcile_with_id(births["value"], genders["gender"], ids),
+        mobiles=mobiles,
+        phones=phones,
+        emails=normalize_emails(_column(raw, source, "email")),
+        addresses=parse_addresses(_column(raw, source, "address")),
+        mobile=mobile,
+        phone_other=phone_other,
+    )
+
+
+def _first_rules(fields: _Fields) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per row, the first quarantine rule it breaks (`rules.QUARANTINE_ORDER`; None: kept),
+    and the rows whose key repeats (`repeated`) and those of them that are not the latest
+    version (`superseded`)."""
+    key, names, ids = fields.key, fields.names, fields.ids
+    repeated = key.notna() & key.duplicated(keep=False)
+    superseded = _superseded(key, fields.updated["value"], repeated)
+    usable_id = ids["id_valid"] | (ids["id_issue"] == "not_resident_id") | fields.mobile.notna()
+    conditions = {
+        rules.MISSING_KEY.id: key.isna(),
+        rules.DUPLICATE_KEY.id: superseded,
+        rules.JUNK_NAME.id: names["name_is_junk"],
+        rules.ORGANIZATION_NAME.id: names["name_is_org"],
+        rules.NO_NAME_NO_ID.id: names["name"].isna() & ~usable_id,
+    }
+    first_rule = np.full(len(key), None, dtype=object)
+    decided = np.zeros(len(key), dtype=bool)
+    for rule in rules.QUARANTINE_ORDER:
+        hit = conditions[rule.id].to_numpy(dtype=bool) & ~decided
+        first_rule[hit] = rule.id
+        decided |= hit
+    return pd.Series(first_rule, index=key.index, dtype=object), repeated, superseded
+
+
+def _row_batches(raw: pd.DataFrame, batch_id: str) -> pd.Series:
+    """Each row's own `_batch_id` (its provenance), `batch_id` where it has none."""
+    if "_batch_id" not in raw.columns:
+        return pd.Series(batch_id, index=raw.index, dtype=object)
+    # One or a few batches: decoded once per distinct value.
+    codes, batches = pd.factorize(raw["_batch_id"], use_na_sentinel=True)
+    decoded = [*as_text(pd.Series(batches, dtype=object)).fillna(batch_id), batch_id]
+    return pd.Series(np.array(decoded, dtype=object)[codes], index=raw.index)
+
+
+def _party_records(
+    raw: pd.DataFrame,
+    source: SourceMapping,
+    fields: _Fields,
+    row_batch: pd.Series,
+    kept: np.ndarray,
+) -> pd.DataFrame:
+    """The kept rows' canonical records (`PARTY_COLUMNS`)."""
+    names, ids, identity, addresses = fields.names, fields.ids, fields.identity, fields.addresses
+    return _frame(
+        {
+            "record_key": source.source_system + ":" + fields.key,
+            "source_system": source.source_system,
+            "source_record_id": fields.key,
+            "source_updated_at": fields.updated["value"],
+            "batch_id": row_batch,
+            "name_raw": fields.name_raw,
+            "name": names["name"],
+            "name_pinyin": names["name_pinyin"],
+            "name_script": names["name_script"],
+            "name_latin": fields.name_latin,
+            "id_type": ids["id_type"],
+            "id_number": ids["id_number"],
+            "id_valid": ids["id_valid"],
+            "id_issue": ids["id_issue"],
+            "other_ids": fields.other_ids,
+            "birth_date": identity["birth_date"].dt.normalize(),
+            "gender": identity["gender"],
+            "birth_date_stated": fields.births["value"].dt.normalize(),
+            "gender_stated": fields.genders["gender"],
+            "id_conflict": identity["id_conflict"],
+            "mobile": fields.mobile,
+            "phone_other": fields.phone_other,
+            "email": fields.emails["email"],
+            "address_raw": _column(raw, source, "address"),
+            "address": addresses["address"],
+            "province": addresses["province"],
+            "city": addresses["city"],
+            "district": addresses["district"],
+            "adcode": addresses["adcode"],
+            "branch_no": as_text(_column(raw, source, "branch_no"), strip=True),
+            "relationship_manager_id": as_text(
+                _column(raw, source, "relationship_manager_id"), strip=True
+            ),
+            "source_trust": source.trust_rank,
+        },
+        kept,
+        PARTY_COLUMNS,
+    )
+
+
+def _issue_counts(
+    source: SourceMapping, fields: _Fields, rule_of_row: pd.Series, kept: pd.Series
+) -> dict[str, int]:
+    """Rows per rule: the field rules over the records kept, the quarantine rules over all."""
+    names, ids, identity = fields.names, fields.ids, fields.identity
+    births, updated, mobiles, phones = fields.births, fields.updated, fields.mobiles, fields.phones
+    addresses, mobile = fields.addresses, fields.mobile
+    mapped = set(source.mapping)
+    field_issues: dict[rules.Rule, pd.Series] = {
+        rules.NAME_MISSING: names["name"].isna(),
+        rules.NAME_TITLE_REMOVED: names["name_title_removed"],
+        rules.NAME_TRADITIONAL: names["name_traditional"],
+        rules.NAME_REORDERED: names["name_reordered"],
+        rules.ID_TYPE_UNKNOWN: ids["id_type_unknown"],
+        rules.ID_TYPE_CORRECTED: ids["id_type_corrected"],
+        rules.BIRTH_DATE_MISSING: identity["birth_date"].isna(),
+        rules.BIRTH_DATE_UNPARSEABLE: births["issue"] == "unparseable",
+        rules.BIRTH_DATE_IMPOSSIBLE: births["issue"] == "impossible",
+        rules.BIRTH_DATE_FUTURE: births["issue"] == "future",
+        rules.BIRTH_DATE_TOO_OLD: births["issue"] == "too_old",
+        rules.UPDATED_AT_UNPARSEABLE: updated["issue"].notna(),
+        rules.BIRTH_DATE_ID_MISMATCH: identity["birth_overridden"],
+        rules.BIRTH_DATE_FROM_ID: identity["birth_filled"],
+        rules.ID_CONFLICT: identity["id_conflict"],
+        rules.GENDER_UNKNOWN_CODE: fields.genders["unknown"],
+        rules.GENDER_ID_MISMATCH: identity["gender_overridden"],
+        rules.GENDER_FROM_ID: identity["gender_filled"],
+        rules.ID_UNVERIFIED_MISMATCH: identity["unverified_mismatch"],
+        rules.MOBILE_INVALID: mobiles["phone_kind"] == "invalid",
+        rules.MOBILE_PLACEHOLDER: (mobiles["phone_kind"] == "placeholder")
+        | (phones["phone_kind"] == "placeholder"),
+        rules.MOBILE_NOT_MOBILE: mobiles["phone_kind"].isin(
+            ["landline", "service", "international"]
+        ),
+        rules.PHONE_INVALID: phones["phone_kind"] == "invalid",
+        rules.EMAIL_INVALID: fields.emails["email_issue"].notna(),
+        rules.ADDRESS_UNRESOLVED: addresses["address_issue"] == "unresolved",
+        rules.ADDRESS_INCONSISTENT: addresses["address_issue"] == "inconsistent",
+    }
+    if "mobile" in mapped or "phone" in mapped:
+        field_issues[rules.MOBILE_MISSING] = mobile.isna()
+    if "address" in mapped:
+        field_issues[rules.ADDRESS_MISSING] = addresses["address"].isna()
+    if "updated_at" in mapped:
+        field_issues[rules.UPDATED_AT_MISSING] = updated["value"].isna() & updated["issue"].isna()
+    for code, rule in rules.ID_ISSUE_RULES.items():
+        field_issues[rule] = ids["id_issue"] == code
+
+    counts = {rule.id: 0 for rule in rules.RULES}
+    for rule, flagged in field_issues.items():
+        counts[rule.id] = int((flagged.astype(bool) & kept).sum())
+    for rule in rules.QUARANTINE_ORDER:
+        counts[rule.id] = int((rule_of_row == rule.id).sum())
+    counts[rules.IDENTIFIER_WITHOUT_PARTY.id] = fields.orphaned_identifiers
+    return counts
+
+
 def standardize_source(
     raw: pd.DataFrame,
     source: SourceMapping,
@@ -490,6 +702,7 @@ def standardize_source(
     column is absent or empty. `now` is the run time: future birth dates are judged against
     it and it stamps `quarantined_at` (default: the current time). `identifiers` is the raw
     identifiers table when the source maps one (`source.identifiers`; required then).
+    One row alone: `matching.standardize.record.standardize_row`, without frames.
     """
     now = (pd.Timestamp.now() if now is None else pd.Timestamp(now)).floor("s")
     raw = raw.reset_index(drop=True)
@@ -500,175 +713,38 @@ def standardize_source(
             f"{source.source_system}: maps the identifiers table "
             f"{source.identifiers.table!r} but its rows were not given"
         )
+    fields = _standardize_fields(raw, source, now, identifiers)
+    rule_of_row, repeated, superseded = _first_rules(fields)
+    kept = rule_of_row.isna()
+    row_batch = _row_batches(raw, batch_id)
+    records = _party_records(raw, source, fields, row_batch, np.flatnonzero(kept.to_numpy()))
 
-    key = as_text(raw[source.key_column], strip=True)
-    updated = parse_dates(_column(raw, source, "updated_at"), kind="timestamp", now=now)
-    names, name_latin, name_raw = _names(raw, source)
-    ids = _identity(raw, source, now)
-    other_ids = pd.Series(None, index=raw.index, dtype=object)
-    orphaned_identifiers = 0
-    if source.identifiers is not None and identifiers is not None:
-        ids, other_ids, orphaned_identifiers = _with_identifier_table(
-            ids, key, identifiers, source.identifiers, source.source_system, now
-        )
-    births = parse_dates(_column(raw, source, "birth_date"), kind="birth_date", now=now)
-    genders = decode_genders(_column(raw, source, "gender"), source.gender_codes)
-    mobiles = normalize_phones(_column(raw, source, "mobile"))
-    phones = normalize_phones(_column(raw, source, "phone"))
-    emails = normalize_emails(_column(raw, source, "email"))
-    addresses = parse_addresses(_column(raw, source, "address"))
-
-    identity = reconcile_with_id(births["value"], genders["gender"], ids)
-    birth_date, gender = identity["birth_date"], identity["gender"]
-
-    mobile = mobiles["mobile"].where(mobiles["mobile"].notna(), phones["mobile"])
-    second_mobile = phones["mobile"].where(phones["mobile"].ne(mobile))
-    phone_other = mobiles["phone_other"]
-    for more in (phones["phone_other"], second_mobile):
-        phone_other = phone_other.where(phone_other.notna(), more)
-
-    # --- quarantine: first rule that applies ---------------------------------------------
-    repeated = key.notna() & key.duplicated(keep=False)
-    superseded = _superseded(key, updated["value"], repeated)
-    usable_id = ids["id_valid"] | (ids["id_issue"] == "not_resident_id") | mobile.notna()
-    conditions = {
-        rules.MISSING_KEY.id: key.isna(),
-        rules.DUPLICATE_KEY.id: superseded,
-        rules.JUNK_NAME.id: names["name_is_junk"],
-        rules.ORGANIZATION_NAME.id: names["name_is_org"],
-        rules.NO_NAME_NO_ID.id: names["name"].isna() & ~usable_id,
-    }
-    first_rule = np.full(len(raw), None, dtype=object)
-    decided = np.zeros(len(raw), dtype=bool)
-    for rule in rules.QUARANTINE_ORDER:
-        hit = conditions[rule.id].to_numpy(dtype=bool) & ~decided
-        first_rule[hit] = rule.id
-        decided |= hit
-    rule_of_row = pd.Series(first_rule, index=raw.index, dtype=object)
-    quarantined = pd.Series(decided, index=raw.index)
-    kept = ~quarantined
-
-    if "_batch_id" in raw.columns:  # one or a few batches: decoded once per distinct value
-        codes, batches = pd.factorize(raw["_batch_id"], use_na_sentinel=True)
-        decoded = [*as_text(pd.Series(batches, dtype=object)).fillna(batch_id), batch_id]
-        row_batch = pd.Series(np.array(decoded, dtype=object)[codes], index=raw.index)
-    else:
-        row_batch = pd.Series(batch_id, index=raw.index, dtype=object)
-
-    records = _frame(
-        {
-            "record_key": source.source_system + ":" + key,
-            "source_system": source.source_system,
-            "source_record_id": key,
-            "source_updated_at": updated["value"],
-            "batch_id": row_batch,
-            "name_raw": name_raw,
-            "name": names["name"],
-            "name_pinyin": names["name_pinyin"],
-            "name_script": names["name_script"],
-            "name_latin": name_latin,
-            "id_type": ids["id_type"],
-            "id_number": ids["id_number"],
-            "id_valid": ids["id_valid"],
-            "id_issue": ids["id_issue"],
-            "other_ids": other_ids,
-            "birth_date": birth_date.dt.normalize(),
-            "gender": gender,
-            "birth_date_stated": births["value"].dt.normalize(),
-            "gender_stated": genders["gender"],
-            "id_conflict": identity["id_conflict"],
-            "mobile": mobile,
-            "phone_other": phone_other,
-            "email": emails["email"],
-            "address_raw": _column(raw, source, "address"),
-            "address": addresses["address"],
-            "province": addresses["province"],
-            "city": addresses["city"],
-            "district": addresses["district"],
-            "adcode": addresses["adcode"],
-            "branch_no": as_text(_column(raw, source, "branch_no"), strip=True),
-            "relationship_manager_id": as_text(
-                _column(raw, source, "relationship_manager_id"), strip=True
-            ),
-            "source_trust": source.trust_rank,
-        },
-        np.flatnonzero(kept.to_numpy()),
-        PARTY_COLUMNS,
-    )
-
-    q_rows = np.flatnonzero(decided)
+    q_rows = np.flatnonzero(~kept.to_numpy())
     q_index = rule_of_row.index[q_rows]
+    reasons = _reasons(
+        rule_of_row[q_index],
+        fields.key,
+        fields.name_raw,
+        fields.updated["value"],
+        superseded,
+        repeated,
+        source,
+    )
     quarantine = _frame(
         {
             "source_system": source.source_system,
-            "source_record_id": key.iloc[q_rows],
+            "source_record_id": fields.key.iloc[q_rows],
             "batch_id": row_batch.iloc[q_rows],
             "rule": rule_of_row.iloc[q_rows],
-            "reason": pd.Series(
-                _reasons(
-                    rule_of_row[q_index],
-                    key,
-                    name_raw,
-                    updated["value"],
-                    superseded,
-                    repeated,
-                    source,
-                )
-            ),
+            "reason": pd.Series(reasons),
             "raw_payload": pd.Series(quarantine_payloads(raw.loc[q_index])),
             "quarantined_at": now,
         },
         np.arange(len(q_rows)),
         QUARANTINE_COLUMNS,
     )
-
-    # --- issue counts: field rules over the records kept, quarantine rules over all -------
-    mapped = set(source.mapping)
-    field_issues: dict[rules.Rule, pd.Series] = {
-        rules.NAME_MISSING: names["name"].isna(),
-        rules.NAME_TITLE_REMOVED: names["name_title_removed"],
-        rules.NAME_TRADITIONAL: names["name_traditional"],
-        rules.NAME_REORDERED: names["name_reordered"],
-        rules.ID_TYPE_UNKNOWN: ids["id_type_unknown"],
-        rules.ID_TYPE_CORRECTED: ids["id_type_corrected"],
-        rules.BIRTH_DATE_MISSING: birth_date.isna(),
-        rules.BIRTH_DATE_UNPARSEABLE: births["issue"] == "unparseable",
-        rules.BIRTH_DATE_IMPOSSIBLE: births["issue"] == "impossible",
-        rules.BIRTH_DATE_FUTURE: births["issue"] == "future",
-        rules.BIRTH_DATE_TOO_OLD: births["issue"] == "too_old",
-        rules.UPDATED_AT_UNPARSEABLE: updated["issue"].notna(),
-        rules.BIRTH_DATE_ID_MISMATCH: identity["birth_overridden"],
-        rules.BIRTH_DATE_FROM_ID: identity["birth_filled"],
-        rules.ID_CONFLICT: identity["id_conflict"],
-        rules.GENDER_UNKNOWN_CODE: genders["unknown"],
-        rules.GENDER_ID_MISMATCH: identity["gender_overridden"],
-        rules.GENDER_FROM_ID: identity["gender_filled"],
-        rules.ID_UNVERIFIED_MISMATCH: identity["unverified_mismatch"],
-        rules.MOBILE_INVALID: mobiles["phone_kind"] == "invalid",
-        rules.MOBILE_PLACEHOLDER: (mobiles["phone_kind"] == "placeholder")
-        | (phones["phone_kind"] == "placeholder"),
-        rules.MOBILE_NOT_MOBILE: mobiles["phone_kind"].isin(
-            ["landline", "service", "international"]
-        ),
-        rules.PHONE_INVALID: phones["phone_kind"] == "invalid",
-        rules.EMAIL_INVALID: emails["email_issue"].notna(),
-        rules.ADDRESS_UNRESOLVED: addresses["address_issue"] == "unresolved",
-        rules.ADDRESS_INCONSISTENT: addresses["address_issue"] == "inconsistent",
-    }
-    if "mobile" in mapped or "phone" in mapped:
-        field_issues[rules.MOBILE_MISSING] = mobile.isna()
-    if "address" in mapped:
-        field_issues[rules.ADDRESS_MISSING] = addresses["address"].isna()
-    if "updated_at" in mapped:
-        field_issues[rules.UPDATED_AT_MISSING] = updated["value"].isna() & updated["issue"].isna()
-    for code, rule in rules.ID_ISSUE_RULES.items():
-        field_issues[rule] = ids["id_issue"] == code
-
-    issue_counts = {rule.id: 0 for rule in rules.RULES}
-    for rule, flagged in field_issues.items():
-        issue_counts[rule.id] = int((flagged.astype(bool) & kept).sum())
-    for rule in rules.QUARANTINE_ORDER:
-        issue_counts[rule.id] = int((rule_of_row == rule.id).sum())
-    issue_counts[rules.IDENTIFIER_WITHOUT_PARTY.id] = orphaned_identifiers
-
-    return StandardizeResult(records=records, quarantine=quarantine, issue_counts=issue_counts)
+    return StandardizeResult(
+        records=records,
+        quarantine=quarantine,
+        issue_counts=_issue_counts(source, fields, rule_of_row, kept),
+    )

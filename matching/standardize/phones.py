@@ -182,24 +182,36 @@ def normalize_phones(values: pd.Series) -> pd.DataFrame:
     )
 
 
-def mobile_number(raw: str) -> str | None:
-    """`normalize_phones(...)["mobile"]` for one value, without pandas for a mainland mobile.
+#: `normalize_phones`' row for one value: mobile, phone_other, phone_kind.
+PhoneRow = tuple[str | None, str | None, str | None]
+
+
+def normalize_phone(raw: object) -> PhoneRow:
+    """`normalize_phones` for one value, without pandas for a mainland mobile.
 
     The two passes `normalize_phones` settles nearly every value with (a bare mobile, a
     mobile written with separators, full-width digits or `+86`), in Python on one str;
-    anything else (a Hong Kong mobile, several numbers in one field) takes the column path.
+    anything else (a landline, a Hong Kong mobile, several numbers in one field) takes the
+    column path.
     """
     text = text_of(raw)
     if text is None:
-        return None
+        return None, None, None
     if not _MOBILE_RE.fullmatch(text):
         digits = _SEPARATORS_RE.sub("", normalize("NFKC", text))
         digits = _MOBILE_PREFIX_RE.sub(r"\1", digits)
         if not _MOBILE_RE.fullmatch(digits):
-            mobile: str | None = normalize_phones(pd.Series([raw], dtype=object))["mobile"].iloc[0]
-            return mobile
+            row = normalize_phones(pd.Series([raw], dtype=object)).iloc[0]
+            return row["mobile"], row["phone_other"], row["phone_kind"]
         text = digits
-    return None if text[-8:] in _PLACEHOLDER_TAILS else text
+    if text[-8:] in _PLACEHOLDER_TAILS:
+        return None, None, "placeholder"
+    return text, None, "mobile"
+
+
+def mobile_number(raw: str) -> str | None:
+    """`normalize_phones(...)["mobile"]` for one value (`normalize_phone`)."""
+    return normalize_phone(raw)[0]
 
 
 def _is_mobile(numbers: pa.Array) -> np.ndarray:

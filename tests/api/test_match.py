@@ -29,6 +29,7 @@ from matching.online import (
     CANDIDATE_FIELDS,
     block_key_hashes,
     build_live_index,
+    candidate_frame,
     candidate_keys,
     record_columns,
     score_candidate,
@@ -103,7 +104,9 @@ def _fields(record: pd.Series) -> dict[str, Any]:
 def _restandardized_alike(record: pd.Series, columns: list[str]) -> bool:
     """Whether posting the record's fields gives back its canonical values (a record whose
     other documents or second phone came from other columns does not)."""
-    again = typed(standardize_candidate(_fields(record)).records).iloc[0]
+    standardized = standardize_candidate(_fields(record))
+    assert standardized.record is not None, standardized.rule
+    again = typed(candidate_frame(standardized.record)).iloc[0]
     mine = typed(record.to_frame().T).iloc[0]
     return all(
         (pd.isna(again[c]) and pd.isna(mine[c])) or again[c] == mine[c]
@@ -178,7 +181,7 @@ def test_a_held_out_record_finds_its_person_first(bank):
     found_first = 0
     for _, record in held.iterrows():
         candidate = record.to_frame().T.reset_index(drop=True)
-        keys = candidate_keys(candidate, config)
+        keys = candidate_keys(typed(candidate).iloc[0].to_dict(), config)
         positions = np.unique(index.keys.loc[index.keys["key"].isin(keys), "position"])
         if len(positions) == 0:
             continue
