@@ -347,6 +347,18 @@ class Snapshot:
         )
         return rows[0] if rows else None
 
+    def golden_records(self, golden_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """`golden_record` of several IDs in one query (the ones found, by ID)."""
+        if not golden_ids:
+            return {}
+        rows = self._point_rows(
+            "golden_records",
+            f"select {', '.join(GOLDEN_COLUMNS)} from golden_records"
+            f" where golden_id in ({', '.join('?' for _ in golden_ids)})",
+            list(golden_ids),
+        )
+        return {str(row["golden_id"]): row for row in rows}
+
     def current_golden_id(self, golden_id: str) -> str | None:
         """Follow survivor pointers to the active record; None if the chain is broken."""
         seen: set[str] = set()
@@ -469,6 +481,18 @@ class Snapshot:
             "customer_360", "select branch_no from customer_360 where golden_id = ?", [golden_id]
         )
         return rows[0]["branch_no"] if rows else None
+
+    def branches_of(self, golden_ids: list[str]) -> dict[str, str | None]:
+        """`branch_of` several customers in one query (those without a 360 row are absent)."""
+        if not golden_ids:
+            return {}
+        rows = self._point_rows(
+            "customer_360",
+            "select golden_id, branch_no from customer_360"
+            f" where golden_id in ({', '.join('?' for _ in golden_ids)})",
+            list(golden_ids),
+        )
+        return {str(row["golden_id"]): row["branch_no"] for row in rows}
 
     def lineage(self, golden_id: str) -> list[dict[str, Any]]:
         """Which source record and survivorship rule gave each attribute of a golden record."""

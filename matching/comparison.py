@@ -29,6 +29,9 @@ from matching.keys import MATCH_KEYS, Items, Records, is_many
 from matching.standardize.ids import MASK
 
 GAMMA_DTYPE = np.int8
+_EPOCH_DAYS_SINCE_1800 = int(
+    (np.datetime64("1970-01-01") - np.datetime64("1800-01-01")).astype(np.int64)
+)
 
 
 def _blank_positions(uniques: pd.Index) -> np.ndarray:
@@ -215,6 +218,11 @@ class RecordColumns:
             self._codes[key] = translated
         return self._codes[first], self._codes[key]
 
+    def _distinct(self, column: str) -> pd.Index:
+        """The distinct values of `column`, indexed by code."""
+        self.codes(column)
+        return self._uniques[column]
+
     def text(self, column: str) -> np.ndarray:
         """Distinct values as strings (dates as YYYY-MM-DD), indexed by code."""
         if column not in self._text:
@@ -230,6 +238,13 @@ class RecordColumns:
     def days(self, column: str) -> np.ndarray:
         """Distinct values as days since 1800-01-01 (-1 when not a date), indexed by code."""
         if column not in self._days:
+            uniques = self._distinct(column)
+            if isinstance(uniques, pd.DatetimeIndex):
+                # Dates already: their days directly, which is what the digits below give (a
+                # timestamp counts by its date, as its text has the date part only).
+                day = uniques.to_numpy().astype("datetime64[D]").astype(np.int64)
+                self._days[column] = day + _EPOCH_DAYS_SINCE_1800
+                return self._days[column]
             ymd = self.ymd(column)
             text = pd.Series(ymd.astype(str), dtype=object)
             dates = pd.to_datetime(text.where(ymd >= 0), format="%Y%m%d", errors="coerce")
@@ -251,6 +266,13 @@ class RecordColumns:
         Reading the digits accepts `1985-03-07`, `19850307`, dates and timestamps alike.
         """
         if column not in self._ymd:
+            uniques = self._distinct(column)
+            if isinstance(uniques, pd.DatetimeIndex):
+                # Read off the dates: their text is always 8 digits (datetime64[ns] holds the
+                # years 1677-2262 only), so the digits below would give the same numbers.
+                numbers = uniques.year * 10000 + uniques.month * 100 + uniques.day
+                self._ymd[column] = np.asarray(numbers, dtype=np.int64)
+                return self._ymd[column]
             digits = pd.Series(self.text(column), dtype="string").str.replace(r"\D", "", regex=True)
             # A timestamp's text is its date part only (see `text`), so 8 digits is a date.
             eight = digits.str.len() == 8

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,28 +167,43 @@ class FellegiSunterModel:
         `records` it was scored with (to look its value's frequency up); when explaining many
         pairs pass `term_frequencies(records)` of that same frame too, to count only once.
         """
+
+        def pair_frequencies(c: ComparisonParameters) -> tuple[float, float]:
+            if records is None:
+                raise ValueError(
+                    f"{c.name!r} is at a term-frequency-adjusted level: pass the records"
+                )
+            tf = (
+                term_frequencies if term_frequencies is not None else self.term_frequencies(records)
+            )
+            position = pd.Index(records["record_key"]).get_indexer(
+                [pair_row["record_key_l"], pair_row["record_key_r"]]
+            )
+            if (position < 0).any():
+                raise ValueError("the pair's records are not in `records`")
+            left, right = tf[c.name][position]
+            return float(left), float(right)
+
+        gammas = {c.name: int(pair_row[c.gamma_column]) for c in self.comparisons}
+        return self.explain_levels(gammas, pair_frequencies)
+
+    def explain_levels(
+        self,
+        gammas: Mapping[str, int],
+        pair_frequencies: Callable[[ComparisonParameters], tuple[float, float]],
+    ) -> list[tuple[str, str, float]]:
+        """`explain` from a pair's levels (`gammas`: comparison → gamma) and, asked only for a
+        comparison at its tf-adjusted level, the term frequencies of the pair's two values:
+        for a caller that knows the pair's record positions (`POST /match`) and need not look
+        its record keys up."""
         lam = self.prior_match_probability
         parts: list[tuple[str, str, float]] = [("prior", f"λ = {lam:.6g}", self.prior_weight)]
         for c in self.comparisons:
-            gamma = int(pair_row[c.gamma_column])
+            gamma = gammas[c.name]
             bits = float(c.bayes_factor_bits()[gamma + 1])
             label = c.label(gamma)
             if c.tf_gamma is not None and gamma == c.tf_gamma:
-                if records is None:
-                    raise ValueError(
-                        f"{c.name!r} is at a term-frequency-adjusted level: pass the records"
-                    )
-                tf = (
-                    term_frequencies
-                    if term_frequencies is not None
-                    else self.term_frequencies(records)
-                )
-                position = pd.Index(records["record_key"]).get_indexer(
-                    [pair_row["record_key_l"], pair_row["record_key_r"]]
-                )
-                if (position < 0).any():
-                    raise ValueError("the pair's records are not in `records`")
-                u_tf = float(np.fmax(*tf[c.name][position]))
+                u_tf = float(np.fmax(*pair_frequencies(c)))
                 if not math.isnan(u_tf):
                     bits += math.log2(c.u[gamma] / u_tf)
                     label = f"{label} (term frequency {u_tf:.3g})"

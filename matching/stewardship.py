@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -771,7 +771,20 @@ def match_weight_waterfall(
     `step` (prior or the comparison), `level` (the level's label), `bits`, and `start` / `end`
     (the running weight before and after the step); the last `end` is the pair's match weight.
     """
-    parts = model.explain(pair, records, term_frequencies)
-    steps = pd.DataFrame(parts, columns=["step", "level", "bits"])
-    ends = steps["bits"].cumsum()
-    return steps.assign(start=ends - steps["bits"], end=ends)
+    steps = waterfall_steps(model.explain(pair, records, term_frequencies))
+    return pd.DataFrame(steps, columns=list(WATERFALL_COLUMNS))
+
+
+WATERFALL_COLUMNS = ("step", "level", "bits", "start", "end")
+
+
+def waterfall_steps(parts: list[tuple[str, str, float]]) -> list[dict[str, Any]]:
+    """`match_weight_waterfall`'s rows from `FellegiSunterModel.explain`'s parts, as plain
+    dicts (for `POST /match`, which needs no frame): `end` is the running sum of the bits
+    (added in order, as a cumulative sum adds them) and `start` is `end - bits`."""
+    steps: list[dict[str, Any]] = []
+    end = 0.0
+    for step, level, bits in parts:
+        end += bits
+        steps.append({"step": step, "level": level, "bits": bits, "start": end - bits, "end": end})
+    return steps

@@ -8,6 +8,7 @@ import time
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
 
 from golden_record_api.access import PURPOSE_PROBLEMS, Reader, reader_for
@@ -23,7 +24,11 @@ from golden_record_api.schemas import (
     MatchQuery,
     MatchStepOut,
 )
+from golden_record_api.snapshot import Snapshot
+from matching.model import FellegiSunterModel
 from matching.online import (
+    ScoredCandidates,
+    best_first,
     best_per_group,
     candidate_frame,
     candidate_keys,
@@ -109,49 +114,7 @@ def match_candidate(
     if found is not None and len(found):
         candidate = candidate_frame(standardized.record)
         scored = score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
-        golden = found["golden_id"].to_numpy(dtype=object)
-        linked = np.flatnonzero([g is not None for g in golden])
-        pairs = scored.pairs
-        best = best_per_group(pairs.iloc[linked], golden[linked], len(linked))
-        for row, pair in best.iterrows():
-            golden_id = str(golden[int(str(row))])
-            record = snapshot.golden_record(golden_id)
-            if record is None:
-                continue
-            if reader.branch is not None and snapshot.branch_of(golden_id) != reader.branch:
-                continue  # another branch's customer: as if not found
-            mine = pairs.iloc[linked[golden[linked] == golden_id]].sort_values(
-                ["match_probability", "match_weight"], ascending=False, kind="stable"
-            )
-            steps = explanation(setup.model, scored, int(str(row)))
-            out.candidates.append(
-                MatchCandidateOut(
-                    golden_id=golden_id,
-                    match_probability=float(pair["match_probability"]),
-                    match_weight=float(pair["match_weight"]),
-                    zone=pair["zone"],
-                    deterministic_rule=pair["deterministic_rule"],
-                    record_key=str(pair["record_key_r"]),
-                    explanation=[
-                        MatchStepOut.model_validate(step) for step in steps.to_dict("records")
-                    ],
-                    records=[
-                        MatchedRecordOut(
-                            record_key=str(r["record_key_r"]),
-                            match_probability=float(r["match_probability"]),
-                            match_weight=float(r["match_weight"]),
-                            zone=r["zone"],
-                            deterministic_rule=r["deterministic_rule"],
-                        )
-                        for r in mine.to_dict("records")
-                    ],
-                    golden_record=GoldenRecordSummary.model_validate(
-                        reader.view("golden_record", {**record, "survivor_url": None})
-                    ),
-                )
-            )
-            if len(out.candidates) == query.limit:
-                break
+        out.candidates = _candidates(scored, found, snapshot, reader, setup.model, query.limit)
     score_ms = (time.perf_counter() - clock) * 1000
     response.headers["Server-Timing"] = (
         f"standardize;dur={standardize_ms:.2f}, lookup;dur={lookup_ms:.2f},"
@@ -159,4 +122,66 @@ def match_candidate(
     )
     if out.candidates:
         reader.record(c.golden_id for c in out.candidates)
+    return out
+
+
+def _candidates(
+    scored: ScoredCandidates,
+    found: pd.DataFrame,
+    snapshot: Snapshot,
+    reader: Reader,
+    model: FellegiSunterModel,
+    limit: int,
+) -> list[MatchCandidateOut]:
+    """The first `limit` golden records of the pairs, best first, that exist and the reader
+    may see. Golden records (and branches) are read per `limit` groups in one query each, and
+    only the candidates returned are explained: the rest of the groups cost nothing."""
+    pairs = scored.pairs
+    golden = found["golden_id"].to_numpy(dtype=object)
+    probability = pairs["match_probability"].to_numpy(dtype=np.float64).tolist()
+    weight = pairs["match_weight"].to_numpy(dtype=np.float64).tolist()
+    zone = pairs["zone"].to_numpy(dtype=object).tolist()
+    rule = pairs["deterministic_rule"].to_numpy(dtype=object).tolist()
+    record_key = pairs["record_key_r"].to_numpy(dtype=object).tolist()
+    ranked = best_first(pairs)
+    groups = best_per_group(pairs, golden)
+    out: list[MatchCandidateOut] = []
+    for start in range(0, len(groups), limit):
+        rows = groups[start : start + limit].tolist()
+        ids = [str(golden[row]) for row in rows]
+        records = snapshot.golden_records(ids)
+        branches = snapshot.branches_of(ids) if reader.branch is not None else {}
+        for row, golden_id in zip(rows, ids, strict=True):
+            record = records.get(golden_id)
+            if record is None:
+                continue
+            if reader.branch is not None and branches.get(golden_id) != reader.branch:
+                continue  # another branch's customer: as if not found
+            mine = ranked[golden[ranked] == golden_id].tolist()
+            out.append(
+                MatchCandidateOut(
+                    golden_id=golden_id,
+                    match_probability=probability[row],
+                    match_weight=weight[row],
+                    zone=zone[row],
+                    deterministic_rule=rule[row],
+                    record_key=str(record_key[row]),
+                    explanation=[MatchStepOut(**step) for step in explanation(model, scored, row)],
+                    records=[
+                        MatchedRecordOut(
+                            record_key=str(record_key[r]),
+                            match_probability=probability[r],
+                            match_weight=weight[r],
+                            zone=zone[r],
+                            deterministic_rule=rule[r],
+                        )
+                        for r in mine
+                    ],
+                    golden_record=GoldenRecordSummary.model_validate(
+                        reader.view("golden_record", {**record, "survivor_url": None})
+                    ),
+                )
+            )
+            if len(out) == limit:
+                return out
     return out

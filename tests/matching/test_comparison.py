@@ -132,3 +132,24 @@ def test_token_sort_ratio_accepts_reordered_syllables_but_not_a_missing_one():
 
 def test_full_width_space_alone_is_missing():
     assert gammas([{"kind": "exact", "column": "v"}], ["\u3000", "a"], ["a", "\t "]) == [-1, -1]
+
+
+def test_dates_read_off_a_datetime_column_equal_the_digits_of_their_text():
+    """`ymd` / `days` of a datetime column come straight from the dates; the same values
+    as text (an object column) take the digits path. Both must agree, timestamps (counted
+    by their date) and the ends of datetime64[ns]'s range included."""
+    rng = np.random.default_rng(7)
+    low, high = pd.Timestamp("1678-01-01").value // 10**9, pd.Timestamp("2090-12-31").value // 10**9
+    stamps = pd.Series(pd.to_datetime(rng.integers(low, high, 2000), unit="s"))
+    stamps = stamps.where(rng.random(len(stamps)) > 0.1)  # some missing
+    for dates in (stamps, stamps.dt.normalize(), stamps.astype("datetime64[s]")):
+        fast = RecordColumns(pd.DataFrame({"d": dates}))
+        as_text = dates.dt.strftime("%Y-%m-%d").astype(object).where(dates.notna(), None)
+        slow = RecordColumns(pd.DataFrame({"d": as_text}))
+        # Per record (two timestamps of one day are two distinct values, one text).
+        for encoding in (RecordColumns.ymd, RecordColumns.days):
+            got = np.where(fast.codes("d") >= 0, encoding(fast, "d")[fast.codes("d")], -2)
+            want = np.where(slow.codes("d") >= 0, encoding(slow, "d")[slow.codes("d")], -2)
+            assert np.array_equal(got, want)
+    late = RecordColumns(pd.DataFrame({"d": pd.to_datetime(["2262-04-01", "1800-01-02"])}))
+    assert late.days("d").tolist() == [168832, 1]  # no overflow near the range's end
