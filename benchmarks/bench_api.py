@@ -261,7 +261,6 @@ def profile_match(path: Path, bodies: list[str]) -> dict[str, tuple[float, float
 
     from golden_record_api.snapshot import SnapshotStore
     from matching.online import (
-        candidate_frame,
         candidate_keys,
         score_candidate,
         standardize_candidate,
@@ -285,8 +284,7 @@ def profile_match(path: Path, bodies: list[str]) -> dict[str, tuple[float, float
                 stages["lookup"].append((done - lap) * 1000)
                 stages["found"].append(float(len(found)))
                 if len(found):
-                    candidate = candidate_frame(record)
-                    score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
+                    score_candidate(record, found, setup.config, setup.model, setup.spelling)
                 stages["score"].append((time.perf_counter() - done) * 1000)
     finally:
         store.close()

@@ -45,6 +45,45 @@ def _blank_positions(uniques: pd.Index) -> np.ndarray:
     return np.flatnonzero(pc.fill_null(blank, False).to_numpy(zero_copy_only=False))
 
 
+#: Up to this many records (a prospect and the records it blocks with, `POST /match`), object
+#: columns are coded in one Python pass: pandas' and arrow's per-call overhead, not the values,
+#: is what a column of a hundred costs.
+SMALL_FRAME = 1024
+
+
+def _is_object(values: Any) -> bool:
+    return isinstance(values, pd.Series | np.ndarray) and values.dtype == object
+
+
+def _missing_value(value: object) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
+
+
+def small_factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """`RecordColumns.codes` of a small object column: codes in order of first appearance,
+    -1 for a missing value or a string that is empty once stripped, and the distinct values
+    (what `pd.factorize` and `_blank_positions` give, without their per-call cost)."""
+    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    codes = np.empty(len(array), dtype=np.int64)
+    seen: dict[object, int] = {}
+    for position, value in enumerate(array.tolist()):
+        if _missing_value(value) or (isinstance(value, str) and not value.strip()):
+            codes[position] = -1
+            continue
+        code = seen.get(value)
+        if code is None:
+            code = seen[value] = len(seen)
+        codes[position] = code
+    distinct = np.empty(len(seen), dtype=object)
+    distinct[:] = list(seen)
+    return codes, pd.Index(distinct, dtype=object)
+
+
 class RecordColumns:
     """Per-column encodings of the prepared records, computed once and shared by every level.
 
@@ -55,6 +94,7 @@ class RecordColumns:
     def __init__(self, records: pd.DataFrame) -> None:
         self._records = records
         self._added: dict[str, Any] = {}
+        self._frame_columns: dict[str, pd.Series] = {}
         self._keys = Records(records, self._factorized)
         self._codes: dict[str, np.ndarray] = {}
         self._uniques: dict[str, pd.Index] = {}
@@ -62,6 +102,7 @@ class RecordColumns:
         self._ymd: dict[str, np.ndarray] = {}
         self._days: dict[str, np.ndarray] = {}
         self._masked: dict[str, np.ndarray] = {}
+        self._true: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -83,7 +124,8 @@ class RecordColumns:
         if len(values) != len(self._records):
             raise ValueError(f"{column}: {len(values)} values for {len(self._records)} records")
         self._added[column] = values
-        for cache in (self._codes, self._uniques, self._text, self._ymd, self._days, self._masked):
+        caches = (self._codes, self._uniques, self._text, self._ymd, self._days, self._masked)
+        for cache in (*caches, self._true):
             cache.pop(column, None)
 
     def value(self, column: str, position: int) -> object:
@@ -155,11 +197,22 @@ class RecordColumns:
         if column in self._added:
             return self._added[column]
         if column in self._records.columns:
-            return self._records[column]
+            # Kept: a frame's column lookup costs more than most encodings of a small frame.
+            if column not in self._frame_columns:
+                self._frame_columns[column] = self._records[column]
+            return self._frame_columns[column]
         if column in MATCH_KEYS:
             self._added[column] = MATCH_KEYS[column].derive(self._keys)
             return self._added[column]
         raise KeyError(f"no column {column!r} among the records (nor added for matching)")
+
+    def is_true(self, column: str) -> np.ndarray:
+        """Per record, whether `column` holds True (a bool, a nullable boolean or an object
+        with None alike: only True counts), computed once however many rules ask."""
+        if column not in self._true:
+            values = self._column(column)
+            self._true[column] = pd.Series(values).eq(True).fillna(False).to_numpy(dtype=bool)
+        return self._true[column]
 
     def codes(self, column: str) -> np.ndarray:
         """Missing means null, or a string that is empty once stripped."""
@@ -172,6 +225,9 @@ class RecordColumns:
                 categorical = pd.Categorical(values)
                 self._codes[column] = np.asarray(categorical.codes, dtype=np.int64)
                 self._uniques[column] = pd.Index(categorical.categories)
+                return self._codes[column]
+            if len(values) <= SMALL_FRAME and _is_object(values):
+                self._codes[column], self._uniques[column] = small_factorize(values)
                 return self._codes[column]
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
             codes = codes.astype(np.int64)

@@ -36,11 +36,6 @@ ZONES = ("auto_match", "review", "non_match")
 SPLIT_BY_CLUSTERING = "split_by_clustering"
 
 
-def _both_true(columns: RecordColumns, column: str) -> np.ndarray:
-    # `id_valid` may arrive as bool, nullable boolean or object with None: only True counts.
-    return columns.frame[column].eq(True).fillna(False).to_numpy(dtype=bool)
-
-
 def condition_mask(
     condition: RuleCondition,
     columns: RecordColumns,
@@ -68,7 +63,7 @@ def condition_mask(
         codes = columns.codes(column)
         mask &= (codes[idx_l] < 0) & (codes[idx_r] < 0)
     if condition.id_valid is not None:
-        valid = _both_true(columns, "id_valid")
+        valid = columns.is_true("id_valid")
         both = valid[idx_l] & valid[idx_r]
         mask &= both if condition.id_valid else ~both
     by_name = {c.name: c for c in comparisons}

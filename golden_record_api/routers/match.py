@@ -30,7 +30,6 @@ from matching.online import (
     ScoredCandidates,
     best_first,
     best_per_group,
-    candidate_frame,
     candidate_keys,
     explanation,
     score_candidate,
@@ -112,8 +111,9 @@ def match_candidate(
     clock = time.perf_counter()
     out = MatchOut(records_compared=0 if found is None else len(found), candidates=[])
     if found is not None and len(found):
-        candidate = candidate_frame(standardized.record)
-        scored = score_candidate(candidate, found, setup.config, setup.model, setup.spelling)
+        scored = score_candidate(
+            standardized.record, found, setup.config, setup.model, setup.spelling
+        )
         out.candidates = _candidates(scored, found, snapshot, reader, setup.model, query.limit)
     score_ms = (time.perf_counter() - clock) * 1000
     response.headers["Server-Timing"] = (

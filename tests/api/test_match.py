@@ -29,13 +29,13 @@ from matching.online import (
     CANDIDATE_FIELDS,
     block_key_hashes,
     build_live_index,
-    candidate_frame,
     candidate_keys,
     record_columns,
     score_candidate,
     standardize_candidate,
     typed,
 )
+from matching.standardize.record import record_frame
 from tests.api.conftest import app_on, identity_provider, problem_detail, serve
 from tests.api.test_pipeline_snapshot import run_and_publish
 from tests.conftest import fresh_postgres_database, write_pipeline_config
@@ -106,7 +106,7 @@ def _restandardized_alike(record: pd.Series, columns: list[str]) -> bool:
     other documents or second phone came from other columns does not)."""
     standardized = standardize_candidate(_fields(record))
     assert standardized.record is not None, standardized.rule
-    again = typed(candidate_frame(standardized.record)).iloc[0]
+    again = typed(record_frame([standardized.record])).iloc[0]
     mine = typed(record.to_frame().T).iloc[0]
     return all(
         (pd.isna(again[c]) and pd.isna(mine[c])) or again[c] == mine[c]
@@ -181,12 +181,13 @@ def test_a_held_out_record_finds_its_person_first(bank):
     found_first = 0
     for _, record in held.iterrows():
         candidate = record.to_frame().T.reset_index(drop=True)
-        keys = candidate_keys(typed(candidate).iloc[0].to_dict(), config)
+        record = typed(candidate).iloc[0].to_dict()
+        keys = candidate_keys(record, config)
         positions = np.unique(index.keys.loc[index.keys["key"].isin(keys), "position"])
         if len(positions) == 0:
             continue
         found = indexed.iloc[positions].reset_index(drop=True)
-        scored = score_candidate(candidate, found, config, result.model, index.spelling)
+        scored = score_candidate(record, found, config, result.model, index.spelling)
         best = scored.pairs.sort_values("match_probability", ascending=False).iloc[0]
         members = cluster.index[cluster == cluster[best["record_key_r"]]]
         found_first += bool((person.reindex(members) == person[record["record_key"]]).any())

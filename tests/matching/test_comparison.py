@@ -153,3 +153,21 @@ def test_dates_read_off_a_datetime_column_equal_the_digits_of_their_text():
             assert np.array_equal(got, want)
     late = RecordColumns(pd.DataFrame({"d": pd.to_datetime(["2262-04-01", "1800-01-02"])}))
     assert late.days("d").tolist() == [168832, 1]  # no overflow near the range's end
+
+
+def test_a_small_column_is_coded_as_a_large_one():
+    # POST /match codes ~100 records in one Python pass (`small_factorize`); a column past
+    # SMALL_FRAME goes through pandas and arrow. Both must give the same codes and values.
+    from matching.comparison import SMALL_FRAME, small_factorize
+
+    values = ["a", " a", "", "  ", None, np.nan, pd.NaT, "\u3000", "b", "a", "张伟", "b ", "a"]
+    small = pd.Series(values, dtype=object)
+    large = pd.Series(values * (SMALL_FRAME // len(values) + 1), dtype=object)
+    assert len(large) > SMALL_FRAME
+    codes, uniques = small_factorize(small)
+    big = RecordColumns(pd.DataFrame({"c": large}))
+    np.testing.assert_array_equal(codes, big.codes("c")[: len(values)])
+    assert list(uniques) == list(big.text("c"))
+    alone = RecordColumns(pd.DataFrame({"c": small}))
+    np.testing.assert_array_equal(alone.codes("c"), codes)
+    assert list(alone.text("c")) == ["a", " a", "b", "张伟", "b "]

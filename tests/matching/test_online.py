@@ -101,10 +101,11 @@ def _scored_against_index(
     result = link(records, config)
     index = build_live_index(records, config, result.model, result.lookalike_substitutions)
     candidate = records[records["record_key"] == record_key].reset_index(drop=True)
-    keys = candidate_keys(typed(candidate).iloc[0].to_dict(), config)
+    record = typed(candidate).iloc[0].to_dict()
+    keys = candidate_keys(record, config)
     positions = np.unique(index.keys.loc[index.keys["key"].isin(keys), "position"])
     found = index.records.iloc[positions].reset_index(drop=True)
-    scored = score_candidate(candidate, found, config, result.model, index.spelling)
+    scored = score_candidate(record, found, config, result.model, index.spelling)
     return result.model, scored
 
 
