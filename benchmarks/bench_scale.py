@@ -1,0 +1,172 @@
+"""The whole run (`mdm_full_run`) on DuckDB at scale: seconds and peak memory per stage.
+
+    python benchmarks/bench_scale.py [PEOPLE] [--work-dir DIR]
+
+PEOPLE defaults to 1,150,000: the demo bank's three sources with about 2,000,000 source
+customer records (the simulator gives about 1.76 per person) and their accounts, loans and
+tickets. The simulation is kept in `--work-dir` and reused when it holds the same people; each
+run gets a fresh warehouse there. Every step's time comes from Dagster's step statistics; the
+memory is this process's resident set (the job runs in process), sampled every 0.2 s, and a
+step's peak is the highest sample inside its interval. The quality checks' share of the run is
+the sum of their steps over the wall time.
+
+Targets (issue 17): the run in <= 5 minutes, peak <= 6 GiB, quality checks <= 20 % of the run.
+A figure that misses its target is printed as such; the script does not fail on it (timings
+depend on what else the machine runs: the load average is printed before and after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_warehouses import write_config  # noqa: E402
+from connectors.settings import Settings  # noqa: E402
+from connectors.simulated import simulate  # noqa: E402
+from pipelines.build import FULL_RUN_JOB, build_definitions  # noqa: E402
+
+AS_OF = date(2026, 11, 28)
+TARGET_SECONDS = 300.0
+TARGET_PEAK_GIB = 6.0
+TARGET_QUALITY_SHARE = 0.20
+_CUSTOMER_TABLES = (("core", "cif_customer"), ("credit", "BORROWER"), ("crm", "crm_customers"))
+
+
+def _rss_gib() -> float:
+    """This process's resident set now, GiB (from /proc: no dependency)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0**2
+    return 0.0
+
+
+class RssSampler:
+    """(wall time, RSS) every `interval` s on a thread, so a step's peak can be read afterwards."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), _rss_gib()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float, end: float) -> float:
+        inside = [rss for at, rss in self.samples if start <= at <= end]
+        return max(inside, default=0.0)
+
+
+def simulated(work: Path, people: int) -> tuple[Path, int]:
+    """(sources folder, source customer records): simulated unless already there."""
+    sources = work / "sources"
+    manifest_path = sources / "manifest.json"
+    manifest = None
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("people") != people:
+            manifest = None
+    if manifest is None:
+        shutil.rmtree(sources, ignore_errors=True)
+        started = time.perf_counter()
+        manifest = simulate(sources, people=people, seed=42, as_of=AS_OF)
+        print(f"simulated in {time.perf_counter() - started:.1f} s", flush=True)
+    customers = sum(manifest["row_counts"][system][table] for system, table in _CUSTOMER_TABLES)
+    return sources, int(customers)
+
+
+def run_job(settings: Settings) -> tuple[pd.DataFrame, float, float, bool]:
+    """(per step: seconds and peak GiB, wall seconds, peak GiB of the run, success)."""
+    definitions = build_definitions(settings, prepare_dbt=True)
+    run_config = {
+        "ops": {"mdm_dbt_models": {"config": {"as_of_date": AS_OF.isoformat()}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with RssSampler() as sampler, dg.instance_for_test() as instance:
+        started = time.time()
+        result = definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+        ended = time.time()
+        stats = instance.get_run_step_stats(result.run_id)
+    rows = {
+        s.step_key: {
+            "seconds": (s.end_time or 0) - (s.start_time or 0),
+            "peak_gib": sampler.peak(s.start_time or 0, s.end_time or 0),
+            "started": (s.start_time or started) - started,
+        }
+        for s in stats
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index").sort_values("started")
+    return table, ended - started, sampler.peak(started, ended), bool(result.success)
+
+
+def is_quality(step: str) -> bool:
+    return step.endswith("_quality") or "_quality_" in step
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("people", nargs="?", type=int, default=1_150_000)
+    parser.add_argument("--work-dir", default=None, help="keep the simulation here (reused)")
+    args = parser.parse_args(argv)
+
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="mdm-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    sources, customers = simulated(work, args.people)
+    config = write_config(sources, work / "mdm.yaml")
+    home = work / "var-duckdb"
+    shutil.rmtree(home, ignore_errors=True)
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    table, wall, peak, success = run_job(Settings(home=home, config_path=config))
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    if not success:
+        print("run FAILED: see the Dagster log above")
+
+    quality = float(table.loc[[is_quality(s) for s in table.index], "seconds"].sum())
+    shown = table[["seconds", "peak_gib"]].copy()
+    shown.loc["TOTAL (wall clock)"] = [wall, peak]
+    print(f"\nmdm_full_run on DuckDB, {args.people:,} people, {customers:,} source customer records")
+    print(shown.round({"seconds": 1, "peak_gib": 2}).to_string())
+    share = quality / wall if wall else 0.0
+    for label, value, target, ok in (
+        ("wall clock", f"{wall:.1f} s", f"<= {TARGET_SECONDS:.0f} s", wall <= TARGET_SECONDS),
+        ("peak RSS", f"{peak:.2f} GiB", f"<= {TARGET_PEAK_GIB:.0f} GiB", peak <= TARGET_PEAK_GIB),
+        (
+            "quality checks",
+            f"{quality:.1f} s, {share:.1%} of the run",
+            f"<= {TARGET_QUALITY_SHARE:.0%}",
+            share <= TARGET_QUALITY_SHARE,
+        ),
+    ):
+        print(f"{label}: {value} (target {target}: {'met' if ok else 'MISSED'})")
+    print(f"{customers / wall:,.0f} source customer records/s end to end")
+
+
+if __name__ == "__main__":
+    main()
