@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     quality = float(table.loc[[is_quality(s) for s in table.index], "seconds"].sum())
     shown = table[["seconds", "peak_gib"]].copy()
     shown.loc["TOTAL (wall clock)"] = [wall, peak]
-    print(f"\nmdm_full_run on DuckDB, {args.people:,} people, {customers:,} source customer records")
+    size = f"{args.people:,} people, {customers:,} source customer records"
+    print(f"\nmdm_full_run on DuckDB, {size}")
     print(shown.round({"seconds": 1, "peak_gib": 2}).to_string())
     share = quality / wall if wall else 0.0
     for label, value, target, ok in (

@@ -11,12 +11,16 @@ Expectations gives on the same rows: the same rows counted (NULLs ignored except
 recorded as a GX validation result of the same expectations, so the Data Docs keep them.
 
 Rules are still data: the SQL is derived from the rule's expectation class, column and
-parameters in `quality/catalogue.py`. Only column rules without a row condition are supported
-here (all of the standardized stage's); the others raise `UnsupportedRule`, and their stage keeps
-`run_suite`.
+parameters in `quality/catalogue.py`. Supported: the column rules of `SQL_EXPECTATIONS`, with a
+row condition of the form `column == literal` (joined by `and`), and the table rules of
+`TABLE_EXPECTATIONS` (row count, column set), judged on the count and the column names one
+query gives. Anything else raises `UnsupportedRule`.
 
 No I/O of its own: the caller hands in the warehouse's `query` (SQL with `?` placeholders, as
-`connectors.warehouse` runs it on DuckDB and PostgreSQL).
+`connectors.warehouse` runs it on DuckDB and PostgreSQL). Two helpers for the rules whose
+values are not in the warehouse: `run_frame_sql_suite` counts the same SQL over a frame a stage
+derived in pandas (the raw stage's decoded IDs, the golden stage's merged pairs) with an
+in-process DuckDB, and `run_count_suite` judges the row-count rules on a count alone.
 
 Measured (`python -m benchmarks.bench_quality_checks`, synthetic party records with every
 contract column, three sources, load average 13-16 on 2 cores shared with other jobs): 207,574
@@ -24,8 +28,10 @@ records, pandas path 48.3 s, this path 12.6 s, same results; 2,075,743 records, 
 17.5 s and 18.8 s (two runs; the pandas path not run at that size on the shared machine). Much
 of the remainder is fixed cost (importing GX, building the expectations it records).
 
-Known difference from the pandas path: the failing rows kept are the first by the key column,
-where GX on a frame keeps the first in the frame's order; counts, scores and pass/fail are equal.
+Known differences from the pandas path: the failing rows kept are the first by the key column,
+where GX on a frame keeps the first in the frame's order (so a kept row without a key may be
+numbered differently); a uniqueness rule on the key column itself shows the key, where GX leaves
+it out; counts, scores and pass/fail are equal.
 """
 
 from __future__ import annotations

@@ -440,6 +440,40 @@ def check_activity(
     return runs
 
 
+def check_activity_in_warehouse(
+    query: Query,
+    dialect: Dialect,
+    row_checks: str,
+    config: QualityConfig,
+    source_quality: Mapping[str, SourceQualityConfig] | None = None,
+) -> list[SuiteRun]:
+    """`check_activity`'s runs, counted by the warehouse over the `row_checks` table (its
+    qualified name) one source and entity at a time: the flags are not read into pandas."""
+    groups = query(
+        f"select distinct source_system, entity from {row_checks} order by source_system, entity",
+        None,
+    )
+    runs = []
+    overall = config
+    for system, entity in groups.itertuples(index=False):
+        config, severity = for_source(overall, (source_quality or {}).get(str(system)))
+        runs.append(
+            run_sql_suite(
+                query,
+                dialect,
+                f"select * from {row_checks} where source_system = {_quoted(str(system))} "
+                f"and entity = {_quoted(str(entity))}",
+                with_severity(rules_for("standardized", "activity_rows"), severity),
+                config,
+                suite=f"standardized.{system}",
+                batch=str(entity),
+                source_system=str(system),
+                key_column="record_key",
+            )
+        )
+    return runs
+
+
 # ----------------------------------------------------------------------------- golden stage
 
 

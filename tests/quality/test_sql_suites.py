@@ -15,12 +15,15 @@ import pandas as pd
 import pytest
 
 from connectors.config import SourceConfig
+from connectors.entities import ROW_CHECKS
 from connectors.reports import DataDocs
 from connectors.tables import GOLDEN_RECORDS, PARTY_RECORDS, QUARANTINE, XREF
 from connectors.warehouse import Warehouse
 from quality.catalogue import RULES_BY_ID, CrossSystemLink, QualityConfig, SourceQualityConfig
 from quality.sql_suites import UnsupportedRule, run_sql_suite
 from quality.stages import (
+    check_activity,
+    check_activity_in_warehouse,
     check_golden,
     check_golden_in_warehouse,
     check_owned_rows,
@@ -446,3 +449,36 @@ def test_the_golden_rules_in_the_warehouse_equal_the_pandas_path(warehouse):
     got = _assert_same(pandas_runs, sql_runs).set_index("rule_id")
     assert got["failed"].gt(0).all()  # every golden rule found failing rows
     assert got.loc["golden.resident_id_unique_among_active", "evaluated"] < len(golden)
+
+
+def test_the_activity_rules_in_the_warehouse_equal_the_pandas_path(warehouse):
+    rng = np.random.default_rng(23)
+    rows = 2000
+    systems = rng.choice(["core", "credit"], rows)
+    flags = np.array([True, False, None], dtype=object)
+    row_checks = pd.DataFrame(
+        {
+            "record_key": [f"{s}:{i}" for i, s in enumerate(systems)],
+            "entity": rng.choice(["account", "loan", "ticket"], rows),
+            "source_system": systems,
+            "_dq_values_parse": pd.array(
+                flags[rng.choice(3, rows, p=[0.9, 0.08, 0.02])], "boolean"
+            ),
+            "_dq_codes_known": pd.array(flags[rng.choice(3, rows, p=[0.95, 0.05, 0.0])], "boolean"),
+        }
+    )
+    warehouse.replace_tables({ROW_CHECKS: row_checks})
+    source_quality = {"credit": SourceQualityConfig(min_activity_code_coverage=0.5)}
+    pandas_runs = check_activity(warehouse.read_table(ROW_CHECKS), QualityConfig(), source_quality)
+    sql_runs = check_activity_in_warehouse(
+        warehouse.query,
+        "duckdb" if warehouse.dialect == "duckdb" else "postgres",
+        ROW_CHECKS,
+        QualityConfig(),
+        source_quality,
+    )
+    assert [(r.source_system, r.batch) for r in sql_runs] == [
+        (r.source_system, r.batch) for r in pandas_runs
+    ]
+    got = _assert_same(pandas_runs, sql_runs)
+    assert got["failed"].gt(0).all()
