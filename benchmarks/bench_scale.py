@@ -10,6 +10,10 @@ memory is this process's resident set (the job runs in process), sampled every 0
 step's peak is the highest sample inside its interval. The quality checks' share of the run is
 the sum of their steps over the wall time.
 
+`--checks-only` then times only the quality checks on the warehouse that run left, once with
+the rules evaluated in pandas (GX on frames) and once in the warehouse (`quality.evaluate_in`):
+the same tables both ways.
+
 Targets (issue 17): the run in <= 5 minutes, peak <= 6 GiB, quality checks <= 20 % of the run.
 A figure that misses its target is printed as such; the script does not fail on it (timings
 depend on what else the machine runs: the load average is printed before and after).
@@ -39,11 +43,20 @@ from benchmarks.bench_warehouses import write_config  # noqa: E402
 from connectors.settings import Settings  # noqa: E402
 from connectors.simulated import simulate  # noqa: E402
 from pipelines.build import FULL_RUN_JOB, build_definitions  # noqa: E402
+from pipelines.checks import (  # noqa: E402
+    build_activity_checks,
+    build_golden_checks,
+    build_raw_checks,
+    build_standardized_checks,
+    quality_run_config,
+)
+from pipelines.mdm_config import load_config  # noqa: E402
 
 AS_OF = date(2026, 11, 28)
 TARGET_SECONDS = 300.0
 TARGET_PEAK_GIB = 6.0
 TARGET_QUALITY_SHARE = 0.20
+CHECKS_JOB = "quality_checks_only"
 _CUSTOMER_TABLES = (("core", "cif_customer"), ("credit", "BORROWER"), ("crm", "crm_customers"))
 
 
@@ -126,6 +139,79 @@ def run_job(settings: Settings) -> tuple[pd.DataFrame, float, float, bool]:
     return table, ended - started, sampler.peak(started, ended), bool(result.success)
 
 
+def run_checks(settings: Settings, evaluate_in: str) -> tuple[pd.DataFrame, float, float, bool]:
+    """Only the quality checks, on the warehouse a run left in the home, with the quality rules
+    evaluated `evaluate_in` (`warehouse` or `pandas`): the checks' cost alone, both ways, on
+    the very same tables. The raw row counts compare with the source (no extract ran)."""
+    config = load_config(settings.config_path)
+    quality = config.quality.model_copy(update={"evaluate_in": evaluate_in})
+    config = config.model_copy(update={"quality": quality})
+    full = build_definitions(settings, config=config)
+    # The pipeline's own checks (not dbt's tests, which run with the marts).
+    ours = [
+        *build_raw_checks(config),
+        build_standardized_checks(config),
+        build_activity_checks(config),
+        build_golden_checks(config),
+    ]
+    keys = [key for checks in ours for key in checks.check_keys]
+    job = dg.define_asset_job(CHECKS_JOB, selection=dg.AssetSelection.checks(*keys))
+    definitions = dg.Definitions(
+        assets=full.assets,
+        asset_checks=full.asset_checks,
+        jobs=[job],
+        resources=full.resources,
+        executor=dg.in_process_executor,
+    )
+    run_config = {
+        "ops": quality_run_config(config, AS_OF.isoformat()),
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with RssSampler() as sampler, dg.instance_for_test() as instance:
+        started = time.time()
+        result = definitions.resolve_job_def(CHECKS_JOB).execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+        ended = time.time()
+        stats = instance.get_run_step_stats(result.run_id)
+    rows = {
+        s.step_key: {
+            "seconds": (s.end_time or 0) - (s.start_time or 0),
+            "peak_gib": sampler.peak(s.start_time or 0, s.end_time or 0),
+            "started": (s.start_time or started) - started,
+        }
+        for s in stats
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index").sort_values("started")
+    return table, ended - started, sampler.peak(started, ended), bool(result.success)
+
+
+def checks_only(work: Path, people: int) -> None:
+    _, customers = simulated(work, people)
+    home = work / "var-duckdb"
+    if not (home / "warehouse.duckdb").exists():
+        raise SystemExit(f"no warehouse in {home}: run the whole job first (without --checks-only)")
+    settings = Settings(home=home, config_path=work / "mdm.yaml")
+    columns, totals = {}, {}
+    for mode in ("pandas", "warehouse"):
+        print(f"load average before the {mode} checks: {os.getloadavg()[0]:.2f}", flush=True)
+        table, wall, peak, success = run_checks(settings, mode)
+        if not success:
+            print(f"{mode} checks FAILED: see the Dagster log above")
+        columns[f"{mode}_s"] = table["seconds"]
+        columns[f"{mode}_peak_gib"] = table["peak_gib"]
+        totals[mode] = (wall, peak)
+    shown = pd.DataFrame(columns)
+    shown.loc["TOTAL (wall clock)"] = [
+        totals["pandas"][0],
+        totals["pandas"][1],
+        totals["warehouse"][0],
+        totals["warehouse"][1],
+    ]
+    print(f"\nthe quality checks alone, {customers:,} source customer records, by evaluate_in")
+    print(shown.round(2).to_string())
+
+
 def is_quality(step: str) -> bool:
     return step.endswith("_quality") or "_quality_" in step
 
@@ -134,7 +220,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("people", nargs="?", type=int, default=1_150_000)
     parser.add_argument("--work-dir", default=None, help="keep the simulation here (reused)")
+    parser.add_argument(
+        "--checks-only",
+        action="store_true",
+        help="time only the quality checks, evaluated in pandas and in the warehouse, on the "
+        "warehouse the last whole run left in --work-dir",
+    )
     args = parser.parse_args(argv)
+    if args.checks_only:
+        if not args.work_dir:
+            parser.error("--checks-only needs the --work-dir of an earlier run")
+        checks_only(Path(args.work_dir), args.people)
+        return
 
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="mdm-scale-"))
     work.mkdir(parents=True, exist_ok=True)
