@@ -186,14 +186,14 @@ def run_checks(settings: Settings, evaluate_in: str) -> tuple[pd.DataFrame, floa
     return table, ended - started, sampler.peak(started, ended), bool(result.success)
 
 
-def checks_only(work: Path, people: int) -> None:
+def checks_only(work: Path, people: int, modes: list[str]) -> None:
     _, customers = simulated(work, people)
     home = work / "var-duckdb"
     if not (home / "warehouse.duckdb").exists():
         raise SystemExit(f"no warehouse in {home}: run the whole job first (without --checks-only)")
     settings = Settings(home=home, config_path=work / "mdm.yaml")
     columns, totals = {}, {}
-    for mode in ("pandas", "warehouse"):
+    for mode in modes:
         print(f"load average before the {mode} checks: {os.getloadavg()[0]:.2f}", flush=True)
         table, wall, peak, success = run_checks(settings, mode)
         if not success:
@@ -202,12 +202,7 @@ def checks_only(work: Path, people: int) -> None:
         columns[f"{mode}_peak_gib"] = table["peak_gib"]
         totals[mode] = (wall, peak)
     shown = pd.DataFrame(columns)
-    shown.loc["TOTAL (wall clock)"] = [
-        totals["pandas"][0],
-        totals["pandas"][1],
-        totals["warehouse"][0],
-        totals["warehouse"][1],
-    ]
+    shown.loc["TOTAL (wall clock)"] = [value for mode in modes for value in totals[mode]]
     print(f"\nthe quality checks alone, {customers:,} source customer records, by evaluate_in")
     print(shown.round(2).to_string())
 
@@ -226,11 +221,16 @@ def main(argv: list[str] | None = None) -> None:
         help="time only the quality checks, evaluated in pandas and in the warehouse, on the "
         "warehouse the last whole run left in --work-dir",
     )
+    parser.add_argument(
+        "--modes",
+        default="pandas,warehouse",
+        help="with --checks-only: the evaluate_in values to time, comma-separated",
+    )
     args = parser.parse_args(argv)
     if args.checks_only:
         if not args.work_dir:
             parser.error("--checks-only needs the --work-dir of an earlier run")
-        checks_only(Path(args.work_dir), args.people)
+        checks_only(Path(args.work_dir), args.people, args.modes.split(","))
         return
 
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="mdm-scale-"))
