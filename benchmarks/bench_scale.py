@@ -14,6 +14,12 @@ the sum of their steps over the wall time.
 the rules evaluated in pandas (GX on frames) and once in the warehouse (`quality.evaluate_in`):
 the same tables both ways.
 
+Measured before the raw, activity and golden checks moved to SQL (main at a9db807; 2,022,948
+source customer records; load average 7-14 on the shared 2 cores, so the seconds are inflated):
+3,277 s wall, peak RSS 17.7 GiB (at serving__snapshot; match 11.0, golden build 14.1), quality
+checks 551.7 s = 16.8 % (raw 172.7, activity 95.5, standardized 12.4, golden 271.2). At 35,174
+records (load about 9), `--checks-only`: pandas 54.4 s, warehouse 22.7 s.
+
 Targets (issue 17): the run in <= 5 minutes, peak <= 6 GiB, quality checks <= 20 % of the run.
 A figure that misses its target is printed as such; the script does not fail on it (timings
 depend on what else the machine runs: the load average is printed before and after).
