@@ -11,7 +11,7 @@ SEED ?= 42
 AS_OF ?= 2026-11-28
 export DAGSTER_HOME := $(CURDIR)/var/dagster
 
-.PHONY: demo test test-fast ui api bench bench-api bench-incremental bench-warehouses lint typecheck lock clean install browser
+.PHONY: demo test test-fast ui api bench bench-api bench-incremental bench-scale bench-warehouses lint typecheck lock clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,11 @@ bench-api: $(STAMP)
 BENCH_PEOPLE ?= 100000
 bench-incremental: $(STAMP)
 	$(BIN)/python benchmarks/bench_incremental.py --people $(BENCH_PEOPLE) --changed 0.01
+
+## bench-scale: the whole run (mdm_full_run) on DuckDB at about 2M source customer records, seconds
+## and peak memory per stage against issue 17's targets; the simulation is kept in var/bench-scale
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py 1150000 --work-dir var/bench-scale
 
 ## bench-warehouses: the whole job on DuckDB and PostgreSQL side by side (about 1M records)
 bench-warehouses: $(STAMP)

@@ -46,7 +46,7 @@ def build_mdm_assets(config: MdmConfig) -> list[dg.AssetsDefinition]:
         build_standardize_asset(config),
         build_match_asset(config),
         build_golden_asset(config),
-        build_review_queue_asset(),
+        build_review_queue_asset(config.matching),
         build_review_questions_asset(),
     ]
 

@@ -13,12 +13,16 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from connectors.entities import ENTITIES, ENTITY_COVERAGE, ROW_CHECKS
 from connectors.reports import DataDocs
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
+from connectors.tables import GOLDEN_RECORDS as GOLDEN_RECORDS_TABLE
 from connectors.tables import PARTY_RECORDS as PARTY_RECORDS_TABLE
 from connectors.tables import QUARANTINE, raw_table
+from connectors.tables import XREF as XREF_TABLE
+from connectors.warehouse import Warehouse
 from pipelines.assets.canonical import canonical_asset_key
 from pipelines.assets.extract import raw_asset_key
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
@@ -26,13 +30,18 @@ from pipelines.assets.standardize import PARTY_RECORDS
 from pipelines.mdm_config import MdmConfig
 from pipelines.resources import StorePathsResource, WarehouseResource
 from quality.catalogue import CrossSystemLink, QualityRule, for_source, pass_mark, rules_for
+from quality.sql_suites import Dialect
 from quality.stages import (
     check_activity,
+    check_activity_in_warehouse,
     check_golden,
+    check_golden_in_warehouse,
     check_owned_rows,
     check_raw,
+    check_raw_in_sql,
     check_standardized,
     check_standardized_in_warehouse,
+    raw_party_columns,
 )
 from quality.suites import (
     FAILING_ROWS_TABLE,
@@ -202,6 +211,35 @@ def _extract_counts(
         return raw_rows, f"source row count unavailable: {error}"
 
 
+def _extract_row_count(
+    context: dg.AssetCheckExecutionContext,
+    config: MdmConfig,
+    system: str,
+    table: str,
+    store: Warehouse,
+) -> tuple[int, int | str]:
+    """`_extract_counts` as numbers: (rows extracted, the source's count of them), read from the
+    landing file's footer or counted by the warehouse; no rows are read."""
+    event = context.instance.get_latest_materialization_event(raw_asset_key(system, table))
+    materialization = event.asset_materialization if event is not None else None
+    if event is not None and event.run_id == context.run.run_id and materialization:
+        recorded = materialization.metadata.get(SOURCE_ROW_COUNT)
+        landed = materialization.metadata.get("landing_file")
+        if recorded is not None and landed is not None:
+            landed_rows = pq.read_metadata(str(landed.value)).num_rows
+            return landed_rows, int(recorded.value)  # type: ignore[arg-type]
+    found = store.query(f"select count(*) as n from {raw_table(system, table)}")
+    extracted = int(found.to_numpy()[0, 0] or 0)
+    try:
+        return extracted, count_source_rows(config.sources[system], table)
+    except Exception as error:
+        return extracted, f"source row count unavailable: {error}"
+
+
+def _dialect(store: Warehouse) -> Dialect:
+    return "duckdb" if store.dialect == "duckdb" else "postgres"
+
+
 def _parts(runs: Sequence[SuiteRun], rule: QualityRule) -> dict[str, RuleOutcome]:
     """The rule's outcome in each run that evaluated it, by source (and table if several)."""
     found = [(run, o) for run in runs for o in run.outcomes if o.rule.rule_id == rule.rule_id]
@@ -247,21 +285,10 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
             stores: StorePathsResource,
         ) -> Iterator[dg.AssetCheckResult]:
             store = warehouse.open()
-            party = store.read_table(raw_table(system, source.party_table))
-            tables = {
-                table: party
-                if table == source.party_table
-                else store.read_table(raw_table(system, table), columns=["_batch_id"])
-                for table in source.tables
-            }
-            extracted, counts = {}, {}
-            for table, rows in tables.items():
-                extracted[table], counts[table] = _extract_counts(
-                    context, mdm_config, system, table, rows
-                )
-            runs = check_raw(
-                system, source, party, extracted, counts, mdm_config.quality, config.as_of()
-            )
+            if mdm_config.quality.evaluate_in == "warehouse":
+                runs = _raw_runs_in_sql(context, store, system, config.as_of())
+            else:
+                runs = _raw_runs_in_pandas(context, store, system, config.as_of())
             _record(context, warehouse, stores, runs)
             for run in runs:
                 for outcome in run.outcomes:
@@ -270,6 +297,42 @@ def build_raw_checks(config: MdmConfig) -> list[dg.AssetChecksDefinition]:
                     yield _result({system: outcome}, asset, mdm_config)
 
         return raw_quality
+
+    def _raw_runs_in_sql(
+        context: dg.AssetCheckExecutionContext, store: Warehouse, system: str, as_of: date
+    ) -> list[SuiteRun]:
+        """Only the columns the rules read, and each table's row count (not its rows)."""
+        source = mdm_config.sources[system]
+        party_table = raw_table(system, source.party_table)
+        present = set(store.query(f"select * from {party_table} limit 0").columns)
+        party = store.read_table(
+            party_table, columns=[c for c in raw_party_columns(source) if c in present]
+        )
+        extracted, counts = {}, {}
+        for table in source.tables:
+            extracted[table], counts[table] = _extract_row_count(
+                context, mdm_config, system, table, store
+            )
+        return check_raw_in_sql(system, source, party, extracted, counts, mdm_config.quality, as_of)
+
+    def _raw_runs_in_pandas(
+        context: dg.AssetCheckExecutionContext, store: Warehouse, system: str, as_of: date
+    ) -> list[SuiteRun]:
+        """The customer table read whole and each table's batch IDs, validated by GX."""
+        source = mdm_config.sources[system]
+        party = store.read_table(raw_table(system, source.party_table))
+        tables = {
+            table: party
+            if table == source.party_table
+            else store.read_table(raw_table(system, table), columns=["_batch_id"])
+            for table in source.tables
+        }
+        extracted, counts = {}, {}
+        for table, rows in tables.items():
+            extracted[table], counts[table] = _extract_counts(
+                context, mdm_config, system, table, rows
+            )
+        return check_raw(system, source, party, extracted, counts, mdm_config.quality, as_of)
 
     return [make(system) for system in mdm_config.sources]
 
@@ -296,7 +359,7 @@ def build_standardized_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         if mdm_config.quality.evaluate_in == "warehouse":
             runs = check_standardized_in_warehouse(
                 store.query,
-                "duckdb" if store.dialect == "duckdb" else "postgres",
+                _dialect(store),
                 list(mdm_config.sources),
                 mdm_config.quality,
                 config.as_of(),
@@ -335,11 +398,13 @@ def build_activity_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         stores: StorePathsResource,
     ) -> Iterator[dg.AssetCheckResult]:
         store = warehouse.open()
-        runs = check_activity(
-            store.read_table(ROW_CHECKS),
-            mdm_config.quality,
-            {system: source.quality for system, source in mdm_config.sources.items()},
-        )
+        source_quality = {system: source.quality for system, source in mdm_config.sources.items()}
+        if mdm_config.quality.evaluate_in == "warehouse":
+            runs = check_activity_in_warehouse(
+                store.query, _dialect(store), ROW_CHECKS, mdm_config.quality, source_quality
+            )
+        else:
+            runs = check_activity(store.read_table(ROW_CHECKS), mdm_config.quality, source_quality)
         _record(context, warehouse, stores, runs)
         for rule in rules:
             parts = _parts(runs, rule)
@@ -395,22 +460,43 @@ def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
         stores: StorePathsResource,
     ) -> Iterator[dg.AssetCheckResult]:
         store = warehouse.open()
-        golden = store.read_table("mdm.golden_records")
-        xref = store.read_table("mdm.xref")
         truth_path = mdm_config.evaluation.ground_truth
         truth = (
             pd.read_parquet(truth_path, columns=["record_key", "person_id"])
             if truth_path is not None and truth_path.exists()
             else None
         )
-        runs = check_golden(
-            golden,
-            xref,
-            store.read_table("mdm.party_records", columns=["record_key"]),
-            mdm_config.quality,
-            truth=truth,
-        )
-        active = set(golden.loc[golden["status"] == "active", "golden_id"])
+        in_sql = mdm_config.quality.evaluate_in == "warehouse"
+        if in_sql:
+            # The golden records, xref and linkage are counted where they are; the xref's
+            # link columns are read (once) only for the merged pairs and the owned rows.
+            xref = (
+                store.read_table(
+                    XREF_TABLE,
+                    columns=["record_key", "source_system", "source_record_id", "golden_id"],
+                )
+                if links or truth is not None
+                else pd.DataFrame()
+            )
+            runs = check_golden_in_warehouse(
+                store.query, _dialect(store), mdm_config.quality, xref_links=xref, truth=truth
+            )
+            active = set(
+                store.query(
+                    f"select golden_id from {GOLDEN_RECORDS_TABLE} where status = 'active'"
+                )["golden_id"]
+            )
+        else:
+            golden = store.read_table(GOLDEN_RECORDS_TABLE)
+            xref = store.read_table(XREF_TABLE)
+            runs = check_golden(
+                golden,
+                xref,
+                store.read_table(PARTY_RECORDS_TABLE, columns=["record_key"]),
+                mdm_config.quality,
+                truth=truth,
+            )
+            active = set(golden.loc[golden["status"] == "active", "golden_id"])
         for link in links:
             source = mdm_config.sources[link.system]
             owned = store.read_table(raw_table(link.system, link.table), columns=[link.column])
@@ -418,7 +504,11 @@ def build_golden_checks(config: MdmConfig) -> dg.AssetChecksDefinition:
                 raw_table(link.system, source.party_table),
                 columns=[source.key_column],
             )[source.key_column]
-            runs.append(check_owned_rows(link, owned, owners, xref, active, mdm_config.quality))
+            runs.append(
+                check_owned_rows(
+                    link, owned, owners, xref, active, mdm_config.quality, in_sql=in_sql
+                )
+            )
         _record(context, warehouse, stores, runs)
         for rule in rules:
             parts = _parts(runs, rule)

@@ -101,9 +101,11 @@ class QualityConfig(BaseModel):
     )
     evaluate_in: Literal["warehouse", "pandas"] = Field(
         default="warehouse",
-        description="where the standardized rules are evaluated: `warehouse` runs them as SQL "
-        "over mdm.party_records (quality/sql_suites.py); `pandas` reads the tables into "
-        "DataFrames and runs the GX suites on them (the raw and golden stages always do)",
+        description="where the rules are evaluated: `warehouse` counts them by SQL "
+        "(quality/sql_suites.py): the standardized and golden rules over the warehouse tables, "
+        "the raw rules over the columns they read and the values derived from them, row counts "
+        "from the count alone; `pandas` reads the tables into DataFrames and runs the GX "
+        "suites on them",
     )
 
     @field_validator("severity")

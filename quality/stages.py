@@ -23,7 +23,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from connectors.config import SourceConfig
-from connectors.tables import PARTY_RECORDS, QUARANTINE
+from connectors.tables import GOLDEN_RECORDS, PARTY_RECORDS, QUARANTINE, XREF
 from matching.standardize.dates import parse_dates
 from matching.standardize.identity import decode_genders, reconcile_with_id
 from matching.standardize.ids import normalize_resident_ids
@@ -37,7 +37,13 @@ from quality.catalogue import (
     with_severity,
 )
 from quality.masking import MAPPED_SENSITIVE, Sensitive
-from quality.sql_suites import Dialect, Query, run_sql_suite
+from quality.sql_suites import (
+    Dialect,
+    Query,
+    run_count_suite,
+    run_frame_sql_suite,
+    run_sql_suite,
+)
 from quality.suites import RuleOutcome, SuiteRun, run_suite
 
 _GARBLED_MARKS = re.compile(
@@ -143,6 +149,22 @@ def raw_sensitive(source: SourceConfig) -> dict[str, Sensitive]:
     }
 
 
+def raw_party_columns(source: SourceConfig) -> list[str]:
+    """The customer table's columns the raw rules read: its key and every mapped column."""
+    mapped = [source.key_column, *(source.mapping[c] for c in sorted(source.mapping))]
+    return list(dict.fromkeys(mapped))
+
+
+def raw_context(source: SourceConfig, as_of: date) -> dict[str, object]:
+    """The values the raw rules' parameters name."""
+    return {
+        "key_column": source.key_column,
+        "name_column": source.mapping.get("name") or source.mapping["name_latin"],
+        "mapped_columns": raw_party_columns(source),
+        "as_of": as_of.isoformat(),
+    }
+
+
 def check_raw(
     system: str,
     source: SourceConfig,
@@ -159,13 +181,7 @@ def check_raw(
     source's own thresholds and severities (`sources.<name>.quality`) apply.
     """
     config, severity = for_source(config, source.quality)
-    mapped = [source.key_column, *(source.mapping[c] for c in sorted(source.mapping))]
-    context = {
-        "key_column": source.key_column,
-        "name_column": source.mapping.get("name") or source.mapping["name_latin"],
-        "mapped_columns": list(dict.fromkeys(mapped)),
-        "as_of": as_of.isoformat(),
-    }
+    context = raw_context(source, as_of)
     suite = f"raw.{system}"
     runs = [
         run_suite(
@@ -198,6 +214,63 @@ def check_raw(
             continue
         runs.append(
             run_suite(
+                rows,
+                count_rules,
+                config,
+                suite=suite,
+                batch=table,
+                source_system=system,
+                context={"source_rows": int(counted)},
+            )
+        )
+    return runs
+
+
+def check_raw_in_sql(
+    system: str,
+    source: SourceConfig,
+    party_table: pd.DataFrame,
+    table_rows: Mapping[str, int],
+    source_rows: Mapping[str, int | str],
+    config: QualityConfig,
+    as_of: date,
+) -> list[SuiteRun]:
+    """`check_raw`'s runs, the rules counted by SQL (`quality.sql_suites`) instead of a GX
+    validation of a frame.
+
+    `party_table` needs only `raw_party_columns(source)` (those the extract has): the `_dq_*`
+    columns are derived from them in pandas (decoding, resident-ID checks no SQL does) and the
+    rules counted by an in-process DuckDB over that frame. `table_rows` holds each extracted
+    table's row count: a count rule reads no rows at all.
+    """
+    config, severity = for_source(config, source.quality)
+    context = raw_context(source, as_of)
+    suite = f"raw.{system}"
+    runs = [
+        run_frame_sql_suite(
+            prepare_party_table(party_table, source, as_of),
+            with_severity(rules_for("raw", "party_table"), severity),
+            config,
+            suite=suite,
+            batch=source.party_table,
+            source_system=system,
+            context=context,
+            key_column=source.key_column,
+            sensitive=raw_sensitive(source),
+        )
+    ]
+    count_rules = with_severity(rules_for("raw", "every_table"), severity)
+    for table, rows in table_rows.items():
+        counted = source_rows.get(table, "not counted")
+        if isinstance(counted, str):
+            outcomes = [
+                RuleOutcome(rule, rows, rows, False, [f"{table}: {counted}"])
+                for rule in count_rules
+            ]
+            runs.append(SuiteRun(suite, table, system, outcomes))
+            continue
+        runs.append(
+            run_count_suite(
                 rows,
                 count_rules,
                 config,
@@ -367,6 +440,40 @@ def check_activity(
     return runs
 
 
+def check_activity_in_warehouse(
+    query: Query,
+    dialect: Dialect,
+    row_checks: str,
+    config: QualityConfig,
+    source_quality: Mapping[str, SourceQualityConfig] | None = None,
+) -> list[SuiteRun]:
+    """`check_activity`'s runs, counted by the warehouse over the `row_checks` table (its
+    qualified name) one source and entity at a time: the flags are not read into pandas."""
+    groups = query(
+        f"select distinct source_system, entity from {row_checks} order by source_system, entity",
+        None,
+    )
+    runs = []
+    overall = config
+    for system, entity in groups.itertuples(index=False):
+        config, severity = for_source(overall, (source_quality or {}).get(str(system)))
+        runs.append(
+            run_sql_suite(
+                query,
+                dialect,
+                f"select * from {row_checks} where source_system = {_quoted(str(system))} "
+                f"and entity = {_quoted(str(entity))}",
+                with_severity(rules_for("standardized", "activity_rows"), severity),
+                config,
+                suite=f"standardized.{system}",
+                batch=str(entity),
+                source_system=str(system),
+                key_column="record_key",
+            )
+        )
+    return runs
+
+
 # ----------------------------------------------------------------------------- golden stage
 
 
@@ -433,6 +540,68 @@ def check_golden(
     return runs
 
 
+def check_golden_in_warehouse(
+    query: Query,
+    dialect: Dialect,
+    config: QualityConfig,
+    *,
+    xref_links: pd.DataFrame | None = None,
+    truth: pd.DataFrame | None = None,
+) -> list[SuiteRun]:
+    """`check_golden`'s runs, the golden records, xref and linkage counted by the warehouse over
+    mdm.golden_records, mdm.xref and mdm.party_records (nothing read whole); with a reference
+    set, the merged pairs are built from `xref_links` (`record_key`, `golden_id`) and counted
+    by SQL over that frame."""
+    active = f"select distinct golden_id from {GOLDEN_RECORDS} where status = 'active'"
+    tables: list[tuple[Target, str, str]] = [
+        (
+            "golden_records",
+            "select g.*, coalesce(n.source_records, 0) as _dq_source_records "
+            f"from {GOLDEN_RECORDS} g left join (select golden_id, count(*) as source_records "
+            f"from {XREF} group by golden_id) n on n.golden_id = g.golden_id "
+            "where g.status = 'active'",
+            "golden_id",
+        ),
+        ("xref", f"select * from {XREF}", "record_key"),
+        (
+            "linkage",
+            "select p.record_key, a.golden_id as _dq_golden_id "
+            f"from {PARTY_RECORDS} p left join {XREF} x on x.record_key = p.record_key "
+            f"left join ({active}) a on a.golden_id = x.golden_id",
+            "record_key",
+        ),
+    ]
+    runs = [
+        run_sql_suite(
+            query,
+            dialect,
+            relation,
+            with_severity(rules_for("golden", target), config.severity),
+            config,
+            suite="golden.all",
+            batch=target,
+            source_system="all",
+            key_column=key,
+        )
+        for target, relation, key in tables
+    ]
+    if truth is not None:
+        if xref_links is None:
+            raise ValueError("the merged pairs need the xref's record keys and golden IDs")
+        runs.append(
+            run_frame_sql_suite(
+                merged_pairs(xref_links, truth),
+                with_severity(rules_for("golden", "match_pairs"), config.severity),
+                config,
+                suite="golden.all",
+                batch="match_pairs",
+                source_system="all",
+                key_column="pair",
+            )
+        )
+    return runs
+
+
 def check_owned_rows(
     link: CrossSystemLink,
     owned: pd.DataFrame,
@@ -440,9 +609,13 @@ def check_owned_rows(
     xref: pd.DataFrame,
     active_golden_ids: set[str],
     config: QualityConfig,
+    *,
+    in_sql: bool = False,
 ) -> SuiteRun:
     """Cross-system rules on one owned table: every row's owner is a customer of its source
-    and resolves, through the cross-reference, to an active golden record."""
+    and resolves, through the cross-reference, to an active golden record. `xref` needs only
+    `source_system`, `source_record_id` and `golden_id`; `in_sql` counts the rules by SQL
+    over the derived frame (`quality.sql_suites`) instead of a GX validation of it."""
     owners = _objects(owned[link.column]).map(lambda v: None if v is None else str(v).strip())
     known = set(owner_keys.dropna().astype(str).str.strip())
     system_xref = xref[xref["source_system"] == link.system]
@@ -458,7 +631,8 @@ def check_owned_rows(
             "_dq_owner_golden_id": _objects(golden_id),
         }
     )
-    return run_suite(
+    evaluate = run_frame_sql_suite if in_sql else run_suite
+    return evaluate(
         frame,
         with_severity(rules_for("golden", "owned_rows"), config.severity),
         config,

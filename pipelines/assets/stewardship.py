@@ -6,7 +6,11 @@ import dagster as dg
 import pandas as pd
 
 from connectors import review, tables
+from connectors.warehouse import Warehouse
+from matching import MatchingConfig
 from matching.model import FellegiSunterModel
+from matching.online import record_columns
+from matching.stewardship import REVIEW_RECORD_FIELDS
 from pipelines.assets.golden import GOLDEN_RECORDS, XREF
 from pipelines.assets.match import CLUSTERS, SCORED_PAIRS
 from pipelines.business_date import last_business_date, marts_run_config
@@ -19,7 +23,18 @@ CUSTOMER_360 = dg.AssetKey(["marts", "customer_360"])
 APPLY_DECISIONS_JOB = "apply_steward_decisions"
 
 
-def build_review_queue_asset() -> dg.AssetsDefinition:
+def review_record_columns(store: Warehouse, matching: MatchingConfig | None) -> list[str] | None:
+    """The party columns the queue reads: what the comparisons and their term frequencies
+    read (`matching.online.record_columns`) and what a steward sees side by side. None (every
+    column) without the matching config."""
+    if matching is None:
+        return None
+    present = list(store.query(f"select * from {tables.PARTY_RECORDS} limit 0").columns)
+    wanted = [*record_columns(matching, present), *REVIEW_RECORD_FIELDS]
+    return [c for c in dict.fromkeys(wanted) if c in present]
+
+
+def build_review_queue_asset(matching: MatchingConfig | None = None) -> dg.AssetsDefinition:
     @dg.asset(
         key=REVIEW_QUEUE,
         deps=[SCORED_PAIRS, CLUSTERS, GOLDEN_RECORDS, XREF, CUSTOMER_360],
@@ -34,7 +49,7 @@ def build_review_queue_asset() -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         store = warehouse.open()
         scored = store.query(f"select * from {tables.SCORED_PAIRS} where zone = 'review'")
-        records = store.read_table(tables.PARTY_RECORDS)
+        records = store.read_table(tables.PARTY_RECORDS, review_record_columns(store, matching))
         model = FellegiSunterModel.from_json(
             str(store.query(f"select model_json from {tables.MATCH_MODEL}").iloc[0, 0])
         )

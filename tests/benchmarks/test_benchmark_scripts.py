@@ -27,6 +27,7 @@ SMALL = {
     "bench_matching.py": "3000",
     "bench_pipeline.py": "400",
     "bench_warehouses.py": "200",
+    "bench_scale.py": "300",
     "bench_audit.py": "300",
     "bench_incremental.py": "400",
     "bench_records.py": "300",
@@ -74,7 +75,8 @@ def test_make_bench_runs_every_benchmark_script():
     # bench_warehouses needs PostgreSQL: `make bench-warehouses` runs it. bench_api runs
     # `POST /match` only (issue 16: `make bench` prints its p50/p99 at 1M golden records); every
     # endpoint is `make bench-api`.
-    assert scripts == on_disk - {"bench_warehouses.py"}
+    # bench_scale is the 2M whole run, `make bench-scale`.
+    assert scripts == on_disk - {"bench_warehouses.py", "bench_scale.py"}
 
 
 @pytest.mark.parametrize("command", BENCH, ids=[" ".join(c[1:]) for c in BENCH])
@@ -99,6 +101,24 @@ def test_the_warehouse_benchmark_runs_at_a_small_size(postgres_database: str):
     (command,) = recipe("bench-warehouses")
     output = run([*shrink(command), "--postgres", postgres_database], timeout=900)
     assert "FAILED" not in output
+
+
+def test_the_scale_benchmark_prints_each_stage_with_its_peak_and_the_targets(tmp_path):
+    (command,) = recipe("bench-scale")
+    small = shrink(command)
+    small[small.index("--work-dir") + 1] = str(tmp_path / "scale")
+    output = run(small)
+    assert "FAILED" not in output
+    table = {
+        line.split()[0]: line.split()[1:]
+        for line in output.splitlines()
+        if line.split() and line.split()[0] in {"standardize_party_records", "golden_quality"}
+    }
+    assert set(table) == {"standardize_party_records", "golden_quality"}, output
+    for seconds, peak in table.values():
+        assert float(seconds) > 0 and float(peak) > 0
+    for label in ("wall clock:", "peak RSS:", "quality checks:"):
+        assert label in output
 
 
 @pytest.mark.skipif(

@@ -37,15 +37,15 @@ from connectors.landing import with_lineage, write_batch
 from connectors.reports import report_path
 from connectors.settings import Settings
 from connectors.source_counts import SOURCE_ROW_COUNT, count_source_rows
-from connectors.tables import PARTY_RECORDS, QUARANTINE, raw_table
+from connectors.tables import GOLDEN_RECORDS, PARTY_RECORDS, QUARANTINE, XREF, raw_table
 from connectors.warehouse import Warehouse, open_warehouse
 from pipelines.assets.extract import raw_asset_key
 from pipelines.assets.report import REPORT, build_report, build_report_asset
 from pipelines.build import FULL_RUN_JOB, build_definitions
-from pipelines.checks import build_raw_checks, quality_run_config
+from pipelines.checks import build_raw_checks, owned_tables, quality_run_config
 from pipelines.mdm_config import load_config
 from pipelines.resources import StorePathsResource, WarehouseResource
-from quality.stages import check_standardized
+from quality.stages import check_golden, check_owned_rows, check_raw, check_standardized
 from quality.suites import suite_results_frame
 from tests.conftest import write_pipeline_config
 from tests.pii import find_unmasked
@@ -278,6 +278,55 @@ def test_the_run_judged_the_standardized_records_in_the_warehouse_as_pandas_woul
     written = written[written["rule_id"].isin(set(expected["rule_id"]))]
     order = ["rule_id", "source_system"]
     assert len(expected) == 5 * 3 + 3  # five record rules and the quarantine rate, 3 sources
+    pd.testing.assert_frame_equal(
+        expected.sort_values(order).reset_index(drop=True),
+        written.sort_values(order).reset_index(drop=True),
+        check_dtype=False,
+    )
+
+
+def test_the_run_judged_the_raw_and_golden_stages_in_sql_as_pandas_would(pipeline, baseline):
+    """The raw and golden checks counted their rules by SQL (`quality.evaluate_in:
+    warehouse`): what they wrote to dq.results equals the GX suites on frames of the very
+    tables the run wrote (the raw row counts aside: they compare with the source)."""
+    result, _ = baseline
+    config = load_config(pipeline.root / "baseline.yaml")
+    store = pipeline.store
+    runs = []
+    for system, source in config.sources.items():
+        party = store.read_table(raw_table(system, source.party_table))
+        table = {source.party_table: party}
+        rows = {source.party_table: len(party)}
+        runs += check_raw(system, source, party, table, rows, config.quality, AS_OF)
+    xref = store.read_table(XREF)
+    golden = store.read_table(GOLDEN_RECORDS)
+    truth = pd.read_parquet(config.evaluation.ground_truth, columns=["record_key", "person_id"])
+    runs += check_golden(
+        golden,
+        xref,
+        store.read_table(PARTY_RECORDS, columns=["record_key"]),
+        config.quality,
+        truth=truth,
+    )
+    active = set(golden.loc[golden["status"] == "active", "golden_id"])
+    links = owned_tables(config)
+    assert links  # the demo bank's accounts and loans
+    for link in links:
+        source = config.sources[link.system]
+        owned = store.read_table(raw_table(link.system, link.table), columns=[link.column])
+        owners = store.read_table(
+            raw_table(link.system, source.party_table), columns=[source.key_column]
+        )[source.key_column]
+        runs.append(check_owned_rows(link, owned, owners, xref, active, config.quality))
+    columns = ["rule_id", "source_system", "evaluated", "failed", "score", "passed"]
+    expected = suite_results_frame(runs, run_id="r", checked_at=pd.Timestamp(0))[columns]
+    expected = expected[expected["rule_id"] != "raw.row_count_matches_source"]
+    written = pipeline.results(result.run_id)
+    written = written.loc[written["stage"].isin(["raw", "golden"]), columns]
+    written = written[written["rule_id"].isin(set(expected["rule_id"]))]
+    order = ["rule_id", "source_system"]
+    assert len(expected) == 9 * 3 + 10 + 2 * len({link.system for link in links})
+    assert expected["failed"].gt(0).any()  # the planted birth-date and gender defects
     pd.testing.assert_frame_equal(
         expected.sort_values(order).reset_index(drop=True),
         written.sort_values(order).reset_index(drop=True),
