@@ -40,48 +40,26 @@ collections reclaiming them stopped the event loop for ~25 ms every few hundred 
 `POST /match` (endpoint `match`: name, resident ID, birth date and mobile of a sampled golden
 record) needs the live index, which the synthesis builds from a model trained on the first
 20,000 people (`add_match_model`); the bench also times its stages in-process on 500 prospects.
-Measured 2026-12-05 before 62c686c was merged, on a busy machine (load average 5-8),
-100,000 golden records (150,000 party records; synthesis and publish with the live index
-22.8 s, point store 228 MB), 2 workers, role app, 20 s:
+At 1,000,000 golden records, measured 2026-12-06 on main at 4ccdf8f (load average 3 at the
+start, 6.4 at the end: three other benchmarks ran before and after on this 2-core machine),
+`--golden 1000000 --only match --snapshot … --duration 20 --paced-ms 150`, 2 workers, role
+app, read audit on (synthesis and publish of the snapshot with the live index: 144 s):
 
-    4 connections, closed loop: 18 req/s, p50 230 ms, p99 469 ms, server CPU 67 ms/request
-    16 connections paced at 150 ms (offered ~100 req/s): 12 req/s, p50 1,084 ms, p99 1,613 ms
-    in-process p50 / p99 ms: standardize (with block keys) 43.6 / 157.0, index lookup
-    1.8 / 13.5, score 12.9 / 83.3; 75-80 records found per prospect (the synthetic bank's
-    shared street address and few ID sequence digits make large blocks)
+    16 connections, closed loop: 59 req/s, p50 246 ms, p99 670 ms, server CPU 20.2 ms/request
+    16 connections paced at 150 ms (offered ~100 req/s): 51 req/s, p50 159 ms, p99 391 ms,
+    server CPU 18.7 ms/request; server peak RSS 986 MB
+    in-process p50 / p99 ms: standardize (with block keys) 0.70 / 4.84, index lookup
+    3.30 / 8.72, score 10.14 / 21.37; 89 records found per prospect (p99 99)
 
-Far from the 50 ms p99 at 100 req/s: CPU per request is the limit. Timed alone on 100
-prospects (load average 5), standardizing one row by the batch's column path took 24.8 ms
-(median; pandas overhead per column, address parsing the most) and its block keys 7.9 ms;
-comparing and deciding ~13 ms on ~75 records. Each needs a one-value path (as
-`matching.standardize.lookup` has for IDs, mobiles and names) proven equal to the column path.
-
-At 1,000,000 golden records (measured 2026-12-06 on match-speed-2 at 6e8aa53, machine busy with
-other benchmarks: load average 8-11; `--snapshot` reused, `--only match --connections 4
---paced-ms 150 --duration 20`): the synthesis and publish took 981 s wall / 122 s CPU (peak RSS
-7.7 GB; point store 2.3 GB holding 1.5 M `match_records` and 27.0 M `match_keys`; SQLite's plan
-for the index lookup is B-tree probes only: `match_keys` primary key, `match_records` rowid,
-`sources` index on record_key).
-
-    4 connections, closed loop: 8 req/s, p50 483 ms, p99 905 ms, server CPU 98 ms/request
-    4 connections paced at 150 ms (offered ~8 req/s: too few connections for 100): 8 req/s,
-    p50 348 ms, p99 648 ms, server CPU 88 ms/request; server peak RSS 971 MB
-    in-process p50 / p99 ms: standardize (with block keys) 124 / 345, index lookup 22 / 117,
-    score 38 / 103; 89 records found per prospect (p99 99)
-
-Still CPU-bound, with standardizing two thirds of it: the target (p99 <= 50 ms at 100 req/s)
-is not met. `make bench` runs this endpoint with 16 connections and `--paced-ms 150`.
-
-2026-12-06, branch match-speed, on a very busy machine (load average 14-15, so only ratios
-mean anything), one candidate, median of 40 in-process (`parse_addresses` on a one-row
-Series): address parsing 72.2 ms before, 14.9 ms after matching the division prefixes in
-plain Python per distinct prefix instead of ~8 pandas operations per candidate length and
-level; the whole `standardize_candidate` 197.7 -> 160.8 ms at that load. Left, by profile:
-pandas overhead per column in `parse_dates` (~14 ms at that load), `reconcile_with_id`,
-`_identity`, the names' one-row frames, and building the result frame. The point-store
-lookup's SQL (`Snapshot.match_records`) is index searches only (`EXPLAIN QUERY PLAN`: the
-keys' primary key, `match_records` by rowid, `sources` by its `record_key` index), so its
-cost grows with the records found, not with the store's size.
+The same command a day earlier (load 8-11): 8 req/s, p50 483 ms, p99 905 ms closed loop, CPU
+88-98 ms/request, standardize 124 ms p50. What changed: the prospect is standardized and keyed
+without frames (`matching.standardize.record.standardize_row`, `matching.keys.key_texts`, each
+proven equal to the batch's column path), ranked, explained and read from the point store only
+for the candidates returned, and scored without per-call pandas overhead on its ~90 rows
+(`matching.comparison.small_factorize`). The target (p99 <= 50 ms at 100 req/s) is still not
+met: the server needs ~19 ms of CPU a request, so 2 cores carry ~100 req/s only with nothing
+else running; scoring (compare_pairs and the deterministic rules on ~90 pairs, ~8 ms) is the
+largest part left.
 """
 
 from __future__ import annotations
