@@ -17,8 +17,9 @@ What a rule needs beyond the stored columns is derived here into `_dq_*` columns
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from typing import TypeVar
 
 import pandas as pd
 
@@ -165,6 +166,65 @@ def raw_context(source: SourceConfig, as_of: date) -> dict[str, object]:
     }
 
 
+#: A table as the raw stage is given it: its rows (pandas path) or their count (SQL path).
+_Table = TypeVar("_Table", pd.DataFrame, int)
+
+
+def _raw_runs(
+    system: str,
+    source: SourceConfig,
+    party_table: pd.DataFrame,
+    tables: Mapping[str, _Table],
+    source_rows: Mapping[str, int | str],
+    config: QualityConfig,
+    as_of: date,
+    *,
+    party_suite: Callable[..., SuiteRun],
+    count_suite: Callable[..., SuiteRun],
+    size: Callable[[_Table], int],
+) -> list[SuiteRun]:
+    """The raw stage's runs, whichever way the rules are counted: the customer table's
+    rules (`party_suite`) and every table's row count (`count_suite`, given the table as
+    `tables` holds it: its rows, or their count) against the source's own count."""
+    config, severity = for_source(config, source.quality)
+    suite = f"raw.{system}"
+    runs = [
+        party_suite(
+            prepare_party_table(party_table, source, as_of),
+            with_severity(rules_for("raw", "party_table"), severity),
+            config,
+            suite=suite,
+            batch=source.party_table,
+            source_system=system,
+            context=raw_context(source, as_of),
+            key_column=source.key_column,
+            sensitive=raw_sensitive(source),
+        )
+    ]
+    count_rules = with_severity(rules_for("raw", "every_table"), severity)
+    for table, rows in tables.items():
+        counted = source_rows.get(table, "not counted")
+        if isinstance(counted, str):
+            n = size(rows)
+            outcomes = [
+                RuleOutcome(rule, n, n, False, [f"{table}: {counted}"]) for rule in count_rules
+            ]
+            runs.append(SuiteRun(suite, table, system, outcomes))
+            continue
+        runs.append(
+            count_suite(
+                rows,
+                count_rules,
+                config,
+                suite=suite,
+                batch=table,
+                source_system=system,
+                context={"source_rows": int(counted)},
+            )
+        )
+    return runs
+
+
 def check_raw(
     system: str,
     source: SourceConfig,
@@ -180,50 +240,18 @@ def check_raw(
     `source_rows` the source's own count per table, or why it could not be counted. The
     source's own thresholds and severities (`sources.<name>.quality`) apply.
     """
-    config, severity = for_source(config, source.quality)
-    context = raw_context(source, as_of)
-    suite = f"raw.{system}"
-    runs = [
-        run_suite(
-            prepare_party_table(party_table, source, as_of),
-            with_severity(rules_for("raw", "party_table"), severity),
-            config,
-            suite=suite,
-            batch=source.party_table,
-            source_system=system,
-            context=context,
-            key_column=source.key_column,
-            sensitive=raw_sensitive(source),
-        )
-    ]
-    count_rules = with_severity(rules_for("raw", "every_table"), severity)
-    for table, rows in table_rows.items():
-        counted = source_rows.get(table, "not counted")
-        if isinstance(counted, str):
-            runs.append(
-                SuiteRun(
-                    suite,
-                    table,
-                    system,
-                    [
-                        RuleOutcome(rule, len(rows), len(rows), False, [f"{table}: {counted}"])
-                        for rule in count_rules
-                    ],
-                )
-            )
-            continue
-        runs.append(
-            run_suite(
-                rows,
-                count_rules,
-                config,
-                suite=suite,
-                batch=table,
-                source_system=system,
-                context={"source_rows": int(counted)},
-            )
-        )
-    return runs
+    return _raw_runs(
+        system,
+        source,
+        party_table,
+        table_rows,
+        source_rows,
+        config,
+        as_of,
+        party_suite=run_suite,
+        count_suite=run_suite,
+        size=len,
+    )
 
 
 def check_raw_in_sql(
@@ -243,44 +271,18 @@ def check_raw_in_sql(
     rules counted by an in-process DuckDB over that frame. `table_rows` holds each extracted
     table's row count: a count rule reads no rows at all.
     """
-    config, severity = for_source(config, source.quality)
-    context = raw_context(source, as_of)
-    suite = f"raw.{system}"
-    runs = [
-        run_frame_sql_suite(
-            prepare_party_table(party_table, source, as_of),
-            with_severity(rules_for("raw", "party_table"), severity),
-            config,
-            suite=suite,
-            batch=source.party_table,
-            source_system=system,
-            context=context,
-            key_column=source.key_column,
-            sensitive=raw_sensitive(source),
-        )
-    ]
-    count_rules = with_severity(rules_for("raw", "every_table"), severity)
-    for table, rows in table_rows.items():
-        counted = source_rows.get(table, "not counted")
-        if isinstance(counted, str):
-            outcomes = [
-                RuleOutcome(rule, rows, rows, False, [f"{table}: {counted}"])
-                for rule in count_rules
-            ]
-            runs.append(SuiteRun(suite, table, system, outcomes))
-            continue
-        runs.append(
-            run_count_suite(
-                rows,
-                count_rules,
-                config,
-                suite=suite,
-                batch=table,
-                source_system=system,
-                context={"source_rows": int(counted)},
-            )
-        )
-    return runs
+    return _raw_runs(
+        system,
+        source,
+        party_table,
+        table_rows,
+        source_rows,
+        config,
+        as_of,
+        party_suite=run_frame_sql_suite,
+        count_suite=run_count_suite,
+        size=int,
+    )
 
 
 # --------------------------------------------------------------------- standardized records
