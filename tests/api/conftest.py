@@ -69,6 +69,7 @@ from fastapi import FastAPI
 
 from connectors.serving import publish_snapshot_file
 from connectors.settings import PROJECT_ROOT, Settings
+from golden_record_api.inbox_drainer import INTERVAL_SECONDS as INBOX_DRAIN_SECONDS
 from golden_record_api.main import create_app
 from golden_record_api.principal import ROLES
 from golden_record_api.read_audit import InMemoryReadAuditor
@@ -1102,10 +1103,16 @@ def serve(app: FastAPI, headers: dict[str, str] | None = None) -> Iterator[httpx
 
 
 def app_on(
-    serving_path: Path, *, read_auditor: InMemoryReadAuditor | None = None, **settings: Any
+    serving_path: Path,
+    *,
+    read_auditor: InMemoryReadAuditor | None = None,
+    inbox_drain_seconds: float = INBOX_DRAIN_SECONDS,
+    **settings: Any,
 ) -> FastAPI:
     return create_app(
-        identity_provider().settings(serving_path, **settings), read_auditor=read_auditor
+        identity_provider().settings(serving_path, **settings),
+        read_auditor=read_auditor,
+        inbox_drain_seconds=inbox_drain_seconds,
     )
 
 

@@ -32,7 +32,10 @@ CYCLIC_OBJECTS_PER_REQUEST = 5
 
 @pytest.fixture(scope="module")
 def app(snapshot_path: Path) -> Iterator[FastAPI]:
-    app = app_on(snapshot_path)
+    # The record inbox's background drain is not a request: its first pass builds the ops
+    # store's engine (thousands of objects once), which under load fell inside the measured
+    # window. It is kept from running here; what is measured is the requests' own garbage.
+    app = app_on(snapshot_path, inbox_drain_seconds=3600)
     yield app
 
 
@@ -94,10 +97,15 @@ def test_requests_leave_almost_no_cyclic_garbage(app: FastAPI) -> None:
             gc.collect()
             gc.disable()
             try:
-                for method, path, body in requests:
-                    for _ in range(REQUESTS):
-                        assert await _call(app, method, path, headers, body) < 500
-                    garbage[path] = gc.collect() / REQUESTS
+                # Each path twice, the lower kept: garbage a request leaves comes back every
+                # round, while a one-time burst of another thread (the read audit's writer, a
+                # first use of a store), which a busy machine can push into a window, does not.
+                for _ in range(2):
+                    for method, path, body in requests:
+                        for _ in range(REQUESTS):
+                            assert await _call(app, method, path, headers, body) < 500
+                        per_request = gc.collect() / REQUESTS
+                        garbage[path] = min(garbage.get(path, per_request), per_request)
             finally:
                 if enabled:
                     gc.enable()

@@ -72,7 +72,6 @@ def mappings(config: Path) -> list[tuple[SourceMapping, pd.DataFrame]]:
     return out
 
 
-@pytest.mark.slow  # a simulated bank through both paths: make test, not the unit tier
 def test_every_demo_bank_row_alone_is_the_batch_row(
     simulated_sources: Path, tmp_path: Path
 ) -> None:
@@ -81,7 +80,6 @@ def test_every_demo_bank_row_alone_is_the_batch_row(
     assert rows > 2000
 
 
-@pytest.mark.slow
 def test_every_second_bank_row_alone_is_the_batch_row(tmp_path: Path) -> None:
     shutil.copy(SECOND_BANK / "mdm.yaml", tmp_path / "mdm.yaml")
     simulate(
