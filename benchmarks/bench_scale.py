@@ -39,6 +39,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -121,16 +122,14 @@ def simulated(work: Path, people: int) -> tuple[Path, int]:
     return sources, int(customers)
 
 
-def run_job(settings: Settings) -> tuple[pd.DataFrame, float, float, bool]:
-    """(per step: seconds and peak GiB, wall seconds, peak GiB of the run, success)."""
-    definitions = build_definitions(settings, prepare_dbt=True)
-    run_config = {
-        "ops": {"mdm_dbt_models": {"config": {"as_of_date": AS_OF.isoformat()}}},
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-    }
+def timed_steps(
+    definitions: dg.Definitions, job: str, run_config: dict[str, Any]
+) -> tuple[pd.DataFrame, float, float, bool]:
+    """Run `job` in process: (per step: seconds and peak GiB, wall seconds, peak GiB of the
+    run, success)."""
     with RssSampler() as sampler, dg.instance_for_test() as instance:
         started = time.time()
-        result = definitions.resolve_job_def(FULL_RUN_JOB).execute_in_process(
+        result = definitions.resolve_job_def(job).execute_in_process(
             instance=instance, run_config=run_config, raise_on_error=False
         )
         ended = time.time()
@@ -145,6 +144,16 @@ def run_job(settings: Settings) -> tuple[pd.DataFrame, float, float, bool]:
     }
     table = pd.DataFrame.from_dict(rows, orient="index").sort_values("started")
     return table, ended - started, sampler.peak(started, ended), bool(result.success)
+
+
+def run_job(settings: Settings) -> tuple[pd.DataFrame, float, float, bool]:
+    """(per step: seconds and peak GiB, wall seconds, peak GiB of the run, success)."""
+    definitions = build_definitions(settings, prepare_dbt=True)
+    run_config = {
+        "ops": {"mdm_dbt_models": {"config": {"as_of_date": AS_OF.isoformat()}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    return timed_steps(definitions, FULL_RUN_JOB, run_config)
 
 
 def run_checks(settings: Settings, evaluate_in: str) -> tuple[pd.DataFrame, float, float, bool]:
@@ -175,23 +184,7 @@ def run_checks(settings: Settings, evaluate_in: str) -> tuple[pd.DataFrame, floa
         "ops": quality_run_config(config, AS_OF.isoformat()),
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
     }
-    with RssSampler() as sampler, dg.instance_for_test() as instance:
-        started = time.time()
-        result = definitions.resolve_job_def(CHECKS_JOB).execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
-        ended = time.time()
-        stats = instance.get_run_step_stats(result.run_id)
-    rows = {
-        s.step_key: {
-            "seconds": (s.end_time or 0) - (s.start_time or 0),
-            "peak_gib": sampler.peak(s.start_time or 0, s.end_time or 0),
-            "started": (s.start_time or started) - started,
-        }
-        for s in stats
-    }
-    table = pd.DataFrame.from_dict(rows, orient="index").sort_values("started")
-    return table, ended - started, sampler.peak(started, ended), bool(result.success)
+    return timed_steps(definitions, CHECKS_JOB, run_config)
 
 
 def checks_only(work: Path, people: int, modes: list[str]) -> None:
